@@ -1,0 +1,89 @@
+// The Python module gradcore._C: one registration table per device, same names on each.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+#include "kernels.h"
+#include "parallel.h"
+
+namespace py = pybind11;
+
+namespace gc {
+
+#ifdef GC_WITH_CUDA
+void register_cuda(py::module_& m);  // bindings_cuda.cpp
+#endif
+
+namespace {
+
+ArrayView cpu_view(const py::array& a) {
+    ArrayView v;
+    const auto kind = a.dtype().kind();
+    const auto size = a.itemsize();
+    if (kind == 'f' && size == 4) v.dtype = DType::Float32;
+    else if (kind == 'f' && size == 8) v.dtype = DType::Float64;
+    else if (kind == 'i' && size == 4) v.dtype = DType::Int32;
+    else if (kind == 'i' && size == 8) v.dtype = DType::Int64;
+    else throw py::type_error("gradcore: unsupported array dtype " + std::string(py::str(a.dtype())));
+    GC_CHECK(a.ndim() <= kMaxDims, "at most 8 dimensions are supported");
+    v.ndim = static_cast<int>(a.ndim());
+    v.data = const_cast<void*>(a.data());
+    for (int d = 0; d < v.ndim; ++d) {
+        v.shape[d] = a.shape(d);
+        GC_CHECK(a.strides(d) % size == 0, "array strides must be multiples of the item size");
+        v.strides[d] = a.strides(d) / size;
+    }
+    return v;
+}
+
+OptimLists cpu_lists(const py::list& p, const py::list& g, const py::list& b1, const py::list& b2) {
+    OptimLists t;
+    auto fill = [](const py::list& src, std::vector<ArrayView>& dst) {
+        for (auto item : src) dst.push_back(cpu_view(item.cast<py::array>()));
+    };
+    fill(p, t.params);
+    fill(g, t.grads);
+    fill(b1, t.bufs1);
+    fill(b2, t.bufs2);
+    return t;
+}
+
+void register_cpu(py::module_& m) {
+    using A = const py::array&;
+#define GC_BIND_UNARY(name, Op) \
+    m.def("unary_" #name, [](A x, A out) { cpu::unary<Op>(cpu_view(x), cpu_view(out)); });
+#define GC_BIND_BINARY(name, Op) \
+    m.def("binary_" #name, [](A a, A b, A out) { cpu::binary<Op>(cpu_view(a), cpu_view(b), cpu_view(out)); });
+    GC_UNARY_OPS(GC_BIND_UNARY)
+    GC_BINARY_OPS(GC_BIND_BINARY)
+    m.def("cast", [](A x, A out) { cpu::cast(cpu_view(x), cpu_view(out)); });
+    m.def("sum", [](A x, A out) { cpu::reduce_sum(cpu_view(x), cpu_view(out)); });
+    m.def("max", [](A x, A out) { cpu::reduce_max(cpu_view(x), cpu_view(out)); });
+    m.def("argmax", [](A x, A out) { cpu::argmax_lastdim(cpu_view(x), cpu_view(out)); });
+    m.def("matmul", [](A a, A b, A out) { cpu::matmul(cpu_view(a), cpu_view(b), cpu_view(out)); });
+    m.def("softmax_ce", [](A logits, A targets, A loss, A dlogits) {
+        cpu::softmax_ce(cpu_view(logits), cpu_view(targets), cpu_view(loss), cpu_view(dlogits));
+    });
+    m.def("adam_step", [](const py::list& p, const py::list& g, const py::list& m1, const py::list& v, double lr,
+                          double b1, double b2, double eps, double wd, int64_t step, bool decoupled) {
+        cpu::adam_step(cpu_lists(p, g, m1, v), lr, b1, b2, eps, wd, step, decoupled);
+    });
+    m.def("sgd_step", [](const py::list& p, const py::list& g, const py::list& buf, double lr, double momentum,
+                         double wd) { cpu::sgd_step(cpu_lists(p, g, buf, py::list()), lr, momentum, wd); });
+    m.def("num_threads", [] { return num_threads(); });
+}
+
+}  // namespace
+}  // namespace gc
+
+PYBIND11_MODULE(_C, m) {
+    m.doc() = "gradcore native kernels";
+    auto cpu = m.def_submodule("cpu", "CPU kernels");
+    gc::register_cpu(cpu);
+#ifdef GC_WITH_CUDA
+    auto cuda = m.def_submodule("cuda", "CUDA kernels");
+    gc::register_cuda(cuda);
+    m.attr("cuda_built") = true;
+#else
+    m.attr("cuda_built") = false;
+#endif
+}

@@ -1,0 +1,130 @@
+// CPU elementwise kernels: unary, binary with NumPy broadcasting, and dtype casts.
+#include <type_traits>
+#include "indexing.h"
+#include "kernels.h"
+#include "parallel.h"
+
+namespace gc::cpu {
+namespace {
+
+constexpr int64_t kMinPerThread = 1 << 16;
+
+// Runs inner(offsets, len, inner_strides) over the whole loop, split across threads.
+// A fully collapsed (1-d) loop is split into chunks; otherwise whole rows go to threads.
+template <int N, class Inner>
+void run(const StridedLoop<N>& loop, Inner&& inner) {
+    if (loop.ndim == 1) {
+        parallel_for(loop.shape[0], kMinPerThread, [&](int64_t b, int64_t e) {
+            int64_t offs[N], st[N];
+            for (int k = 0; k < N; ++k) { st[k] = loop.strides[k][0]; offs[k] = b * st[k]; }
+            inner(offs, e - b, st);
+        });
+    } else {
+        int64_t per_row = loop.shape[loop.ndim - 1];
+        parallel_for(loop.rows(), std::max<int64_t>(1, kMinPerThread / per_row),
+                     [&](int64_t b, int64_t e) { loop.for_each_row(b, e, inner); });
+    }
+}
+
+template <class Op, class T>
+void unary_typed(const ArrayView& x, const ArrayView& out) {
+    const ArrayView* ins[] = {&x};
+    auto loop = make_loop<2>(out, ins);
+    T* o = out.ptr<T>();
+    const T* xi = x.ptr<T>();
+    Op op;
+    run(loop, [&](const int64_t* off, int64_t n, const int64_t* st) {
+        T* po = o + off[0];
+        const T* px = xi + off[1];
+        if (st[0] == 1 && st[1] == 1) {
+#pragma omp simd
+            for (int64_t i = 0; i < n; ++i) po[i] = op(px[i]);
+        } else {
+            for (int64_t i = 0; i < n; ++i) po[i * st[0]] = op(px[i * st[1]]);
+        }
+    });
+}
+
+template <class Op, class T>
+void binary_typed(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
+    const ArrayView* ins[] = {&a, &b};
+    auto loop = make_loop<3>(out, ins);
+    T* o = out.ptr<T>();
+    const T* pa0 = a.ptr<T>();
+    const T* pb0 = b.ptr<T>();
+    Op op;
+    run(loop, [&](const int64_t* off, int64_t n, const int64_t* st) {
+        T* po = o + off[0];
+        const T* pa = pa0 + off[1];
+        const T* pb = pb0 + off[2];
+        if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
+#pragma omp simd
+            for (int64_t i = 0; i < n; ++i) po[i] = op(pa[i], pb[i]);
+        } else if (st[0] == 1 && st[1] == 1 && st[2] == 0) {  // tensor op scalar / row broadcast
+            const T s = *pb;
+#pragma omp simd
+            for (int64_t i = 0; i < n; ++i) po[i] = op(pa[i], s);
+        } else if (st[0] == 1 && st[1] == 0 && st[2] == 1) {
+            const T s = *pa;
+#pragma omp simd
+            for (int64_t i = 0; i < n; ++i) po[i] = op(s, pb[i]);
+        } else {
+            for (int64_t i = 0; i < n; ++i) po[i * st[0]] = op(pa[i * st[1]], pb[i * st[2]]);
+        }
+    });
+}
+
+}  // namespace
+
+template <class Op>
+void unary(const ArrayView& x, const ArrayView& out) {
+    check_same_dtype(x, out, "unary op");
+    dispatch_any(x.dtype, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        if constexpr (FloatOnly<Op>::value && !std::is_floating_point_v<T>) {
+            throw std::invalid_argument(std::string("gradcore: this op needs a float tensor, got ") +
+                                        dtype_name(x.dtype));
+        } else {
+            unary_typed<Op, T>(x, out);
+        }
+    });
+}
+
+template <class Op>
+void binary(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
+    check_same_dtype(a, out, "binary op");
+    check_same_dtype(b, out, "binary op");
+    dispatch_any(out.dtype, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        if constexpr (FloatOnly<Op>::value && !std::is_floating_point_v<T>) {
+            throw std::invalid_argument(std::string("gradcore: this op needs float tensors, got ") +
+                                        dtype_name(out.dtype));
+        } else {
+            binary_typed<Op, T>(a, b, out);
+        }
+    });
+}
+
+#define GC_INSTANTIATE_UNARY(name, Op) template void unary<Op>(const ArrayView&, const ArrayView&);
+#define GC_INSTANTIATE_BINARY(name, Op) \
+    template void binary<Op>(const ArrayView&, const ArrayView&, const ArrayView&);
+GC_UNARY_OPS(GC_INSTANTIATE_UNARY)
+GC_BINARY_OPS(GC_INSTANTIATE_BINARY)
+
+void cast(const ArrayView& x, const ArrayView& out) {
+    const ArrayView* ins[] = {&x};
+    auto loop = make_loop<2>(out, ins);
+    dispatch_any(x.dtype, [&](auto* in_tag) {
+        using In = std::remove_pointer_t<decltype(in_tag)>;
+        dispatch_any(out.dtype, [&](auto* out_tag) {
+            using Out = std::remove_pointer_t<decltype(out_tag)>;
+            const In* xi = x.ptr<In>();
+            Out* o = out.ptr<Out>();
+            run(loop, [&](const int64_t* off, int64_t n, const int64_t* st) {
+                for (int64_t i = 0; i < n; ++i) o[off[0] + i * st[0]] = static_cast<Out>(xi[off[1] + i * st[1]]);
+            });
+        });
+    });
+}
+
+}  // namespace gc::cpu

@@ -1,0 +1,71 @@
+// Every elementwise body written once, shared by the CPU and CUDA kernels.
+#pragma once
+#include <cmath>
+#include "common.h"
+
+namespace gc {
+
+// X-macro lists: the bindings, the CPU and the CUDA files all expand the same tables.
+#define GC_UNARY_OPS(X) X(neg, Neg) X(exp, Exp) X(log, Log) X(relu, Relu) X(sigmoid, Sigmoid) \
+    X(tanh, Tanh) X(sqrt, Sqrt) X(abs, Abs) X(sign, Sign) X(copy, Copy)
+#define GC_BINARY_OPS(X) X(add, Add) X(sub, Sub) X(mul, Mul) X(div, Div) X(pow, Pow) \
+    X(maximum, Maximum) X(minimum, Minimum) X(eq, Eq) X(ne, Ne) X(gt, Gt) X(ge, Ge) X(lt, Lt) \
+    X(le, Le) X(relu_grad, ReluGrad)
+
+struct Neg { template <class T> GC_HD T operator()(T x) const { return -x; } };
+struct Exp { template <class T> GC_HD T operator()(T x) const { return std::exp(x); } };
+struct Log { template <class T> GC_HD T operator()(T x) const { return std::log(x); } };
+struct Relu { template <class T> GC_HD T operator()(T x) const { return x > T(0) ? x : T(0); } };
+struct Sigmoid {
+    // Written to never overflow exp: for x < 0 use e^x / (1 + e^x).
+    template <class T> GC_HD T operator()(T x) const {
+        if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
+        T e = std::exp(x);
+        return e / (T(1) + e);
+    }
+};
+struct Tanh { template <class T> GC_HD T operator()(T x) const { return std::tanh(x); } };
+struct Sqrt { template <class T> GC_HD T operator()(T x) const { return std::sqrt(x); } };
+struct Abs { template <class T> GC_HD T operator()(T x) const { return x < T(0) ? -x : x; } };
+struct Sign { template <class T> GC_HD T operator()(T x) const { return T((x > T(0)) - (x < T(0))); } };
+struct Copy { template <class T> GC_HD T operator()(T x) const { return x; } };
+
+struct Add { template <class T> GC_HD T operator()(T a, T b) const { return a + b; } };
+struct Sub { template <class T> GC_HD T operator()(T a, T b) const { return a - b; } };
+struct Mul { template <class T> GC_HD T operator()(T a, T b) const { return a * b; } };
+struct Div { template <class T> GC_HD T operator()(T a, T b) const { return a / b; } };
+struct Pow { template <class T> GC_HD T operator()(T a, T b) const { return T(std::pow(a, b)); } };
+struct Maximum { template <class T> GC_HD T operator()(T a, T b) const { return a > b ? a : b; } };
+struct Minimum { template <class T> GC_HD T operator()(T a, T b) const { return a < b ? a : b; } };
+struct Eq { template <class T> GC_HD T operator()(T a, T b) const { return T(a == b); } };
+struct Ne { template <class T> GC_HD T operator()(T a, T b) const { return T(a != b); } };
+struct Gt { template <class T> GC_HD T operator()(T a, T b) const { return T(a > b); } };
+struct Ge { template <class T> GC_HD T operator()(T a, T b) const { return T(a >= b); } };
+struct Lt { template <class T> GC_HD T operator()(T a, T b) const { return T(a < b); } };
+struct Le { template <class T> GC_HD T operator()(T a, T b) const { return T(a <= b); } };
+// Gradient of relu: passes g where the forward input x was positive.
+struct ReluGrad { template <class T> GC_HD T operator()(T g, T x) const { return x > T(0) ? g : T(0); } };
+
+// Ops that only make sense on floating dtypes; integer tensors get a clear error instead.
+template <class Op> struct FloatOnly { static constexpr bool value = false; };
+template <> struct FloatOnly<Exp> { static constexpr bool value = true; };
+template <> struct FloatOnly<Log> { static constexpr bool value = true; };
+template <> struct FloatOnly<Sigmoid> { static constexpr bool value = true; };
+template <> struct FloatOnly<Tanh> { static constexpr bool value = true; };
+template <> struct FloatOnly<Sqrt> { static constexpr bool value = true; };
+template <> struct FloatOnly<Pow> { static constexpr bool value = true; };
+
+// Adam's per-element update, shared by both devices. `decoupled` selects AdamW's weight decay.
+template <class T>
+GC_HD void adam_update(T& p, T g, T& m, T& v, T lr, T beta1, T beta2, T eps, T wd, T bc1, T bc2,
+                       bool decoupled) {
+    if (decoupled) p -= lr * wd * p;
+    else g += wd * p;
+    m = beta1 * m + (T(1) - beta1) * g;
+    v = beta2 * v + (T(1) - beta2) * g * g;
+    T m_hat = m / bc1;
+    T v_hat = v / bc2;
+    p -= lr * m_hat / (std::sqrt(v_hat) + eps);
+}
+
+}  // namespace gc

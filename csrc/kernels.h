@@ -1,0 +1,57 @@
+// The kernel table's signatures: every family has the same functions on each device.
+#pragma once
+#include <vector>
+#include "common.h"
+#include "functors.h"
+
+namespace gc {
+
+// Per-tensor optimizer operands: all lists have one entry per parameter tensor.
+struct OptimLists {
+    std::vector<ArrayView> params, grads, bufs1, bufs2;
+};
+
+#define GC_DECLARE_KERNELS(NS)                                                                   \
+    namespace NS {                                                                               \
+    template <class Op> void unary(const ArrayView& x, const ArrayView& out);                    \
+    template <class Op> void binary(const ArrayView& a, const ArrayView& b, const ArrayView& out); \
+    void cast(const ArrayView& x, const ArrayView& out);                                         \
+    void reduce_sum(const ArrayView& x, const ArrayView& out);                                   \
+    void reduce_max(const ArrayView& x, const ArrayView& out);                                   \
+    void argmax_lastdim(const ArrayView& x, const ArrayView& out);                               \
+    void matmul(const ArrayView& a, const ArrayView& b, const ArrayView& out);                   \
+    void softmax_ce(const ArrayView& logits, const ArrayView& targets, const ArrayView& loss,    \
+                    const ArrayView& dlogits);                                                   \
+    void adam_step(const OptimLists& t, double lr, double beta1, double beta2, double eps,       \
+                   double weight_decay, int64_t step, bool decoupled);                           \
+    void sgd_step(const OptimLists& t, double lr, double momentum, double weight_decay);         \
+    }
+
+GC_DECLARE_KERNELS(cpu)
+#ifdef GC_WITH_CUDA
+GC_DECLARE_KERNELS(cuda)
+#endif
+
+// Checks shared by both devices' kernels, so the messages are the same everywhere.
+inline void check_same_dtype(const ArrayView& a, const ArrayView& b, const char* op) {
+    GC_CHECK(a.dtype == b.dtype, std::string(op) + ": dtype mismatch (" + dtype_name(a.dtype) + " vs " +
+                                     dtype_name(b.dtype) + ")");
+}
+
+inline void check_optim_lists(const OptimLists& t, bool two_bufs) {
+    size_t n = t.params.size();
+    GC_CHECK(t.grads.size() == n && t.bufs1.size() == n && (!two_bufs || t.bufs2.size() == n),
+             "optimizer: parameter, gradient and state lists differ in length");
+    for (size_t i = 0; i < n; ++i) {
+        const ArrayView& p = t.params[i];
+        GC_CHECK(p.is_contiguous() && t.grads[i].is_contiguous() && t.bufs1[i].is_contiguous(),
+                 "optimizer: tensors must be contiguous");
+        GC_CHECK(t.grads[i].numel() == p.numel() && t.bufs1[i].numel() == p.numel() &&
+                     (!two_bufs || t.bufs2[i].numel() == p.numel()),
+                 "optimizer: gradient or state size differs from its parameter");
+        check_same_dtype(p, t.grads[i], "optimizer");
+        check_same_dtype(p, t.bufs1[i], "optimizer");
+    }
+}
+
+}  // namespace gc

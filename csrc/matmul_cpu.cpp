@@ -1,0 +1,196 @@
+// CPU matmul: a packed, cache-blocked GEMM (BLIS loop order) with a register-blocked micro-kernel.
+//
+// C (M x N) = A (M x K) @ B (K x N). A and B are read through their strides, so transposed
+// operands cost nothing extra: packing copies them into the micro-kernel's order anyway.
+// Loop nest: jc (NC columns of B) > pc (KC slice of K, B panel packed to stay in L2/L3)
+//            > ic (MC rows, A block packed to stay in L2) > jr (NR) > ir (MR) > micro-kernel,
+// whose B micro-panel (KC x NR) stays in L1 while MR x NR accumulators live in vector registers.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+#include "kernels.h"
+#include "parallel.h"
+
+namespace gc::cpu {
+namespace {
+
+template <class T>
+struct Tile {
+    static constexpr int kVecBytes = 64;                 // one AVX-512 register (two AVX2 ones)
+    static constexpr int W = kVecBytes / sizeof(T);      // lanes per vector
+    static constexpr int NV = 2;                         // vectors per micro-tile row
+    static constexpr int NR = W * NV;
+    static constexpr int MR = 12;                        // 24 accumulators + 2 B vectors + 1 broadcast
+    static constexpr int KC = 256;
+    static constexpr int MC = 96;                        // MC x KC block of A: 96 KiB fp32, in L2
+    static constexpr int NC = 1024;                      // KC x NC panel of B: 1 MiB fp32, in L2
+    typedef T Vec __attribute__((vector_size(kVecBytes)));
+};
+
+template <class T>
+using Vec = typename Tile<T>::Vec;
+
+template <class T>
+inline Vec<T> load(const T* p) {
+    Vec<T> v;
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+}
+template <class T>
+inline void store(T* p, Vec<T> v) { std::memcpy(p, &v, sizeof(v)); }
+
+// acc(MR x NR) = Ap(MR x kc, packed k-major) @ Bp(kc x NR, packed k-major); then C = acc (+ C).
+template <class T>
+void micro_kernel(int64_t kc, const T* __restrict Ap, const T* __restrict Bp, T* C, int64_t ldc,
+                  bool accumulate) {
+    constexpr int MR = Tile<T>::MR, NV = Tile<T>::NV, W = Tile<T>::W, NR = Tile<T>::NR;
+    Vec<T> acc[MR][NV];
+    for (int i = 0; i < MR; ++i)
+        for (int j = 0; j < NV; ++j) acc[i][j] = Vec<T>{};
+    for (int64_t k = 0; k < kc; ++k) {
+        Vec<T> b[NV];
+        for (int j = 0; j < NV; ++j) b[j] = load(Bp + k * NR + j * W);
+        for (int i = 0; i < MR; ++i) {
+            const T a = Ap[k * MR + i];
+            for (int j = 0; j < NV; ++j) acc[i][j] += a * b[j];
+        }
+    }
+    for (int i = 0; i < MR; ++i)
+        for (int j = 0; j < NV; ++j) {
+            T* c = C + i * ldc + j * W;
+            store(c, accumulate ? load(c) + acc[i][j] : acc[i][j]);
+        }
+}
+
+// Packs rows [0, mc) x cols [0, kc) of A into MR-row strips, zero-padding the last strip.
+// Each source row is read in order (k innermost) so power-of-two row strides do not thrash the cache.
+template <class T>
+void pack_a(int64_t mc, int64_t kc, const T* A, int64_t rs, int64_t cs, T* out) {
+    constexpr int MR = Tile<T>::MR;
+    for (int64_t i0 = 0; i0 < mc; i0 += MR) {
+        int64_t rows = std::min<int64_t>(MR, mc - i0);
+        T* strip = out + i0 * kc;
+        for (int64_t i = 0; i < rows; ++i) {
+            const T* src = A + (i0 + i) * rs;
+            for (int64_t k = 0; k < kc; ++k) strip[k * MR + i] = src[k * cs];
+        }
+        for (int64_t i = rows; i < MR; ++i)
+            for (int64_t k = 0; k < kc; ++k) strip[k * MR + i] = T(0);
+    }
+}
+
+// Packs rows [0, kc) x cols [0, nc) of B into NR-column strips, zero-padding the last strip.
+// Rows of B are walked in order (strips innermost) for the same reason.
+template <class T>
+void pack_b(int64_t kc, int64_t nc, const T* B, int64_t rs, int64_t cs, T* out) {
+    constexpr int NR = Tile<T>::NR;
+    for (int64_t k = 0; k < kc; ++k) {
+        const T* src = B + k * rs;
+        for (int64_t j0 = 0; j0 < nc; j0 += NR) {
+            int64_t cols = std::min<int64_t>(NR, nc - j0);
+            T* dst = out + j0 * kc + k * NR;
+            if (cs == 1 && cols == NR) {
+                std::memcpy(dst, src + j0, NR * sizeof(T));
+            } else {
+                for (int64_t j = 0; j < cols; ++j) dst[j] = src[(j0 + j) * cs];
+                for (int64_t j = cols; j < NR; ++j) dst[j] = T(0);
+            }
+        }
+    }
+}
+
+template <class T>
+struct AlignedBuffer {
+    T* ptr = nullptr;
+    explicit AlignedBuffer(size_t n) {
+        size_t bytes = ((n * sizeof(T) + 63) / 64) * 64;
+        ptr = static_cast<T*>(std::aligned_alloc(64, std::max<size_t>(bytes, 64)));
+        if (!ptr) throw std::bad_alloc();
+    }
+    ~AlignedBuffer() { std::free(ptr); }
+    AlignedBuffer(const AlignedBuffer&) = delete;
+    AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+};
+
+// One thread's share: the full GEMM over C's sub-block rows [m0, m1) x cols [n0, n1).
+template <class T>
+void gemm_block(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const T* A, int64_t rsa,
+                int64_t csa, const T* B, int64_t rsb, int64_t csb, T* C, int64_t ldc) {
+    constexpr int MR = Tile<T>::MR, NR = Tile<T>::NR, KC = Tile<T>::KC, MC = Tile<T>::MC,
+                  NC = Tile<T>::NC;
+    thread_local std::unique_ptr<AlignedBuffer<T>> a_buf, b_buf;
+    if (!a_buf) a_buf = std::make_unique<AlignedBuffer<T>>(size_t(MC) * KC);
+    if (!b_buf) b_buf = std::make_unique<AlignedBuffer<T>>(size_t(KC) * NC);
+    T* Ap = a_buf->ptr;
+    T* Bp = b_buf->ptr;
+    alignas(64) T edge[MR * NR];
+
+    for (int64_t jc = n0; jc < n1; jc += NC) {
+        int64_t nc = std::min<int64_t>(NC, n1 - jc);
+        for (int64_t pc = 0; pc < K; pc += KC) {
+            int64_t kc = std::min<int64_t>(KC, K - pc);
+            bool accumulate = pc > 0;
+            pack_b(kc, nc, B + pc * rsb + jc * csb, rsb, csb, Bp);
+            for (int64_t ic = m0; ic < m1; ic += MC) {
+                int64_t mc = std::min<int64_t>(MC, m1 - ic);
+                pack_a(mc, kc, A + ic * rsa + pc * csa, rsa, csa, Ap);
+                for (int64_t jr = 0; jr < nc; jr += NR) {
+                    int64_t nr = std::min<int64_t>(NR, nc - jr);
+                    for (int64_t ir = 0; ir < mc; ir += MR) {
+                        int64_t mr = std::min<int64_t>(MR, mc - ir);
+                        T* c = C + (ic + ir) * ldc + jc + jr;
+                        if (mr == MR && nr == NR) {
+                            micro_kernel(kc, Ap + ir * kc, Bp + jr * kc, c, ldc, accumulate);
+                        } else {  // edge tile: compute a full tile aside, copy the valid part
+                            micro_kernel(kc, Ap + ir * kc, Bp + jr * kc, edge, NR, false);
+                            for (int64_t i = 0; i < mr; ++i)
+                                for (int64_t j = 0; j < nr; ++j)
+                                    c[i * ldc + j] = accumulate ? c[i * ldc + j] + edge[i * NR + j] : edge[i * NR + j];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+template <class T>
+void gemm(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
+    const int64_t M = a.shape[0], K = a.shape[1], N = b.shape[1];
+    T* C = out.ptr<T>();
+    if (K == 0) {
+        std::fill(C, C + M * N, T(0));
+        return;
+    }
+    if (M == 0 || N == 0) return;
+    // Split C between threads along its longer side, in whole micro-tiles; small products stay serial.
+    const double flops = 2.0 * M * N * K;
+    int nt = flops < 2e6 ? 1 : num_threads();
+    bool split_m = M >= N;
+    int64_t extent = split_m ? M : N, unit = split_m ? Tile<T>::MR : Tile<T>::NR;
+    int64_t units = (extent + unit - 1) / unit;
+    nt = static_cast<int>(std::min<int64_t>(nt, units));
+    auto work = [&](int64_t u0, int64_t u1) {
+        int64_t lo = u0 * unit, hi = std::min(extent, u1 * unit);
+        if (split_m) gemm_block<T>(lo, hi, 0, N, K, a.ptr<T>(), a.strides[0], a.strides[1], b.ptr<T>(), b.strides[0], b.strides[1], C, N);
+        else gemm_block<T>(0, M, lo, hi, K, a.ptr<T>(), a.strides[0], a.strides[1], b.ptr<T>(), b.strides[0], b.strides[1], C, N);
+    };
+    if (nt <= 1) work(0, units);
+    else parallel_for(units, units / nt, work);
+}
+
+}  // namespace
+
+void matmul(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
+    GC_CHECK(a.ndim == 2 && b.ndim == 2 && out.ndim == 2, "matmul: operands must be 2-d");
+    GC_CHECK(a.shape[1] == b.shape[0], "matmul: inner dimensions differ");
+    GC_CHECK(out.shape[0] == a.shape[0] && out.shape[1] == b.shape[1] && out.is_contiguous(),
+             "matmul: output must be contiguous with shape (M, N)");
+    check_same_dtype(a, b, "matmul");
+    check_same_dtype(a, out, "matmul");
+    dispatch_float(a.dtype, "matmul", [&](auto* tag) { gemm<std::remove_pointer_t<decltype(tag)>>(a, b, out); });
+}
+
+}  // namespace gc::cpu

@@ -1,0 +1,77 @@
+// CPU fused softmax-cross-entropy: mean loss and its gradient w.r.t. the logits in one call.
+#include <cmath>
+#include <string>
+#include <type_traits>
+#include <vector>
+#include "kernels.h"
+#include "parallel.h"
+
+namespace gc::cpu {
+namespace {
+
+template <class Idx>
+void check_targets(const Idx* t, int64_t n, int64_t classes) {
+    for (int64_t r = 0; r < n; ++r)
+        if (t[r] < 0 || t[r] >= classes)
+            throw std::out_of_range("gradcore: cross_entropy target " + std::to_string(int64_t(t[r])) +
+                                    " at row " + std::to_string(r) + " is out of range [0, " +
+                                    std::to_string(classes) + ")");
+}
+
+template <class T, class Idx>
+void softmax_ce_typed(const ArrayView& logits, const Idx* targets, T* loss, T* dlogits) {
+    const int64_t n = logits.shape[0], c = logits.shape[1];
+    const T* x = logits.ptr<T>();
+    const T inv_n = T(1) / T(n);
+    std::vector<double> row_loss(n);
+    parallel_for(n, std::max<int64_t>(1, 8192 / std::max<int64_t>(c, 1)), [&](int64_t b, int64_t e) {
+        for (int64_t r = b; r < e; ++r) {
+            const T* xr = x + r * c;
+            T* dr = dlogits + r * c;
+            // Online max and rescaled sum: one read of the row for the normaliser.
+            T m = -INFINITY, s = T(0);
+            for (int64_t j = 0; j < c; ++j) {
+                if (xr[j] > m) {
+                    s = s * std::exp(m - xr[j]) + T(1);
+                    m = xr[j];
+                } else {
+                    s += std::exp(xr[j] - m);
+                }
+            }
+            const T lse = m + std::log(s);
+#pragma omp simd
+            for (int64_t j = 0; j < c; ++j) dr[j] = std::exp(xr[j] - lse) * inv_n;
+            const Idx t = targets[r];
+            dr[t] -= inv_n;
+            row_loss[r] = double(lse) - double(xr[t]);
+        }
+    });
+    double total = 0.0;
+    for (double v : row_loss) total += v;
+    *loss = T(total / double(n));
+}
+
+}  // namespace
+
+void softmax_ce(const ArrayView& logits, const ArrayView& targets, const ArrayView& loss,
+                const ArrayView& dlogits) {
+    GC_CHECK(logits.ndim == 2 && logits.is_contiguous(), "cross_entropy: logits must be contiguous (N, C)");
+    GC_CHECK(targets.ndim == 1 && targets.shape[0] == logits.shape[0] && targets.is_contiguous(),
+             "cross_entropy: targets must have shape (N,) matching the logits' batch");
+    GC_CHECK(targets.dtype == DType::Int64 || targets.dtype == DType::Int32,
+             std::string("cross_entropy: targets must be int64 or int32, got ") + dtype_name(targets.dtype));
+    GC_CHECK(logits.shape[0] > 0 && logits.shape[1] > 0, "cross_entropy: empty batch or no classes");
+    check_same_dtype(logits, loss, "cross_entropy");
+    check_same_dtype(logits, dlogits, "cross_entropy");
+    dispatch_float(logits.dtype, "cross_entropy", [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        auto go = [&](auto* idx) {
+            check_targets(idx, logits.shape[0], logits.shape[1]);
+            softmax_ce_typed<T>(logits, idx, loss.ptr<T>(), dlogits.ptr<T>());
+        };
+        if (targets.dtype == DType::Int64) go(targets.ptr<int64_t>());
+        else go(targets.ptr<int32_t>());
+    });
+}
+
+}  // namespace gc::cpu
