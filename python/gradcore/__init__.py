@@ -1,0 +1,38 @@
+"""gradcore: a small reverse-mode autodiff engine with native C++ and CUDA kernels.
+
+Example:
+    >>> import gradcore as gc
+    >>> x = gc.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = (x.sigmoid() * x).sum()
+    >>> y.backward()
+    >>> x.grad.shape
+    (3,)
+"""
+
+from . import cuda, nn, optim, testing
+from .autograd import is_grad_enabled, no_grad, set_grad_enabled
+from .creation import (
+    arange,
+    full,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .creation import from_numpy as from_numpy
+from .dlpack import from_dlpack
+from .dtypes import DType, float32, float64, int32, int64
+from .serialization import load, save
+from .tensor import Tensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DType", "Tensor", "arange", "cuda", "float32", "float64", "from_dlpack", "from_numpy", "full",
+    "int32", "int64", "is_grad_enabled", "load", "manual_seed", "nn", "no_grad", "ones", "ones_like",
+    "optim", "rand", "randn", "save", "set_grad_enabled", "tensor", "testing", "zeros", "zeros_like",
+]

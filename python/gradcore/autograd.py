@@ -1,0 +1,156 @@
+"""The tape: Function (one per primitive), grad mode, and the reverse pass over the graph."""
+
+from __future__ import annotations
+
+import functools
+import threading
+import weakref
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    return getattr(_state, "enabled", True)
+
+
+class set_grad_enabled:
+    """Context manager (and decorator) that turns graph recording on or off."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = mode
+
+    def __enter__(self) -> None:
+        self.prev = is_grad_enabled()
+        _state.enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        _state.enabled = self.prev
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(self.mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(set_grad_enabled):
+    """Disables graph recording, like ``torch.no_grad``.
+
+    Example:
+        >>> import gradcore as gc
+        >>> x = gc.tensor([1.0], requires_grad=True)
+        >>> with gc.no_grad():
+        ...     y = x * 2
+        >>> y.requires_grad
+        False
+    """
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+
+class Function:
+    """A primitive: ``forward`` computes raw storage from Tensors, ``backward`` maps the output
+    gradient to input gradients using Tensor ops (so the backward pass is itself differentiable)."""
+
+    __slots__ = ("parents", "needs_input_grad", "saved", "released", "_out", "__weakref__")
+
+    def __init__(self) -> None:
+        self.saved: tuple = ()
+        self.released = False
+        self._out: Any = None
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def backward(self, grad: Tensor) -> tuple[Tensor | None, ...] | Tensor | None:
+        raise NotImplementedError
+
+    def save(self, *items: Any) -> None:
+        self.saved = items
+
+    @property
+    def output(self) -> Tensor:
+        """The tensor this call produced (held weakly, so the graph has no reference cycle)."""
+        return self._out()
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **kwargs: Any) -> Tensor:
+        from .tensor import Tensor
+
+        fn = cls()
+        fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
+        data = fn.forward(*inputs, **kwargs)
+        out = Tensor._wrap(data, inputs[0].device)
+        if is_grad_enabled() and any(fn.needs_input_grad):
+            fn.parents = inputs
+            out.requires_grad = True
+            out._ctx = fn
+            fn._out = weakref.ref(out)
+        return out
+
+    def release(self) -> None:
+        self.saved = ()
+        self.released = True
+
+
+def _topological_order(root: Tensor) -> list[Tensor]:
+    """Post-order of the graph below root, iteratively (deep graphs hit no recursion limit)."""
+    order: list[Tensor] = []
+    seen: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        if node._ctx is not None:
+            for parent in node._ctx.parents:
+                if parent.requires_grad and id(parent) not in seen:
+                    stack.append((parent, False))
+    return order
+
+
+def run_backward(root: Tensor, gradient: Tensor, retain_graph: bool, create_graph: bool) -> None:
+    """Accumulates d(root)/d(leaf) * gradient into every leaf's ``.grad``."""
+    order = _topological_order(root)
+    grads: dict[int, Tensor] = {id(root): gradient}
+    with set_grad_enabled(create_graph):
+        for node in reversed(order):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            fn = node._ctx
+            if fn is None:
+                node._accumulate_grad(g if create_graph else g.detach())
+                continue
+            if fn.released:
+                raise RuntimeError(
+                    "Trying to backward through the graph a second time; pass retain_graph=True "
+                    "to the first backward() if you need to"
+                )
+            in_grads = fn.backward(g)
+            if not isinstance(in_grads, tuple):
+                in_grads = (in_grads,)
+            for parent, pg in zip(fn.parents, in_grads):
+                if pg is None or not parent.requires_grad:
+                    continue
+                if pg.shape != parent.shape:
+                    raise RuntimeError(
+                        f"internal error: {type(fn).__name__}.backward gave a gradient of shape "
+                        f"{pg.shape} for an input of shape {parent.shape}"
+                    )
+                prev = grads.get(id(parent))
+                grads[id(parent)] = pg if prev is None else prev + pg
+            if not retain_graph:
+                fn.release()

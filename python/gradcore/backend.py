@@ -1,0 +1,95 @@
+"""Device dispatch by name: each device supplies storage handling and the native kernel table.
+
+Ops never test which device they run on; they ask ``backend.get(device)`` for storage helpers and
+``backend.kernel(device, name)`` for a native kernel with the same name on every device.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _C
+
+
+class CPUBackend:
+    """CPU storage is a NumPy array (views included); kernels come from ``gradcore._C.cpu``."""
+
+    name = "cpu"
+    kernels = _C.cpu
+
+    @staticmethod
+    def empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        return np.empty(shape, dtype)
+
+    @staticmethod
+    def zeros(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        return np.zeros(shape, dtype)
+
+    @staticmethod
+    def from_numpy(array: np.ndarray) -> np.ndarray:
+        return array
+
+    @staticmethod
+    def to_numpy(data: np.ndarray) -> np.ndarray:
+        return data
+
+    @staticmethod
+    def is_contiguous(data: np.ndarray) -> bool:
+        return data.flags.c_contiguous
+
+    @staticmethod
+    def view_reshape(data: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        return data.reshape(shape)  # callers pass contiguous data, so this never copies
+
+    @staticmethod
+    def permute(data: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+        return data.transpose(axes)
+
+    @staticmethod
+    def expand(data: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        return np.broadcast_to(data, shape)
+
+    @staticmethod
+    def getitem(data: np.ndarray, index: Any) -> np.ndarray:
+        return data[index]
+
+
+_BACKENDS: dict[str, Any] = {"cpu": CPUBackend}
+
+
+def normalize_device(device: str | None) -> str:
+    """Accepts "cpu", "cuda" and "cuda:0"; raises a clear error for anything else."""
+    if device is None:
+        return "cpu"
+    name = str(device)
+    if name in ("cpu", "cuda"):
+        return name
+    if name == "cuda:0":
+        return "cuda"
+    raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+
+
+def get(device: str) -> Any:
+    backend = _BACKENDS.get(device)
+    if backend is None:
+        if device == "cuda":
+            from .cuda import cuda_backend
+
+            backend = _BACKENDS["cuda"] = cuda_backend()
+        else:
+            raise ValueError(f"unknown device {device!r}")
+    return backend
+
+
+_kernel_cache: dict[tuple[str, str], Any] = {}
+
+
+def kernel(device: str, name: str) -> Any:
+    """The native kernel ``name`` for ``device``, e.g. ``kernel("cpu", "unary_relu")``."""
+    key = (device, name)
+    fn = _kernel_cache.get(key)
+    if fn is None:
+        fn = _kernel_cache[key] = getattr(get(device).kernels, name)
+    return fn

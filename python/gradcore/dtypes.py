@@ -1,0 +1,64 @@
+"""The four dtypes gradcore tensors hold, and conversion from NumPy / string spellings."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class DType:
+    """A tensor element type, e.g. ``gradcore.float32``."""
+
+    __slots__ = ("name", "np", "is_floating")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.np = np.dtype(name)
+        self.is_floating = self.np.kind == "f"
+
+    def __repr__(self) -> str:
+        return f"gradcore.{self.name}"
+
+    @property
+    def itemsize(self) -> int:
+        return self.np.itemsize
+
+
+float32 = DType("float32")
+float64 = DType("float64")
+int32 = DType("int32")
+int64 = DType("int64")
+
+_BY_NAME = {d.name: d for d in (float32, float64, int32, int64)}
+_BY_NP = {d.np: d for d in (float32, float64, int32, int64)}
+
+
+def as_dtype(value: DType | str | np.dtype | type) -> DType:
+    """Turns ``gradcore.float32``, ``"float32"``, ``np.float32`` or ``np.dtype('f4')`` into a DType."""
+    if isinstance(value, DType):
+        return value
+    try:
+        return _BY_NP[np.dtype(value)]
+    except (KeyError, TypeError):
+        raise TypeError(
+            f"unsupported dtype {value!r}: gradcore supports float32, float64, int32 and int64"
+        ) from None
+
+
+def from_numpy_dtype(dt: np.dtype) -> DType:
+    found = _BY_NP.get(dt)
+    if found is None:
+        raise TypeError(f"unsupported dtype {dt}: gradcore supports float32, float64, int32 and int64")
+    return found
+
+
+def promote(a: DType, b: DType) -> DType:
+    """Result dtype of a binary op, as in PyTorch: the wider float wins, ints go to float."""
+    if a is b:
+        return a
+    if a.is_floating and b.is_floating:
+        return float64 if float64 in (a, b) else float32
+    if a.is_floating:
+        return a
+    if b.is_floating:
+        return b
+    return int64

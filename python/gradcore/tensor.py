@@ -1,0 +1,493 @@
+"""Tensor: an n-d array on a device that records the ops applied to it for reverse-mode autodiff."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import backend, ops
+from .autograd import run_backward
+from .dtypes import DType, as_dtype, float32, from_numpy_dtype, int64, promote
+
+_BASIC_INDEX = (int, np.integer, slice, type(None), type(Ellipsis))
+
+
+class Tensor:
+    """An n-d array (float32/float64/int32/int64) on "cpu" or "cuda" with autograd.
+
+    Example:
+        >>> import gradcore as gc
+        >>> x = gc.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        >>> (x * x).sum().backward()
+        >>> x.grad.numpy().tolist()
+        [[2.0, 4.0], [6.0, 8.0]]
+    """
+
+    __slots__ = ("_data", "device", "_requires_grad", "_grad", "_ctx", "__weakref__")
+    __array_priority__ = 1000  # so ndarray + Tensor defers to Tensor.__radd__
+
+    def __init__(
+        self,
+        data: Any,
+        dtype: DType | str | None = None,
+        device: str = "cpu",
+        requires_grad: bool = False,
+    ) -> None:
+        device = backend.normalize_device(device)
+        array = _to_numpy_array(data, dtype)
+        self._data = backend.get(device).from_numpy(array)
+        self.device = device
+        self._requires_grad = False
+        self._grad: Tensor | None = None
+        self._ctx = None
+        self.requires_grad = requires_grad
+
+    @classmethod
+    def _wrap(cls, data: Any, device: str) -> Tensor:
+        t = object.__new__(cls)
+        t._data = data
+        t.device = device
+        t._requires_grad = False
+        t._grad = None
+        t._ctx = None
+        return t
+
+    # ------------------------------------------------------------ properties
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self._data.shape)
+
+    @property
+    def ndim(self) -> int:
+        return len(self._data.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self._data.shape, dtype=np.int64))
+
+    def numel(self) -> int:
+        return self.size
+
+    def dim(self) -> int:
+        return self.ndim
+
+    @property
+    def dtype(self) -> DType:
+        return from_numpy_dtype(np.dtype(self._data.dtype))
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if value and not self.dtype.is_floating:
+            raise TypeError(f"only floating point tensors can require gradients, got {self.dtype}")
+        if not value and self._ctx is not None:
+            raise RuntimeError("requires_grad can only be turned off on leaf tensors; use detach()")
+        self._requires_grad = bool(value)
+
+    @property
+    def grad(self) -> Tensor | None:
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"grad must be a Tensor or None, got {type(value).__name__}")
+            if value.shape != self.shape or value.dtype is not self.dtype or value.device != self.device:
+                raise ValueError(
+                    f"assigned grad has shape {value.shape}, dtype {value.dtype} on {value.device}; "
+                    f"expected {self.shape}, {self.dtype} on {self.device}"
+                )
+        self._grad = value
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def T(self) -> Tensor:
+        return self.permute(tuple(reversed(range(self.ndim))))
+
+    # ------------------------------------------------------------ autograd
+    def backward(
+        self, gradient: Tensor | None = None, retain_graph: bool = False, create_graph: bool = False
+    ) -> None:
+        """Accumulates the gradient of this tensor into the ``.grad`` of every leaf it depends on.
+
+        Example:
+            >>> import gradcore as gc
+            >>> w = gc.tensor([3.0], requires_grad=True)
+            >>> (w ** 2).sum().backward()
+            >>> w.grad.item()
+            6.0
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward(): this tensor does not require grad and has no graph")
+        if gradient is None:
+            if self.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs; this tensor has shape "
+                    f"{self.shape}, so pass gradient= of that shape"
+                )
+            gradient = Tensor._wrap(backend.get(self.device).empty(self.shape, self.dtype.np), self.device)
+            gradient.fill_(1.0)
+        else:
+            gradient = self._coerce(gradient).to(self.dtype)
+            if gradient.shape != self.shape:
+                raise ValueError(f"backward(): gradient has shape {gradient.shape}, expected {self.shape}")
+        run_backward(self, gradient, retain_graph, create_graph)
+
+    def _accumulate_grad(self, g: Tensor) -> None:
+        if not backend.get(g.device).is_contiguous(g._data):
+            g = g.contiguous()
+        self._grad = g if self._grad is None else self._grad + g
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this one's storage, cut off from the graph."""
+        return Tensor._wrap(self._data, self.device)
+
+    def requires_grad_(self, value: bool = True) -> Tensor:
+        self.requires_grad = value
+        return self
+
+    # ------------------------------------------------------------ conversion
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (shares memory on the CPU, copies from the GPU)."""
+        return backend.get(self.device).to_numpy(self._data)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        a = self.numpy()
+        return a.astype(dtype) if dtype is not None else a
+
+    def item(self) -> float | int:
+        if self.size != 1:
+            raise ValueError(f"item(): only one-element tensors can be converted, got shape {self.shape}")
+        return self.numpy().reshape(()).item()
+
+    def tolist(self) -> Any:
+        return self.numpy().tolist()
+
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return self._data.__dlpack_device__()
+
+    def to(self, target: str | DType | Any) -> Tensor:
+        """Moves to a device ("cpu"/"cuda") or converts to a dtype; differentiable either way."""
+        if isinstance(target, str) and target in ("cpu", "cuda", "cuda:0"):
+            device = backend.normalize_device(target)
+            return self if device == self.device else ops.ToDevice.apply(self, device)
+        dtype = as_dtype(target)
+        return self if dtype is self.dtype else ops.Cast.apply(self, dtype=dtype)
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self) -> Tensor:
+        return self.to("cuda")
+
+    def float(self) -> Tensor:
+        return self.to(float32)
+
+    def double(self) -> Tensor:
+        from .dtypes import float64
+
+        return self.to(float64)
+
+    def long(self) -> Tensor:
+        return self.to(int64)
+
+    def contiguous(self) -> Tensor:
+        if backend.get(self.device).is_contiguous(self._data):
+            return self
+        return ops.Copy.apply(self)
+
+    def clone(self) -> Tensor:
+        return ops.Copy.apply(self)
+
+    # ------------------------------------------------------------ in-place (no graph)
+    def fill_(self, value: float) -> Tensor:
+        src = Tensor._wrap(backend.get(self.device).from_numpy(np.array(value, self.dtype.np)), self.device)
+        return self.copy_(src)
+
+    def copy_(self, src: Tensor | np.ndarray | float) -> Tensor:
+        """Writes src (broadcast to this shape, converted to this dtype) into this tensor's storage."""
+        src = self._coerce(src).detach().to(self.dtype)
+        ops.broadcast_shape(src.shape, self.shape, "copy_")
+        if self.requires_grad and self.is_leaf and _grad_on():
+            raise RuntimeError("a leaf tensor that requires grad cannot be modified in place outside no_grad()")
+        backend.kernel(self.device, "unary_copy")(src._data, self._data)
+        return self
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0.0)
+
+    # ------------------------------------------------------------ elementwise
+    def _coerce(self, other: Any) -> Tensor:
+        if isinstance(other, Tensor):
+            if other.device != self.device:
+                raise RuntimeError(
+                    f"expected all tensors on the same device, found {self.device} and {other.device}"
+                )
+            return other
+        if isinstance(other, (bool, numbers.Number)) and not isinstance(other, np.ndarray):
+            if self.dtype.is_floating or isinstance(other, numbers.Integral):
+                dtype = self.dtype
+            else:
+                dtype = float32
+            return Tensor(np.array(other, dtype.np), device=self.device)
+        return Tensor(other, device=self.device)
+
+    def _binary(self, other: Any, fn: type, reverse: bool = False) -> Tensor:
+        other = self._coerce(other)
+        a, b = (other, self) if reverse else (self, other)
+        dtype = promote(a.dtype, b.dtype)
+        return fn.apply(a.to(dtype), b.to(dtype))
+
+    def __add__(self, o: Any) -> Tensor: return self._binary(o, ops.Add)
+    def __radd__(self, o: Any) -> Tensor: return self._binary(o, ops.Add, True)
+    def __sub__(self, o: Any) -> Tensor: return self._binary(o, ops.Sub)
+    def __rsub__(self, o: Any) -> Tensor: return self._binary(o, ops.Sub, True)
+    def __mul__(self, o: Any) -> Tensor: return self._binary(o, ops.Mul)
+    def __rmul__(self, o: Any) -> Tensor: return self._binary(o, ops.Mul, True)
+    def __pow__(self, o: Any) -> Tensor: return self._float_binary(o, ops.Pow)
+    def __rpow__(self, o: Any) -> Tensor: return self._float_binary(o, ops.Pow, True)
+    def __truediv__(self, o: Any) -> Tensor: return self._float_binary(o, ops.Div)
+    def __rtruediv__(self, o: Any) -> Tensor: return self._float_binary(o, ops.Div, True)
+    def __neg__(self) -> Tensor: return ops.Neg.apply(self)
+    def __pos__(self) -> Tensor: return self
+
+    def _float_binary(self, other: Any, fn: type, reverse: bool = False) -> Tensor:
+        # True division and powers of integer tensors give floats, as in PyTorch.
+        base = self if self.dtype.is_floating else self.to(float32)
+        return base._binary(other, fn, reverse)
+
+    def __matmul__(self, o: Any) -> Tensor:
+        o = self._coerce(o)
+        return ops.MatMul.apply(self, o)
+
+    def __rmatmul__(self, o: Any) -> Tensor:
+        return ops.MatMul.apply(self._coerce(o), self)
+
+    def _compare(self, other: Any, kernel: str) -> Tensor:
+        other = self._coerce(other)
+        dtype = promote(self.dtype, other.dtype)
+        return ops.Compare.apply(self.detach().to(dtype), other.detach().to(dtype), kernel=kernel)
+
+    def __eq__(self, o: Any) -> Tensor: return self._compare(o, "eq")  # type: ignore[override]
+    def __ne__(self, o: Any) -> Tensor: return self._compare(o, "ne")  # type: ignore[override]
+    def __gt__(self, o: Any) -> Tensor: return self._compare(o, "gt")
+    def __ge__(self, o: Any) -> Tensor: return self._compare(o, "ge")
+    def __lt__(self, o: Any) -> Tensor: return self._compare(o, "lt")
+    def __le__(self, o: Any) -> Tensor: return self._compare(o, "le")
+    __hash__ = object.__hash__
+
+    def maximum(self, o: Any) -> Tensor: return self._binary(o, ops.Maximum)
+    def minimum(self, o: Any) -> Tensor: return self._binary(o, ops.Minimum)
+
+    def _float_unary(self, fn: type) -> Tensor:
+        if not self.dtype.is_floating:
+            raise TypeError(f"{fn.__name__.lower()}() needs a float tensor, got {self.dtype}")
+        return fn.apply(self)
+
+    def exp(self) -> Tensor: return self._float_unary(ops.Exp)
+    def log(self) -> Tensor: return self._float_unary(ops.Log)
+    def sigmoid(self) -> Tensor: return self._float_unary(ops.Sigmoid)
+    def tanh(self) -> Tensor: return self._float_unary(ops.Tanh)
+    def sqrt(self) -> Tensor: return self._float_unary(ops.Sqrt)
+    def relu(self) -> Tensor: return ops.Relu.apply(self)
+    def abs(self) -> Tensor: return ops.Abs.apply(self)
+    def sign(self) -> Tensor: return ops.Sign.apply(self.detach())
+
+    def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
+        out = self
+        if min is not None:
+            out = out.maximum(min)
+        if max is not None:
+            out = out.minimum(max)
+        return out
+
+    # ------------------------------------------------------------ reductions
+    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        return ops.Sum.apply(self, axes=ops.normalize_axes(axis, self.ndim), keepdims=keepdims)
+
+    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        axes = ops.normalize_axes(axis, self.ndim)
+        count = int(np.prod([self.shape[a] for a in axes], dtype=np.int64))
+        base = self if self.dtype.is_floating else self.to(float32)
+        return base.sum(axis=axes, keepdims=keepdims) / count  # an empty mean is nan, as in NumPy
+
+    def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        return ops.Max.apply(self, axes=ops.normalize_axes(axis, self.ndim), keepdims=keepdims)
+
+    def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        return -((-self).max(axis=axis, keepdims=keepdims))
+
+    def argmax(self, axis: int = -1) -> Tensor:
+        """Index of the largest element along ``axis`` (int64, no gradient)."""
+        (ax,) = ops.normalize_axes(axis, self.ndim) if self.ndim else (0,)
+        x = self.detach()
+        if self.ndim and ax != self.ndim - 1:
+            order = tuple(i for i in range(self.ndim) if i != ax) + (ax,)
+            x = x.permute(order)
+        x = x.contiguous() if self.ndim else x.reshape(1)
+        be = backend.get(self.device)
+        out = be.empty(x.shape[:-1], np.dtype(np.int64))
+        backend.kernel(self.device, "argmax")(x._data, out)
+        return Tensor._wrap(out, self.device)
+
+    # ------------------------------------------------------------ shape
+    def reshape(self, *shape: Any) -> Tensor:
+        shape = _shape_arg(shape)
+        resolved = _resolve_shape(shape, self.size)
+        return self if resolved == self.shape else ops.Reshape.apply(self, shape=resolved)
+
+    view = reshape
+
+    def permute(self, *axes: Any) -> Tensor:
+        axes = tuple(int(a) % max(self.ndim, 1) for a in _shape_arg(axes))
+        if sorted(axes) != list(range(self.ndim)):
+            raise ValueError(f"permute: {axes} is not a permutation of {self.ndim} dims")
+        return ops.Permute.apply(self, axes=axes)
+
+    def transpose(self, *axes: int) -> Tensor:
+        """``transpose()`` reverses dims; ``transpose(i, j)`` swaps two; a full permutation permutes."""
+        if not axes:
+            return self.T
+        if len(axes) == 2 and self.ndim != 2:
+            order = list(range(self.ndim))
+            i, j = (a % self.ndim for a in axes)
+            order[i], order[j] = order[j], order[i]
+            return self.permute(order)
+        return self.permute(axes)
+
+    def expand(self, *shape: Any) -> Tensor:
+        shape = _shape_arg(shape)
+        ops.broadcast_shape(self.shape, shape, "expand")
+        if tuple(np.broadcast_shapes(self.shape, shape)) != tuple(shape):
+            raise ValueError(f"expand: cannot expand shape {self.shape} to {tuple(shape)}")
+        return self if tuple(shape) == self.shape else ops.Expand.apply(self, shape=tuple(shape))
+
+    def flatten(self, start_dim: int = 0) -> Tensor:
+        start = start_dim % max(self.ndim, 1)
+        return self.reshape(self.shape[:start] + (-1,))
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        dim = dim % (self.ndim + 1)
+        return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
+
+    def squeeze(self, dim: int | None = None) -> Tensor:
+        if dim is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        dim = dim % self.ndim
+        return self if self.shape[dim] != 1 else self.reshape(self.shape[:dim] + self.shape[dim + 1 :])
+
+    def size_of(self, dim: int) -> int:
+        return self.shape[dim]
+
+    def __getitem__(self, index: Any) -> Tensor:
+        parts = index if isinstance(index, tuple) else (index,)
+        if not all(isinstance(p, _BASIC_INDEX) for p in parts):
+            raise TypeError(
+                "only basic indexing (ints, slices, None, ...) is supported, got "
+                + ", ".join(type(p).__name__ for p in parts)
+            )
+        _check_index_bounds(parts, self.shape)
+        return ops.GetItem.apply(self, index=index)
+
+    def __len__(self) -> int:
+        if not self.ndim:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __bool__(self) -> bool:
+        if self.size != 1:
+            raise RuntimeError(f"the truth value of a tensor with {self.size} elements is ambiguous")
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
+        extra = "" if self.dtype is float32 else f", dtype={self.dtype}"
+        extra += "" if self.device == "cpu" else f", device='{self.device}'"
+        extra += ", requires_grad=True" if self.requires_grad else ""
+        return f"tensor({body}{extra})"
+
+
+def _grad_on() -> bool:
+    from .autograd import is_grad_enabled
+
+    return is_grad_enabled()
+
+
+def _shape_arg(shape: tuple) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def _resolve_shape(shape: tuple[int, ...], size: int) -> tuple[int, ...]:
+    if shape.count(-1) > 1:
+        raise ValueError(f"reshape: only one dimension can be -1, got {shape}")
+    known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+    if -1 in shape:
+        if known == 0 or size % known:
+            raise ValueError(f"reshape: cannot reshape {size} elements into {shape}")
+        shape = tuple(size // known if s == -1 else s for s in shape)
+    if any(s < 0 for s in shape) or int(np.prod(shape, dtype=np.int64)) != size:
+        raise ValueError(f"reshape: cannot reshape {size} elements into shape {shape}")
+    return shape
+
+
+def _check_index_bounds(parts: tuple, shape: tuple[int, ...]) -> None:
+    dim = 0
+    for p in parts:
+        if p is Ellipsis:
+            dim = len(shape) - sum(1 for q in parts if q is not None and q is not Ellipsis) + dim
+            continue
+        if p is None:
+            continue
+        if dim >= len(shape):
+            raise IndexError(f"too many indices for a tensor of shape {shape}")
+        if isinstance(p, (int, np.integer)) and not -shape[dim] <= p < shape[dim]:
+            raise IndexError(f"index {p} is out of bounds for dim {dim} of size {shape[dim]}")
+        dim += 1
+
+
+def _to_numpy_array(data: Any, dtype: DType | str | None) -> np.ndarray:
+    """A fresh C-contiguous array: lists give float32 (int64 when all ints), arrays keep their dtype."""
+    if isinstance(data, Tensor):
+        array = data.numpy()
+    elif isinstance(data, np.ndarray):
+        array = data
+    else:
+        array = np.asarray(data)
+        if dtype is None:
+            if array.dtype.kind in "iub":
+                array = array.astype(np.int64)
+            elif array.dtype.kind == "f":
+                array = array.astype(np.float32)
+    if dtype is not None:
+        target = as_dtype(dtype).np
+    elif array.dtype.kind in "iu" and array.dtype.itemsize < 4:
+        target = np.dtype(np.int32)
+    elif array.dtype.kind == "b":
+        target = np.dtype(np.int64)
+    elif array.dtype == np.float16:
+        target = np.dtype(np.float32)
+    else:
+        target = array.dtype
+        from_numpy_dtype(target)  # raises for dtypes gradcore does not hold
+    return np.array(array, dtype=target, order="C", copy=True)
