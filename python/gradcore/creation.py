@@ -30,7 +30,9 @@ def generator() -> np.random.Generator:
     return _rng
 
 
-def tensor(data: Any, dtype: DType | str | None = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+def tensor(
+    data: Any, dtype: DType | str | None = None, device: str = "cpu", requires_grad: bool = False
+) -> Tensor:
     """A new tensor holding a copy of ``data`` (list, scalar, NumPy array or Tensor).
 
     Example:
@@ -70,8 +72,13 @@ def _make(array: np.ndarray, device: str, requires_grad: bool) -> Tensor:
     return Tensor(array, device=device, requires_grad=requires_grad)
 
 
-def full(shape: tuple[int, ...], value: float, dtype: DType | str = float32, device: str = "cpu",
-         requires_grad: bool = False) -> Tensor:
+def full(
+    shape: tuple[int, ...],
+    value: float,
+    dtype: DType | str = float32,
+    device: str = "cpu",
+    requires_grad: bool = False,
+) -> Tensor:
     """A tensor of ``shape`` filled with ``value``.
 
     Example:
@@ -82,12 +89,16 @@ def full(shape: tuple[int, ...], value: float, dtype: DType | str = float32, dev
     return _make(np.full(_shape((shape,)), value, as_dtype(dtype).np), device, requires_grad)
 
 
-def zeros(*shape: Any, dtype: DType | str = float32, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+def zeros(
+    *shape: Any, dtype: DType | str = float32, device: str = "cpu", requires_grad: bool = False
+) -> Tensor:
     """Zeros of the given shape: ``gc.zeros(2, 3)`` or ``gc.zeros((2, 3))``."""
     return _make(np.zeros(_shape(shape), as_dtype(dtype).np), device, requires_grad)
 
 
-def ones(*shape: Any, dtype: DType | str = float32, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+def ones(
+    *shape: Any, dtype: DType | str = float32, device: str = "cpu", requires_grad: bool = False
+) -> Tensor:
     """Ones of the given shape: ``gc.ones(2, 3)``."""
     return _make(np.ones(_shape(shape), as_dtype(dtype).np), device, requires_grad)
 
@@ -100,23 +111,38 @@ def ones_like(t: Tensor, requires_grad: bool = False) -> Tensor:
     return ones(t.shape, dtype=t.dtype, device=t.device, requires_grad=requires_grad)
 
 
-def randn(*shape: Any, dtype: DType | str = float32, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+def randn(
+    *shape: Any, dtype: DType | str = float32, device: str = "cpu", requires_grad: bool = False
+) -> Tensor:
     """Standard normal samples: ``gc.randn(64, 784)``."""
     return _make(_rng.standard_normal(_shape(shape)).astype(as_dtype(dtype).np), device, requires_grad)
 
 
-def rand(*shape: Any, dtype: DType | str = float32, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+def rand(
+    *shape: Any, dtype: DType | str = float32, device: str = "cpu", requires_grad: bool = False
+) -> Tensor:
     """Uniform samples in [0, 1): ``gc.rand(3)``."""
     return _make(_rng.random(_shape(shape)).astype(as_dtype(dtype).np), device, requires_grad)
 
 
-def uniform(shape: tuple[int, ...], low: float, high: float, dtype: DType | str = float32,
-            device: str = "cpu", requires_grad: bool = False) -> Tensor:
+def uniform(
+    shape: tuple[int, ...],
+    low: float,
+    high: float,
+    dtype: DType | str = float32,
+    device: str = "cpu",
+    requires_grad: bool = False,
+) -> Tensor:
     return _make(_rng.uniform(low, high, _shape((shape,))).astype(as_dtype(dtype).np), device, requires_grad)
 
 
-def arange(start: float, stop: float | None = None, step: float = 1, dtype: DType | str | None = None,
-           device: str = "cpu") -> Tensor:
+def arange(
+    start: float,
+    stop: float | None = None,
+    step: float = 1,
+    dtype: DType | str | None = None,
+    device: str = "cpu",
+) -> Tensor:
     """Evenly spaced values, as ``numpy.arange``; int64 for integer arguments.
 
     Example:

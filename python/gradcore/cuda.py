@@ -47,7 +47,7 @@ def empty_cache() -> None:
 
 
 def cuda_backend() -> Any:
+    _require()
     from .cuda_backend import CUDABackend
 
-    _require()
     return CUDABackend

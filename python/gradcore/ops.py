@@ -427,7 +427,9 @@ class SoftmaxCrossEntropy(Function):
             from .nn.functional import one_hot, softmax
 
             n = logits.shape[0]
-            return (softmax(logits, axis=-1) - one_hot(targets, logits.shape[1], logits.dtype)) * (g / n), None
+            return (softmax(logits, axis=-1) - one_hot(targets, logits.shape[1], logits.dtype)) * (
+                g / n
+            ), None
         return Tensor._wrap(dlogits, logits.device) * g, None
 
 

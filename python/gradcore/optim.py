@@ -79,7 +79,9 @@ class Optimizer:
         for p, s in zip(self.params, state["state"]):
             for k, v in s.items():
                 if tuple(np.shape(v)) != p.shape:
-                    raise ValueError(f"optimizer state {k!r} has shape {np.shape(v)}, parameter has {p.shape}")
+                    raise ValueError(
+                        f"optimizer state {k!r} has shape {np.shape(v)}, parameter has {p.shape}"
+                    )
         for k, v in state["hyperparameters"].items():
             setattr(self, k, tuple(v) if isinstance(v, list) else v)
         self.step_count = int(state["step_count"])
@@ -103,7 +105,9 @@ class SGD(Optimizer):
 
     _buffers = ("momentum_buffer",)
 
-    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
+    def __init__(
+        self, params: Iterable[Tensor], lr: float, momentum: float = 0.0, weight_decay: float = 0.0
+    ) -> None:
         super().__init__(params, lr)
         self.momentum, self.weight_decay = float(momentum), float(weight_decay)
 
@@ -133,12 +137,22 @@ class Adam(Optimizer):
     _buffers = ("exp_avg", "exp_avg_sq")
     decoupled = False
 
-    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
         super().__init__(params, lr)
         if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
             raise ValueError(f"invalid betas {betas}: each must be in [0, 1)")
-        self.betas, self.eps, self.weight_decay = (float(betas[0]), float(betas[1])), float(eps), float(weight_decay)
+        self.betas, self.eps, self.weight_decay = (
+            (float(betas[0]), float(betas[1])),
+            float(eps),
+            float(weight_decay),
+        )
 
     def hyperparameters(self) -> dict[str, Any]:
         return {"lr": self.lr, "betas": list(self.betas), "eps": self.eps, "weight_decay": self.weight_decay}
@@ -149,8 +163,17 @@ class Adam(Optimizer):
         for device, idx in self._groups().items():
             ps, gs, ms, vs = self._lists(idx)
             backend.kernel(device, "adam_step")(
-                ps, gs, ms, vs, self.lr, self.betas[0], self.betas[1], self.eps, self.weight_decay,
-                self.step_count, self.decoupled,
+                ps,
+                gs,
+                ms,
+                vs,
+                self.lr,
+                self.betas[0],
+                self.betas[1],
+                self.eps,
+                self.weight_decay,
+                self.step_count,
+                self.decoupled,
             )
 
 
@@ -159,6 +182,12 @@ class AdamW(Adam):
 
     decoupled = True
 
-    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.01) -> None:
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay)

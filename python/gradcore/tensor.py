@@ -141,7 +141,8 @@ class Tensor:
             gradient = self._coerce(gradient).to(self.dtype)
             if gradient.shape != self.shape:
                 raise ValueError(f"backward(): gradient has shape {gradient.shape}, expected {self.shape}")
-        run_backward(self, gradient, retain_graph, create_graph)
+        # As in PyTorch, create_graph keeps the graph: the new graph refers back into it.
+        run_backward(self, gradient, retain_graph or create_graph, create_graph)
 
     def _accumulate_grad(self, g: Tensor) -> None:
         if not backend.get(g.device).is_contiguous(g._data):
@@ -181,7 +182,7 @@ class Tensor:
 
     def to(self, target: str | DType | Any) -> Tensor:
         """Moves to a device ("cpu"/"cuda") or converts to a dtype; differentiable either way."""
-        if isinstance(target, str) and target in ("cpu", "cuda", "cuda:0"):
+        if isinstance(target, str) and target not in ("float32", "float64", "int32", "int64"):
             device = backend.normalize_device(target)
             return self if device == self.device else ops.ToDevice.apply(self, device)
         dtype = as_dtype(target)
@@ -222,7 +223,9 @@ class Tensor:
         src = self._coerce(src).detach().to(self.dtype)
         ops.broadcast_shape(src.shape, self.shape, "copy_")
         if self.requires_grad and self.is_leaf and _grad_on():
-            raise RuntimeError("a leaf tensor that requires grad cannot be modified in place outside no_grad()")
+            raise RuntimeError(
+                "a leaf tensor that requires grad cannot be modified in place outside no_grad()"
+            )
         backend.kernel(self.device, "unary_copy")(src._data, self._data)
         return self
 
@@ -251,18 +254,41 @@ class Tensor:
         dtype = promote(a.dtype, b.dtype)
         return fn.apply(a.to(dtype), b.to(dtype))
 
-    def __add__(self, o: Any) -> Tensor: return self._binary(o, ops.Add)
-    def __radd__(self, o: Any) -> Tensor: return self._binary(o, ops.Add, True)
-    def __sub__(self, o: Any) -> Tensor: return self._binary(o, ops.Sub)
-    def __rsub__(self, o: Any) -> Tensor: return self._binary(o, ops.Sub, True)
-    def __mul__(self, o: Any) -> Tensor: return self._binary(o, ops.Mul)
-    def __rmul__(self, o: Any) -> Tensor: return self._binary(o, ops.Mul, True)
-    def __pow__(self, o: Any) -> Tensor: return self._float_binary(o, ops.Pow)
-    def __rpow__(self, o: Any) -> Tensor: return self._float_binary(o, ops.Pow, True)
-    def __truediv__(self, o: Any) -> Tensor: return self._float_binary(o, ops.Div)
-    def __rtruediv__(self, o: Any) -> Tensor: return self._float_binary(o, ops.Div, True)
-    def __neg__(self) -> Tensor: return ops.Neg.apply(self)
-    def __pos__(self) -> Tensor: return self
+    def __add__(self, o: Any) -> Tensor:
+        return self._binary(o, ops.Add)
+
+    def __radd__(self, o: Any) -> Tensor:
+        return self._binary(o, ops.Add, True)
+
+    def __sub__(self, o: Any) -> Tensor:
+        return self._binary(o, ops.Sub)
+
+    def __rsub__(self, o: Any) -> Tensor:
+        return self._binary(o, ops.Sub, True)
+
+    def __mul__(self, o: Any) -> Tensor:
+        return self._binary(o, ops.Mul)
+
+    def __rmul__(self, o: Any) -> Tensor:
+        return self._binary(o, ops.Mul, True)
+
+    def __pow__(self, o: Any) -> Tensor:
+        return self._float_binary(o, ops.Pow)
+
+    def __rpow__(self, o: Any) -> Tensor:
+        return self._float_binary(o, ops.Pow, True)
+
+    def __truediv__(self, o: Any) -> Tensor:
+        return self._float_binary(o, ops.Div)
+
+    def __rtruediv__(self, o: Any) -> Tensor:
+        return self._float_binary(o, ops.Div, True)
+
+    def __neg__(self) -> Tensor:
+        return ops.Neg.apply(self)
+
+    def __pos__(self) -> Tensor:
+        return self
 
     def _float_binary(self, other: Any, fn: type, reverse: bool = False) -> Tensor:
         # True division and powers of integer tensors give floats, as in PyTorch.
@@ -281,30 +307,60 @@ class Tensor:
         dtype = promote(self.dtype, other.dtype)
         return ops.Compare.apply(self.detach().to(dtype), other.detach().to(dtype), kernel=kernel)
 
-    def __eq__(self, o: Any) -> Tensor: return self._compare(o, "eq")  # type: ignore[override]
-    def __ne__(self, o: Any) -> Tensor: return self._compare(o, "ne")  # type: ignore[override]
-    def __gt__(self, o: Any) -> Tensor: return self._compare(o, "gt")
-    def __ge__(self, o: Any) -> Tensor: return self._compare(o, "ge")
-    def __lt__(self, o: Any) -> Tensor: return self._compare(o, "lt")
-    def __le__(self, o: Any) -> Tensor: return self._compare(o, "le")
+    def __eq__(self, o: Any) -> Tensor:
+        return self._compare(o, "eq")  # type: ignore[override]
+
+    def __ne__(self, o: Any) -> Tensor:
+        return self._compare(o, "ne")  # type: ignore[override]
+
+    def __gt__(self, o: Any) -> Tensor:
+        return self._compare(o, "gt")
+
+    def __ge__(self, o: Any) -> Tensor:
+        return self._compare(o, "ge")
+
+    def __lt__(self, o: Any) -> Tensor:
+        return self._compare(o, "lt")
+
+    def __le__(self, o: Any) -> Tensor:
+        return self._compare(o, "le")
+
     __hash__ = object.__hash__
 
-    def maximum(self, o: Any) -> Tensor: return self._binary(o, ops.Maximum)
-    def minimum(self, o: Any) -> Tensor: return self._binary(o, ops.Minimum)
+    def maximum(self, o: Any) -> Tensor:
+        return self._binary(o, ops.Maximum)
+
+    def minimum(self, o: Any) -> Tensor:
+        return self._binary(o, ops.Minimum)
 
     def _float_unary(self, fn: type) -> Tensor:
         if not self.dtype.is_floating:
             raise TypeError(f"{fn.__name__.lower()}() needs a float tensor, got {self.dtype}")
         return fn.apply(self)
 
-    def exp(self) -> Tensor: return self._float_unary(ops.Exp)
-    def log(self) -> Tensor: return self._float_unary(ops.Log)
-    def sigmoid(self) -> Tensor: return self._float_unary(ops.Sigmoid)
-    def tanh(self) -> Tensor: return self._float_unary(ops.Tanh)
-    def sqrt(self) -> Tensor: return self._float_unary(ops.Sqrt)
-    def relu(self) -> Tensor: return ops.Relu.apply(self)
-    def abs(self) -> Tensor: return ops.Abs.apply(self)
-    def sign(self) -> Tensor: return ops.Sign.apply(self.detach())
+    def exp(self) -> Tensor:
+        return self._float_unary(ops.Exp)
+
+    def log(self) -> Tensor:
+        return self._float_unary(ops.Log)
+
+    def sigmoid(self) -> Tensor:
+        return self._float_unary(ops.Sigmoid)
+
+    def tanh(self) -> Tensor:
+        return self._float_unary(ops.Tanh)
+
+    def sqrt(self) -> Tensor:
+        return self._float_unary(ops.Sqrt)
+
+    def relu(self) -> Tensor:
+        return ops.Relu.apply(self)
+
+    def abs(self) -> Tensor:
+        return ops.Abs.apply(self)
+
+    def sign(self) -> Tensor:
+        return ops.Sign.apply(self.detach())
 
     def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
         out = self

@@ -12,7 +12,9 @@ from .dtypes import float64
 from .tensor import Tensor
 
 
-def assert_close(actual: Any, expected: Any, atol: float = 1e-6, rtol: float = 1e-5, name: str = "value") -> None:
+def assert_close(
+    actual: Any, expected: Any, atol: float = 1e-6, rtol: float = 1e-5, name: str = "value"
+) -> None:
     """Asserts |actual - expected| <= atol + rtol*|expected| everywhere; on failure names the worst
     index, both values there and the largest error."""
     a = np.asarray(actual.numpy() if isinstance(actual, Tensor) else actual, dtype=np.float64)
@@ -59,13 +61,16 @@ def gradcheck(
     weights = np.random.default_rng(seed).uniform(0.5, 1.5, out.shape)
 
     def objective(values: list[np.ndarray]) -> float:
-        args = [Tensor(v, dtype=float64) if t.requires_grad else t for v, t in zip(values, inputs)]
+        args = [
+            Tensor(v, dtype=float64, requires_grad=True) if t.requires_grad else t
+            for v, t in zip(values, inputs)
+        ]
         return float(np.sum(fn(*args).numpy().astype(np.float64) * weights))
 
     for t in inputs:
         t.grad = None
     (out * Tensor(weights, dtype=out.dtype, device=out.device)).sum().backward()
-    base = [np.array(t.numpy(), dtype=np.float64) for t in inputs]
+    base = [np.array(t.numpy(), dtype=np.float64, order="C") for t in inputs]
     for i, t in enumerate(inputs):
         if not t.requires_grad:
             continue
@@ -96,13 +101,18 @@ def broadcastable_shapes(max_dims: int = 3, max_side: int = 4) -> Any:
     """Pairs of shapes that broadcast together (size-1 and missing leading dims)."""
     from hypothesis.extra import numpy as hnp
 
-    return hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=max_dims, max_side=max_side).map(
-        lambda s: tuple(s.input_shapes)
-    )
+    return hnp.mutually_broadcastable_shapes(
+        num_shapes=2, min_dims=0, max_dims=max_dims, max_side=max_side
+    ).map(lambda s: tuple(s.input_shapes))
 
 
-def arrays(shape: tuple[int, ...], low: float = -2.0, high: float = 2.0, away_from_zero: float = 0.0,
-           dtype: Any = np.float64) -> Any:
+def arrays(
+    shape: tuple[int, ...],
+    low: float = -2.0,
+    high: float = 2.0,
+    away_from_zero: float = 0.0,
+    dtype: Any = np.float64,
+) -> Any:
     """Well-conditioned float arrays: bounded, optionally kept at least ``away_from_zero`` from 0
     (for log, division and kinks such as relu at 0)."""
     from hypothesis import strategies as st

@@ -23,7 +23,9 @@ class Linear(Module):
         (256, 784)
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: DType = float32) -> None:
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, dtype: DType = float32
+    ) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         bound = 1.0 / math.sqrt(in_features) if in_features > 0 else 0.0
@@ -36,7 +38,9 @@ class Linear(Module):
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        )
 
 
 class ReLU(Module):

@@ -1,0 +1,138 @@
+"""The tape: accumulation, retain_graph, create_graph (double backward), no_grad, detach, deep graphs."""
+
+import gradcore as gc
+import numpy as np
+import pytest
+from gradcore.testing import assert_close
+
+
+def test_gradients_accumulate_across_backward_calls(device):
+    x = gc.tensor([1.0, 2.0], device=device, requires_grad=True)
+    (x * 3).sum().backward()
+    (x * x).sum().backward()
+    assert x.grad.cpu().tolist() == [3.0 + 2.0, 3.0 + 4.0]
+
+
+def test_shared_subexpression_sums_both_paths(device):
+    x = gc.tensor([2.0], device=device, requires_grad=True)
+    y = x * x
+    (y + y * x).sum().backward()  # d/dx (x^2 + x^3) = 2x + 3x^2
+    assert x.grad.item() == pytest.approx(2 * 2 + 3 * 4)
+
+
+def test_second_backward_needs_retain_graph(device):
+    x = gc.tensor([1.0], device=device, requires_grad=True)
+    y = (x.exp() * 2).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    assert x.grad.item() == pytest.approx(4 * np.e)
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()
+
+
+@pytest.mark.parametrize("dtype", [gc.float32, gc.float64])
+def test_double_backward_every_unary(dtype, device):
+    # d2/dx2 of f, checked against the closed form for each primitive.
+    cases = [
+        (lambda t: t.exp(), np.exp),
+        (lambda t: t.log(), lambda v: -1 / v**2),
+        (lambda t: t.sigmoid(), lambda v: (s := 1 / (1 + np.exp(-v))) * (1 - s) * (1 - 2 * s)),
+        (lambda t: t.tanh(), lambda v: -2 * np.tanh(v) * (1 - np.tanh(v) ** 2)),
+        (lambda t: t.sqrt(), lambda v: -0.25 * v**-1.5),
+        (lambda t: t**3, lambda v: 6 * v),
+        (lambda t: 1 / t, lambda v: 2 / v**3),
+        (lambda t: t.relu() * t, lambda v: 2.0 * (v > 0)),
+    ]
+    v = np.array([0.3, 1.7, 0.9])
+    for f, d2 in cases:
+        x = gc.tensor(v, dtype=dtype, device=device, requires_grad=True)
+        (g,) = _grad(f(x).sum(), x)
+        g.sum().backward()
+        assert_close(x.grad.cpu(), d2(v), atol=1e-4, rtol=1e-4)
+
+
+def _grad(y, x):
+    y.backward(create_graph=True)
+    g = x.grad
+    x.grad = None
+    return (g,)
+
+
+def test_double_backward_through_matmul_and_softmax_ce(device):
+    rng = np.random.default_rng(0)
+    w = gc.tensor(rng.normal(size=(4, 3)), dtype=gc.float64, device=device, requires_grad=True)
+    x = gc.tensor(rng.normal(size=(5, 4)), dtype=gc.float64, device=device)
+    t = gc.tensor([0, 1, 2, 1, 0], device=device)
+
+    def grad_norm(w_):
+        loss = gc.nn.functional.cross_entropy(x @ w_, t)
+        loss.backward(create_graph=True)
+        g = w_.grad
+        w_.grad = None
+        return (g * g).sum()
+
+    assert gc.testing.gradcheck(grad_norm, [w], atol=1e-6)
+
+
+def test_no_grad_and_detach(device):
+    x = gc.tensor([1.0], device=device, requires_grad=True)
+    with gc.no_grad():
+        y = x * 2
+    assert not y.requires_grad
+    z = (x * 2).detach()
+    assert not z.requires_grad and z.is_leaf
+
+    @gc.no_grad()
+    def f(t):
+        return t * 3
+
+    assert not f(x).requires_grad
+    assert gc.is_grad_enabled()
+
+
+def test_deep_graph_has_no_recursion_limit(device):
+    x = gc.tensor([1.0], device=device, requires_grad=True)
+    y = x
+    for _ in range(5000):
+        y = y * 1.0001
+    y.sum().backward()
+    assert x.grad.item() == pytest.approx(1.0001**5000, rel=1e-4)
+
+
+def test_backward_with_explicit_gradient(device):
+    x = gc.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    (x * x).backward(gc.tensor([1.0, 0.0, 2.0], device=device))
+    assert x.grad.cpu().tolist() == [2.0, 0.0, 12.0]
+
+
+def test_grad_is_settable(device):
+    x = gc.tensor([1.0, 2.0], device=device, requires_grad=True)
+    x.grad = gc.tensor([5.0, 5.0], device=device)
+    (x * 1).sum().backward()
+    assert x.grad.cpu().tolist() == [6.0, 6.0]
+    x.grad = None
+    assert x.grad is None
+    with pytest.raises(ValueError, match="shape"):
+        x.grad = gc.tensor([1.0], device=device)
+
+
+def test_broadcast_gradient_of_leaf_is_contiguous_and_summed(device):
+    b = gc.tensor([1.0, 2.0], device=device, requires_grad=True)
+    (gc.ones(3, 2, device=device) * b).sum().backward()
+    assert b.grad.cpu().tolist() == [3.0, 3.0]
+    s = gc.tensor(2.0, device=device, requires_grad=True)  # 0-d
+    (gc.ones(4, device=device) * s).sum().backward()
+    assert s.grad.shape == () and s.grad.item() == 4.0
+
+
+def test_non_contiguous_input_gradients():
+    a = np.arange(12.0).reshape(3, 4)
+    t = gc.from_numpy(a.T)  # strided view, shares memory
+    t.requires_grad = True
+    (t.exp() * t).sum().backward()
+    assert_close(t.grad, np.exp(a.T) * (1 + a.T), rtol=1e-12)
+
+
+def test_int_tensors_cannot_require_grad():
+    with pytest.raises(TypeError, match="floating point"):
+        gc.tensor([1, 2], requires_grad=True)

@@ -1,0 +1,105 @@
+"""Bad input gets a clear Python exception naming the problem, never a crash or garbage."""
+
+import gradcore as gc
+import numpy as np
+import pytest
+from gradcore.nn import functional as F
+
+
+def test_matmul_shape_mismatch(device):
+    with pytest.raises(ValueError, match=r"\(2, 3\) and \(4, 5\) are not aligned"):
+        gc.ones(2, 3, device=device) @ gc.ones(4, 5, device=device)
+
+
+def test_matmul_needs_2d_and_matching_float_dtypes(device):
+    with pytest.raises(ValueError, match="2-d"):
+        gc.ones(3, device=device) @ gc.ones(3, device=device)
+    with pytest.raises(TypeError, match="float"):
+        gc.ones(2, 2, dtype=gc.int64, device=device) @ gc.ones(2, 2, dtype=gc.int64, device=device)
+    with pytest.raises(TypeError, match="one dtype"):
+        gc.ones(2, 2, device=device) @ gc.ones(2, 2, dtype=gc.float64, device=device)
+
+
+def test_broadcast_mismatch(device):
+    with pytest.raises(ValueError, match=r"\(2, 3\) and \(4,\) cannot be broadcast"):
+        gc.ones(2, 3, device=device) + gc.ones(4, device=device)
+
+
+def test_backward_on_non_scalar_needs_gradient(device):
+    x = gc.ones(3, device=device, requires_grad=True)
+    with pytest.raises(RuntimeError, match="scalar outputs"):
+        (x * 2).backward()
+    with pytest.raises(ValueError, match="gradient has shape"):
+        (x * 2).backward(gc.ones(4, device=device))
+
+
+def test_backward_without_graph(device):
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        gc.ones(1, device=device).backward()
+
+
+@pytest.mark.parametrize("bad", [10, -1, 99])
+def test_cross_entropy_target_out_of_range(bad, device):
+    logits = gc.zeros(3, 10, device=device, requires_grad=True)
+    with pytest.raises(IndexError, match=f"target {bad} at row 1 is out of range \\[0, 10\\)"):
+        F.cross_entropy(logits, gc.tensor([0, bad, 2], device=device))
+
+
+def test_cross_entropy_wrong_target_dtype_and_shape(device):
+    logits = gc.zeros(3, 4, device=device)
+    with pytest.raises(TypeError, match="int64 or int32"):
+        F.cross_entropy(logits, gc.tensor([0.0, 1.0, 2.0], device=device))
+    with pytest.raises(ValueError, match=r"targets must have shape \(3,\)"):
+        F.cross_entropy(logits, gc.tensor([0, 1], device=device))
+    with pytest.raises(ValueError, match=r"\(N, C\)"):
+        F.cross_entropy(gc.zeros(3, device=device), gc.tensor([0, 1, 2], device=device))
+
+
+def test_float_only_ops_reject_ints(device):
+    with pytest.raises(TypeError, match="float"):
+        gc.tensor([1, 2], device=device).exp()
+
+
+def test_unsupported_dtypes():
+    with pytest.raises(TypeError, match="unsupported dtype"):
+        gc.tensor(np.array([1 + 2j]))
+    with pytest.raises(TypeError, match="unsupported dtype"):
+        gc.zeros(2, dtype="complex64")
+
+
+def test_reshape_and_axis_errors():
+    with pytest.raises(ValueError, match="cannot reshape 6 elements"):
+        gc.ones(2, 3).reshape(4, 2)
+    with pytest.raises(ValueError, match="axis 3 is out of range"):
+        gc.ones(2, 3).sum(axis=3)
+    with pytest.raises(IndexError, match="out of bounds"):
+        gc.ones(2, 3)[5]
+    with pytest.raises(TypeError, match="basic indexing"):
+        gc.ones(2, 3)[[0, 1]]
+
+
+def test_loss_shape_mismatch():
+    with pytest.raises(ValueError, match="differ"):
+        F.mse_loss(gc.ones(4, 1), gc.ones(4))
+
+
+def test_unknown_device_and_cuda_when_absent():
+    with pytest.raises(ValueError, match="unknown device"):
+        gc.ones(2).to("tpu")
+    if not gc.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA is not available"):
+            gc.ones(2).cuda()
+
+
+def test_item_needs_one_element():
+    with pytest.raises(ValueError, match="one-element"):
+        gc.ones(3).item()
+
+
+def test_in_place_on_leaf_requiring_grad():
+    w = gc.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="in place"):
+        w.copy_(gc.zeros(2))
+    with gc.no_grad():
+        w.copy_(gc.zeros(2))
+    assert w.tolist() == [0.0, 0.0]
