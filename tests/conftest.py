@@ -2,9 +2,10 @@
 
 import os
 
-import gradcore as gc
 import pytest
 from hypothesis import HealthCheck, settings
+
+import gradcore as gc
 
 # Gradient properties run at least 200 examples each (issue 2); CI uses the same profile.
 settings.register_profile(

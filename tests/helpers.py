@@ -1,7 +1,8 @@
 """Test helpers: run a gradcore function and its float64 NumPy twin, compare values and gradients."""
 
-import gradcore as gc
 import numpy as np
+
+import gradcore as gc
 from gradcore.testing import assert_close
 
 TOL = {gc.float32: dict(atol=1e-5, rtol=1e-4), gc.float64: dict(atol=1e-10, rtol=1e-9)}

@@ -1,8 +1,9 @@
 """The tape: accumulation, retain_graph, create_graph (double backward), no_grad, detach, deep graphs."""
 
-import gradcore as gc
 import numpy as np
 import pytest
+
+import gradcore as gc
 from gradcore.testing import assert_close
 
 

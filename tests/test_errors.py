@@ -1,8 +1,9 @@
 """Bad input gets a clear Python exception naming the problem, never a crash or garbage."""
 
-import gradcore as gc
 import numpy as np
 import pytest
+
+import gradcore as gc
 from gradcore.nn import functional as F
 
 

@@ -5,9 +5,10 @@ delta_l = f'(z_l) * (W_{l+1}^T delta_{l+1}), dL/dW_l = delta_l a_{l-1}^T, dL/db_
 over the batch); Adam with bias correction, beta1 0.9, beta2 0.999, eps 1e-8.
 """
 
-import gradcore as gc
 import numpy as np
 import pytest
+
+import gradcore as gc
 from gradcore import nn
 from gradcore.testing import assert_close
 

@@ -1,9 +1,10 @@
 """Every primitive, forward and backward, against a float64 NumPy reference, on each device and dtype."""
 
-import gradcore as gc
 import numpy as np
 import pytest
 from helpers import check_against_numpy
+
+import gradcore as gc
 
 rng = np.random.default_rng(0)
 DTYPES = [gc.float32, gc.float64]

@@ -1,12 +1,13 @@
 """Property tests (hypothesis): gradients of every primitive against float64 central differences
 on random shapes, broadcasting pairs, 0-d tensors, non-contiguous views and random axes."""
 
-import gradcore as gc
 import numpy as np
-from gradcore.nn import functional as F
-from gradcore.testing import arrays, assert_close, broadcastable_shapes, gradcheck, maybe_transposed, shapes
 from hypothesis import given
 from hypothesis import strategies as st
+
+import gradcore as gc
+from gradcore.nn import functional as F
+from gradcore.testing import arrays, assert_close, broadcastable_shapes, gradcheck, maybe_transposed, shapes
 
 
 def as_input(a, transposed=False):

@@ -9,7 +9,7 @@ Example:
     (3,)
 """
 
-from . import cuda, nn, optim, testing
+from . import cuda, data, nn, optim, testing, train
 from .autograd import is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange,
@@ -36,6 +36,7 @@ __all__ = [
     "Tensor",
     "arange",
     "cuda",
+    "data",
     "float32",
     "float64",
     "from_dlpack",
@@ -57,6 +58,7 @@ __all__ = [
     "set_grad_enabled",
     "tensor",
     "testing",
+    "train",
     "zeros",
     "zeros_like",
 ]
