@@ -72,6 +72,20 @@ def _make(array: np.ndarray, device: str, requires_grad: bool) -> Tensor:
     return Tensor(array, device=device, requires_grad=requires_grad)
 
 
+def _filled(
+    shape: tuple[int, ...], value: float, dtype: DType | str, device: str, requires_grad: bool
+) -> Tensor:
+    # Allocated on the target device directly: no host buffer of the full size is made.
+    from . import backend
+
+    device = backend.normalize_device(device)
+    dt = as_dtype(dtype)
+    t = Tensor._wrap(backend.get(device).empty(_shape((shape,)), dt.np), device)
+    t.fill_(value)
+    t.requires_grad = requires_grad
+    return t
+
+
 def full(
     shape: tuple[int, ...],
     value: float,
@@ -86,21 +100,21 @@ def full(
         >>> gc.full((2,), 7.0).tolist()
         [7.0, 7.0]
     """
-    return _make(np.full(_shape((shape,)), value, as_dtype(dtype).np), device, requires_grad)
+    return _filled(shape, value, dtype, device, requires_grad)
 
 
 def zeros(
     *shape: Any, dtype: DType | str = float32, device: str = "cpu", requires_grad: bool = False
 ) -> Tensor:
     """Zeros of the given shape: ``gc.zeros(2, 3)`` or ``gc.zeros((2, 3))``."""
-    return _make(np.zeros(_shape(shape), as_dtype(dtype).np), device, requires_grad)
+    return _filled(_shape(shape), 0, dtype, device, requires_grad)
 
 
 def ones(
     *shape: Any, dtype: DType | str = float32, device: str = "cpu", requires_grad: bool = False
 ) -> Tensor:
     """Ones of the given shape: ``gc.ones(2, 3)``."""
-    return _make(np.ones(_shape(shape), as_dtype(dtype).np), device, requires_grad)
+    return _filled(_shape(shape), 1, dtype, device, requires_grad)
 
 
 def zeros_like(t: Tensor, requires_grad: bool = False) -> Tensor:

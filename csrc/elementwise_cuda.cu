@@ -1,0 +1,172 @@
+// CUDA elementwise kernels: unary, binary with broadcasting, casts. Contiguous operands take a
+// 16-byte vectorized grid-stride path; anything else goes through StridedLoop offsets.
+#include <type_traits>
+#include "cuda_common.h"
+#include "indexing.h"
+#include "kernels.h"
+
+namespace gc::cuda {
+namespace {
+
+template <class T>
+struct alignas(16) Pack {
+    static constexpr int N = 16 / sizeof(T);
+    T v[N];
+};
+
+inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
+
+template <class Op, class T>
+__global__ void unary_contig(T* __restrict__ out, const T* __restrict__ x, int64_t n, bool vec) {
+    Op op;
+    int64_t tid = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+    int64_t stride = int64_t(gridDim.x) * blockDim.x;
+    constexpr int N = Pack<T>::N;
+    int64_t done = 0;
+    if (vec) {
+        int64_t packs = n / N;
+        for (int64_t i = tid; i < packs; i += stride) {
+            Pack<T> p = reinterpret_cast<const Pack<T>*>(x)[i];
+#pragma unroll
+            for (int k = 0; k < N; ++k) p.v[k] = op(p.v[k]);
+            reinterpret_cast<Pack<T>*>(out)[i] = p;
+        }
+        done = packs * N;
+    }
+    for (int64_t i = done + tid; i < n; i += stride) out[i] = op(x[i]);
+}
+
+template <class Op, class T>
+__global__ void unary_strided(StridedLoop<2> loop, T* out, const T* x, int64_t n) {
+    Op op;
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+        out[loop.offset(0, i)] = op(x[loop.offset(1, i)]);
+}
+
+template <class Op, class T>
+__global__ void binary_contig(T* __restrict__ out, const T* __restrict__ a, const T* __restrict__ b, int64_t n,
+                              bool vec) {
+    Op op;
+    int64_t tid = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+    int64_t stride = int64_t(gridDim.x) * blockDim.x;
+    constexpr int N = Pack<T>::N;
+    int64_t done = 0;
+    if (vec) {
+        int64_t packs = n / N;
+        for (int64_t i = tid; i < packs; i += stride) {
+            Pack<T> pa = reinterpret_cast<const Pack<T>*>(a)[i];
+            Pack<T> pb = reinterpret_cast<const Pack<T>*>(b)[i];
+#pragma unroll
+            for (int k = 0; k < N; ++k) pa.v[k] = op(pa.v[k], pb.v[k]);
+            reinterpret_cast<Pack<T>*>(out)[i] = pa;
+        }
+        done = packs * N;
+    }
+    for (int64_t i = done + tid; i < n; i += stride) out[i] = op(a[i], b[i]);
+}
+
+template <class Op, class T>
+__global__ void binary_strided(StridedLoop<3> loop, T* out, const T* a, const T* b, int64_t n) {
+    Op op;
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+        out[loop.offset(0, i)] = op(a[loop.offset(1, i)], b[loop.offset(2, i)]);
+}
+
+template <class In, class Out>
+__global__ void cast_strided(StridedLoop<2> loop, Out* out, const In* x, int64_t n) {
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+        out[loop.offset(0, i)] = static_cast<Out>(x[loop.offset(1, i)]);
+}
+
+template <int N>
+bool fully_contiguous(const StridedLoop<N>& loop) {
+    if (loop.ndim != 1) return false;
+    for (int k = 0; k < N; ++k)
+        if (loop.strides[k][0] != 1) return false;
+    return true;
+}
+
+template <class Op, class T>
+void unary_typed(const ArrayView& x, const ArrayView& out) {
+    const ArrayView* ins[] = {&x};
+    auto loop = make_loop<2>(out, ins);
+    int64_t n = loop.numel();
+    if (n == 0 || out.numel() == 0) return;
+    if (fully_contiguous(loop)) {
+        bool vec = aligned16(out.data) && aligned16(x.data);
+        unary_contig<Op, T><<<grid_for(n / (vec ? Pack<T>::N : 1)), kThreads>>>(out.ptr<T>(), x.ptr<T>(), n, vec);
+    } else {
+        unary_strided<Op, T><<<grid_for(n), kThreads>>>(loop, out.ptr<T>(), x.ptr<T>(), n);
+    }
+    GC_LAUNCH_CHECK("unary kernel");
+}
+
+template <class Op, class T>
+void binary_typed(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
+    const ArrayView* ins[] = {&a, &b};
+    auto loop = make_loop<3>(out, ins);
+    int64_t n = loop.numel();
+    if (n == 0 || out.numel() == 0) return;
+    if (fully_contiguous(loop)) {
+        bool vec = aligned16(out.data) && aligned16(a.data) && aligned16(b.data);
+        binary_contig<Op, T><<<grid_for(n / (vec ? Pack<T>::N : 1)), kThreads>>>(out.ptr<T>(), a.ptr<T>(),
+                                                                                  b.ptr<T>(), n, vec);
+    } else {
+        binary_strided<Op, T><<<grid_for(n), kThreads>>>(loop, out.ptr<T>(), a.ptr<T>(), b.ptr<T>(), n);
+    }
+    GC_LAUNCH_CHECK("binary kernel");
+}
+
+}  // namespace
+
+template <class Op>
+void unary(const ArrayView& x, const ArrayView& out) {
+    check_same_dtype(x, out, "unary op");
+    dispatch_any(x.dtype, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        if constexpr (FloatOnly<Op>::value && !std::is_floating_point_v<T>) {
+            throw std::invalid_argument(std::string("gradcore: this op needs a float tensor, got ") +
+                                        dtype_name(x.dtype));
+        } else {
+            unary_typed<Op, T>(x, out);
+        }
+    });
+}
+
+template <class Op>
+void binary(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
+    check_same_dtype(a, out, "binary op");
+    check_same_dtype(b, out, "binary op");
+    dispatch_any(out.dtype, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        if constexpr (FloatOnly<Op>::value && !std::is_floating_point_v<T>) {
+            throw std::invalid_argument(std::string("gradcore: this op needs float tensors, got ") +
+                                        dtype_name(out.dtype));
+        } else {
+            binary_typed<Op, T>(a, b, out);
+        }
+    });
+}
+
+#define GC_INSTANTIATE_UNARY(name, Op) template void unary<Op>(const ArrayView&, const ArrayView&);
+#define GC_INSTANTIATE_BINARY(name, Op) \
+    template void binary<Op>(const ArrayView&, const ArrayView&, const ArrayView&);
+GC_UNARY_OPS(GC_INSTANTIATE_UNARY)
+GC_BINARY_OPS(GC_INSTANTIATE_BINARY)
+
+void cast(const ArrayView& x, const ArrayView& out) {
+    const ArrayView* ins[] = {&x};
+    auto loop = make_loop<2>(out, ins);
+    int64_t n = loop.numel();
+    if (n == 0 || out.numel() == 0) return;
+    dispatch_any(x.dtype, [&](auto* in_tag) {
+        using In = std::remove_pointer_t<decltype(in_tag)>;
+        dispatch_any(out.dtype, [&](auto* out_tag) {
+            using Out = std::remove_pointer_t<decltype(out_tag)>;
+            cast_strided<In, Out><<<grid_for(n), kThreads>>>(loop, out.ptr<Out>(), x.ptr<In>(), n);
+        });
+    });
+    GC_LAUNCH_CHECK("cast kernel");
+}
+
+}  // namespace gc::cuda

@@ -1,0 +1,120 @@
+// CUDA matmul variants, numbered and selectable at run time (set_matmul_variant):
+//   0: naive, one thread per output element (the reference every other variant is tested against)
+//   1: shared-memory tiles (64x64x16) with 4x4 register blocking per thread
+// Operands are read through (row, column) strides, so transposed views cost no copy.
+#include <atomic>
+#include <type_traits>
+#include "cuda_common.h"
+#include "kernels.h"
+
+namespace gc::cuda {
+
+std::atomic<int> g_matmul_variant{1};
+
+void set_matmul_variant(int v) {
+    GC_CHECK(v == 0 || v == 1, "matmul variant must be 0 (naive) or 1 (tiled)");
+    g_matmul_variant = v;
+}
+int matmul_variant() { return g_matmul_variant; }
+
+namespace {
+
+struct Operand {
+    int64_t rs, cs;  // element strides between rows and between columns
+};
+
+template <class T>
+__global__ void matmul_naive(const T* A, Operand a, const T* B, Operand b, T* C, int M, int N, int K) {
+    int row = blockIdx.y * blockDim.y + threadIdx.y;
+    int col = blockIdx.x * blockDim.x + threadIdx.x;
+    if (row >= M || col >= N) return;
+    T acc = T(0);
+    for (int k = 0; k < K; ++k) acc += A[row * a.rs + k * a.cs] * B[k * b.rs + col * b.cs];
+    C[int64_t(row) * N + col] = acc;
+}
+
+constexpr int BM = 64, BN = 64, BK = 16, TM = 4, TN = 4;  // 256 threads, each a 4x4 micro-tile
+
+template <class T>
+__global__ void __launch_bounds__(256) matmul_tiled(const T* A, Operand a, const T* B, Operand b, T* C, int M, int N,
+                                                    int K) {
+    __shared__ T As[BK][BM + 1];  // A tile stored k-major so a thread's 4 rows are one broadcast-free read
+    __shared__ T Bs[BK][BN + 1];
+    const int tx = threadIdx.x % (BN / TN), ty = threadIdx.x / (BN / TN);
+    const int row0 = blockIdx.y * BM, col0 = blockIdx.x * BN;
+    T acc[TM][TN] = {};
+    for (int k0 = 0; k0 < K; k0 += BK) {
+        // 256 threads load the 64x16 A tile and the 16x64 B tile, 4 elements each, bounds-checked.
+        for (int i = threadIdx.x; i < BM * BK; i += blockDim.x) {
+            int r = i / BK, k = i % BK;
+            int gr = row0 + r, gk = k0 + k;
+            As[k][r] = (gr < M && gk < K) ? A[gr * a.rs + gk * a.cs] : T(0);
+        }
+        for (int i = threadIdx.x; i < BK * BN; i += blockDim.x) {
+            int k = i / BN, c = i % BN;
+            int gk = k0 + k, gc = col0 + c;
+            Bs[k][c] = (gk < K && gc < N) ? B[gk * b.rs + gc * b.cs] : T(0);
+        }
+        __syncthreads();
+#pragma unroll
+        for (int k = 0; k < BK; ++k) {
+            T ra[TM], rb[TN];
+#pragma unroll
+            for (int i = 0; i < TM; ++i) ra[i] = As[k][ty * TM + i];
+#pragma unroll
+            for (int j = 0; j < TN; ++j) rb[j] = Bs[k][tx * TN + j];
+#pragma unroll
+            for (int i = 0; i < TM; ++i)
+#pragma unroll
+                for (int j = 0; j < TN; ++j) acc[i][j] += ra[i] * rb[j];
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int i = 0; i < TM; ++i) {
+        int r = row0 + ty * TM + i;
+        if (r >= M) continue;
+#pragma unroll
+        for (int j = 0; j < TN; ++j) {
+            int c = col0 + tx * TN + j;
+            if (c < N) C[int64_t(r) * N + c] = acc[i][j];
+        }
+    }
+}
+
+template <class T>
+__global__ void fill_zero(T* p, int64_t n) {
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+        p[i] = T(0);
+}
+
+}  // namespace
+
+void matmul(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
+    GC_CHECK(a.ndim == 2 && b.ndim == 2 && out.ndim == 2, "matmul: operands must be 2-d");
+    GC_CHECK(a.shape[1] == b.shape[0], "matmul: inner dimensions differ");
+    GC_CHECK(out.shape[0] == a.shape[0] && out.shape[1] == b.shape[1] && out.is_contiguous(),
+             "matmul: output must be contiguous with shape (M, N)");
+    GC_CHECK(a.shape[0] < (1LL << 31) && b.shape[1] < (1LL << 31) && a.shape[1] < (1LL << 31),
+             "matmul: dimensions must be below 2^31");
+    check_same_dtype(a, b, "matmul");
+    check_same_dtype(a, out, "matmul");
+    const int M = int(a.shape[0]), K = int(a.shape[1]), N = int(b.shape[1]);
+    if (M == 0 || N == 0) return;
+    Operand oa{a.strides[0], a.strides[1]}, ob{b.strides[0], b.strides[1]};
+    dispatch_float(a.dtype, "matmul", [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        if (K == 0) {
+            fill_zero<T><<<grid_for(int64_t(M) * N), kThreads>>>(out.ptr<T>(), int64_t(M) * N);
+        } else if (g_matmul_variant == 0) {
+            dim3 block(16, 16), grid((N + 15) / 16, (M + 15) / 16);
+            matmul_naive<T><<<grid, block>>>(a.ptr<T>(), oa, b.ptr<T>(), ob, out.ptr<T>(), M, N, K);
+        } else {
+            dim3 grid((N + BN - 1) / BN, (M + BM - 1) / BM);
+            matmul_tiled<T><<<grid, 256>>>(a.ptr<T>(), oa, b.ptr<T>(), ob, out.ptr<T>(), M, N, K);
+        }
+    });
+    GC_LAUNCH_CHECK("matmul kernel");
+}
+
+}  // namespace gc::cuda

@@ -1,0 +1,133 @@
+// CUDA fused softmax-cross-entropy: one block per row reads the logits once for an online
+// (max, sum) pair, then writes dlogits = (softmax - onehot) / N; a second tiny kernel averages the
+// per-row losses. Out-of-range targets are flagged on the device and raised on the host.
+#include <string>
+#include <type_traits>
+#include "cuda_common.h"
+#include "kernels.h"
+
+namespace gc::cuda {
+namespace {
+
+template <class T>
+struct MaxSum {
+    T m, s;
+};
+
+template <class T>
+__device__ MaxSum<T> merge(MaxSum<T> a, MaxSum<T> b) {
+    if (a.m == -INFINITY) return b;
+    if (b.m == -INFINITY) return a;
+    T m = a.m > b.m ? a.m : b.m;
+    return {m, a.s * exp(a.m - m) + b.s * exp(b.m - m)};
+}
+
+template <class T, class Idx>
+__global__ void softmax_ce_rows(const T* __restrict__ x, const Idx* __restrict__ targets, T* __restrict__ dx,
+                                double* __restrict__ row_loss, int64_t* __restrict__ bad, int64_t n, int64_t c) {
+    __shared__ T sm[32], ss[32];
+    const int64_t r = blockIdx.x;
+    const T* xr = x + r * c;
+    T* dr = dx + r * c;
+    MaxSum<T> acc{-INFINITY, T(0)};
+    for (int64_t j = threadIdx.x; j < c; j += blockDim.x) acc = merge(acc, MaxSum<T>{xr[j], T(1)});
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+        MaxSum<T> other{__shfl_down_sync(0xffffffffu, acc.m, o), __shfl_down_sync(0xffffffffu, acc.s, o)};
+        acc = merge(acc, other);
+    }
+    int lane = threadIdx.x & 31, warp = threadIdx.x / 32;
+    if (lane == 0) {
+        sm[warp] = acc.m;
+        ss[warp] = acc.s;
+    }
+    __syncthreads();
+    if (warp == 0) {
+        acc = lane < blockDim.x / 32 ? MaxSum<T>{sm[lane], ss[lane]} : MaxSum<T>{-INFINITY, T(0)};
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) {
+            MaxSum<T> other{__shfl_down_sync(0xffffffffu, acc.m, o), __shfl_down_sync(0xffffffffu, acc.s, o)};
+            acc = merge(acc, other);
+        }
+        if (lane == 0) sm[0] = acc.m + log(acc.s);
+    }
+    __syncthreads();
+    const T lse = sm[0];
+    const Idx t = targets[r];
+    const bool valid = t >= 0 && t < c;
+    const T inv_n = T(1) / T(n);
+    for (int64_t j = threadIdx.x; j < c; j += blockDim.x)
+        dr[j] = (exp(xr[j] - lse) - (valid && j == t ? T(1) : T(0))) * inv_n;
+    if (threadIdx.x == 0) {
+        if (valid) {
+            row_loss[r] = double(lse) - double(xr[t]);
+        } else {
+            row_loss[r] = 0.0;
+            // Report the first bad row: the smallest row index wins; the host reads its value.
+            atomicMin(reinterpret_cast<unsigned long long*>(bad), (unsigned long long)r);
+        }
+    }
+}
+
+template <class T>
+__global__ void mean_rows(const double* row_loss, T* loss, int64_t n) {
+    __shared__ double partial[32];
+    double v = 0.0;
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) v += row_loss[i];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+    if ((threadIdx.x & 31) == 0) partial[threadIdx.x / 32] = v;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+        v = threadIdx.x < blockDim.x / 32 ? partial[threadIdx.x] : 0.0;
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+        if (threadIdx.x == 0) *loss = T(v / double(n));
+    }
+}
+
+}  // namespace
+
+void softmax_ce(const ArrayView& logits, const ArrayView& targets, const ArrayView& loss, const ArrayView& dlogits) {
+    GC_CHECK(logits.ndim == 2 && logits.is_contiguous(), "cross_entropy: logits must be contiguous (N, C)");
+    GC_CHECK(targets.ndim == 1 && targets.shape[0] == logits.shape[0] && targets.is_contiguous(),
+             "cross_entropy: targets must have shape (N,) matching the logits' batch");
+    GC_CHECK(targets.dtype == DType::Int64 || targets.dtype == DType::Int32,
+             std::string("cross_entropy: targets must be int64 or int32, got ") + dtype_name(targets.dtype));
+    GC_CHECK(logits.shape[0] > 0 && logits.shape[1] > 0, "cross_entropy: empty batch or no classes");
+    check_same_dtype(logits, loss, "cross_entropy");
+    check_same_dtype(logits, dlogits, "cross_entropy");
+    const int64_t n = logits.shape[0], c = logits.shape[1];
+    GC_CHECK(n < (1LL << 31), "cross_entropy: batch must be below 2^31 rows");
+    auto scratch = device_alloc(sizeof(double) * n + sizeof(int64_t));
+    double* row_loss = static_cast<double*>(scratch->ptr);
+    int64_t* bad = reinterpret_cast<int64_t*>(row_loss + n);
+    const int64_t none = INT64_MAX;  // *bad: the first row with an invalid target
+    GC_CUDA_CHECK(cudaMemcpy(bad, &none, sizeof(none), cudaMemcpyHostToDevice));
+    const int threads = c >= 1024 ? 512 : (c >= 256 ? 256 : 64);
+    dispatch_float(logits.dtype, "cross_entropy", [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        auto go = [&](auto* idx) {
+            softmax_ce_rows<T><<<int(n), threads>>>(logits.ptr<T>(), idx, dlogits.ptr<T>(), row_loss, bad, n, c);
+            GC_LAUNCH_CHECK("softmax_ce kernel");
+            mean_rows<T><<<1, 1024>>>(row_loss, loss.ptr<T>(), n);
+            GC_LAUNCH_CHECK("softmax_ce mean kernel");
+        };
+        if (targets.dtype == DType::Int64) go(targets.ptr<int64_t>());
+        else go(targets.ptr<int32_t>());
+    });
+    // The range check needs one small device-to-host read (a sync), like PyTorch's device assert
+    // but recoverable: the message names the row and the value.
+    int64_t bad_row = INT64_MAX;
+    GC_CUDA_CHECK(cudaMemcpy(&bad_row, bad, sizeof(bad_row), cudaMemcpyDeviceToHost));
+    if (bad_row != INT64_MAX) {
+        int64_t value = 0;
+        size_t isz = targets.dtype == DType::Int64 ? 8 : 4;
+        GC_CUDA_CHECK(cudaMemcpy(&value, static_cast<char*>(targets.data) + bad_row * isz, isz, cudaMemcpyDeviceToHost));
+        if (isz == 4) value = int64_t(*reinterpret_cast<int32_t*>(&value));
+        throw std::out_of_range("gradcore: cross_entropy target " + std::to_string(value) + " at row " +
+                                std::to_string(bad_row) + " is out of range [0, " + std::to_string(c) + ")");
+    }
+}
+
+}  // namespace gc::cuda

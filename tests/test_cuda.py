@@ -1,0 +1,177 @@
+"""CUDA-only behaviour: storage, caching allocator, zero-copy exchange, kernel variants, device
+agreement with the CPU twin, and errors that leave the process usable. Skipped without a GPU,
+except the pure-Python view arithmetic, which is checked against NumPy everywhere."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import gradcore as gc
+from gradcore.cuda_backend import basic_index
+from gradcore.testing import assert_close, shapes
+
+needs_gpu = pytest.mark.skipif(not gc.cuda.is_available(), reason="no CUDA device on this machine")
+
+
+@st.composite
+def index_case(draw):
+    shape = draw(shapes(min_dims=1, max_dims=3, max_side=5))
+    parts = []
+    for n in shape:
+        kind = draw(st.sampled_from(["int", "slice", "none", "full"]))
+        if kind == "int":
+            parts.append(draw(st.integers(-n, n - 1)))
+        elif kind == "slice":
+            parts.append(
+                slice(
+                    draw(st.integers(-6, 6)), draw(st.integers(-6, 6)), draw(st.sampled_from([1, 2, -1, 3]))
+                )
+            )
+        elif kind == "none":
+            parts += [None, slice(None)]
+        else:
+            parts.append(slice(None))
+    if draw(st.booleans()) and parts:
+        parts[0] = Ellipsis
+    return shape, tuple(parts)
+
+
+@given(index_case())
+def test_basic_index_matches_numpy(case):
+    shape, index = case
+    base = np.arange(int(np.prod(shape))).reshape(shape)
+    expected = base[index]
+    out_shape, strides, offset = basic_index(shape, tuple(s // 8 for s in base.strides), 0, index)
+    assert out_shape == expected.shape
+    flat = base.reshape(-1)
+    if expected.size:
+        got = np.lib.stride_tricks.as_strided(flat[offset:], out_shape, [s * 8 for s in strides])
+        assert (got == expected).all()
+
+
+def test_cuda_reports_consistently():
+    assert gc.cuda.is_available() in (True, False)
+    if not gc.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA is not available"):
+            gc.cuda.synchronize()
+
+
+@needs_gpu
+def test_round_trip_and_views():
+    a = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    t = gc.tensor(a, device="cuda")
+    assert t.device == "cuda" and t.cpu().numpy().tolist() == a.tolist()
+    assert_close(t.permute(2, 0, 1).cpu(), a.transpose(2, 0, 1))
+    assert_close(t[1, :, ::2].cpu(), a[1, :, ::2])
+    assert_close(t.T.contiguous().cpu(), a.T)
+
+
+@needs_gpu
+def test_allocator_reuses_blocks_after_warmup():
+    x = gc.randn(256, 256, device="cuda")
+    for _ in range(3):
+        (x @ x).relu().sum()
+    gc.cuda.synchronize()
+    before = gc.cuda.memory_stats()["num_mallocs"]
+    for _ in range(20):
+        (x @ x).relu().sum()
+    gc.cuda.synchronize()
+    assert gc.cuda.memory_stats()["num_mallocs"] == before
+    gc.cuda.empty_cache()
+    assert gc.cuda.memory_stats()["cached_bytes"] == 0
+
+
+@needs_gpu
+@pytest.mark.parametrize("variant", [0, 1])
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (7, 33, 5), (33, 1000, 7), (64, 784, 256), (130, 17, 70)])
+def test_matmul_variants_match_cpu(variant, m, k, n):
+    from gradcore import _C
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(m, k)).astype(np.float32), rng.normal(size=(k, n)).astype(np.float32)
+    old = _C.cuda.matmul_variant()
+    _C.cuda.set_matmul_variant(variant)
+    try:
+        got = (gc.tensor(a, device="cuda") @ gc.tensor(b.T.copy(), device="cuda").T).cpu()
+    finally:
+        _C.cuda.set_matmul_variant(old)
+    assert_close(got, (gc.tensor(a) @ gc.tensor(b)).numpy(), atol=1e-4 * np.sqrt(k), rtol=1e-4)
+
+
+@needs_gpu
+def test_mlp_step_on_cuda_matches_cpu():
+    from gradcore import nn
+
+    gc.manual_seed(0)
+    cpu_net = nn.Sequential(
+        nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10)
+    )
+    gpu_net = nn.Sequential(
+        nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10)
+    )
+    gpu_net.load_state_dict(cpu_net.state_dict())
+    gpu_net.to("cuda")
+    x = np.random.default_rng(0).normal(size=(64, 784)).astype(np.float32)
+    y = np.random.default_rng(1).integers(0, 10, 64)
+    for net, dev in ((cpu_net, "cpu"), (gpu_net, "cuda")):
+        opt = gc.optim.Adam(net.parameters())
+        for _ in range(3):
+            opt.zero_grad()
+            gc.nn.functional.cross_entropy(net(gc.tensor(x, device=dev)), gc.tensor(y, device=dev)).backward()
+            opt.step()
+    for (name, p), q in zip(cpu_net.named_parameters(), gpu_net.parameters()):
+        assert_close(q.cpu(), p.numpy(), atol=1e-5, rtol=1e-4, name=name)
+
+
+@needs_gpu
+def test_mixing_devices_is_an_error():
+    with pytest.raises(RuntimeError, match="same device"):
+        gc.ones(2) + gc.ones(2, device="cuda")
+
+
+@needs_gpu
+def test_target_out_of_range_on_cuda_is_recoverable():
+    logits = gc.zeros(4, 3, device="cuda")
+    with pytest.raises(IndexError, match="target 7 at row 2"):
+        gc.nn.functional.cross_entropy(logits, gc.tensor([0, 1, 7, 2], device="cuda"))
+    assert gc.nn.functional.cross_entropy(
+        logits, gc.tensor([0, 1, 2, 2], device="cuda")
+    ).item() == pytest.approx(np.log(3))
+
+
+@needs_gpu
+def test_out_of_memory_is_a_python_error():
+    with pytest.raises(MemoryError, match="out of memory"):
+        gc.zeros(1 << 42, device="cuda")
+    assert (gc.ones(3, device="cuda") * 2).cpu().tolist() == [2.0, 2.0, 2.0]
+
+
+@needs_gpu
+def test_cupy_sees_the_same_memory():
+    cp = pytest.importorskip("cupy")
+    t = gc.zeros(4, device="cuda")
+    view = cp.asarray(t._data)  # through __cuda_array_interface__
+    view[1] = 5.0
+    cp.cuda.runtime.deviceSynchronize()
+    assert t.cpu().tolist() == [0.0, 5.0, 0.0, 0.0]
+    src = cp.arange(6, dtype=cp.float32)
+    back = gc.from_dlpack(src)
+    src[0] = 42.0
+    cp.cuda.runtime.deviceSynchronize()
+    assert back.cpu().tolist()[0] == 42.0
+
+
+@needs_gpu
+def test_torch_dlpack_aliasing():
+    torch = pytest.importorskip("torch")
+    t = gc.ones(3, device="cuda")
+    tt = torch.from_dlpack(t)
+    tt[0] = 9.0
+    torch.cuda.synchronize()
+    assert t.cpu().tolist() == [9.0, 1.0, 1.0]
+    src = torch.zeros(2, 2, device="cuda")
+    g = gc.from_dlpack(src)
+    src[1, 1] = 3.0
+    torch.cuda.synchronize()
+    assert g.cpu().tolist() == [[0.0, 0.0], [0.0, 3.0]]
