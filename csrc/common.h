@@ -7,7 +7,7 @@
 #if defined(__CUDACC__)
 #define GC_HD __host__ __device__ __forceinline__
 #else
-#define GC_HD inline
+#define GC_HD __attribute__((always_inline)) inline  // inlined so loops over functors vectorize
 #endif
 
 namespace gc {

@@ -1,7 +1,11 @@
 // Every elementwise body written once, shared by the CPU and CUDA kernels.
 #pragma once
 #include <cmath>
+#include <type_traits>
 #include "common.h"
+#ifndef __CUDACC__
+#include "fastmath.h"
+#endif
 
 namespace gc {
 
@@ -13,18 +17,34 @@ namespace gc {
     X(le, Le) X(relu_grad, ReluGrad)
 
 struct Neg { template <class T> GC_HD T operator()(T x) const { return -x; } };
-struct Exp { template <class T> GC_HD T operator()(T x) const { return std::exp(x); } };
+// exp for every kernel: the vectorizable polynomial for float32 on the CPU, the library elsewhere.
+template <class T>
+GC_HD T exp_any(T x) {
+#ifndef __CUDACC__
+    if constexpr (std::is_same_v<T, float>) return exp_f32(x);
+#endif
+    return std::exp(x);
+}
+
+struct Exp { template <class T> GC_HD T operator()(T x) const { return exp_any(x); } };
 struct Log { template <class T> GC_HD T operator()(T x) const { return std::log(x); } };
 struct Relu { template <class T> GC_HD T operator()(T x) const { return x > T(0) ? x : T(0); } };
 struct Sigmoid {
-    // Written to never overflow exp: for x < 0 use e^x / (1 + e^x).
+    // Never overflows exp and has no branch: e = exp(-|x|) <= 1, then pick s or 1 - s by sign.
     template <class T> GC_HD T operator()(T x) const {
-        if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
-        T e = std::exp(x);
-        return e / (T(1) + e);
+        T e = exp_any(x < T(0) ? x : -x);
+        T s = T(1) / (T(1) + e);
+        return x >= T(0) ? s : e * s;
     }
 };
-struct Tanh { template <class T> GC_HD T operator()(T x) const { return std::tanh(x); } };
+struct Tanh {
+    template <class T> GC_HD T operator()(T x) const {
+#ifndef __CUDACC__
+        if constexpr (std::is_same_v<T, float>) return tanh_f32(x);
+#endif
+        return std::tanh(x);
+    }
+};
 struct Sqrt { template <class T> GC_HD T operator()(T x) const { return std::sqrt(x); } };
 struct Abs { template <class T> GC_HD T operator()(T x) const { return x < T(0) ? -x : x; } };
 struct Sign { template <class T> GC_HD T operator()(T x) const { return T((x > T(0)) - (x < T(0))); } };

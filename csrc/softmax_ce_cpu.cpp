@@ -40,7 +40,7 @@ void softmax_ce_typed(const ArrayView& logits, const Idx* targets, T* loss, T* d
             }
             const T lse = m + std::log(s);
 #pragma omp simd
-            for (int64_t j = 0; j < c; ++j) dr[j] = std::exp(xr[j] - lse) * inv_n;
+            for (int64_t j = 0; j < c; ++j) dr[j] = exp_any(xr[j] - lse) * inv_n;
             const Idx t = targets[r];
             dr[t] -= inv_n;
             row_loss[r] = double(lse) - double(xr[t]);

@@ -12,6 +12,19 @@ if TYPE_CHECKING:
 
 _state = threading.local()
 
+# Seeds made by backward() for a scalar output (the implicit gradient 1). Fused primitives whose
+# forward already produced d(out)/d(in) can hand it over unscaled, saving a pass over memory.
+_unit_seeds: weakref.WeakSet = weakref.WeakSet()
+
+
+def mark_unit_seed(t: Tensor) -> Tensor:
+    _unit_seeds.add(t)
+    return t
+
+
+def is_unit_seed(t: Tensor) -> bool:
+    return t in _unit_seeds
+
 
 def is_grad_enabled() -> bool:
     return getattr(_state, "enabled", True)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from .autograd import Function, is_grad_enabled
+from .autograd import Function, is_grad_enabled, is_unit_seed
 from .dtypes import DType
 
 # ---------------------------------------------------------------- helpers shared by the forwards
@@ -430,7 +430,8 @@ class SoftmaxCrossEntropy(Function):
             return (softmax(logits, axis=-1) - one_hot(targets, logits.shape[1], logits.dtype)) * (
                 g / n
             ), None
-        return Tensor._wrap(dlogits, logits.device) * g, None
+        grad = Tensor._wrap(dlogits, logits.device)
+        return (grad if is_unit_seed(g) else grad * g), None
 
 
 class ToDevice(Function):

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import backend, ops
-from .autograd import run_backward
+from .autograd import mark_unit_seed, run_backward
 from .dtypes import DType, as_dtype, float32, from_numpy_dtype, int64, promote
 
 _BASIC_INDEX = (int, np.integer, slice, type(None), type(Ellipsis))
@@ -136,7 +136,7 @@ class Tensor:
                     f"{self.shape}, so pass gradient= of that shape"
                 )
             gradient = Tensor._wrap(backend.get(self.device).empty(self.shape, self.dtype.np), self.device)
-            gradient.fill_(1.0)
+            mark_unit_seed(gradient.fill_(1.0))
         else:
             gradient = self._coerce(gradient).to(self.dtype)
             if gradient.shape != self.shape:

@@ -1,0 +1,509 @@
+"""gradcore benchmarks against NumPy, CuPy and PyTorch, measured on the same work in one run.
+
+    python benchmarks/run.py --device cpu            # full CPU table, JSON to benchmarks/results/cpu.json
+    python benchmarks/run.py --device cuda           # GPU table
+    python benchmarks/run.py --device cpu --quick    # smoke run: small sizes, correctness checks only
+
+Every case checks gradcore's result against a reference before timing. Timing: warm-up, then the
+median of >= 20 runs, synchronizing the device around each run. ratio = peer time / gradcore time
+(above 1: gradcore is faster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import gradcore as gc
+from gradcore import nn
+from gradcore.nn import functional as F
+from gradcore.ops import ReluBackward
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def optional(name: str) -> Any:
+    try:
+        return __import__(name)
+    except Exception:  # noqa: BLE001 - a broken install counts as absent too
+        return None
+
+
+@dataclass
+class Result:
+    case: str
+    size: str
+    unit: str
+    work: float  # units of work per run (FLOP or bytes), for the derived rate
+    times: dict[str, float | str] = field(default_factory=dict)  # library -> median seconds, or why absent
+
+    def rate(self, lib: str) -> float | None:
+        t = self.times.get(lib)
+        return self.work / t / 1e9 if isinstance(t, float) and self.work else None
+
+
+class Bench:
+    def __init__(self, device: str, quick: bool) -> None:
+        self.device, self.quick = device, quick
+        self.np = np
+        self.torch = optional("torch")
+        if self.torch is not None and device == "cuda" and not self.torch.cuda.is_available():
+            self.torch = None
+        self.cupy = optional("cupy") if device == "cuda" else None
+        self.results: list[Result] = []
+        self.reps = 3 if quick else 20
+
+    # ------------------------------------------------------------ timing
+    def sync(self, lib: str) -> None:
+        if self.device != "cuda":
+            return
+        if lib == "gradcore":
+            gc.cuda.synchronize()
+        elif lib == "torch":
+            self.torch.cuda.synchronize()
+        elif lib == "cupy":
+            self.cupy.cuda.runtime.deviceSynchronize()
+
+    def time(self, lib: str, fn: Callable[[], Any]) -> float:
+        for _ in range(2 if self.quick else 3):
+            fn()
+        self.sync(lib)
+        samples = []
+        for _ in range(self.reps):
+            t0 = time.perf_counter()
+            fn()
+            self.sync(lib)
+            samples.append(time.perf_counter() - t0)
+        return statistics.median(samples)
+
+    def run(self, case: str, size: str, unit: str, work: float, fns: dict[str, Callable[[], Any] | str]) -> None:
+        res = Result(case, size, unit, work)
+        for lib, fn in fns.items():
+            if isinstance(fn, str):
+                res.times[lib] = fn
+                continue
+            try:
+                res.times[lib] = self.time(lib, fn)
+            except Exception as e:  # noqa: BLE001 - a failing peer is reported, gradcore failures re-raise
+                if lib == "gradcore":
+                    raise
+                res.times[lib] = f"error: {type(e).__name__}: {e}"[:80]
+        self.results.append(res)
+        print(f"  {case} {size}: " + ", ".join(f"{k} {_fmt_time(v)}" for k, v in res.times.items()), flush=True)
+
+    # ------------------------------------------------------------ helpers
+    def peer_arrays(self, *arrays: np.ndarray) -> dict[str, list[Any]]:
+        """The same host arrays on each available peer library for this device."""
+        out: dict[str, list[Any]] = {}
+        if self.device == "cpu":
+            out["numpy"] = list(arrays)
+        elif self.cupy is not None:
+            out["cupy"] = [self.cupy.asarray(a) for a in arrays]
+        if self.torch is not None:
+            out["torch"] = [self.torch.from_numpy(np.ascontiguousarray(a)).to(self.device) for a in arrays]
+        return out
+
+    def absent(self) -> dict[str, str]:
+        libs = ["numpy"] if self.device == "cpu" else ["cupy"]
+        libs.append("torch")
+        return {
+            lib: "absent"
+            for lib in libs
+            if (lib == "torch" and self.torch is None) or (lib == "cupy" and self.cupy is None)
+        }
+
+    def g(self, a: np.ndarray, requires_grad: bool = False) -> gc.Tensor:
+        return gc.tensor(a, device=self.device, requires_grad=requires_grad)
+
+
+def check(name: str, got: Any, expected: Any, atol: float, rtol: float) -> None:
+    got = np.asarray(got, np.float64)
+    expected = np.asarray(expected, np.float64)
+    err = np.abs(got - expected) - (atol + rtol * np.abs(expected))
+    if got.shape != expected.shape or np.any(err > 0) or not np.all(np.isfinite(got)):
+        raise SystemExit(f"benchmark {name}: gradcore result differs from the reference (max err {err.max():.3g})")
+
+
+# ------------------------------------------------------------------ cases
+def bench_matmul(b: Bench) -> None:
+    sizes = [64, 128] if b.quick else ([256, 1024, 2048] + ([4096] if b.device == "cuda" else []))
+    rng = np.random.default_rng(0)
+    for n in sizes:
+        a_np = rng.standard_normal((n, n), dtype=np.float32)
+        b_np = rng.standard_normal((n, n), dtype=np.float32)
+        ga, gb = b.g(a_np), b.g(b_np)
+        check(f"matmul {n}", (ga @ gb).numpy(), a_np.astype(np.float64) @ b_np, atol=1e-3 * np.sqrt(n), rtol=1e-3)
+        fns: dict[str, Any] = {"gradcore": lambda ga=ga, gb=gb: ga @ gb}
+        for lib, (pa, pb) in b.peer_arrays(a_np, b_np).items():
+            fns[lib] = lambda pa=pa, pb=pb: pa @ pb
+        fns.update(b.absent())
+        b.run("matmul fp32", f"{n}^3", "GFLOP/s", 2.0 * n**3, fns)
+
+
+def bench_elementwise(b: Bench) -> None:
+    n = 1 << 16 if b.quick else (64 << 20 if b.device == "cuda" else 16 << 20)
+    rng = np.random.default_rng(1)
+    x_np = rng.standard_normal(n, dtype=np.float32)
+    g_np = rng.standard_normal(n, dtype=np.float32)
+    x, gr = b.g(x_np), b.g(g_np)
+    check("relu", x.relu().numpy(), np.maximum(x_np, 0), 0, 0)
+    check("relu_bwd", ReluBackward.apply(gr, x).numpy(), g_np * (x_np > 0), 0, 0)
+    check("sigmoid", x.sigmoid().numpy(), 1 / (1 + np.exp(-x_np.astype(np.float64))), 1e-6, 1e-5)
+    peers = b.peer_arrays(x_np, g_np)
+    size = f"{n >> 20}M" if n >= 1 << 20 else str(n)
+    for case, ours, bytes_per in (
+        ("relu fwd", lambda: x.relu(), 8),
+        ("relu bwd", lambda: ReluBackward.apply(gr, x), 12),
+        ("sigmoid fwd", lambda: x.sigmoid(), 8),
+    ):
+        fns: dict[str, Any] = {"gradcore": ours}
+        for lib, (px, pg) in peers.items():
+            fns[lib] = _peer_elementwise(b, lib, case, px, pg)
+        fns.update(b.absent())
+        b.run(case, size, "GB/s", float(bytes_per * n), fns)
+    if b.device == "cuda":  # the ceiling for memory-bound kernels: a device copy
+        fns = {"gradcore": lambda: x.clone()}
+        for lib, (px, _) in peers.items():
+            fns[lib] = (lambda px=px: px.clone()) if lib == "torch" else (lambda px=px: px.copy())
+        b.run("copy (ceiling)", size, "GB/s", float(8 * n), fns)
+
+
+def _peer_elementwise(b: Bench, lib: str, case: str, x: Any, g: Any) -> Callable[[], Any]:
+    if lib == "torch":
+        t = b.torch
+        return {
+            "relu fwd": lambda: t.relu(x),
+            "relu bwd": lambda: t.ops.aten.threshold_backward(g, x, 0),
+            "sigmoid fwd": lambda: t.sigmoid(x),
+        }[case]
+    xp = np if lib == "numpy" else b.cupy
+    return {
+        "relu fwd": lambda: xp.maximum(x, 0),
+        "relu bwd": lambda: xp.where(x > 0, g, 0),
+        "sigmoid fwd": lambda: 1 / (1 + xp.exp(-x)),
+    }[case]
+
+
+def bench_softmax_ce(b: Bench) -> None:
+    shapes = [(64, 10), (256, 1000)] if b.quick else [(8192, 32768), (65536, 1024), (64, 10)]
+    rng = np.random.default_rng(2)
+    for n, c in shapes:
+        logits_np = rng.standard_normal((n, c), dtype=np.float32)
+        t_np = rng.integers(0, c, n)
+        logits = b.g(logits_np, requires_grad=True)
+        targets = b.g(t_np)
+
+        def ours(logits=logits, targets=targets):
+            logits.grad = None
+            F.cross_entropy(logits, targets).backward()
+
+        ours()
+        x64 = logits_np.astype(np.float64)
+        p = np.exp(x64 - x64.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        p[np.arange(n), t_np] -= 1
+        check(f"softmax_ce {n}x{c}", logits.grad.numpy(), p / n, 1e-6, 1e-4)
+        fns: dict[str, Any] = {"gradcore": ours}
+        for lib, (px, pt) in b.peer_arrays(logits_np, t_np).items():
+            fns[lib] = _peer_ce(b, lib, px, pt)
+        fns.update(b.absent())
+        b.run("softmax-CE fwd+bwd", f"{n}x{c}", "GB/s", float(8 * n * c), fns)
+
+
+def _peer_ce(b: Bench, lib: str, x: Any, t: Any) -> Callable[[], Any]:
+    if lib == "torch":
+        xt = x.clone().requires_grad_(True)
+
+        def step():
+            xt.grad = None
+            b.torch.nn.functional.cross_entropy(xt, t).backward()
+
+        return step
+    xp = np if lib == "numpy" else b.cupy
+
+    def manual():
+        m = x.max(axis=1, keepdims=True)
+        e = xp.exp(x - m)
+        s = e.sum(axis=1, keepdims=True)
+        rows = xp.arange(x.shape[0])
+        loss = (xp.log(s[:, 0]) + m[:, 0] - x[rows, t]).mean()
+        grad = e / s
+        grad[rows, t] -= 1
+        grad /= x.shape[0]
+        return loss, grad
+
+    return manual
+
+
+def bench_adam(b: Bench) -> None:
+    cases = [("1M params", [1 << 20])] if b.quick else [("100M params", [100_000_000])]
+    cases.append(("MLP 784-256-128-10 (6 tensors)", [256 * 784, 256, 128 * 256, 128, 10 * 128, 10]))
+    rng = np.random.default_rng(3)
+    for label, sizes in cases:
+        host = [rng.standard_normal(s, dtype=np.float32) for s in sizes]
+        grads = [rng.standard_normal(s, dtype=np.float32) for s in sizes]
+        params = [b.g(h, requires_grad=True) for h in host]
+        for p, gr in zip(params, grads):
+            p.grad = b.g(gr)
+        opt = gc.optim.Adam(params, lr=1e-3)
+        opt.step()
+        expected = [h - 1e-3 * gr / (np.abs(gr) + 1e-8) for h, gr in zip(host, grads)]  # step 1: m_hat=g, v_hat=g^2
+        check(f"adam {label}", params[0].numpy(), expected[0], 1e-6, 1e-5)
+        total = sum(sizes)
+        fns: dict[str, Any] = {"gradcore": opt.step}
+        peers = b.peer_arrays(*host, *grads)
+        for lib, arrays in peers.items():
+            fns[lib] = _peer_adam(b, lib, arrays[: len(sizes)], arrays[len(sizes) :])
+        fns.update(b.absent())
+        b.run("Adam step", label, "GB/s", float(16 * total + 12 * total), fns)  # p,m,v read+write, g read
+
+
+def _peer_adam(b: Bench, lib: str, params: list[Any], grads: list[Any]) -> Callable[[], Any]:
+    if lib == "torch":
+        torch = b.torch
+        ps = [p.clone().requires_grad_(True) for p in params]
+        for p, gr in zip(ps, grads):
+            p.grad = gr.clone()
+        try:
+            opt = torch.optim.Adam(ps, lr=1e-3, fused=True)
+            opt.step()
+        except (RuntimeError, TypeError):
+            opt = torch.optim.Adam(ps, lr=1e-3, foreach=True)
+        return opt.step
+    xp = np if lib == "numpy" else b.cupy
+    ms = [xp.zeros_like(p) for p in params]
+    vs = [xp.zeros_like(p) for p in params]
+    state = {"t": 0}
+
+    def step():
+        state["t"] += 1
+        c1, c2 = 1 - 0.9 ** state["t"], 1 - 0.999 ** state["t"]
+        for p, gr, m, v in zip(params, grads, ms, vs):
+            m *= 0.9
+            m += 0.1 * gr
+            v *= 0.999
+            v += 0.001 * gr * gr
+            p -= 1e-3 * (m / c1) / (xp.sqrt(v / c2) + 1e-8)
+
+    return step
+
+
+def bench_mlp(b: Bench) -> None:
+    from reference_mlp import ReferenceMLP
+
+    configs = [([784, 256, 128, 10], 64)] if b.quick else [([784, 256, 128, 10], 64), ([784, 256, 128, 10], 8192)]
+    if b.device == "cuda" and not b.quick:
+        configs.append(([4096, 4096, 4096, 1000], 4096))
+    rng = np.random.default_rng(4)
+    for sizes, batch in configs:
+        x_np = rng.standard_normal((batch, sizes[0]), dtype=np.float32)
+        y_np = rng.integers(0, sizes[-1], batch)
+        ref = ReferenceMLP(np, sizes)
+        model = _gradcore_mlp(sizes, ref.params, b.device)
+        opt = gc.optim.Adam(model.parameters(), lr=1e-3)
+        x, y = b.g(x_np), b.g(y_np)
+
+        def ours(model=model, opt=opt, x=x, y=y):
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        loss = ours()
+        expected = ReferenceMLP(np, sizes).step(x_np, y_np)
+        check(f"mlp step {sizes}", loss.item(), expected, 1e-4, 1e-4)
+        flops = 6.0 * batch * sum(a * c for a, c in zip(sizes[:-1], sizes[1:]))
+        fns: dict[str, Any] = {"gradcore": ours}
+        if b.device == "cpu":
+            fns["numpy"] = lambda ref=ref: ref.step(x_np, y_np)
+        elif b.cupy is not None:
+            cref = ReferenceMLP(b.cupy, sizes)
+            cx, cy = b.cupy.asarray(x_np), b.cupy.asarray(y_np)
+            fns["cupy"] = lambda cref=cref, cx=cx, cy=cy: cref.step(cx, cy)
+        if b.torch is not None:
+            fns["torch"] = _torch_mlp_step(b, sizes, ref.params, x_np, y_np)
+            if b.device == "cuda":
+                fns["torch graph"] = _torch_graph_step(b, sizes, ref.params, x_np, y_np)
+        fns.update(b.absent())
+        b.run("MLP train step (CE+Adam)", f"{'-'.join(map(str, sizes))} b{batch}", "GFLOP/s", flops, fns)
+
+
+def _gradcore_mlp(sizes: list[int], host_params: list[np.ndarray], device: str) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, c) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, c))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    model = nn.Sequential(*layers)
+    model.load_state_dict({name: np.asarray(p) for (name, _), p in zip(model.named_parameters(), host_params)})
+    return model.to(device)
+
+
+def _torch_model(b: Bench, sizes: list[int], host_params: list[np.ndarray]) -> Any:
+    torch = b.torch
+    layers: list[Any] = []
+    for i, (a, c) in enumerate(zip(sizes[:-1], sizes[1:])):
+        lin = torch.nn.Linear(a, c)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(np.asarray(host_params[2 * i])))
+            lin.bias.copy_(torch.from_numpy(np.asarray(host_params[2 * i + 1])))
+        layers.append(lin)
+        if i < len(sizes) - 2:
+            layers.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*layers).to(b.device)
+
+
+def _torch_mlp_step(b: Bench, sizes, host_params, x_np, y_np) -> Callable[[], Any]:
+    torch = b.torch
+    model = _torch_model(b, sizes, host_params)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.from_numpy(x_np).to(b.device)
+    y = torch.from_numpy(y_np).to(b.device)
+
+    def step():
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+def _torch_graph_step(b: Bench, sizes, host_params, x_np, y_np) -> Callable[[], Any]:
+    """PyTorch's whole-step CUDA graph (capturable Adam), the strongest eager-framework baseline."""
+    torch = b.torch
+    model = _torch_model(b, sizes, host_params)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, capturable=True)
+    x = torch.from_numpy(x_np).to("cuda")
+    y = torch.from_numpy(y_np).to("cuda")
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            opt.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    opt.zero_grad(set_to_none=True)
+    with torch.cuda.graph(graph):
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+    return graph.replay
+
+
+# ------------------------------------------------------------------ report
+def _fmt_time(t: float | str) -> str:
+    if not isinstance(t, float):
+        return str(t)
+    return f"{t * 1e3:.3f} ms" if t >= 1e-3 else f"{t * 1e6:.1f} us"
+
+
+def markdown(results: list[Result], device: str) -> str:
+    peers = sorted({lib for r in results for lib in r.times if lib != "gradcore"})
+    head = ["case", "size", "gradcore", "rate"] + [f"{p}" for p in peers] + [f"ratio {p}" for p in peers]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        ours = r.times["gradcore"]
+        rate = r.rate("gradcore")
+        row = [r.case, r.size, _fmt_time(ours), f"{rate:.1f} {r.unit}" if rate else ""]
+        row += [_fmt_time(r.times.get(p, "")) if p in r.times else "" for p in peers]
+        for p in peers:
+            t = r.times.get(p)
+            row.append(f"{t / ours:.2f}x" if isinstance(t, float) and isinstance(ours, float) else "")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def machine(device: str) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "device": device,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "gradcore_threads": gc._C.cpu.num_threads(),
+    }
+    torch = optional("torch")
+    if torch is not None:
+        info["torch"] = torch.__version__
+        if device == "cuda" and torch.cuda.is_available():
+            info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--quick", action="store_true", help="small sizes, 3 runs: a correctness smoke test")
+    parser.add_argument("--json", help="where to write results (default benchmarks/results/<device>.json)")
+    parser.add_argument("--only", help="comma-separated subset: matmul,elementwise,softmax_ce,adam,mlp")
+    parser.add_argument("--plot", help="write a PNG bar chart of the ratios (needs matplotlib)")
+    args = parser.parse_args(argv)
+    if args.device == "cuda" and not gc.cuda.is_available():
+        print("benchmarks: CUDA is not available here", file=sys.stderr)
+        return 2
+    b = Bench(args.device, args.quick)
+    families = {
+        "matmul": bench_matmul,
+        "elementwise": bench_elementwise,
+        "softmax_ce": bench_softmax_ce,
+        "adam": bench_adam,
+        "mlp": bench_mlp,
+    }
+    chosen = args.only.split(",") if args.only else list(families)
+    for name in chosen:
+        if name not in families:
+            parser.error(f"unknown family {name!r}")
+        print(f"[{name}]", flush=True)
+        families[name](b)
+    table = markdown(b.results, args.device)
+    out = args.json or (None if args.quick else os.path.join(HERE, "results", f"{args.device}.json"))
+    if out:
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        with open(out, "w") as f:
+            json.dump({"machine": machine(args.device), "results": [r.__dict__ for r in b.results]}, f, indent=1)
+    if args.plot:
+        _plot(b.results, args.plot)
+    print()
+    print(table)
+    return 0
+
+
+def _plot(results: list[Result], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels, ratios, colors = [], [], []
+    for r in results:
+        for lib, t in r.times.items():
+            if lib != "gradcore" and isinstance(t, float):
+                labels.append(f"{r.case} {r.size}\nvs {lib}")
+                ratios.append(t / r.times["gradcore"])
+                colors.append("tab:green" if ratios[-1] >= 1 else "tab:red")
+    fig, ax = plt.subplots(figsize=(10, 0.35 * len(labels) + 1))
+    ax.barh(labels, ratios, color=colors)
+    ax.axvline(1.0, color="black", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("peer time / gradcore time (> 1: gradcore faster)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
