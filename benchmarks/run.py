@@ -92,6 +92,9 @@ class Bench:
             if isinstance(fn, str):
                 res.times[lib] = fn
                 continue
+            # Let the previous library's OpenMP threads stop spinning: two thread pools busy-waiting on
+            # the same cores distort both (seen here: 30x slowdowns on a 2-core machine).
+            time.sleep(0.1)
             try:
                 res.times[lib] = self.time(lib, fn)
             except Exception as e:  # noqa: BLE001 - a failing peer is reported, gradcore failures re-raise
