@@ -86,7 +86,9 @@ class Bench:
             samples.append(time.perf_counter() - t0)
         return statistics.median(samples)
 
-    def run(self, case: str, size: str, unit: str, work: float, fns: dict[str, Callable[[], Any] | str]) -> None:
+    def run(
+        self, case: str, size: str, unit: str, work: float, fns: dict[str, Callable[[], Any] | str]
+    ) -> None:
         res = Result(case, size, unit, work)
         for lib, fn in fns.items():
             if isinstance(fn, str):
@@ -102,7 +104,9 @@ class Bench:
                     raise
                 res.times[lib] = f"error: {type(e).__name__}: {e}"[:80]
         self.results.append(res)
-        print(f"  {case} {size}: " + ", ".join(f"{k} {_fmt_time(v)}" for k, v in res.times.items()), flush=True)
+        print(
+            f"  {case} {size}: " + ", ".join(f"{k} {_fmt_time(v)}" for k, v in res.times.items()), flush=True
+        )
 
     # ------------------------------------------------------------ helpers
     def peer_arrays(self, *arrays: np.ndarray) -> dict[str, list[Any]]:
@@ -134,7 +138,9 @@ def check(name: str, got: Any, expected: Any, atol: float, rtol: float) -> None:
     expected = np.asarray(expected, np.float64)
     err = np.abs(got - expected) - (atol + rtol * np.abs(expected))
     if got.shape != expected.shape or np.any(err > 0) or not np.all(np.isfinite(got)):
-        raise SystemExit(f"benchmark {name}: gradcore result differs from the reference (max err {err.max():.3g})")
+        raise SystemExit(
+            f"benchmark {name}: gradcore result differs from the reference (max err {err.max():.3g})"
+        )
 
 
 # ------------------------------------------------------------------ cases
@@ -145,7 +151,13 @@ def bench_matmul(b: Bench) -> None:
         a_np = rng.standard_normal((n, n), dtype=np.float32)
         b_np = rng.standard_normal((n, n), dtype=np.float32)
         ga, gb = b.g(a_np), b.g(b_np)
-        check(f"matmul {n}", (ga @ gb).numpy(), a_np.astype(np.float64) @ b_np, atol=1e-3 * np.sqrt(n), rtol=1e-3)
+        check(
+            f"matmul {n}",
+            (ga @ gb).numpy(),
+            a_np.astype(np.float64) @ b_np,
+            atol=1e-3 * np.sqrt(n),
+            rtol=1e-3,
+        )
         fns: dict[str, Any] = {"gradcore": lambda ga=ga, gb=gb: ga @ gb}
         for lib, (pa, pb) in b.peer_arrays(a_np, b_np).items():
             fns[lib] = lambda pa=pa, pb=pb: pa @ pb
@@ -260,7 +272,9 @@ def bench_adam(b: Bench) -> None:
             p.grad = b.g(gr)
         opt = gc.optim.Adam(params, lr=1e-3)
         opt.step()
-        expected = [h - 1e-3 * gr / (np.abs(gr) + 1e-8) for h, gr in zip(host, grads)]  # step 1: m_hat=g, v_hat=g^2
+        expected = [
+            h - 1e-3 * gr / (np.abs(gr) + 1e-8) for h, gr in zip(host, grads)
+        ]  # step 1: m_hat=g, v_hat=g^2
         check(f"adam {label}", params[0].numpy(), expected[0], 1e-6, 1e-5)
         total = sum(sizes)
         fns: dict[str, Any] = {"gradcore": opt.step}
@@ -304,7 +318,9 @@ def _peer_adam(b: Bench, lib: str, params: list[Any], grads: list[Any]) -> Calla
 def bench_mlp(b: Bench) -> None:
     from reference_mlp import ReferenceMLP
 
-    configs = [([784, 256, 128, 10], 64)] if b.quick else [([784, 256, 128, 10], 64), ([784, 256, 128, 10], 8192)]
+    configs = (
+        [([784, 256, 128, 10], 64)] if b.quick else [([784, 256, 128, 10], 64), ([784, 256, 128, 10], 8192)]
+    )
     if b.device == "cuda" and not b.quick:
         configs.append(([4096, 4096, 4096, 1000], 4096))
     rng = np.random.default_rng(4)
@@ -329,7 +345,7 @@ def bench_mlp(b: Bench) -> None:
         flops = 6.0 * batch * sum(a * c for a, c in zip(sizes[:-1], sizes[1:]))
         fns: dict[str, Any] = {"gradcore": ours}
         if b.device == "cpu":
-            fns["numpy"] = lambda ref=ref: ref.step(x_np, y_np)
+            fns["numpy"] = lambda ref=ref, x_np=x_np, y_np=y_np: ref.step(x_np, y_np)
         elif b.cupy is not None:
             cref = ReferenceMLP(b.cupy, sizes)
             cx, cy = b.cupy.asarray(x_np), b.cupy.asarray(y_np)
@@ -349,7 +365,9 @@ def _gradcore_mlp(sizes: list[int], host_params: list[np.ndarray], device: str) 
         if i < len(sizes) - 2:
             layers.append(nn.ReLU())
     model = nn.Sequential(*layers)
-    model.load_state_dict({name: np.asarray(p) for (name, _), p in zip(model.named_parameters(), host_params)})
+    model.load_state_dict(
+        {name: np.asarray(p) for (name, _), p in zip(model.named_parameters(), host_params)}
+    )
     return model.to(device)
 
 
@@ -449,7 +467,9 @@ def machine(device: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--quick", action="store_true", help="small sizes, 3 runs: a correctness smoke test")
     parser.add_argument("--json", help="where to write results (default benchmarks/results/<device>.json)")
@@ -478,7 +498,9 @@ def main(argv: list[str] | None = None) -> int:
     if out:
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         with open(out, "w") as f:
-            json.dump({"machine": machine(args.device), "results": [r.__dict__ for r in b.results]}, f, indent=1)
+            json.dump(
+                {"machine": machine(args.device), "results": [r.__dict__ for r in b.results]}, f, indent=1
+            )
     if args.plot:
         _plot(b.results, args.plot)
     print()

@@ -28,19 +28,21 @@ void softmax_ce_typed(const ArrayView& logits, const Idx* targets, T* loss, T* d
         for (int64_t r = b; r < e; ++r) {
             const T* xr = x + r * c;
             T* dr = dlogits + r * c;
-            // Online max and rescaled sum: one read of the row for the normaliser.
-            T m = -INFINITY, s = T(0);
+            // Three vectorized passes over a row that stays in L2: max, exp and sum (exp kept in
+            // dlogits), then scale. The first is the only read of the logits from memory.
+            T m = -INFINITY;
+#pragma omp simd reduction(max : m)
+            for (int64_t j = 0; j < c; ++j) m = xr[j] > m ? xr[j] : m;
+            T s = T(0);
+#pragma omp simd reduction(+ : s)
             for (int64_t j = 0; j < c; ++j) {
-                if (xr[j] > m) {
-                    s = s * std::exp(m - xr[j]) + T(1);
-                    m = xr[j];
-                } else {
-                    s += std::exp(xr[j] - m);
-                }
+                dr[j] = exp_any(xr[j] - m);
+                s += dr[j];
             }
             const T lse = m + std::log(s);
+            const T scale = inv_n / s;
 #pragma omp simd
-            for (int64_t j = 0; j < c; ++j) dr[j] = exp_any(xr[j] - lse) * inv_n;
+            for (int64_t j = 0; j < c; ++j) dr[j] *= scale;
             const Idx t = targets[r];
             dr[t] -= inv_n;
             row_loss[r] = double(lse) - double(xr[t]);

@@ -14,7 +14,7 @@ y = ((x**2).sum(1, keepdims=True) < 0.5).astype(np.float32)  # 1 inside the circ
 model = nn.Sequential(nn.Linear(2, 5), nn.Sigmoid(), nn.Linear(5, 1), nn.Sigmoid())
 opt = gc.optim.SGD(model.parameters(), lr=2.0, momentum=0.9)
 xs, ys = gc.tensor(x), gc.tensor(y)
-for epoch in range(2000):
+for _ in range(2000):
     loss = nn.MSELoss()(model(xs), ys)
     opt.zero_grad()
     loss.backward()

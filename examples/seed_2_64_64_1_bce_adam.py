@@ -15,10 +15,12 @@ lower = np.stack([1 - np.cos(t), 0.5 - np.sin(t)], 1)
 x = (np.concatenate([upper, lower]) + rng.normal(0, 0.1, (2 * n, 2))).astype(np.float32)
 y = np.concatenate([np.zeros(n), np.ones(n)])[:, None].astype(np.float32)
 
-model = nn.Sequential(nn.Linear(2, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1), nn.Sigmoid())
+model = nn.Sequential(
+    nn.Linear(2, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1), nn.Sigmoid()
+)
 opt = gc.optim.Adam(model.parameters(), lr=1e-2)
 loader = gc.data.DataLoader(x, y, batch_size=64, shuffle=True, seed=0)
-for epoch in range(100):
+for _ in range(100):
     for xb, yb in loader:
         loss = nn.BCELoss()(model(xb), yb)
         opt.zero_grad()

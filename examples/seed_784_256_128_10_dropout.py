@@ -35,7 +35,7 @@ gc.manual_seed(0)
 model = build_mlp(784, [256, 128], 10, dropout=0.5).to(args.device)
 opt = gc.optim.Adam(model.parameters(), lr=1e-3)
 loader = gc.data.DataLoader(xtr, ytr, batch_size=64, shuffle=True, seed=0, device=args.device)
-for epoch in range(args.epochs):
+for _ in range(args.epochs):
     for xb, yb in loader:
         loss = gc.nn.functional.cross_entropy(model(xb), yb)
         opt.zero_grad()

@@ -12,7 +12,9 @@ settings.register_profile(
     "gradcore", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 # Under compute-sanitizer every kernel runs ~100x slower: fewer examples there.
-settings.register_profile("ci-gpu", max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci-gpu", max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile(os.environ.get("GRADCORE_HYPOTHESIS_PROFILE", "gradcore"))
 
 

@@ -104,3 +104,12 @@ def test_in_place_on_leaf_requiring_grad():
     with gc.no_grad():
         w.copy_(gc.zeros(2))
     assert w.tolist() == [0.0, 0.0]
+
+
+def test_linear_shape_and_device_errors():
+    with pytest.raises(ValueError, match="not aligned"):
+        F.linear(gc.ones(2, 3), gc.ones(4, 5))
+    with pytest.raises(ValueError, match="bias must have shape"):
+        F.linear(gc.ones(2, 3), gc.ones(4, 3), gc.ones(5))
+    with pytest.raises(ValueError, match="Linear expects inputs with last dim 3"):
+        gc.nn.Linear(3, 2)(gc.ones(2, 4))

@@ -158,3 +158,24 @@ def test_float32_forward_matches_float64(shape, data):
     lo = f(gc.tensor(x, dtype=gc.float32), gc.tensor(y, dtype=gc.float32))
     hi = f(gc.tensor(x, dtype=gc.float64), gc.tensor(y, dtype=gc.float64))
     assert_close(lo, hi.numpy(), atol=1e-5, rtol=1e-5)
+
+
+@st.composite
+def linear_case(draw):
+    n, i, o = draw(st.integers(1, 6)), draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    lead = draw(st.sampled_from([(), (2,)]))
+    return (
+        draw(arrays(lead + (n, i))),
+        draw(arrays((o, i))),
+        draw(st.one_of(st.none(), arrays((o,)))),
+        draw(st.booleans()),
+    )
+
+
+@given(linear_case())
+def test_linear_gradients(case):
+    x, w, b, transposed = case
+    inputs = [as_input(x), as_input(w, transposed)] + ([as_input(b)] if b is not None else [])
+    assert gradcheck(lambda *t: F.linear(*t), inputs)
+    expected = x @ w.T + (b if b is not None else 0)
+    assert_close(F.linear(*[t.detach() for t in inputs]), expected, atol=1e-12, rtol=1e-12)

@@ -385,15 +385,7 @@ class ScatterSlice(Function):
 
 class MatMul(Function):
     def forward(self, a, b):
-        if a.ndim != 2 or b.ndim != 2:
-            raise ValueError(f"matmul: operands must be 2-d, got shapes {a.shape} and {b.shape}")
-        if a.shape[1] != b.shape[0]:
-            raise ValueError(
-                f"matmul: shapes {a.shape} and {b.shape} are not aligned "
-                f"({a.shape[1]} (dim 1) != {b.shape[0]} (dim 0))"
-            )
-        if a.dtype is not b.dtype or not a.dtype.is_floating:
-            raise TypeError(f"matmul: expected two float tensors of one dtype, got {a.dtype} and {b.dtype}")
+        check_matmul_operands(a, b.shape, b.dtype, "matmul")
         self.save(a, b)
         out = _empty(a.device, (a.shape[0], b.shape[1]), a.dtype)
         backend.kernel(a.device, "matmul")(a._data, b._data, out)
@@ -404,6 +396,44 @@ class MatMul(Function):
         ga = g @ b.T if self.needs_input_grad[0] else None
         gb = a.T @ g if self.needs_input_grad[1] else None
         return ga, gb
+
+
+def check_matmul_operands(a: Any, b_shape: tuple[int, ...], b_dtype: DType, what: str) -> None:
+    if a.ndim != 2 or len(b_shape) != 2:
+        raise ValueError(f"{what}: operands must be 2-d, got shapes {a.shape} and {b_shape}")
+    if a.shape[1] != b_shape[0]:
+        raise ValueError(
+            f"{what}: shapes {a.shape} and {b_shape} are not aligned "
+            f"({a.shape[1]} (dim 1) != {b_shape[0]} (dim 0))"
+        )
+    if a.dtype is not b_dtype or not a.dtype.is_floating:
+        raise TypeError(f"{what}: expected two float tensors of one dtype, got {a.dtype} and {b_dtype}")
+
+
+class Linear(Function):
+    """x @ W.T + b as one primitive (W is (out, in), as in PyTorch). The weight is read transposed in
+    place, and its gradient g.T @ x comes out contiguous in W's own layout, so no transposed copy is
+    ever made; the bias is added into the matmul's output buffer."""
+
+    def forward(self, x, weight, bias=None):
+        check_matmul_operands(x, (weight.shape[1], weight.shape[0]), weight.dtype, "linear")
+        if bias is not None and (bias.shape != (weight.shape[0],) or bias.dtype is not weight.dtype):
+            raise ValueError(f"linear: bias must have shape ({weight.shape[0]},) and dtype {weight.dtype}")
+        self.save(x, weight)
+        be = backend.get(x.device)
+        out = be.empty((x.shape[0], weight.shape[0]), x.dtype.np)
+        backend.kernel(x.device, "matmul")(x._data, be.permute(weight._data, (1, 0)), out)
+        if bias is not None:
+            backend.kernel(x.device, "binary_add")(out, bias._data, out)
+        return out
+
+    def backward(self, g):
+        x, weight = self.saved
+        gx = g @ weight if self.needs_input_grad[0] else None
+        gw = g.T @ x if self.needs_input_grad[1] else None
+        if len(self.needs_input_grad) == 2:
+            return gx, gw
+        return gx, gw, (g.sum(axis=0) if self.needs_input_grad[2] else None)
 
 
 class SoftmaxCrossEntropy(Function):

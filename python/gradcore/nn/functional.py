@@ -44,9 +44,22 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x @ weight.T + bias, with weight of shape (out, in) as in PyTorch."""
-    out = x @ weight.T
-    return out + bias if bias is not None else out
+    """x @ weight.T + bias, with weight of shape (out, in) as in PyTorch; x may have any leading dims.
+
+    Example:
+        >>> import gradcore as gc
+        >>> from gradcore.nn import functional as F
+        >>> F.linear(gc.ones(2, 3), gc.ones(4, 3), gc.zeros(4)).tolist()[0]
+        [3.0, 3.0, 3.0, 3.0]
+    """
+    for t in (weight, bias):
+        if t is not None and t.device != x.device:
+            raise RuntimeError(f"linear: input on {x.device} but parameters on {t.device}")
+    lead = x.shape[:-1]
+    flat = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+    args = (flat, weight) if bias is None else (flat, weight, bias)
+    out = ops.Linear.apply(*args)
+    return out.reshape(*lead, weight.shape[0]) if x.ndim != 2 else out
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
