@@ -55,8 +55,9 @@ struct Sub { template <class T> GC_HD T operator()(T a, T b) const { return a - 
 struct Mul { template <class T> GC_HD T operator()(T a, T b) const { return a * b; } };
 struct Div { template <class T> GC_HD T operator()(T a, T b) const { return a / b; } };
 struct Pow { template <class T> GC_HD T operator()(T a, T b) const { return T(std::pow(a, b)); } };
-struct Maximum { template <class T> GC_HD T operator()(T a, T b) const { return a > b ? a : b; } };
-struct Minimum { template <class T> GC_HD T operator()(T a, T b) const { return a < b ? a : b; } };
+// NaN in either operand propagates, as in NumPy's maximum/minimum.
+struct Maximum { template <class T> GC_HD T operator()(T a, T b) const { return (a > b || a != a) ? a : b; } };
+struct Minimum { template <class T> GC_HD T operator()(T a, T b) const { return (a < b || a != a) ? a : b; } };
 struct Eq { template <class T> GC_HD T operator()(T a, T b) const { return T(a == b); } };
 struct Ne { template <class T> GC_HD T operator()(T a, T b) const { return T(a != b); } };
 struct Gt { template <class T> GC_HD T operator()(T a, T b) const { return T(a > b); } };

@@ -142,3 +142,27 @@ def test_module_to_keeps_parameter_identity():
     params = list(net.parameters())
     net.to("cpu")
     assert [id(p) for p in net.parameters()] == [id(p) for p in params]
+
+
+def test_bce_is_finite_for_saturated_probabilities_like_pytorch():
+    p = gc.tensor([0.0, 1.0, 0.5], dtype=gc.float64, requires_grad=True)
+    y = gc.tensor([1.0, 0.0, 1.0], dtype=gc.float64)
+    loss = F.binary_cross_entropy(p, y)
+    loss.backward()
+    # log clamped at -100 (PyTorch): (100 + 100 + log 2) / 3
+    assert loss.item() == pytest.approx((200 + np.log(2)) / 3)
+    assert np.isfinite(p.grad.numpy()).all()
+    assert p.grad.numpy()[2] == pytest.approx((0.5 - 1) / 0.25 / 3)
+
+
+def test_bce_gradient_matches_finite_differences():
+    rng = np.random.default_rng(0)
+    p = gc.tensor(rng.uniform(0.1, 0.9, (4, 3)), dtype=gc.float64, requires_grad=True)
+    y = gc.tensor(rng.uniform(0, 1, (4, 3)), dtype=gc.float64, requires_grad=True)
+    assert gc.testing.gradcheck(F.binary_cross_entropy, [p, y])
+
+
+def test_maximum_propagates_nan():
+    a = gc.tensor([np.nan, 1.0, 2.0])
+    assert np.isnan(a.maximum(0.0).numpy()[0]) and np.isnan(a.minimum(5.0).numpy()[0])
+    assert np.isnan(gc.tensor([1.0]).maximum(gc.tensor([np.nan])).numpy()[0])

@@ -49,7 +49,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     Example:
         >>> import numpy as np, gradcore as gc
         >>> a = np.zeros(3, np.float32); t = gc.from_numpy(a); a[0] = 5
-        >>> t.numpy()[0]
+        >>> t.numpy()[0].item()
         5.0
     """
     if not isinstance(array, np.ndarray):

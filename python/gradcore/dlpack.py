@@ -16,7 +16,7 @@ def from_dlpack(obj: Any) -> Tensor:
         >>> import numpy as np, gradcore as gc
         >>> a = np.arange(3.0)
         >>> t = gc.from_dlpack(a); a[0] = 7.0
-        >>> t.numpy()[0]
+        >>> t.numpy()[0].item()
         7.0
     """
     if not hasattr(obj, "__dlpack_device__"):

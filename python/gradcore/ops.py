@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from .autograd import Function, is_grad_enabled, is_unit_seed
+from .autograd import Function, is_grad_enabled, is_unit_seed, no_grad
 from .dtypes import DType
 
 # ---------------------------------------------------------------- helpers shared by the forwards
@@ -434,6 +434,28 @@ class Linear(Function):
         if len(self.needs_input_grad) == 2:
             return gx, gw
         return gx, gw, (g.sum(axis=0) if self.needs_input_grad[2] else None)
+
+
+class BinaryCrossEntropy(Function):
+    """Mean binary cross-entropy of probabilities p against targets y, with PyTorch's guards: each log
+    is clamped at -100 and the gradient (p - y) / max(p (1 - p), 1e-12) stays finite at p = 0 or 1,
+    where the composite formula would give inf * 0 = NaN."""
+
+    def forward(self, p, y):
+        self.save(p, y)
+        with no_grad():
+            p, y = p.detach(), y.detach()
+            loss = -(y * p.log().maximum(-100.0) + (1.0 - y) * (1.0 - p).log().maximum(-100.0)).mean()
+        return loss._data
+
+    def backward(self, g):
+        p, y = self.saved
+        scale = g / p.size
+        gp = (p - y) / (p * (1.0 - p)).maximum(1e-12) * scale if self.needs_input_grad[0] else None
+        gy = None
+        if self.needs_input_grad[1]:
+            gy = ((1.0 - p).log().maximum(-100.0) - p.log().maximum(-100.0)) * scale
+        return gp, gy
 
 
 class SoftmaxCrossEntropy(Function):

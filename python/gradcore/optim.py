@@ -130,7 +130,7 @@ class Adam(Optimizer):
         >>> w = gc.tensor([1.0], requires_grad=True)
         >>> opt = gc.optim.Adam([w], lr=0.1)
         >>> (w * 2).sum().backward(); opt.step()
-        >>> round(w.item(), 6)
+        >>> round(w.item(), 4)
         0.9
     """
 

@@ -132,11 +132,20 @@ def mse_loss(pred: Tensor, target: Tensor) -> Tensor:
     return (diff * diff).mean()
 
 
-def binary_cross_entropy(prob: Tensor, target: Tensor, eps: float = 1e-12) -> Tensor:
-    """Mean of -(y log p + (1-y) log(1-p)) for probabilities p in [0, 1]; logs are clamped at eps."""
+def binary_cross_entropy(prob: Tensor, target: Tensor) -> Tensor:
+    """Mean of -(y log p + (1-y) log(1-p)) for probabilities p in [0, 1], as in PyTorch: logs are
+    clamped at -100 so saturated outputs give a finite loss and gradient.
+
+    Example:
+        >>> import gradcore as gc
+        >>> from gradcore.nn import functional as F
+        >>> round(F.binary_cross_entropy(gc.tensor([0.5, 1.0]), gc.tensor([1.0, 1.0])).item(), 4)
+        0.3466
+    """
     target = _check_same_shape(prob, target, "binary_cross_entropy")
-    p = prob.clamp(eps, 1.0 - eps)
-    return -(target * p.log() + (1.0 - target) * (1.0 - p).log()).mean()
+    if target.dtype is not prob.dtype:
+        target = target.to(prob.dtype)
+    return ops.BinaryCrossEntropy.apply(prob, target)
 
 
 def binary_cross_entropy_with_logits(logits: Tensor, target: Tensor) -> Tensor:
