@@ -96,7 +96,7 @@ class Bench:
                 continue
             # Let the previous library's OpenMP threads stop spinning: two thread pools busy-waiting on
             # the same cores distort both (seen here: 30x slowdowns on a 2-core machine).
-            time.sleep(0.1)
+            time.sleep(0.5)
             try:
                 res.times[lib] = self.time(lib, fn)
             except Exception as e:  # noqa: BLE001 - a failing peer is reported, gradcore failures re-raise
@@ -318,9 +318,8 @@ def _peer_adam(b: Bench, lib: str, params: list[Any], grads: list[Any]) -> Calla
 def bench_mlp(b: Bench) -> None:
     from reference_mlp import ReferenceMLP
 
-    configs = (
-        [([784, 256, 128, 10], 64)] if b.quick else [([784, 256, 128, 10], 64), ([784, 256, 128, 10], 8192)]
-    )
+    mlp = [784, 256, 128, 10]
+    configs = [(mlp, 64)] if b.quick else [(mlp, 64), (mlp, 1024), (mlp, 8192)]
     if b.device == "cuda" and not b.quick:
         configs.append(([4096, 4096, 4096, 1000], 4096))
     rng = np.random.default_rng(4)

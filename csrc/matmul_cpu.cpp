@@ -65,13 +65,23 @@ void micro_kernel(int64_t kc, const T* __restrict Ap, const T* __restrict Bp, T*
 }
 
 // Packs rows [0, mc) x cols [0, kc) of A into MR-row strips, zero-padding the last strip.
-// Each source row is read in order (k innermost) so power-of-two row strides do not thrash the cache.
+// The loop order follows A's unit stride, so each source line is read in order (power-of-two
+// leading dimensions would otherwise thrash the cache): rows for row-major A, columns for A.T.
 template <class T>
 void pack_a(int64_t mc, int64_t kc, const T* A, int64_t rs, int64_t cs, T* out) {
     constexpr int MR = Tile<T>::MR;
     for (int64_t i0 = 0; i0 < mc; i0 += MR) {
-        int64_t rows = std::min<int64_t>(MR, mc - i0);
+        const int64_t rows = std::min<int64_t>(MR, mc - i0);
         T* strip = out + i0 * kc;
+        if (rs == 1 && cs != 1) {
+            for (int64_t k = 0; k < kc; ++k) {
+                const T* src = A + k * cs + i0;
+                T* dst = strip + k * MR;
+                for (int64_t i = 0; i < rows; ++i) dst[i] = src[i];
+                for (int64_t i = rows; i < MR; ++i) dst[i] = T(0);
+            }
+            continue;
+        }
         for (int64_t i = 0; i < rows; ++i) {
             const T* src = A + (i0 + i) * rs;
             for (int64_t k = 0; k < kc; ++k) strip[k * MR + i] = src[k * cs];
@@ -82,14 +92,27 @@ void pack_a(int64_t mc, int64_t kc, const T* A, int64_t rs, int64_t cs, T* out) 
 }
 
 // Packs rows [0, kc) x cols [0, nc) of B into NR-column strips, zero-padding the last strip.
-// Rows of B are walked in order (strips innermost) for the same reason.
+// Row-major B is copied row by row; a transposed B (the weight in x @ W.T) is read along its rows.
 template <class T>
 void pack_b(int64_t kc, int64_t nc, const T* B, int64_t rs, int64_t cs, T* out) {
     constexpr int NR = Tile<T>::NR;
+    if (rs == 1 && cs != 1) {
+        for (int64_t j0 = 0; j0 < nc; j0 += NR) {
+            const int64_t cols = std::min<int64_t>(NR, nc - j0);
+            T* strip = out + j0 * kc;
+            for (int64_t j = 0; j < cols; ++j) {
+                const T* src = B + (j0 + j) * cs;
+                for (int64_t k = 0; k < kc; ++k) strip[k * NR + j] = src[k];
+            }
+            for (int64_t j = cols; j < NR; ++j)
+                for (int64_t k = 0; k < kc; ++k) strip[k * NR + j] = T(0);
+        }
+        return;
+    }
     for (int64_t k = 0; k < kc; ++k) {
         const T* src = B + k * rs;
         for (int64_t j0 = 0; j0 < nc; j0 += NR) {
-            int64_t cols = std::min<int64_t>(NR, nc - j0);
+            const int64_t cols = std::min<int64_t>(NR, nc - j0);
             T* dst = out + j0 * kc + k * NR;
             if (cs == 1 && cols == NR) {
                 std::memcpy(dst, src + j0, NR * sizeof(T));

@@ -137,3 +137,12 @@ def test_non_contiguous_input_gradients():
 def test_int_tensors_cannot_require_grad():
     with pytest.raises(TypeError, match="floating point"):
         gc.tensor([1, 2], requires_grad=True)
+
+
+def test_numpy_interop_shares_cpu_memory():
+    t = gc.zeros(3)
+    view = np.from_dlpack(t)
+    view[1] = 4.0
+    assert t.tolist() == [0.0, 4.0, 0.0]
+    assert np.asarray(t).tolist() == [0.0, 4.0, 0.0]
+    assert gc.from_dlpack(np.arange(2.0)).dtype is gc.float64

@@ -1,0 +1,24 @@
+"""The benchmark harness's smoke run (--quick): every case's correctness check passes, JSON is written."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+RUN = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
+
+
+def test_quick_benchmark_run(tmp_path):
+    out = tmp_path / "cpu.json"
+    proc = subprocess.run(
+        [sys.executable, str(RUN), "--device", "cpu", "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(out.read_text())
+    cases = {r["case"] for r in data["results"]}
+    assert {"matmul fp32", "relu fwd", "softmax-CE fwd+bwd", "Adam step", "MLP train step (CE+Adam)"} <= cases
+    assert all(isinstance(r["times"]["gradcore"], float) for r in data["results"])
+    assert "| case | size | gradcore |" in proc.stdout
