@@ -500,10 +500,15 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(
                 {"machine": machine(args.device), "results": [r.__dict__ for r in b.results]}, f, indent=1
             )
-    if args.plot:
-        _plot(b.results, args.plot)
     print()
     print(table)
+    if args.plot:
+        try:
+            _plot(b.results, args.plot)
+        except ImportError:
+            print("--plot needs matplotlib: pip install 'gradcore[bench]'", file=sys.stderr)
+            return 1
+        print(f"wrote {args.plot}")
     return 0
 
 
