@@ -30,6 +30,7 @@ int64 = DType("int64")
 
 _BY_NAME = {d.name: d for d in (float32, float64, int32, int64)}
 _BY_NP = {d.np: d for d in (float32, float64, int32, int64)}
+DTYPE_OF_NUMPY = _BY_NP  # numpy dtype -> DType, for the hot path
 
 
 def as_dtype(value: DType | str | np.dtype | type) -> DType:

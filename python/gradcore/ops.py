@@ -36,10 +36,17 @@ def contiguous_data(t: Any) -> Any:
 
 
 def broadcast_shape(a: tuple[int, ...], b: tuple[int, ...], op: str) -> tuple[int, ...]:
-    try:
-        return tuple(np.broadcast_shapes(a, b))
-    except ValueError:
-        raise ValueError(f"{op}: shapes {a} and {b} cannot be broadcast together") from None
+    """NumPy's broadcast of two shapes, computed here: np.broadcast_shapes costs microseconds per op."""
+    if a == b:
+        return a
+    n = max(len(a), len(b))
+    pa, pb = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+    out = []
+    for x, y in zip(pa, pb):
+        if x != y and x != 1 and y != 1:
+            raise ValueError(f"{op}: shapes {a} and {b} cannot be broadcast together")
+        out.append(y if x == 1 else x)
+    return tuple(out)
 
 
 def sum_to(g: Any, shape: tuple[int, ...]) -> Any:

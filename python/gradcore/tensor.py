@@ -10,7 +10,7 @@ import numpy as np
 
 from . import backend, ops
 from .autograd import mark_unit_seed, run_backward
-from .dtypes import DType, as_dtype, float32, from_numpy_dtype, int64, promote
+from .dtypes import DTYPE_OF_NUMPY, DType, as_dtype, float32, from_numpy_dtype, int64, promote
 
 _BASIC_INDEX = (int, np.integer, slice, type(None), type(Ellipsis))
 
@@ -76,7 +76,7 @@ class Tensor:
 
     @property
     def dtype(self) -> DType:
-        return from_numpy_dtype(np.dtype(self._data.dtype))
+        return DTYPE_OF_NUMPY[self._data.dtype]  # storage only ever holds the four dtypes
 
     @property
     def requires_grad(self) -> bool:
@@ -245,14 +245,17 @@ class Tensor:
                 dtype = self.dtype
             else:
                 dtype = float32
-            return Tensor(np.array(other, dtype.np), device=self.device)
+            return Tensor._wrap(backend.get(self.device).from_numpy(np.array(other, dtype.np)), self.device)
         return Tensor(other, device=self.device)
 
     def _binary(self, other: Any, fn: type, reverse: bool = False) -> Tensor:
         other = self._coerce(other)
         a, b = (other, self) if reverse else (self, other)
-        dtype = promote(a.dtype, b.dtype)
-        return fn.apply(a.to(dtype), b.to(dtype))
+        da, db = a.dtype, b.dtype
+        if da is not db:
+            dtype = promote(da, db)
+            a, b = a.to(dtype), b.to(dtype)
+        return fn.apply(a, b)
 
     def __add__(self, o: Any) -> Tensor:
         return self._binary(o, ops.Add)
