@@ -11,6 +11,7 @@ import gradcore as gc
 from gradcore.cuda_backend import basic_index
 from gradcore.testing import assert_close, shapes
 
+pytestmark = pytest.mark.cuda  # selected by scripts/gpu_check.sh (-m cuda) for the sanitizer runs
 needs_gpu = pytest.mark.skipif(not gc.cuda.is_available(), reason="no CUDA device on this machine")
 
 

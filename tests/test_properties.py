@@ -2,6 +2,8 @@
 on random shapes, broadcasting pairs, 0-d tensors, non-contiguous views and random axes."""
 
 import numpy as np
+import pytest
+from conftest import DEVICES
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -179,3 +181,22 @@ def test_linear_gradients(case):
     assert gradcheck(lambda *t: F.linear(*t), inputs)
     expected = x @ w.T + (b if b is not None else 0)
     assert_close(F.linear(*[t.detach() for t in inputs]), expected, atol=1e-12, rtol=1e-12)
+
+
+CUDA_ONLY = [p for p in DEVICES if p.values[0] == "cuda"]
+
+
+@pytest.mark.parametrize("device", CUDA_ONLY)
+@given(binary_case(), st.sampled_from(["sum", "mean", "max"]))
+def test_cuda_matches_cpu_twin(device, case, reduction):
+    """Forward and gradients on the GPU agree with the CPU kernels on the same random inputs."""
+    name, a, b, _ = case
+    results = {}
+    for dev in ("cpu", device):
+        ta = gc.tensor(a, dtype=gc.float64, device=dev, requires_grad=True)
+        tb = gc.tensor(b, dtype=gc.float64, device=dev, requires_grad=True)
+        out = getattr(BINARY[name](ta, tb).tanh(), reduction)()
+        out.backward()
+        results[dev] = (out.cpu().numpy(), ta.grad.cpu().numpy(), tb.grad.cpu().numpy())
+    for got, expected in zip(results[device], results["cpu"]):
+        assert_close(got, expected, atol=1e-12, rtol=1e-10)
