@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 #include "kernels.h"
+#include "numpy_dtype.h"
 #include "parallel.h"
 
 namespace py = pybind11;
@@ -17,13 +18,8 @@ namespace {
 
 ArrayView cpu_view(const py::array& a) {
     ArrayView v;
-    const auto kind = a.dtype().kind();
+    v.dtype = dtype_from_numpy(a.dtype());
     const auto size = a.itemsize();
-    if (kind == 'f' && size == 4) v.dtype = DType::Float32;
-    else if (kind == 'f' && size == 8) v.dtype = DType::Float64;
-    else if (kind == 'i' && size == 4) v.dtype = DType::Int32;
-    else if (kind == 'i' && size == 8) v.dtype = DType::Int64;
-    else throw py::type_error("gradcore: unsupported array dtype " + std::string(py::str(a.dtype())));
     GC_CHECK(a.ndim() <= kMaxDims, "at most 8 dimensions are supported");
     v.ndim = static_cast<int>(a.ndim());
     v.data = const_cast<void*>(a.data());

@@ -5,6 +5,7 @@
 #include "cuda_common.h"
 #include "dlpack.h"
 #include "kernels.h"
+#include "numpy_dtype.h"
 
 namespace py = pybind11;
 
@@ -16,18 +17,6 @@ int matmul_variant();
 
 namespace {
 using cuda::CudaArray;
-
-DType dtype_from_numpy(const py::dtype& dt) {
-    const char kind = dt.kind();
-    const auto size = dt.itemsize();
-    if (kind == 'f' && size == 4) return DType::Float32;
-    if (kind == 'f' && size == 8) return DType::Float64;
-    if (kind == 'i' && size == 4) return DType::Int32;
-    if (kind == 'i' && size == 8) return DType::Int64;
-    throw py::type_error("gradcore: unsupported dtype " + std::string(py::str(dt)));
-}
-
-py::dtype numpy_dtype(DType t) { return py::dtype(dtype_name(t)); }
 
 std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape) {
     std::vector<int64_t> s(shape.size());

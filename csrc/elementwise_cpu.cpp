@@ -79,29 +79,15 @@ void binary_typed(const ArrayView& a, const ArrayView& b, const ArrayView& out) 
 template <class Op>
 void unary(const ArrayView& x, const ArrayView& out) {
     check_same_dtype(x, out, "unary op");
-    dispatch_any(x.dtype, [&](auto* tag) {
-        using T = std::remove_pointer_t<decltype(tag)>;
-        if constexpr (FloatOnly<Op>::value && !std::is_floating_point_v<T>) {
-            throw std::invalid_argument(std::string("gradcore: this op needs a float tensor, got ") +
-                                        dtype_name(x.dtype));
-        } else {
-            unary_typed<Op, T>(x, out);
-        }
-    });
+    dispatch_for_op<Op>(x.dtype, [&](auto* tag) { unary_typed<Op, std::remove_pointer_t<decltype(tag)>>(x, out); });
 }
 
 template <class Op>
 void binary(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
     check_same_dtype(a, out, "binary op");
     check_same_dtype(b, out, "binary op");
-    dispatch_any(out.dtype, [&](auto* tag) {
-        using T = std::remove_pointer_t<decltype(tag)>;
-        if constexpr (FloatOnly<Op>::value && !std::is_floating_point_v<T>) {
-            throw std::invalid_argument(std::string("gradcore: this op needs float tensors, got ") +
-                                        dtype_name(out.dtype));
-        } else {
-            binary_typed<Op, T>(a, b, out);
-        }
+    dispatch_for_op<Op>(out.dtype, [&](auto* tag) {
+        binary_typed<Op, std::remove_pointer_t<decltype(tag)>>(a, b, out);
     });
 }
 

@@ -1,6 +1,7 @@
 // Every elementwise body written once, shared by the CPU and CUDA kernels.
 #pragma once
 #include <cmath>
+#include <limits>
 #include <type_traits>
 #include "common.h"
 #ifndef __CUDACC__
@@ -67,6 +68,20 @@ struct Le { template <class T> GC_HD T operator()(T a, T b) const { return T(a <
 // Gradient of relu: passes g where the forward input x was positive.
 struct ReluGrad { template <class T> GC_HD T operator()(T g, T x) const { return x > T(0) ? g : T(0); } };
 
+// Reductions: an identity and a combine step, shared by the CPU and CUDA reduce kernels.
+struct SumReduce {
+    template <class T> GC_HD static T init() { return T(0); }
+    template <class T> GC_HD static T combine(T acc, T x) { return acc + x; }
+};
+struct MaxReduce {
+    template <class T> GC_HD static T init() {
+        if constexpr (std::is_floating_point_v<T>) return -std::numeric_limits<T>::infinity();
+        else return std::numeric_limits<T>::lowest();
+    }
+    // NaN wins, as in NumPy.
+    template <class T> GC_HD static T combine(T acc, T x) { return (x > acc || x != x) ? x : acc; }
+};
+
 // Ops that only make sense on floating dtypes; integer tensors get a clear error instead.
 template <class Op> struct FloatOnly { static constexpr bool value = false; };
 template <> struct FloatOnly<Exp> { static constexpr bool value = true; };
@@ -75,6 +90,19 @@ template <> struct FloatOnly<Sigmoid> { static constexpr bool value = true; };
 template <> struct FloatOnly<Tanh> { static constexpr bool value = true; };
 template <> struct FloatOnly<Sqrt> { static constexpr bool value = true; };
 template <> struct FloatOnly<Pow> { static constexpr bool value = true; };
+
+// Calls f(T* tag) for dtype t, refusing integer dtypes for float-only ops with a clear message.
+template <class Op, class F>
+void dispatch_for_op(DType t, F&& f) {
+    dispatch_any(t, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        if constexpr (FloatOnly<Op>::value && !std::is_floating_point_v<T>) {
+            throw std::invalid_argument(std::string("gradcore: this op needs float tensors, got ") + dtype_name(t));
+        } else {
+            f(tag);
+        }
+    });
+}
 
 // Adam's per-element update, shared by both devices. `decoupled` selects AdamW's weight decay.
 template <class T>

@@ -30,19 +30,6 @@ StridedLoop<2> reduction_loop(const ArrayView& x, const ArrayView& out) {
     return loop;
 }
 
-struct SumAcc {
-    template <class T> static T init() { return T(0); }
-    template <class T> static T combine(T acc, T x) { return acc + x; }
-};
-struct MaxAcc {
-    template <class T> static T init() {
-        if constexpr (std::is_floating_point_v<T>) return -std::numeric_limits<T>::infinity();
-        else return std::numeric_limits<T>::lowest();
-    }
-    // NaN wins, as in NumPy.
-    template <class T> static T combine(T acc, T x) { return (x > acc || x != x) ? x : acc; }
-};
-
 template <class Acc, class T>
 void reduce_typed(const ArrayView& x, const ArrayView& out) {
     T* o = out.ptr<T>();
@@ -83,14 +70,14 @@ void reduce_typed(const ArrayView& x, const ArrayView& out) {
 void reduce_sum(const ArrayView& x, const ArrayView& out) {
     check_same_dtype(x, out, "sum");
     GC_CHECK(out.is_contiguous(), "sum: output must be contiguous");
-    dispatch_any(x.dtype, [&](auto* tag) { reduce_typed<SumAcc, std::remove_pointer_t<decltype(tag)>>(x, out); });
+    dispatch_any(x.dtype, [&](auto* tag) { reduce_typed<SumReduce, std::remove_pointer_t<decltype(tag)>>(x, out); });
 }
 
 void reduce_max(const ArrayView& x, const ArrayView& out) {
     check_same_dtype(x, out, "max");
     GC_CHECK(out.is_contiguous(), "max: output must be contiguous");
     GC_CHECK(x.numel() > 0, "max: cannot reduce an empty tensor");
-    dispatch_any(x.dtype, [&](auto* tag) { reduce_typed<MaxAcc, std::remove_pointer_t<decltype(tag)>>(x, out); });
+    dispatch_any(x.dtype, [&](auto* tag) { reduce_typed<MaxReduce, std::remove_pointer_t<decltype(tag)>>(x, out); });
 }
 
 void argmax_lastdim(const ArrayView& x, const ArrayView& out) {

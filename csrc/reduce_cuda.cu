@@ -10,18 +10,6 @@
 namespace gc::cuda {
 namespace {
 
-struct SumAcc {
-    template <class T> __device__ static T init() { return T(0); }
-    template <class T> __device__ static T combine(T a, T b) { return a + b; }
-};
-struct MaxAcc {
-    template <class T> __device__ static T init() {
-        if constexpr (std::is_floating_point_v<T>) return -std::numeric_limits<T>::infinity();
-        else return std::numeric_limits<T>::lowest();
-    }
-    template <class T> __device__ static T combine(T a, T b) { return (b > a || b != b) ? b : a; }
-};
-
 template <class Acc, class T>
 __device__ T warp_reduce(T v) {
 #pragma unroll
@@ -125,13 +113,13 @@ __global__ void argmax_rows(const T* x, int64_t* out, int64_t rows, int64_t cols
 
 void reduce_sum(const ArrayView& x, const ArrayView& out) {
     check_same_dtype(x, out, "sum");
-    dispatch_any(x.dtype, [&](auto* tag) { reduce_typed<SumAcc, std::remove_pointer_t<decltype(tag)>>(x, out); });
+    dispatch_any(x.dtype, [&](auto* tag) { reduce_typed<SumReduce, std::remove_pointer_t<decltype(tag)>>(x, out); });
 }
 
 void reduce_max(const ArrayView& x, const ArrayView& out) {
     check_same_dtype(x, out, "max");
     GC_CHECK(x.numel() > 0, "max: cannot reduce an empty tensor");
-    dispatch_any(x.dtype, [&](auto* tag) { reduce_typed<MaxAcc, std::remove_pointer_t<decltype(tag)>>(x, out); });
+    dispatch_any(x.dtype, [&](auto* tag) { reduce_typed<MaxReduce, std::remove_pointer_t<decltype(tag)>>(x, out); });
 }
 
 void argmax_lastdim(const ArrayView& x, const ArrayView& out) {
