@@ -448,12 +448,23 @@ def markdown(results: list[Result], device: str) -> str:
     return "\n".join(lines)
 
 
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine(device: str) -> dict[str, Any]:
     info: dict[str, Any] = {
         "device": device,
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": _cpu_model(),
         "cores": os.cpu_count(),
         "gradcore_threads": gc._C.cpu.num_threads(),
     }
