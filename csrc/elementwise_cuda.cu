@@ -119,26 +119,7 @@ void binary_typed(const ArrayView& a, const ArrayView& b, const ArrayView& out) 
 
 }  // namespace
 
-template <class Op>
-void unary(const ArrayView& x, const ArrayView& out) {
-    check_same_dtype(x, out, "unary op");
-    dispatch_for_op<Op>(x.dtype, [&](auto* tag) { unary_typed<Op, std::remove_pointer_t<decltype(tag)>>(x, out); });
-}
-
-template <class Op>
-void binary(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
-    check_same_dtype(a, out, "binary op");
-    check_same_dtype(b, out, "binary op");
-    dispatch_for_op<Op>(out.dtype, [&](auto* tag) {
-        binary_typed<Op, std::remove_pointer_t<decltype(tag)>>(a, b, out);
-    });
-}
-
-#define GC_INSTANTIATE_UNARY(name, Op) template void unary<Op>(const ArrayView&, const ArrayView&);
-#define GC_INSTANTIATE_BINARY(name, Op) \
-    template void binary<Op>(const ArrayView&, const ArrayView&, const ArrayView&);
-GC_UNARY_OPS(GC_INSTANTIATE_UNARY)
-GC_BINARY_OPS(GC_INSTANTIATE_BINARY)
+#include "elementwise_entry.inc"
 
 void cast(const ArrayView& x, const ArrayView& out) {
     const ArrayView* ins[] = {&x};

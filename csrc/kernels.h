@@ -38,6 +38,28 @@ inline void check_same_dtype(const ArrayView& a, const ArrayView& b, const char*
                                      dtype_name(b.dtype) + ")");
 }
 
+inline void check_matmul_args(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
+    GC_CHECK(a.ndim == 2 && b.ndim == 2 && out.ndim == 2, "matmul: operands must be 2-d");
+    GC_CHECK(a.shape[1] == b.shape[0], "matmul: inner dimensions differ");
+    GC_CHECK(out.shape[0] == a.shape[0] && out.shape[1] == b.shape[1] && out.is_contiguous(),
+             "matmul: output must be contiguous with shape (M, N)");
+    check_same_dtype(a, b, "matmul");
+    check_same_dtype(a, out, "matmul");
+}
+
+inline void check_softmax_ce_args(const ArrayView& logits, const ArrayView& targets, const ArrayView& loss,
+                                  const ArrayView& dlogits) {
+    GC_CHECK(logits.ndim == 2 && logits.is_contiguous(), "cross_entropy: logits must be contiguous (N, C)");
+    GC_CHECK(targets.ndim == 1 && targets.shape[0] == logits.shape[0] && targets.is_contiguous(),
+             "cross_entropy: targets must have shape (N,) matching the logits' batch");
+    GC_CHECK(targets.dtype == DType::Int64 || targets.dtype == DType::Int32,
+             std::string("cross_entropy: targets must be int64 or int32, got ") + dtype_name(targets.dtype));
+    GC_CHECK(logits.shape[0] > 0 && logits.shape[1] > 0, "cross_entropy: empty batch or no classes");
+    GC_CHECK(dlogits.is_contiguous() && dlogits.numel() == logits.numel(), "cross_entropy: bad dlogits buffer");
+    check_same_dtype(logits, loss, "cross_entropy");
+    check_same_dtype(logits, dlogits, "cross_entropy");
+}
+
 inline void check_optim_lists(const OptimLists& t, bool two_bufs) {
     size_t n = t.params.size();
     GC_CHECK(t.grads.size() == n && t.bufs1.size() == n && (!two_bufs || t.bufs2.size() == n),

@@ -207,12 +207,7 @@ void gemm(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
 }  // namespace
 
 void matmul(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
-    GC_CHECK(a.ndim == 2 && b.ndim == 2 && out.ndim == 2, "matmul: operands must be 2-d");
-    GC_CHECK(a.shape[1] == b.shape[0], "matmul: inner dimensions differ");
-    GC_CHECK(out.shape[0] == a.shape[0] && out.shape[1] == b.shape[1] && out.is_contiguous(),
-             "matmul: output must be contiguous with shape (M, N)");
-    check_same_dtype(a, b, "matmul");
-    check_same_dtype(a, out, "matmul");
+    check_matmul_args(a, b, out);
     dispatch_float(a.dtype, "matmul", [&](auto* tag) { gemm<std::remove_pointer_t<decltype(tag)>>(a, b, out); });
 }
 

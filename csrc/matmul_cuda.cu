@@ -91,14 +91,9 @@ __global__ void fill_zero(T* p, int64_t n) {
 }  // namespace
 
 void matmul(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
-    GC_CHECK(a.ndim == 2 && b.ndim == 2 && out.ndim == 2, "matmul: operands must be 2-d");
-    GC_CHECK(a.shape[1] == b.shape[0], "matmul: inner dimensions differ");
-    GC_CHECK(out.shape[0] == a.shape[0] && out.shape[1] == b.shape[1] && out.is_contiguous(),
-             "matmul: output must be contiguous with shape (M, N)");
+    check_matmul_args(a, b, out);
     GC_CHECK(a.shape[0] < (1LL << 31) && b.shape[1] < (1LL << 31) && a.shape[1] < (1LL << 31),
              "matmul: dimensions must be below 2^31");
-    check_same_dtype(a, b, "matmul");
-    check_same_dtype(a, out, "matmul");
     const int M = int(a.shape[0]), K = int(a.shape[1]), N = int(b.shape[1]);
     if (M == 0 || N == 0) return;
     Operand oa{a.strides[0], a.strides[1]}, ob{b.strides[0], b.strides[1]};

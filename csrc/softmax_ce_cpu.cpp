@@ -57,14 +57,7 @@ void softmax_ce_typed(const ArrayView& logits, const Idx* targets, T* loss, T* d
 
 void softmax_ce(const ArrayView& logits, const ArrayView& targets, const ArrayView& loss,
                 const ArrayView& dlogits) {
-    GC_CHECK(logits.ndim == 2 && logits.is_contiguous(), "cross_entropy: logits must be contiguous (N, C)");
-    GC_CHECK(targets.ndim == 1 && targets.shape[0] == logits.shape[0] && targets.is_contiguous(),
-             "cross_entropy: targets must have shape (N,) matching the logits' batch");
-    GC_CHECK(targets.dtype == DType::Int64 || targets.dtype == DType::Int32,
-             std::string("cross_entropy: targets must be int64 or int32, got ") + dtype_name(targets.dtype));
-    GC_CHECK(logits.shape[0] > 0 && logits.shape[1] > 0, "cross_entropy: empty batch or no classes");
-    check_same_dtype(logits, loss, "cross_entropy");
-    check_same_dtype(logits, dlogits, "cross_entropy");
+    check_softmax_ce_args(logits, targets, loss, dlogits);
     dispatch_float(logits.dtype, "cross_entropy", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
         auto go = [&](auto* idx) {
