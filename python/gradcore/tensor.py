@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import backend, ops
-from .autograd import mark_unit_seed, run_backward
+from .autograd import is_grad_enabled, mark_unit_seed, run_backward
 from .dtypes import DTYPE_OF_NUMPY, DType, as_dtype, float32, from_numpy_dtype, int64, promote
 
 _BASIC_INDEX = (int, np.integer, slice, type(None), type(Ellipsis))
@@ -222,7 +222,7 @@ class Tensor:
         """Writes src (broadcast to this shape, converted to this dtype) into this tensor's storage."""
         src = self._coerce(src).detach().to(self.dtype)
         ops.broadcast_shape(src.shape, self.shape, "copy_")
-        if self.requires_grad and self.is_leaf and _grad_on():
+        if self.requires_grad and self.is_leaf and is_grad_enabled():
             raise RuntimeError(
                 "a leaf tensor that requires grad cannot be modified in place outside no_grad()"
             )
@@ -448,9 +448,6 @@ class Tensor:
         dim = dim % self.ndim
         return self if self.shape[dim] != 1 else self.reshape(self.shape[:dim] + self.shape[dim + 1 :])
 
-    def size_of(self, dim: int) -> int:
-        return self.shape[dim]
-
     def __getitem__(self, index: Any) -> Tensor:
         parts = index if isinstance(index, tuple) else (index,)
         if not all(isinstance(p, _BASIC_INDEX) for p in parts):
@@ -483,12 +480,6 @@ class Tensor:
         extra += "" if self.device == "cpu" else f", device='{self.device}'"
         extra += ", requires_grad=True" if self.requires_grad else ""
         return f"tensor({body}{extra})"
-
-
-def _grad_on() -> bool:
-    from .autograd import is_grad_enabled
-
-    return is_grad_enabled()
 
 
 def _shape_arg(shape: tuple) -> tuple[int, ...]:
