@@ -511,16 +511,17 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(
                 {"machine": machine(args.device), "results": [r.__dict__ for r in b.results]}, f, indent=1
             )
-    print()
-    print(table)
+    status = 0
     if args.plot:
         try:
             _plot(b.results, args.plot)
+            print(f"wrote {args.plot}")
         except ImportError:
             print("--plot needs matplotlib: pip install 'gradcore[bench]'", file=sys.stderr)
-            return 1
-        print(f"wrote {args.plot}")
-    return 0
+            status = 1
+    print()
+    print(table)  # last, so the table is what a reader of the log sees at the bottom
+    return status
 
 
 def _plot(results: list[Result], path: str) -> None:

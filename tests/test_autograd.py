@@ -146,3 +146,39 @@ def test_numpy_interop_shares_cpu_memory():
     assert t.tolist() == [0.0, 4.0, 0.0]
     assert np.asarray(t).tolist() == [0.0, 4.0, 0.0]
     assert gc.from_dlpack(np.arange(2.0)).dtype is gc.float64
+
+
+SECOND_ORDER = {
+    "mul": lambda a, b: (a * b * a).sum(),
+    "div": lambda a, b: (a / b).sum(),
+    "pow": lambda a, b: (a**b).sum(),
+    "sub_maximum": lambda a, b: ((a - b).maximum(b * 0.1) * a).sum(),
+    "sum_mean": lambda a, b: (a.sum(axis=0, keepdims=True) * b).mean() * a.sum(),
+    "max": lambda a, b: (a * b).max(axis=1).sum() * a.mean(),
+    "shapes": lambda a, b: (a.T.reshape(-1) * b.permute(1, 0).reshape(-1)).sum() * a[1:, ::2].sum(),
+    "expand": lambda a, b: (a[:1].expand(a.shape) * b * a).sum(),
+    "linear": lambda a, b: gc.nn.functional.linear(a, b, b[:, 0]).tanh().sum(),
+    "matmul": lambda a, b: (a @ b.T).sigmoid().sum(),
+    "relu_bce": lambda a, b: gc.nn.functional.binary_cross_entropy((a * b).relu().sigmoid(), b.sigmoid()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SECOND_ORDER))
+def test_double_backward_matches_finite_differences(name):
+    """The gradient itself is differentiable: d/da of |df/da|^2 checked by central differences."""
+    rng = np.random.default_rng(2)
+    a = gc.tensor(
+        rng.uniform(0.5, 1.5, (3, 4)) + np.arange(12).reshape(3, 4) * 0.05,
+        dtype=gc.float64,
+        requires_grad=True,
+    )
+    b = gc.tensor(rng.uniform(0.5, 1.5, (3, 4)), dtype=gc.float64, requires_grad=True)
+    f = SECOND_ORDER[name]
+
+    def grad_norm(x, y):
+        f(x, y).backward(create_graph=True)
+        ga, gb = x.grad, y.grad
+        x.grad = y.grad = None
+        return (ga * ga).sum() + (gb * gb).sum()
+
+    assert gc.testing.gradcheck(grad_norm, [a, b], atol=1e-6, rtol=1e-4)
