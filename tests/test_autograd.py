@@ -182,3 +182,18 @@ def test_double_backward_matches_finite_differences(name):
         return (ga * ga).sum() + (gb * gb).sum()
 
     assert gc.testing.gradcheck(grad_norm, [a, b], atol=1e-6, rtol=1e-4)
+
+
+def test_fused_cross_entropy_gradient_with_unit_and_scaled_seeds():
+    rng = np.random.default_rng(5)
+    logits = rng.normal(size=(6, 4))
+    t = gc.tensor([0, 3, 1, 2, 2, 0])
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    p[np.arange(6), t.numpy()] -= 1
+    expected = p / 6
+    for scale in (1.0, 2.5):
+        x = gc.tensor(logits, dtype=gc.float64, requires_grad=True)
+        loss = gc.nn.functional.cross_entropy(x, t)
+        (loss if scale == 1.0 else loss * scale).backward()
+        assert_close(x.grad, expected * scale, rtol=1e-12)

@@ -12,22 +12,16 @@ if TYPE_CHECKING:
 
 _state = threading.local()
 
-# Seeds made by backward() for a scalar output (the implicit gradient 1). Fused primitives whose
-# forward already produced d(out)/d(in) can hand it over unscaled, saving a pass over memory.
-_unit_seeds: weakref.WeakSet = weakref.WeakSet()
-
-
-def mark_unit_seed(t: Tensor) -> Tensor:
-    _unit_seeds.add(t)
-    return t
-
-
-def is_unit_seed(t: Tensor) -> bool:
-    return t in _unit_seeds
-
 
 def is_grad_enabled() -> bool:
     return getattr(_state, "enabled", True)
+
+
+# The seed gradient that backward() made for a scalar output (the implicit 1), while that pass runs.
+# Fused primitives whose forward already produced d(out)/d(in) hand it over unscaled for it, saving
+# a pass over memory.
+def is_unit_seed(t: Tensor) -> bool:
+    return t is getattr(_state, "unit_seed", None)
 
 
 class set_grad_enabled:
@@ -134,10 +128,22 @@ def _topological_order(root: Tensor) -> list[Tensor]:
     return order
 
 
-def run_backward(root: Tensor, gradient: Tensor, retain_graph: bool, create_graph: bool) -> None:
+def run_backward(
+    root: Tensor, gradient: Tensor, retain_graph: bool, create_graph: bool, unit_seed: bool = False
+) -> None:
     """Accumulates d(root)/d(leaf) * gradient into every leaf's ``.grad``."""
     order = _topological_order(root)
     grads: dict[int, Tensor] = {id(root): gradient}
+    _state.unit_seed = gradient if unit_seed else None
+    try:
+        _reverse_pass(order, grads, retain_graph, create_graph)
+    finally:
+        _state.unit_seed = None
+
+
+def _reverse_pass(
+    order: list[Tensor], grads: dict[int, Tensor], retain_graph: bool, create_graph: bool
+) -> None:
     with set_grad_enabled(create_graph):
         for node in reversed(order):
             g = grads.pop(id(node), None)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import backend, ops
-from .autograd import is_grad_enabled, mark_unit_seed, run_backward
+from .autograd import is_grad_enabled, run_backward
 from .dtypes import DTYPE_OF_NUMPY, DType, as_dtype, float32, from_numpy_dtype, int64, promote
 
 _BASIC_INDEX = (int, np.integer, slice, type(None), type(Ellipsis))
@@ -129,20 +129,21 @@ class Tensor:
         """
         if not self.requires_grad:
             raise RuntimeError("backward(): this tensor does not require grad and has no graph")
-        if gradient is None:
+        implicit = gradient is None
+        if implicit:
             if self.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs; this tensor has shape "
                     f"{self.shape}, so pass gradient= of that shape"
                 )
             gradient = Tensor._wrap(backend.get(self.device).empty(self.shape, self.dtype.np), self.device)
-            mark_unit_seed(gradient.fill_(1.0))
+            gradient.fill_(1.0)
         else:
             gradient = self._coerce(gradient).to(self.dtype)
             if gradient.shape != self.shape:
                 raise ValueError(f"backward(): gradient has shape {gradient.shape}, expected {self.shape}")
         # As in PyTorch, create_graph keeps the graph: the new graph refers back into it.
-        run_backward(self, gradient, retain_graph or create_graph, create_graph)
+        run_backward(self, gradient, retain_graph or create_graph, create_graph, unit_seed=implicit)
 
     def _accumulate_grad(self, g: Tensor) -> None:
         if not backend.get(g.device).is_contiguous(g._data):
