@@ -113,3 +113,13 @@ def test_linear_shape_and_device_errors():
         F.linear(gc.ones(2, 3), gc.ones(4, 3), gc.ones(5))
     with pytest.raises(ValueError, match="Linear expects inputs with last dim 3"):
         gc.nn.Linear(3, 2)(gc.ones(2, 4))
+
+
+def test_expand_and_copy_shape_errors():
+    with pytest.raises(ValueError, match=r"expand: shapes \(2, 3\) and \(4, 3\) cannot be broadcast"):
+        gc.ones(2, 3).expand(4, 3)
+    with pytest.raises(ValueError, match=r"cannot expand shape \(2, 3\) to \(1, 3\)"):
+        gc.ones(2, 3).expand(1, 3)
+    with pytest.raises(ValueError, match="does not broadcast"):
+        with gc.no_grad():
+            gc.ones(3).copy_(gc.ones(2, 3))

@@ -222,7 +222,8 @@ class Tensor:
     def copy_(self, src: Tensor | np.ndarray | float) -> Tensor:
         """Writes src (broadcast to this shape, converted to this dtype) into this tensor's storage."""
         src = self._coerce(src).detach().to(self.dtype)
-        ops.broadcast_shape(src.shape, self.shape, "copy_")
+        if ops.broadcast_shape(src.shape, self.shape, "copy_") != self.shape:
+            raise ValueError(f"copy_: a source of shape {src.shape} does not broadcast to {self.shape}")
         if self.requires_grad and self.is_leaf and is_grad_enabled():
             raise RuntimeError(
                 "a leaf tensor that requires grad cannot be modified in place outside no_grad()"
@@ -430,9 +431,8 @@ class Tensor:
 
     def expand(self, *shape: Any) -> Tensor:
         shape = _shape_arg(shape)
-        ops.broadcast_shape(self.shape, shape, "expand")
-        if tuple(np.broadcast_shapes(self.shape, shape)) != tuple(shape):
-            raise ValueError(f"expand: cannot expand shape {self.shape} to {tuple(shape)}")
+        if ops.broadcast_shape(self.shape, shape, "expand") != shape:
+            raise ValueError(f"expand: cannot expand shape {self.shape} to {shape}")
         return self if tuple(shape) == self.shape else ops.Expand.apply(self, shape=tuple(shape))
 
     def flatten(self, start_dim: int = 0) -> Tensor:
