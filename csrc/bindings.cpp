@@ -2,6 +2,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include "allocator_cpu.h"
 #include "kernels.h"
 #include "numpy_dtype.h"
 #include "parallel.h"
@@ -43,6 +44,25 @@ OptimLists cpu_lists(const py::list& p, const py::list& g, const py::list& b1, c
     return t;
 }
 
+// An uninitialised C-contiguous array whose memory comes from the host cache; the capsule that owns
+// the block hands it back to the cache when the array and all its views are gone.
+py::array cached_empty(const std::vector<int64_t>& shape, const py::dtype& dt) {
+    size_t bytes = dt.itemsize();
+    for (int64_t s : shape) bytes *= size_t(s);
+    struct Block {
+        void* ptr;
+        size_t bytes;
+    };
+    auto* block = new Block{nullptr, 0};
+    block->ptr = cpu::host_alloc(std::max<size_t>(bytes, 1), &block->bytes);
+    py::capsule owner(block, [](void* b) {
+        auto* blk = static_cast<Block*>(b);
+        cpu::host_free(blk->ptr, blk->bytes);
+        delete blk;
+    });
+    return py::array(dt, shape, block->ptr, owner);
+}
+
 void register_cpu(py::module_& m) {
     using A = const py::array&;
 #define GC_BIND_UNARY(name, Op) \
@@ -66,6 +86,10 @@ void register_cpu(py::module_& m) {
     m.def("sgd_step", [](const py::list& p, const py::list& g, const py::list& buf, double lr, double momentum,
                          double wd) { cpu::sgd_step(cpu_lists(p, g, buf, py::list()), lr, momentum, wd); });
     m.def("num_threads", [] { return num_threads(); });
+    m.def("cached_empty", &cached_empty, "an uninitialised array from the large-buffer host cache");
+    m.attr("cache_min_bytes") = cpu::kHostCacheMinBytes;
+    m.def("memory_stats", [] { return cpu::host_memory_stats(); });
+    m.def("empty_cache", [] { cpu::host_empty_cache(); });
 }
 
 }  // namespace

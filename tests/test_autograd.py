@@ -197,3 +197,20 @@ def test_fused_cross_entropy_gradient_with_unit_and_scaled_seeds():
         loss = gc.nn.functional.cross_entropy(x, t)
         (loss if scale == 1.0 else loss * scale).backward()
         assert_close(x.grad, expected * scale, rtol=1e-12)
+
+
+def test_large_cpu_buffers_are_reused_and_views_keep_them_alive():
+    from gradcore import _C
+
+    n = _C.cpu.cache_min_bytes // 4 + 1024  # just above the cache threshold (float32)
+    x = gc.ones(n)
+    y = x * 3.0
+    tail = y[-3:]  # a view: keeps y's block alive after y is gone
+    del y
+    z = x * 5.0  # may reuse a cached block, must not touch the one the view holds
+    assert tail.tolist() == [3.0, 3.0, 3.0] and z[:2].tolist() == [5.0, 5.0]
+    hits = dict(_C.cpu.memory_stats())["cache_hits"]
+    del z
+    w = x + 1.0
+    assert dict(_C.cpu.memory_stats())["cache_hits"] == hits + 1  # z's block came back for w
+    assert w[:1].tolist() == [2.0]
