@@ -10,7 +10,7 @@ import numpy as np
 
 from . import backend, ops
 from .autograd import is_grad_enabled, run_backward
-from .dtypes import DTYPE_OF_NUMPY, DType, as_dtype, float32, from_numpy_dtype, int64, promote
+from .dtypes import DTYPE_OF_NUMPY, DType, as_dtype, float32, float64, from_numpy_dtype, int64, promote
 
 _BASIC_INDEX = (int, np.integer, slice, type(None), type(Ellipsis))
 
@@ -199,8 +199,6 @@ class Tensor:
         return self.to(float32)
 
     def double(self) -> Tensor:
-        from .dtypes import float64
-
         return self.to(float64)
 
     def long(self) -> Tensor:
@@ -216,8 +214,7 @@ class Tensor:
 
     # ------------------------------------------------------------ in-place (no graph)
     def fill_(self, value: float) -> Tensor:
-        src = Tensor._wrap(backend.get(self.device).from_numpy(np.array(value, self.dtype.np)), self.device)
-        return self.copy_(src)
+        return self.copy_(value)
 
     def copy_(self, src: Tensor | np.ndarray | float) -> Tensor:
         """Writes src (broadcast to this shape, converted to this dtype) into this tensor's storage."""
