@@ -11,6 +11,12 @@ if TYPE_CHECKING:
     from .tensor import Tensor
 
 _state = threading.local()
+_tensor_type: Any = None  # gradcore.Tensor, registered by tensor.py (which imports this module)
+
+
+def register_tensor_type(cls: type) -> None:
+    global _tensor_type
+    _tensor_type = cls
 
 
 def is_grad_enabled() -> bool:
@@ -89,12 +95,10 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Tensor, **kwargs: Any) -> Tensor:
-        from .tensor import Tensor
-
         fn = cls()
         fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
         data = fn.forward(*inputs, **kwargs)
-        out = Tensor._wrap(data, inputs[0].device)
+        out = _tensor_type._wrap(data, inputs[0].device)
         if is_grad_enabled() and any(fn.needs_input_grad):
             fn.parents = inputs
             out.requires_grad = True

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import backend, ops
-from .autograd import is_grad_enabled, run_backward
+from .autograd import is_grad_enabled, register_tensor_type, run_backward
 from .dtypes import DTYPE_OF_NUMPY, DType, as_dtype, float32, float64, from_numpy_dtype, int64, promote
 
 _BASIC_INDEX = (int, np.integer, slice, type(None), type(Ellipsis))
@@ -478,6 +478,9 @@ class Tensor:
         extra += "" if self.device == "cpu" else f", device='{self.device}'"
         extra += ", requires_grad=True" if self.requires_grad else ""
         return f"tensor({body}{extra})"
+
+
+register_tensor_type(Tensor)
 
 
 def _shape_arg(shape: tuple) -> tuple[int, ...]:
