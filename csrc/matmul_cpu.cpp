@@ -27,6 +27,8 @@ struct Tile {
     static constexpr int MC = 96;                        // MC x KC block of A: 96 KiB fp32, in L2
     static constexpr int NC = 1024;                      // KC x NC panel of B: 1 MiB fp32, in L2
     typedef T Vec __attribute__((vector_size(kVecBytes)));
+    // Packed buffers hold whole strips: the blocks must be multiples of the micro-tile.
+    static_assert(MC % MR == 0 && NC % NR == 0, "MC and NC must be multiples of MR and NR");
 };
 
 template <class T>
