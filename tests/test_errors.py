@@ -123,3 +123,30 @@ def test_expand_and_copy_shape_errors():
     with pytest.raises(ValueError, match="does not broadcast"):
         with gc.no_grad():
             gc.ones(3).copy_(gc.ones(2, 3))
+
+
+def test_detect_anomaly_names_the_forward_op():
+    x = gc.tensor([1.0, -1.0], requires_grad=True)
+    y = x.log()  # NaN passes silently without anomaly mode, as in PyTorch
+    assert np.isnan(y.numpy()[1])
+    with gc.detect_anomaly(), pytest.raises(RuntimeError, match="Function Log returned NaN or infinity"):
+        x.log()
+
+
+def test_detect_anomaly_names_the_backward_op():
+    x = gc.tensor([0.0, 1.0], requires_grad=True)
+    y = (x.sqrt() * 0.0).sum()  # forward finite, d sqrt / dx at 0 is infinite
+    with gc.detect_anomaly(), pytest.raises(RuntimeError, match=r"Function Div \(in the backward of Sqrt\)"):
+        y.backward()
+    z = (x * 2.0).sum()
+    z.backward()  # finite everywhere: anomaly mode stays quiet
+    with gc.detect_anomaly():
+        (x * 2.0).sum().backward()
+    assert x.grad.tolist() == [4.0, 4.0]
+
+
+def test_training_stops_with_a_clear_error_when_the_loss_diverges(capsys):
+    from gradcore.__main__ import main
+
+    assert main(["train", "--epochs", "2", "--hidden", "16", "--lr", "1e30", "--no-progress"]) == 1
+    assert "loss is not finite" in capsys.readouterr().err

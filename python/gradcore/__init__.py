@@ -10,7 +10,7 @@ Example:
 """
 
 from . import cuda, data, nn, optim, testing, train
-from .autograd import is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import detect_anomaly, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange,
     full,
@@ -37,6 +37,7 @@ __all__ = [
     "arange",
     "cuda",
     "data",
+    "detect_anomaly",
     "float32",
     "float64",
     "from_dlpack",

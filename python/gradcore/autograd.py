@@ -30,6 +30,52 @@ def is_unit_seed(t: Tensor) -> bool:
     return t is getattr(_state, "unit_seed", None)
 
 
+def is_anomaly_enabled() -> bool:
+    return getattr(_state, "anomaly", False)
+
+
+class detect_anomaly:
+    """Context manager (and decorator) that checks every op's output and every gradient for NaN or
+    infinity and raises a RuntimeError naming the op, like ``torch.autograd.detect_anomaly``.
+    It copies each result to the host to look at it, so it is for debugging, not for speed.
+
+    Example:
+        >>> import gradcore as gc
+        >>> x = gc.tensor([-1.0], requires_grad=True)
+        >>> with gc.detect_anomaly():
+        ...     try:
+        ...         x.log()
+        ...     except RuntimeError as e:
+        ...         print(str(e)[:40])
+        Function Log returned NaN or infinity in
+    """
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+
+    def __enter__(self) -> None:
+        self.prev = is_anomaly_enabled()
+        _state.anomaly = self.enabled
+
+    def __exit__(self, *exc: object) -> None:
+        _state.anomaly = self.prev
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with detect_anomaly(self.enabled):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+def _check_finite(t: Tensor, what: str) -> None:
+    import numpy as np
+
+    if t.dtype.is_floating and not np.isfinite(t.numpy()).all():
+        raise RuntimeError(f"{what} returned NaN or infinity in its result")
+
+
 class set_grad_enabled:
     """Context manager (and decorator) that turns graph recording on or off."""
 
@@ -99,6 +145,11 @@ class Function:
         fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
         data = fn.forward(*inputs, **kwargs)
         out = _tensor_type._wrap(data, inputs[0].device)
+        if getattr(_state, "anomaly", False):
+            inside = getattr(_state, "backward_of", None)
+            _check_finite(
+                out, f"Function {cls.__name__}" + (f" (in the backward of {inside})" if inside else "")
+            )
         if is_grad_enabled() and any(fn.needs_input_grad):
             fn.parents = inputs
             out.requires_grad = True
@@ -162,12 +213,18 @@ def _reverse_pass(
                     "Trying to backward through the graph a second time; pass retain_graph=True "
                     "to the first backward() if you need to"
                 )
-            in_grads = fn.backward(g)
+            _state.backward_of = type(fn).__name__  # named by anomaly mode's messages
+            try:
+                in_grads = fn.backward(g)
+            finally:
+                _state.backward_of = None
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
-            for parent, pg in zip(fn.parents, in_grads):
+            for i, (parent, pg) in enumerate(zip(fn.parents, in_grads)):
                 if pg is None or not parent.requires_grad:
                     continue
+                if getattr(_state, "anomaly", False):
+                    _check_finite(pg, f"the backward of {type(fn).__name__} (gradient of input {i})")
                 if pg.shape != parent.shape:
                     raise RuntimeError(
                         f"internal error: {type(fn).__name__}.backward gave a gradient of shape "

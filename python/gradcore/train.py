@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -138,7 +139,13 @@ def fit(cfg: TrainConfig, log=print) -> dict[str, Any]:
             opt.step()
             n = len(yb)
             seen += n
-            loss_sum += loss.item() * n
+            value = loss.item()
+            if not math.isfinite(value):
+                raise RuntimeError(
+                    f"training diverged: loss is not finite ({value}) at epoch {epoch + 1}, batch "
+                    f"{seen // n}; try a smaller --lr"
+                )
+            loss_sum += value * n
             correct += int((logits.detach().argmax(-1) == yb).sum().item())
             if hasattr(batches, "set_postfix"):
                 batches.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}")
