@@ -7,6 +7,8 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     from .tensor import Tensor
 
@@ -34,7 +36,38 @@ def is_anomaly_enabled() -> bool:
     return getattr(_state, "anomaly", False)
 
 
-class detect_anomaly:
+class _FlagScope:
+    """Sets one thread-local autograd flag for a `with` block (re-entrant) or a decorated function."""
+
+    flag = ""
+
+    def __init__(self, value: bool) -> None:
+        self.value = value
+        self._saved: list[bool] = []
+
+    def __enter__(self) -> None:
+        self._saved.append(getattr(_state, self.flag, self.default))
+        setattr(_state, self.flag, self.value)
+
+    def __exit__(self, *exc: object) -> None:
+        setattr(_state, self.flag, self._saved.pop())
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self:
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class set_grad_enabled(_FlagScope):
+    """Context manager (and decorator) that turns graph recording on or off."""
+
+    flag, default = "enabled", True
+
+
+class detect_anomaly(_FlagScope):
     """Context manager (and decorator) that checks every op's output and every gradient for NaN or
     infinity and raises a RuntimeError naming the op, like ``torch.autograd.detect_anomaly``.
     It copies each result to the host to look at it, so it is for debugging, not for speed.
@@ -50,52 +83,15 @@ class detect_anomaly:
         Function Log returned NaN or infinity in
     """
 
+    flag, default = "anomaly", False
+
     def __init__(self, enabled: bool = True) -> None:
-        self.enabled = enabled
-
-    def __enter__(self) -> None:
-        self.prev = is_anomaly_enabled()
-        _state.anomaly = self.enabled
-
-    def __exit__(self, *exc: object) -> None:
-        _state.anomaly = self.prev
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with detect_anomaly(self.enabled):
-                return fn(*args, **kwargs)
-
-        return wrapper
+        super().__init__(enabled)
 
 
 def _check_finite(t: Tensor, what: str) -> None:
-    import numpy as np
-
     if t.dtype.is_floating and not np.isfinite(t.numpy()).all():
         raise RuntimeError(f"{what} returned NaN or infinity in its result")
-
-
-class set_grad_enabled:
-    """Context manager (and decorator) that turns graph recording on or off."""
-
-    def __init__(self, mode: bool) -> None:
-        self.mode = mode
-
-    def __enter__(self) -> None:
-        self.prev = is_grad_enabled()
-        _state.enabled = self.mode
-
-    def __exit__(self, *exc: object) -> None:
-        _state.enabled = self.prev
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(self.mode):
-                return fn(*args, **kwargs)
-
-        return wrapper
 
 
 class no_grad(set_grad_enabled):
