@@ -467,7 +467,7 @@ class BinaryCrossEntropy(Function):
 
 class SoftmaxCrossEntropy(Function):
     """Mean softmax cross-entropy of (N, C) logits against int targets, fused: the kernel
-    writes the loss and d(loss)/d(logits) in one pass, and backward only scales it."""
+    writes the loss and d(loss)/d(logits) in one call, and backward only scales it."""
 
     def forward(self, logits, targets):
         data = contiguous_data(logits)
