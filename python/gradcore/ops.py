@@ -294,7 +294,7 @@ class Sum(Function):
 
 class Max(Function):
     def forward(self, x, axes, keepdims):
-        if x.size == 0:
+        if x.numel() == 0:
             raise ValueError("max() of an empty tensor")
         be = backend.get(x.device)
         out = be.empty(_keepdims_shape(x.shape, axes), x.dtype.np)
@@ -457,7 +457,7 @@ class BinaryCrossEntropy(Function):
 
     def backward(self, g):
         p, y = self.saved
-        scale = g / p.size
+        scale = g / p.numel()
         gp = (p - y) / (p * (1.0 - p)).maximum(1e-12) * scale if self.needs_input_grad[0] else None
         gy = None
         if self.needs_input_grad[1]:

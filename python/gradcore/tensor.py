@@ -64,12 +64,24 @@ class Tensor:
     def ndim(self) -> int:
         return len(self._data.shape)
 
-    @property
-    def size(self) -> int:
-        return int(np.prod(self._data.shape, dtype=np.int64))
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """The shape as a tuple, or the length of one dim, as ``torch.Tensor.size``.
+
+        Example:
+            >>> import gradcore as gc
+            >>> gc.zeros(2, 3).size(), gc.zeros(2, 3).size(-1)
+            ((2, 3), 3)
+        """
+        shape = tuple(self._data.shape)
+        if dim is None:
+            return shape
+        if not -len(shape) <= dim < len(shape):
+            raise IndexError(f"size(): dim {dim} is out of range for a tensor with {len(shape)} dims")
+        return shape[dim]
 
     def numel(self) -> int:
-        return self.size
+        """The number of elements."""
+        return int(np.prod(self._data.shape, dtype=np.int64))
 
     def dim(self) -> int:
         return self.ndim
@@ -131,7 +143,7 @@ class Tensor:
             raise RuntimeError("backward(): this tensor does not require grad and has no graph")
         implicit = gradient is None
         if implicit:
-            if self.size != 1:
+            if self.numel() != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs; this tensor has shape "
                     f"{self.shape}, so pass gradient= of that shape"
@@ -168,7 +180,7 @@ class Tensor:
         return a.astype(dtype) if dtype is not None else a
 
     def item(self) -> float | int:
-        if self.size != 1:
+        if self.numel() != 1:
             raise ValueError(f"item(): only one-element tensors can be converted, got shape {self.shape}")
         return self.numpy().reshape(()).item()
 
@@ -404,7 +416,7 @@ class Tensor:
     # ------------------------------------------------------------ shape
     def reshape(self, *shape: Any) -> Tensor:
         shape = _shape_arg(shape)
-        resolved = _resolve_shape(shape, self.size)
+        resolved = _resolve_shape(shape, self.numel())
         return self if resolved == self.shape else ops.Reshape.apply(self, shape=resolved)
 
     view = reshape
@@ -462,8 +474,8 @@ class Tensor:
         return self.shape[0]
 
     def __bool__(self) -> bool:
-        if self.size != 1:
-            raise RuntimeError(f"the truth value of a tensor with {self.size} elements is ambiguous")
+        if self.numel() != 1:
+            raise RuntimeError(f"the truth value of a tensor with {self.numel()} elements is ambiguous")
         return bool(self.item())
 
     def __float__(self) -> float:
