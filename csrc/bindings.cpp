@@ -32,15 +32,28 @@ ArrayView cpu_view(const py::array& a) {
     return v;
 }
 
+// An operand the kernel writes: a read-only array (a memory-mapped file opened 'r', np.frombuffer of
+// bytes, an np.broadcast_to view) would segfault or corrupt shared memory, so it is refused by name.
+ArrayView cpu_out(const py::array& a, const char* name) {
+    if (!a.writeable())
+        throw py::value_error(std::string(name) + " is a read-only array; the kernel cannot write into it");
+    return cpu_view(a);
+}
+
+// Every view is built (and every output checked) before the kernel runs, so a read-only parameter or
+// state buffer anywhere in the lists fails the step before any tensor is touched.
 OptimLists cpu_lists(const py::list& p, const py::list& g, const py::list& b1, const py::list& b2) {
     OptimLists t;
-    auto fill = [](const py::list& src, std::vector<ArrayView>& dst) {
-        for (auto item : src) dst.push_back(cpu_view(item.cast<py::array>()));
+    auto fill = [](const py::list& src, std::vector<ArrayView>& dst, const char* name) {
+        for (auto item : src) {
+            auto a = item.cast<py::array>();
+            dst.push_back(name ? cpu_out(a, name) : cpu_view(a));
+        }
     };
-    fill(p, t.params);
-    fill(g, t.grads);
-    fill(b1, t.bufs1);
-    fill(b2, t.bufs2);
+    fill(p, t.params, "optimizer parameter");
+    fill(g, t.grads, nullptr);
+    fill(b1, t.bufs1, "optimizer state");
+    fill(b2, t.bufs2, "optimizer state");
     return t;
 }
 
@@ -66,18 +79,18 @@ py::array cached_empty(const std::vector<int64_t>& shape, const py::dtype& dt) {
 void register_cpu(py::module_& m) {
     using A = const py::array&;
 #define GC_BIND_UNARY(name, Op) \
-    m.def("unary_" #name, [](A x, A out) { cpu::unary<Op>(cpu_view(x), cpu_view(out)); });
+    m.def("unary_" #name, [](A x, A out) { cpu::unary<Op>(cpu_view(x), cpu_out(out, "out")); });
 #define GC_BIND_BINARY(name, Op) \
-    m.def("binary_" #name, [](A a, A b, A out) { cpu::binary<Op>(cpu_view(a), cpu_view(b), cpu_view(out)); });
+    m.def("binary_" #name, [](A a, A b, A out) { cpu::binary<Op>(cpu_view(a), cpu_view(b), cpu_out(out, "out")); });
     GC_UNARY_OPS(GC_BIND_UNARY)
     GC_BINARY_OPS(GC_BIND_BINARY)
-    m.def("cast", [](A x, A out) { cpu::cast(cpu_view(x), cpu_view(out)); });
-    m.def("sum", [](A x, A out) { cpu::reduce_sum(cpu_view(x), cpu_view(out)); });
-    m.def("max", [](A x, A out) { cpu::reduce_max(cpu_view(x), cpu_view(out)); });
-    m.def("argmax", [](A x, A out) { cpu::argmax_lastdim(cpu_view(x), cpu_view(out)); });
-    m.def("matmul", [](A a, A b, A out) { cpu::matmul(cpu_view(a), cpu_view(b), cpu_view(out)); });
+    m.def("cast", [](A x, A out) { cpu::cast(cpu_view(x), cpu_out(out, "out")); });
+    m.def("sum", [](A x, A out) { cpu::reduce_sum(cpu_view(x), cpu_out(out, "out")); });
+    m.def("max", [](A x, A out) { cpu::reduce_max(cpu_view(x), cpu_out(out, "out")); });
+    m.def("argmax", [](A x, A out) { cpu::argmax_lastdim(cpu_view(x), cpu_out(out, "out")); });
+    m.def("matmul", [](A a, A b, A out) { cpu::matmul(cpu_view(a), cpu_view(b), cpu_out(out, "out")); });
     m.def("softmax_ce", [](A logits, A targets, A loss, A dlogits) {
-        cpu::softmax_ce(cpu_view(logits), cpu_view(targets), cpu_view(loss), cpu_view(dlogits));
+        cpu::softmax_ce(cpu_view(logits), cpu_view(targets), cpu_out(loss, "loss"), cpu_out(dlogits, "dlogits"));
     });
     m.def("adam_step", [](const py::list& p, const py::list& g, const py::list& m1, const py::list& v, double lr,
                           double b1, double b2, double eps, double wd, int64_t step, bool decoupled) {

@@ -9,8 +9,8 @@ Example:
     (3,)
 """
 
-from . import cuda, data, nn, optim, testing, train
-from .autograd import detect_anomaly, is_grad_enabled, no_grad, set_grad_enabled
+from . import autograd, cuda, data, nn, optim, testing, train
+from .autograd import detect_anomaly, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange,
     full,
@@ -35,13 +35,16 @@ __all__ = [
     "DType",
     "Tensor",
     "arange",
+    "autograd",
     "cuda",
     "data",
     "detect_anomaly",
+    "enable_grad",
     "float32",
     "float64",
     "from_dlpack",
     "from_numpy",
+    "inference_mode",
     "full",
     "int32",
     "int64",

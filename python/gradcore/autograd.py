@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import threading
 import weakref
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -95,7 +96,8 @@ def _check_finite(t: Tensor, what: str) -> None:
 
 
 class no_grad(set_grad_enabled):
-    """Disables graph recording, like ``torch.no_grad``.
+    """Disables graph recording, like ``torch.no_grad``; usable as ``with gc.no_grad():``, as
+    ``@gc.no_grad()`` and as a bare ``@gc.no_grad`` decorator.
 
     Example:
         >>> import gradcore as gc
@@ -106,20 +108,90 @@ class no_grad(set_grad_enabled):
         False
     """
 
-    def __init__(self) -> None:
+    def __new__(cls, fn: Any = None):
+        self = super().__new__(cls)
+        if callable(fn):  # bare @no_grad: decorate at once
+            self.__init__()
+            return self(fn)
+        return self
+
+    def __init__(self, fn: Any = None) -> None:
         super().__init__(False)
+
+
+class enable_grad(no_grad):
+    """Turns graph recording back on inside a ``no_grad`` block, like ``torch.enable_grad``.
+
+    Example:
+        >>> import gradcore as gc
+        >>> x = gc.tensor([1.0], requires_grad=True)
+        >>> with gc.no_grad(), gc.enable_grad():
+        ...     (x * 2).requires_grad
+        True
+    """
+
+    def __init__(self, fn: Any = None) -> None:
+        set_grad_enabled.__init__(self, True)
+
+
+class inference_mode(no_grad):
+    """``torch.inference_mode``: here the same as ``no_grad`` (``inference_mode(False)`` records).
+
+    Example:
+        >>> import gradcore as gc
+        >>> with gc.inference_mode():
+        ...     gc.tensor([1.0], requires_grad=True).exp().requires_grad
+        False
+    """
+
+    def __new__(cls, mode: Any = True):
+        return super().__new__(cls, mode if callable(mode) else None)
+
+    def __init__(self, mode: Any = True) -> None:
+        set_grad_enabled.__init__(self, False if callable(mode) else not mode)
+
+
+_MODIFIED = (
+    "one of the variables needed for gradient computation has been modified by an inplace operation: "
+    "[{dtype} {shape}], saved by {fn}, is at version {now}; expected version {then} instead. "
+    "Hint: clone() the tensor before modifying it in place, or do the in-place write before using it."
+)
+
+
+def _version(t: Any) -> int:
+    vc = t._vc
+    return 0 if vc is None else vc[0]
 
 
 class Function:
     """A primitive: ``forward`` computes raw storage from Tensors, ``backward`` maps the output
-    gradient to input gradients using Tensor ops (so the backward pass is itself differentiable)."""
+    gradient to input gradients using Tensor ops (so the backward pass is itself differentiable).
 
-    __slots__ = ("parents", "needs_input_grad", "saved", "released", "_out", "__weakref__")
+    The graph's nodes are these calls: ``parent_fns[i]`` is the Function that had produced input i
+    when this call was recorded (None for a leaf), so an in-place op that later gives an input new
+    history does not change this call's past. Tensors in ``saved`` (and the output, read through
+    ``output``) have their version recorded; backward raises if one was modified in place since.
+    """
+
+    __slots__ = (
+        "parents",
+        "parent_fns",
+        "needs_input_grad",
+        "saved",
+        "released",
+        "_out",
+        "_out_version",
+        "_versions",
+        "_hooks",
+        "__weakref__",
+    )
+    view = False  # True where the output is a view of inputs[0] (it shares its version counter)
 
     def __init__(self) -> None:
         self.saved: tuple = ()
         self.released = False
         self._out: Any = None
+        self._hooks: Any = None
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
@@ -133,7 +205,27 @@ class Function:
     @property
     def output(self) -> Tensor:
         """The tensor this call produced (held weakly, so the graph has no reference cycle)."""
-        return self._out()
+        out = self._out()
+        if out is not None and _version(out) != self._out_version:
+            raise RuntimeError(
+                _MODIFIED.format(
+                    dtype=out.dtype, shape=list(out.shape), fn=type(self).__name__,
+                    now=_version(out), then=self._out_version,
+                )
+            )
+        return out
+
+    def name(self) -> str:
+        """The primitive's name, as ``torch``'s ``grad_fn.name()``."""
+        return type(self).__name__ + "Backward0"
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """(node, 0) per input: the producing Function, an accumulator for a leaf, or None."""
+        out = []
+        for p, pf in zip(self.parents, self.parent_fns):
+            out.append((pf if pf is not None else (AccumulateGrad(p) if p.requires_grad else None), 0))
+        return tuple(out)
 
     @classmethod
     def apply(cls, *inputs: Tensor, **kwargs: Any) -> Tensor:
@@ -141,6 +233,15 @@ class Function:
         fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
         data = fn.forward(*inputs, **kwargs)
         out = _tensor_type._wrap(data, inputs[0].device)
+        if fn.view:  # views (and detach) share the base's version counter, as in PyTorch
+            base = inputs[0]
+            if base._vc is None:
+                base._vc = [0]
+            out._vc = base._vc
+            if base._base is None:
+                out._base, out._view_chain = base, ((cls, kwargs),)
+            else:  # a view of a view: replayed from the root base when the view is written in place
+                out._base, out._view_chain = base._base, base._view_chain + ((cls, kwargs),)
         if getattr(_state, "anomaly", False):
             inside = getattr(_state, "backward_of", None)
             _check_finite(
@@ -148,21 +249,56 @@ class Function:
             )
         if is_grad_enabled() and any(fn.needs_input_grad):
             fn.parents = inputs
+            fn.parent_fns = tuple([t._ctx for t in inputs])
+            fn._versions = tuple([(t, _version(t)) for t in fn.saved if isinstance(t, _tensor_type)])
+            fn._out_version = _version(out)
             out.requires_grad = True
             out._ctx = fn
             fn._out = weakref.ref(out)
         return out
 
+    def check_versions(self) -> None:
+        for t, v in self._versions:
+            if _version(t) != v:
+                raise RuntimeError(
+                    _MODIFIED.format(
+                        dtype=t.dtype, shape=list(t.shape), fn=type(self).__name__, now=_version(t), then=v
+                    )
+                )
+
     def release(self) -> None:
         self.saved = ()
+        self._versions = ()
         self.released = True
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Post-order of the graph below root, iteratively (deep graphs hit no recursion limit)."""
-    order: list[Tensor] = []
+class AccumulateGrad:
+    """The node of a leaf in ``next_functions`` (its ``variable`` is the leaf), as in PyTorch."""
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+        self.next_functions = ()
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+
+def _children(node: Any) -> list[Any]:
+    """The nodes a gradient flows to from node: parent Functions, or leaf tensors that require grad."""
+    if isinstance(node, Function):
+        return [
+            pf if pf is not None else p
+            for p, pf, need in zip(node.parents, node.parent_fns, node.needs_input_grad)
+            if need and (pf is not None or p.requires_grad)
+        ]
+    return []
+
+
+def _topological_order(roots: list[Any]) -> list[Any]:
+    """Post-order of the graph below the roots, iteratively (deep graphs hit no recursion limit)."""
+    order: list[Any] = []
     seen: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    stack: list[tuple[Any, bool]] = [(r, False) for r in reversed(roots)]
     while stack:
         node, done = stack.pop()
         if done:
@@ -172,19 +308,23 @@ def _topological_order(root: Tensor) -> list[Tensor]:
             continue
         seen.add(id(node))
         stack.append((node, True))
-        if node._ctx is not None:
-            for parent in node._ctx.parents:
-                if parent.requires_grad and id(parent) not in seen:
-                    stack.append((parent, False))
+        for child in _children(node):
+            if id(child) not in seen:
+                stack.append((child, False))
     return order
+
+
+def _node(t: Tensor) -> Any:
+    return t._ctx if t._ctx is not None else t
 
 
 def run_backward(
     root: Tensor, gradient: Tensor, retain_graph: bool, create_graph: bool, unit_seed: bool = False
 ) -> None:
     """Accumulates d(root)/d(leaf) * gradient into every leaf's ``.grad``."""
-    order = _topological_order(root)
-    grads: dict[int, Tensor] = {id(root): gradient}
+    node = _node(root)
+    order = _topological_order([node])
+    grads: dict[int, Tensor] = {id(node): gradient}
     _state.unit_seed = gradient if unit_seed else None
     try:
         _reverse_pass(order, grads, retain_graph, create_graph)
@@ -192,23 +332,124 @@ def run_backward(
         _state.unit_seed = None
 
 
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Tensor | Sequence[Tensor | None] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """The gradients of ``outputs`` with respect to ``inputs``, returned as a tuple, as
+    ``torch.autograd.grad``; no ``.grad`` attribute is touched.
+
+    Example:
+        >>> import gradcore as gc
+        >>> x = gc.tensor([1.0, 2.0], requires_grad=True)
+        >>> (g,) = gc.autograd.grad((x * x).sum(), x)
+        >>> g.tolist(), x.grad
+        ([2.0, 4.0], None)
+    """
+    outs = [outputs] if isinstance(outputs, _tensor_type) else list(outputs)
+    ins = [inputs] if isinstance(inputs, _tensor_type) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, _tensor_type):
+        gouts: list[Any] = [grad_outputs] * len(outs) if grad_outputs is None else [grad_outputs]
+    else:
+        gouts = list(grad_outputs)
+    if len(gouts) != len(outs):
+        raise ValueError(f"grad: {len(outs)} outputs but {len(gouts)} grad_outputs")
+    for i, t in enumerate(ins):
+        if not isinstance(t, _tensor_type):
+            raise TypeError(f"grad: inputs must be tensors, got {type(t).__name__} at {i}")
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    roots, grads = [], {}
+    for i, (o, g) in enumerate(zip(outs, gouts)):
+        if not o.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        if g is None:
+            if o.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            from . import backend
+
+            g = _tensor_type._wrap(backend.get(o.device).empty(o.shape, o.dtype.np), o.device)
+            g.fill_(1.0)
+        else:
+            g = o._coerce(g).to(o.dtype)
+            if g.shape != o.shape:
+                raise RuntimeError(f"grad: grad_outputs[{i}] has shape {g.shape}, expected {o.shape}")
+        node = _node(o)
+        roots.append(node)
+        grads[id(node)] = g if id(node) not in grads else grads[id(node)] + g
+    if retain_graph is None:
+        retain_graph = create_graph
+    order = _topological_order(roots)
+    wanted = {id(_node(t)): None for t in ins}
+    needed: set[int] = set()
+    for node in order:  # children come first: prune what cannot reach an input
+        if id(node) in wanted or any(id(c) in needed for c in _children(node)):
+            needed.add(id(node))
+    order = [n for n in order if id(n) in needed]
+    captured: dict[int, Tensor] = {}
+    _reverse_pass(order, grads, retain_graph, create_graph, capture=wanted, captured=captured)
+    result: list[Tensor | None] = []
+    for t in ins:
+        g = captured.get(id(_node(t)))
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                "One of the differentiated Tensors appears to not have been used in the graph. "
+                "Set allow_unused=True if this is the desired behavior."
+            )
+        result.append(g)
+    return tuple(result)
+
+
+def _run_hooks(hooks: Any, g: Tensor) -> Tensor:
+    for hook in list(hooks.values()):
+        new = hook(g)
+        if new is not None:
+            g = new
+    return g
+
+
 def _reverse_pass(
-    order: list[Tensor], grads: dict[int, Tensor], retain_graph: bool, create_graph: bool
+    order: list[Any],
+    grads: dict[int, Tensor],
+    retain_graph: bool,
+    create_graph: bool,
+    capture: dict[int, Any] | None = None,
+    captured: dict[int, Tensor] | None = None,
 ) -> None:
     with set_grad_enabled(create_graph):
         for node in reversed(order):
             g = grads.pop(id(node), None)
             if g is None:
                 continue
-            fn = node._ctx
-            if fn is None:
-                node._accumulate_grad(g if create_graph else g.detach())
+            if not isinstance(node, Function):  # a leaf
+                hooks = getattr(node, "_hooks", None)
+                if hooks:
+                    g = _run_hooks(hooks, g)
+                if capture is None:
+                    node._accumulate_grad(g if create_graph else g.detach())
+                elif id(node) in capture:
+                    captured[id(node)] = g
                 continue
+            fn = node
             if fn.released:
                 raise RuntimeError(
                     "Trying to backward through the graph a second time; pass retain_graph=True "
                     "to the first backward() if you need to"
                 )
+            fn.check_versions()
+            if fn._hooks:
+                g = _run_hooks(fn._hooks, g)
+            if capture is not None and id(fn) in capture:
+                captured[id(fn)] = g
+            if capture is None:
+                out = fn._out()
+                if out is not None and out._ctx is fn and getattr(out, "_retains_grad", False):
+                    kept = g if create_graph else g.detach()
+                    out._grad = kept if out._grad is None else out._grad + kept
             _state.backward_of = type(fn).__name__  # named by anomaly mode's messages
             try:
                 in_grads = fn.backward(g)
@@ -216,8 +457,11 @@ def _reverse_pass(
                 _state.backward_of = None
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
-            for i, (parent, pg) in enumerate(zip(fn.parents, in_grads)):
-                if pg is None or not parent.requires_grad:
+            for i, (parent, pf, pg) in enumerate(zip(fn.parents, fn.parent_fns, in_grads)):
+                if pg is None or not fn.needs_input_grad[i]:
+                    continue
+                child = pf if pf is not None else parent
+                if pf is None and not parent.requires_grad:
                     continue
                 if getattr(_state, "anomaly", False):
                     _check_finite(pg, f"the backward of {type(fn).__name__} (gradient of input {i})")
@@ -226,7 +470,7 @@ def _reverse_pass(
                         f"internal error: {type(fn).__name__}.backward gave a gradient of shape "
                         f"{pg.shape} for an input of shape {parent.shape}"
                     )
-                prev = grads.get(id(parent))
-                grads[id(parent)] = pg if prev is None else prev + pg
+                prev = grads.get(id(child))
+                grads[id(child)] = pg if prev is None else prev + pg
             if not retain_graph:
                 fn.release()

@@ -59,7 +59,24 @@ class CPUBackend:
 
     @staticmethod
     def getitem(data: np.ndarray, index: Any) -> np.ndarray:
-        return data[index]
+        out = data[index]
+        if not isinstance(out, np.ndarray):  # all-int index: a 0-d view (writable), not a NumPy scalar
+            out = data[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
+        return out
+
+    @staticmethod
+    def may_overlap(a: np.ndarray, b: np.ndarray) -> bool:
+        """Whether writing b could change a: NumPy's exact answer, bounded work (too hard counts as yes)."""
+        if not np.may_share_memory(a, b):
+            return False
+        try:
+            return bool(np.shares_memory(a, b, max_work=10_000))
+        except np.exceptions.TooHardError:
+            return True
+
+    @staticmethod
+    def is_writeable(data: np.ndarray) -> bool:
+        return bool(data.flags.writeable)
 
 
 _BACKENDS: dict[str, Any] = {"cpu": CPUBackend}

@@ -45,6 +45,16 @@ def basic_index(shape: tuple[int, ...], strides: tuple[int, ...], offset: int, i
     return tuple(new_shape), new_strides, offset
 
 
+def _byte_range(a: Any) -> tuple[int, int] | None:
+    """[first, last) byte addresses an array touches; None when it holds no element."""
+    if any(n == 0 for n in a.shape):
+        return None
+    item = np.dtype(a.dtype).itemsize
+    lo = sum((n - 1) * s for n, s in zip(a.shape, a.strides) if s < 0)
+    hi = sum((n - 1) * s for n, s in zip(a.shape, a.strides) if s > 0)
+    return a.data_ptr + lo * item, a.data_ptr + (hi + 1) * item
+
+
 class CUDABackend:
     """CUDA storage is gradcore._C.cuda.Array; kernels come from ``gradcore._C.cuda``."""
 
@@ -85,6 +95,16 @@ class CUDABackend:
         lead = len(shape) - data.ndim
         strides = [0] * lead + [0 if n == 1 else s for n, s in zip(data.shape, data.strides)]
         return data.as_strided(list(shape), strides, data.offset)
+
+    @staticmethod
+    def may_overlap(a: Any, b: Any) -> bool:
+        """Whether the byte ranges the two arrays span intersect (conservative for interleaved views)."""
+        ra, rb = _byte_range(a), _byte_range(b)
+        return ra is not None and rb is not None and ra[0] < rb[1] and rb[0] < ra[1]
+
+    @staticmethod
+    def is_writeable(data: Any) -> bool:
+        return True  # device memory is always writable
 
     @staticmethod
     def getitem(data: Any, index: Any) -> Any:

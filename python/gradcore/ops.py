@@ -319,6 +319,7 @@ class Max(Function):
 class Reshape(Function):
     def forward(self, x, shape):
         self.save(x.shape)
+        self.view = backend.get(x.device).is_contiguous(x._data)  # else the reshape copies
         return backend.get(x.device).view_reshape(contiguous_data(x), shape)
 
     def backward(self, g):
@@ -327,6 +328,8 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    view = True
+
     def forward(self, x, axes):
         self.save(axes)
         return backend.get(x.device).permute(x._data, axes)
@@ -338,6 +341,8 @@ class Permute(Function):
 
 class Expand(Function):
     """A broadcast view (stride 0 on new axes); no memory is copied."""
+
+    view = True
 
     def forward(self, x, shape):
         self.save(x.shape)
@@ -362,6 +367,8 @@ class Cast(Function):
 
 class GetItem(Function):
     """Basic indexing (ints, slices, None, Ellipsis): a strided view of the input."""
+
+    view = True
 
     def forward(self, x, index):
         self.save(x.shape, x.dtype, index)
@@ -510,3 +517,44 @@ class ToDevice(Function):
         out = super().apply(x, device=device)
         out.device = device
         return out
+
+
+class CopySlices(Function):
+    """``base`` with ``value`` written (broadcast) into the view ``chain`` selects, in base's own storage:
+    the history an in-place write into a view (or a constant write) gives the base, as PyTorch's node of
+    that name. ``chain`` is the ((Function, kwargs), ...) that made the view from base; its gradient is
+    zero for base where the view was overwritten, and the view of the gradient for value."""
+
+    def forward(self, base, value, chain):
+        from .tensor import Tensor
+
+        self.save(base.shape, value.shape, value.dtype, chain)
+        with no_grad():
+            view = Tensor._wrap(base._data, base.device)
+            for cls, kwargs in chain:
+                view = cls.apply(view, **kwargs)
+            view._write(value)
+        return base._data
+
+    def backward(self, g):
+        from .tensor import Tensor
+
+        shape, vshape, vdtype, chain = self.saved
+        gb = gv = None
+        if self.needs_input_grad[0]:
+            be = backend.get(g.device)
+            with no_grad():
+                mask = Tensor._wrap(be.empty(shape, g.dtype.np), g.device)
+                mask._write(Tensor._wrap(be.from_numpy(np.ones((), g.dtype.np)), g.device))
+                view = mask
+                for cls, kwargs in chain:
+                    view = cls.apply(view, **kwargs)
+                view._write(Tensor._wrap(be.from_numpy(np.zeros((), g.dtype.np)), g.device))
+            gb = g * mask
+        if self.needs_input_grad[1]:
+            gv = g
+            for cls, kwargs in chain:
+                gv = cls.apply(gv, **kwargs)
+            gv = sum_to(gv, vshape)
+            gv = gv.to(vdtype) if gv.dtype is not vdtype else gv
+        return gb, gv

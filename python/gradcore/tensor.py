@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import backend, ops
-from .autograd import is_grad_enabled, register_tensor_type, run_backward
+from .autograd import is_grad_enabled, register_tensor_type, run_backward, set_grad_enabled
 from .dtypes import DTYPE_OF_NUMPY, DType, as_dtype, float32, float64, from_numpy_dtype, int64, promote
 
 _BASIC_INDEX = (int, np.integer, slice, type(None), type(Ellipsis))
@@ -26,7 +26,12 @@ class Tensor:
         [[2.0, 4.0], [6.0, 8.0]]
     """
 
-    __slots__ = ("_data", "device", "_requires_grad", "_grad", "_ctx", "__weakref__")
+    # _vc: the version counter, a one-element list shared with views and detach() (None: version 0,
+    # not shared yet); _base: the tensor a view was taken from; _hooks/_retains_grad: autograd API.
+    __slots__ = (
+        "_data", "device", "_requires_grad", "_grad", "_ctx", "_vc", "_base", "_view_chain", "_hooks",
+        "_retains_grad", "__weakref__",
+    )
     __array_priority__ = 1000  # so ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(
@@ -43,6 +48,8 @@ class Tensor:
         self._requires_grad = False
         self._grad: Tensor | None = None
         self._ctx = None
+        self._vc = None
+        self._base = None
         self.requires_grad = requires_grad
 
     @classmethod
@@ -53,6 +60,8 @@ class Tensor:
         t._requires_grad = False
         t._grad = None
         t._ctx = None
+        t._vc = None
+        t._base = None
         return t
 
     # ------------------------------------------------------------ properties
@@ -163,8 +172,12 @@ class Tensor:
         self._grad = g if self._grad is None else self._grad + g
 
     def detach(self) -> Tensor:
-        """A tensor sharing this one's storage, cut off from the graph."""
-        return Tensor._wrap(self._data, self.device)
+        """A tensor sharing this one's storage (and version counter), cut off from the graph."""
+        t = Tensor._wrap(self._data, self.device)
+        if self._vc is None:
+            self._vc = [0]
+        t._vc = self._vc
+        return t
 
     def requires_grad_(self, value: bool = True) -> Tensor:
         self.requires_grad = value
@@ -224,24 +237,306 @@ class Tensor:
     def clone(self) -> Tensor:
         return ops.Copy.apply(self)
 
-    # ------------------------------------------------------------ in-place (no graph)
-    def fill_(self, value: float) -> Tensor:
+    # ------------------------------------------------------------ in-place
+    @property
+    def _version(self) -> int:
+        """How many in-place writes this tensor's storage has had (shared with views and detach())."""
+        vc = self._vc
+        return 0 if vc is None else vc[0]
+
+    def _bump_version(self) -> None:
+        vc = self._vc
+        if vc is None:
+            self._vc = [1]
+        else:
+            vc[0] += 1
+
+    def _check_inplace(self, op: str, result_dtype: DType | None = None) -> None:
+        """Raises where PyTorch refuses an in-place write, and before any write through read-only memory."""
+        if is_grad_enabled():
+            if self.requires_grad and self._ctx is None:
+                raise RuntimeError(
+                    f"{op}: a leaf Variable that requires grad is being used in an in-place operation."
+                )
+            base = self._base
+            if base is not None and base.requires_grad and base._ctx is None:
+                raise RuntimeError(
+                    f"{op}: a view of a leaf Variable that requires grad is being used in an in-place "
+                    "operation."
+                )
+        if result_dtype is not None and result_dtype is not self.dtype:
+            _check_cast(result_dtype, self.dtype)
+        data = self._data
+        if any(st == 0 and n > 1 for n, st in zip(data.shape, data.strides)):
+            raise RuntimeError(
+                f"{op}: unsupported operation: more than one element of the written-to tensor refers to a "
+                "single memory location. Please clone() before performing the operation."
+            )
+        if not backend.get(self.device).is_writeable(data):
+            raise ValueError(
+                f"{op}: this tensor's memory is read-only (from_numpy of a read-only array, such as "
+                "np.load(mmap_mode='r'), np.frombuffer of bytes or np.broadcast_to); clone() it first"
+            )
+
+    def _write(self, src: Tensor) -> None:
+        """Copies src (broadcast, cast to this dtype) into this storage, through a temporary where the
+        two overlap (a[1:].copy_(a[:-1]), m.copy_(m.T)); no checks, no version bump."""
+        be = backend.get(self.device)
+        data = src._data
+        if src.dtype is not self.dtype:
+            tmp = be.empty(src.shape, self.dtype.np)
+            backend.kernel(self.device, "cast")(data, tmp)
+            data = tmp
+        elif be.may_overlap(data, self._data):
+            tmp = be.empty(src.shape, self.dtype.np)
+            backend.kernel(self.device, "unary_copy")(data, tmp)
+            data = tmp
+        backend.kernel(self.device, "unary_copy")(data, self._data)
+
+    def _recording(self, other: Tensor | None = None) -> bool:
+        return is_grad_enabled() and (
+            self.requires_grad or (other is not None and other.requires_grad) or self._base_requires_grad()
+        )
+
+    def _base_requires_grad(self) -> bool:
+        return self._base is not None and self._base.requires_grad
+
+    def _inplace_source(self) -> Tensor:
+        """This tensor's current value and history, kept apart from the storage about to be overwritten:
+        the operand an in-place op computes its out-of-place result from while a graph is recorded."""
+        old = Tensor._wrap(_run_copy(self), self.device)
+        old._ctx = self._ctx
+        old._requires_grad = self._requires_grad
+        return old
+
+    def _apply_inplace(self, result: Tensor | Any, op: str = "in-place op") -> Tensor:
+        """Makes ``result`` this tensor's value, in this tensor's own storage: the one path in-place ops
+        take. It checks PyTorch's rules (leaf that requires grad, views of one, expanded or read-only
+        memory, result dtype castable to this dtype, result shape broadcastable to this shape), writes
+        (through a temporary where the two overlap), bumps the version counter shared with views, and
+        while a graph is recorded rebases this tensor's history onto ``result``'s (for a view, its base
+        gets a CopySlices node, so the base's gradient is zero where the view was overwritten).
+
+        ``result`` is either the out-of-place result, or a callable ``fn(source) -> result``; give the
+        callable when the op saves its input for backward: it then receives a copy of this tensor's old
+        value with its history, so the backward sees the values from before the write. One line each:
+
+            def masked_fill_(self, mask, value):
+                return self._apply_inplace(lambda t: t.masked_fill(mask, value), "masked_fill_")
+
+        Example:
+            >>> import gradcore as gc
+            >>> x = gc.tensor([1.0, 2.0], requires_grad=True)
+            >>> y = x * 2
+            >>> y._apply_inplace(lambda t: t + 1) is y
+            True
+            >>> y.sum().backward(); x.grad.tolist()
+            [2.0, 2.0]
+        """
+        self._check_inplace(op)
+        if callable(result) and not isinstance(result, Tensor):
+            result = result(self._inplace_source() if self._recording() else self)
+        result = self._coerce(result)
+        if result.dtype is not self.dtype:
+            _check_cast(result.dtype, self.dtype)
+        if result.shape != self.shape and ops.broadcast_shape(result.shape, self.shape, op) != self.shape:
+            raise RuntimeError(
+                f"{op}: output with shape {list(self.shape)} doesn't match the broadcast shape "
+                f"{list(ops.broadcast_shape(result.shape, self.shape, op))}"
+            )
+        if not self._recording(result):
+            self._write(result)
+            self._bump_version()
+            return self
+        if self._base is None and result.requires_grad and result.shape == self.shape:
+            self._write(result)
+            self._bump_version()
+            fn = result._ctx if result._ctx is not None else ops.Copy.apply(result)._ctx
+            self._take_history(fn)
+            return self
+        # A view (or a value with no history of its own): the base becomes CopySlices(old base, value).
+        base = self._base if self._base is not None else self
+        chain = self._view_chain if self._base is not None else ()
+        old = Tensor._wrap(base._data, base.device)
+        old._ctx, old._requires_grad = base._ctx, base._requires_grad
+        out = ops.CopySlices.apply(old, result, chain=chain)  # writes into base's storage
+        base._bump_version()
+        base._take_history(out._ctx)
+        if self is not base:
+            view = base
+            for cls, kwargs in chain:
+                view = cls.apply(view, **kwargs)
+            self._take_history(view._ctx)
+        return self
+
+    def _take_history(self, fn: Any) -> None:
+        import weakref
+
+        self._ctx = fn
+        self._requires_grad = True
+        fn._out = weakref.ref(self)
+        fn._out_version = self._version
+
+    def _inplace_binary(self, other: Any, kernel: str, method: str, op: str) -> Tensor:
+        other = self._coerce(other)
+        if self._recording(other):
+            return self._apply_inplace(lambda t: getattr(t, method)(other), op)
+        dtype = promote(self.dtype, other.dtype)
+        if kernel == "div" and not dtype.is_floating:
+            dtype = float32
+        self._check_inplace(op, dtype)
+        ops.broadcast_shape(self.shape, other.shape, op)
+        if ops.broadcast_shape(self.shape, other.shape, op) != self.shape:
+            raise RuntimeError(
+                f"{op}: output with shape {list(self.shape)} doesn't match the broadcast shape "
+                f"{list(ops.broadcast_shape(self.shape, other.shape, op))}"
+            )
+        data = other._data
+        if other.dtype is not self.dtype:
+            data = other.to(self.dtype)._data
+        elif other is not self and backend.get(self.device).may_overlap(data, self._data):
+            data = _run_copy(other)
+        backend.kernel(self.device, "binary_" + kernel)(self._data, data, self._data)
+        self._bump_version()
+        return self
+
+    def add_(self, other: Any, *, alpha: float = 1) -> Tensor:
+        """In-place ``self += alpha * other``, as ``torch.Tensor.add_``.
+
+        Example:
+            >>> import gradcore as gc
+            >>> x = gc.tensor([1.0, 2.0]); x.add_(gc.tensor([1.0, 1.0]), alpha=2).tolist()
+            [3.0, 4.0]
+        """
+        return self._inplace_binary(other if alpha == 1 else self._coerce(other) * alpha, "add", "__add__", "add_")
+
+    def sub_(self, other: Any, *, alpha: float = 1) -> Tensor:
+        """In-place ``self -= alpha * other``, as ``torch.Tensor.sub_``."""
+        return self._inplace_binary(other if alpha == 1 else self._coerce(other) * alpha, "sub", "__sub__", "sub_")
+
+    def mul_(self, other: Any) -> Tensor:
+        """In-place ``self *= other``."""
+        return self._inplace_binary(other, "mul", "__mul__", "mul_")
+
+    def div_(self, other: Any) -> Tensor:
+        """In-place ``self /= other`` (an integer tensor raises: the result would be float)."""
+        return self._inplace_binary(other, "div", "__truediv__", "div_")
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._inplace_binary(other, "add", "__add__", "+=")
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._inplace_binary(other, "sub", "__sub__", "-=")
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._inplace_binary(other, "mul", "__mul__", "*=")
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._inplace_binary(other, "div", "__truediv__", "/=")
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
+        """In-place ``clamp``, as ``torch.Tensor.clamp_``."""
+        if min is None and max is None:
+            raise ValueError("clamp_: at least one of min and max must be given")
+        if self._recording(min if isinstance(min, Tensor) else max if isinstance(max, Tensor) else None):
+            return self._apply_inplace(lambda t: t.clamp(min, max), "clamp_")
+        if min is not None:
+            self._inplace_binary(min, "maximum", "maximum", "clamp_")
+        if max is not None:
+            self._inplace_binary(max, "minimum", "minimum", "clamp_")
+        return self
+
+    def fill_(self, value: Any) -> Tensor:
+        """Sets every element to value (converted to this dtype, as torch)."""
         return self.copy_(value)
 
     def copy_(self, src: Tensor | np.ndarray | float) -> Tensor:
-        """Writes src (broadcast to this shape, converted to this dtype) into this tensor's storage."""
-        src = self._coerce(src).detach().to(self.dtype)
+        """Writes src (broadcast to this shape, converted to this dtype) into this tensor's storage; src may
+        overlap this tensor (``a[1:].copy_(a[:-1])``). Differentiable with respect to src.
+
+        Example:
+            >>> import gradcore as gc
+            >>> a = gc.arange(4)
+            >>> _ = a[1:].copy_(a[:-1])
+            >>> a.tolist()
+            [0, 0, 1, 2]
+        """
+        src = self._coerce(src)
         if ops.broadcast_shape(src.shape, self.shape, "copy_") != self.shape:
             raise ValueError(f"copy_: a source of shape {src.shape} does not broadcast to {self.shape}")
-        if self.requires_grad and self.is_leaf and is_grad_enabled():
-            raise RuntimeError(
-                "a leaf tensor that requires grad cannot be modified in place outside no_grad()"
-            )
-        backend.kernel(self.device, "unary_copy")(src._data, self._data)
+        if self._recording(src):
+            return self._apply_inplace(src, "copy_")
+        self._check_inplace("copy_")
+        self._write(src)
+        self._bump_version()
         return self
 
     def zero_(self) -> Tensor:
-        return self.fill_(0.0)
+        """Sets every element to zero."""
+        return self.fill_(0)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """Basic-index assignment (ints, slices, None, ...), in place; value is broadcast and converted.
+        With autograd, x's gradient is zero where it was overwritten and value's is the gradient there."""
+        parts = index if isinstance(index, tuple) else (index,)
+        if not all(isinstance(p, _BASIC_INDEX) for p in parts):
+            raise TypeError(
+                "__setitem__ supports basic indices only (ints, slices, None, ...); integer-array and "
+                "boolean-mask assignment is not supported yet, got "
+                + ", ".join(type(p).__name__ for p in parts)
+            )
+        _check_index_bounds(parts, self.shape)
+        with _no_record_unless(self._recording(value if isinstance(value, Tensor) else None)):
+            view = ops.GetItem.apply(self, index=index)
+        view.copy_(value)
+
+    # ------------------------------------------------------------ autograd API
+    @property
+    def data(self) -> Tensor:
+        """This tensor's storage as a tensor with no history (as torch: changes to it are not tracked)."""
+        return Tensor._wrap(self._data, self.device)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        if value.device != self.device:
+            raise RuntimeError(f"data: cannot assign a tensor on {value.device} to one on {self.device}")
+        self._data = value._data
+
+    @property
+    def grad_fn(self) -> Any:
+        """The Function that produced this tensor (None for leaves); ``name()`` and ``next_functions``."""
+        return self._ctx
+
+    def retain_grad(self) -> None:
+        """Keeps ``.grad`` for this non-leaf tensor in the next backward passes (a no-op on leaves)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._ctx is not None:
+            self._retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._ctx is not None and getattr(self, "_retains_grad", False)
+
+    def register_hook(self, hook: Any) -> Any:
+        """Calls ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces the
+        gradient. Returns a handle whose ``remove()`` unregisters it.
+
+        Example:
+            >>> import gradcore as gc
+            >>> x = gc.tensor([1.0, 2.0], requires_grad=True)
+            >>> h = x.register_hook(lambda g: g * 10)
+            >>> x.sum().backward(); x.grad.tolist()
+            [10.0, 10.0]
+        """
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        owner = self._ctx if self._ctx is not None else self
+        if getattr(owner, "_hooks", None) is None:
+            owner._hooks = {}
+        return _HookHandle(owner._hooks, hook)
 
     # ------------------------------------------------------------ elementwise
     def _coerce(self, other: Any) -> Tensor:
@@ -493,6 +788,57 @@ class Tensor:
 
 
 register_tensor_type(Tensor)
+
+# PyTorch's dtype names, for its in-place casting message; kinds order bool < integer < float.
+_TORCH_NAME = {"float32": "Float", "float64": "Double", "int32": "Int", "int64": "Long", "bool": "Bool"}
+
+
+def _kind(dtype: DType) -> int:
+    return 2 if dtype.is_floating else 0 if dtype.name == "bool" else 1
+
+
+def _check_cast(result: DType, out: DType) -> None:
+    if _kind(result) > _kind(out):
+        raise RuntimeError(
+            f"result type {_TORCH_NAME.get(result.name, result.name)} can't be cast to the desired output "
+            f"type {_TORCH_NAME.get(out.name, out.name)}"
+        )
+
+
+def _run_copy(t: Tensor) -> Any:
+    """A fresh contiguous copy of t's storage."""
+    out = backend.get(t.device).empty(t.shape, t.dtype.np)
+    backend.kernel(t.device, "unary_copy")(t._data, out)
+    return out
+
+
+class _no_record_unless:
+    """Grad mode as it is when ``record``, off otherwise (a view made only to be written into)."""
+
+    def __init__(self, record: bool) -> None:
+        self.scope = None if record else set_grad_enabled(False)
+
+    def __enter__(self) -> None:
+        if self.scope is not None:
+            self.scope.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.scope is not None:
+            self.scope.__exit__(*exc)
+
+
+class _HookHandle:
+    """What ``register_hook`` returns: ``remove()`` unregisters the hook."""
+
+    _next = 0
+
+    def __init__(self, hooks: dict, hook: Any) -> None:
+        _HookHandle._next += 1
+        self.id, self.hooks = _HookHandle._next, hooks
+        hooks[self.id] = hook
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
 
 
 def _shape_arg(shape: tuple) -> tuple[int, ...]:
