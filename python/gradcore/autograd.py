@@ -393,11 +393,11 @@ def grad(
     captured: dict[int, Tensor] = {}
     _reverse_pass(order, grads, retain_graph, create_graph, capture=wanted, captured=captured)
     result: list[Tensor | None] = []
-    for t in ins:
+    for i, t in enumerate(ins):
         g = captured.get(id(_node(t)))
         if g is None and not allow_unused:
             raise RuntimeError(
-                "One of the differentiated Tensors appears to not have been used in the graph. "
+                f"The differentiated Tensor at index {i} appears to not have been used in the graph. "
                 "Set allow_unused=True if this is the desired behavior."
             )
         result.append(g)

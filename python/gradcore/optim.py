@@ -51,6 +51,8 @@ class Optimizer:
         return buf
 
     def _lists(self, idx: list[int]) -> list[list[Any]]:
+        for i in idx:  # the step writes these parameters in place: saved copies of them go stale
+            self.params[i]._bump_version()
         return [
             [self.params[i]._data for i in idx],
             [self.params[i].grad.contiguous()._data for i in idx],

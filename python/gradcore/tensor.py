@@ -377,7 +377,7 @@ class Tensor:
         fn._out = weakref.ref(self)
         fn._out_version = self._version
 
-    def _inplace_binary(self, other: Any, kernel: str, method: str, op: str) -> Tensor:
+    def _inplace_binary(self, other: Any, kernel: str, method: str, op: str, bump: bool = True) -> Tensor:
         other = self._coerce(other)
         if self._recording(other):
             return self._apply_inplace(lambda t: getattr(t, method)(other), op)
@@ -397,7 +397,8 @@ class Tensor:
         elif other is not self and backend.get(self.device).may_overlap(data, self._data):
             data = _run_copy(other)
         backend.kernel(self.device, "binary_" + kernel)(self._data, data, self._data)
-        self._bump_version()
+        if bump:
+            self._bump_version()
         return self
 
     def add_(self, other: Any, *, alpha: float = 1) -> Tensor:
@@ -408,11 +409,13 @@ class Tensor:
             >>> x = gc.tensor([1.0, 2.0]); x.add_(gc.tensor([1.0, 1.0]), alpha=2).tolist()
             [3.0, 4.0]
         """
-        return self._inplace_binary(other if alpha == 1 else self._coerce(other) * alpha, "add", "__add__", "add_")
+        other = other if alpha == 1 else self._coerce(other) * alpha
+        return self._inplace_binary(other, "add", "__add__", "add_")
 
     def sub_(self, other: Any, *, alpha: float = 1) -> Tensor:
         """In-place ``self -= alpha * other``, as ``torch.Tensor.sub_``."""
-        return self._inplace_binary(other if alpha == 1 else self._coerce(other) * alpha, "sub", "__sub__", "sub_")
+        other = other if alpha == 1 else self._coerce(other) * alpha
+        return self._inplace_binary(other, "sub", "__sub__", "sub_")
 
     def mul_(self, other: Any) -> Tensor:
         """In-place ``self *= other``."""
@@ -441,9 +444,10 @@ class Tensor:
         if self._recording(min if isinstance(min, Tensor) else max if isinstance(max, Tensor) else None):
             return self._apply_inplace(lambda t: t.clamp(min, max), "clamp_")
         if min is not None:
-            self._inplace_binary(min, "maximum", "maximum", "clamp_")
+            self._inplace_binary(min, "maximum", "maximum", "clamp_", bump=False)
         if max is not None:
-            self._inplace_binary(max, "minimum", "minimum", "clamp_")
+            self._inplace_binary(max, "minimum", "minimum", "clamp_", bump=False)
+        self._bump_version()  # one in-place op, one version, as torch
         return self
 
     def fill_(self, value: Any) -> Tensor:
