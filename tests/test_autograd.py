@@ -214,3 +214,166 @@ def test_large_cpu_buffers_are_reused_and_views_keep_them_alive():
     w = x + 1.0
     assert dict(_C.cpu.memory_stats())["cache_hits"] == hits + 1  # z's block came back for w
     assert w[:1].tolist() == [2.0]
+
+
+# ---------------------------------------------------------------- the autograd API (issues 13 and 18)
+
+
+def _pair(values, device):
+    import torch
+
+    arr = np.asarray(values, np.float64)
+    return gc.tensor(arr, device=device, requires_grad=True), torch.tensor(arr, requires_grad=True)
+
+
+def test_autograd_grad_matches_torch_and_leaves_dot_grad_alone(device):
+    import torch
+
+    from gradcore.autograd import grad
+
+    x, xt = _pair([0.5, -1.0, 2.0], device)
+    w, wt = _pair([1.5, 2.0, -0.5], device)
+    gx, gw = grad((x * x * w).sum(), [x, w])
+    gxt, gwt = torch.autograd.grad((xt * xt * wt).sum(), [xt, wt])
+    assert_close(gx, gxt.numpy())
+    assert_close(gw, gwt.numpy())
+    assert x.grad is None and w.grad is None
+    # grad_outputs, several outputs, a non-leaf input
+    h = x * w
+    go = gc.tensor([1.0, 2.0, 3.0], device=device, dtype=gc.float64)
+    (gh, gx2) = gc.autograd.grad([h.exp(), h * 2], [h, x], grad_outputs=[go, go])
+    ht = xt * wt
+    (ght, gxt2) = torch.autograd.grad([ht.exp(), ht * 2], [ht, xt], grad_outputs=[tt(go), tt(go)])
+    assert_close(gh, ght.numpy())
+    assert_close(gx2, gxt2.numpy())
+
+
+def tt(t):
+    import torch
+
+    return torch.tensor(t.cpu().numpy())
+
+
+def test_autograd_grad_create_graph_gives_second_derivatives(device):
+    import torch
+
+    x, xt = _pair([0.5, -1.0, 2.0], device)
+    (g1,) = gc.autograd.grad((x**3).sum(), x, create_graph=True)
+    (g2,) = gc.autograd.grad(g1.sum(), x)
+    (g1t,) = torch.autograd.grad((xt**3).sum(), xt, create_graph=True)
+    (g2t,) = torch.autograd.grad(g1t.sum(), xt)
+    assert_close(g2, g2t.numpy())
+
+
+def test_autograd_grad_errors_as_torch(device):
+    x, _ = _pair([1.0, 2.0], device)
+    unused, _ = _pair([3.0], device)
+    y = (x * 2).sum()
+    with pytest.raises(RuntimeError, match="at index 1 appears to not have been used in the graph"):
+        gc.autograd.grad(y, [x, unused], retain_graph=True)
+    gx, gu = gc.autograd.grad(y, [x, unused], allow_unused=True, retain_graph=True)
+    assert gx.cpu().tolist() == [2.0, 2.0] and gu is None
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        gc.autograd.grad(y, gc.ones(2))
+    with pytest.raises(RuntimeError, match="element 0 of tensors does not require grad"):
+        gc.autograd.grad(gc.ones(1).sum(), x)
+    with pytest.raises(RuntimeError, match="only for scalar outputs"):
+        gc.autograd.grad(x * 2, x)
+    gc.autograd.grad(y, x)  # retain_graph defaults to create_graph (False): the graph is freed
+    with pytest.raises(RuntimeError, match="second time"):
+        gc.autograd.grad(y, x)
+
+
+def test_retain_grad_and_hooks_like_torch(device):
+
+    results = []
+    x, xt = _pair([1.0, -2.0, 3.0], device)
+    for t in (x, xt):
+        y = t * 2
+        y.retain_grad()
+        seen = []
+        y.register_hook(lambda g, seen=seen: seen.append(g) or g * 10)  # replaces the gradient
+        handle = t.register_hook(lambda g: g + 1)
+        (y * y).sum().backward()
+        results.append((y.grad, t.grad, seen[0]))
+        handle.remove()
+        t.grad = None
+        (t * 1).sum().backward()
+        results.append((t.grad,))
+    (yg, xg, s), (xg2,), (ygt, xgt, st), (xgt2,) = results
+    assert_close(yg, ygt.numpy())
+    assert_close(xg, xgt.numpy())
+    assert_close(s, st.numpy())
+    assert_close(xg2, xgt2.numpy())  # the removed hook no longer runs
+    assert x.retains_grad is False and (x * 1).retains_grad is False
+
+
+def test_requires_grad_underscore_and_errors():
+    x = gc.ones(2)
+    assert x.requires_grad_() is x and x.requires_grad
+    with pytest.raises(RuntimeError, match="can't retain_grad"):
+        gc.ones(2).retain_grad()
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        gc.ones(2).register_hook(lambda g: g)
+
+
+def test_data_is_a_detached_settable_alias(device):
+    x, _ = _pair([1.0, 2.0], device)
+    d = x.data
+    assert not d.requires_grad and d.is_leaf
+    d.mul_(3)  # allowed on a leaf that requires grad: .data is not tracked
+    assert x.cpu().tolist() == [3.0, 6.0]
+    x.data = gc.tensor([5.0, 7.0], device=device, dtype=gc.float64)
+    assert x.requires_grad and x.cpu().tolist() == [5.0, 7.0]
+    (x * x).sum().backward()
+    assert x.grad.cpu().tolist() == [10.0, 14.0]
+
+
+def test_grad_fn_name_and_next_functions():
+    import torch
+
+    x = gc.tensor([1.0], requires_grad=True)
+    y = (x * 2).exp()
+    xt = torch.tensor([1.0], requires_grad=True)
+    yt = (xt * 2).exp()
+    assert x.grad_fn is None and gc.ones(1).grad_fn is None
+    assert y.grad_fn.name() == yt.grad_fn.name() == "ExpBackward0"
+    (mul, _), = y.grad_fn.next_functions
+    assert mul.name() == "MulBackward0"
+    (acc, _), (const, _) = mul.next_functions
+    assert acc.name() == "AccumulateGrad" and acc.variable is x and const is None
+
+
+def test_grad_mode_decorators_and_contexts():
+    x = gc.ones(1, requires_grad=True)
+
+    @gc.no_grad
+    def bare():
+        return (x * 2).requires_grad
+
+    @gc.no_grad()
+    def called():
+        return (x * 2).requires_grad
+
+    assert bare() is False and called() is False and bare.__name__ == "bare"
+    with gc.no_grad():
+        with gc.enable_grad():
+            assert (x * 2).requires_grad
+        assert not (x * 2).requires_grad
+
+    @gc.enable_grad
+    def on():
+        return (x * 2).requires_grad
+
+    with gc.no_grad():
+        assert on()
+    with gc.inference_mode():
+        assert not (x * 2).requires_grad
+    with gc.inference_mode(False):
+        assert (x * 2).requires_grad
+
+    @gc.inference_mode
+    def inf():
+        return (x * 2).requires_grad
+
+    assert inf() is False and gc.is_grad_enabled()

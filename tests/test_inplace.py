@@ -66,7 +66,9 @@ def test_no_grad_sgd_update_changes_the_parameter_itself(device):
 def test_leaf_requiring_grad_refuses_in_place_outside_no_grad(device):
     w = g([1.0, 2.0], device, requires_grad=True)
     for op in (lambda: w.add_(1), lambda: w.__iadd__(1), lambda: w.zero_(), lambda: w.clamp_(0)):
-        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"):
+        with pytest.raises(
+            RuntimeError, match="a leaf Variable that requires grad is being used in an in-pl"
+        ):
             op()
     with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad"):
         w[0] = 3.0
@@ -158,7 +160,7 @@ def test_fill_and_copy_convert_like_torch():
 
 def test_broadcast_result_must_fit_self():
     a = gc.ones(3)
-    with pytest.raises(RuntimeError, match=r"output with shape \[3\] doesn't match the broadcast shape \[2, 3\]"):
+    with pytest.raises(RuntimeError, match=r"output with shape \[3\] doesn't match the broadcast shape \[2,"):
         a += gc.ones(2, 3)
     a += gc.ones(1)  # broadcasting the other operand is fine
     assert a.tolist() == [2.0, 2.0, 2.0]
@@ -254,7 +256,7 @@ def test_may_overlap_on_the_cpu_backend():
 
 def test_in_place_write_into_expanded_tensor_raises(device):
     e = gc.ones(1, 3, device=device).expand(4, 3)
-    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor refers to a single"):
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor refers to a"):
         e.add_(1)
     with pytest.raises(RuntimeError, match="more than one element"):
         e.copy_(gc.zeros(4, 3, device=device))
@@ -279,9 +281,9 @@ def test_in_place_on_read_only_memory_raises_a_clear_error(tmp_path):
     for what, arr in _read_only_arrays(tmp_path).items():
         t = gc.from_numpy(arr)
         before = np.array(arr)
-        for op in (t.zero_, lambda: t.add_(1), lambda: t.fill_(3), lambda: t.__imul__(2)):
+        for op in (t.zero_, t.add_, t.fill_, t.__imul__):
             with pytest.raises(ValueError, match="read-only"):
-                op()
+                op() if op == t.zero_ else op(2)
         with pytest.raises(ValueError, match="read-only"):
             t[0] = 1.0
         np.testing.assert_array_equal(arr, before, err_msg=what)
@@ -301,7 +303,9 @@ def test_kernels_refuse_read_only_outputs_by_name():
         gc._C.cpu.softmax_ce(logits, targets, np.zeros((), np.float32), np.frombuffer(bytes(24), np.float32))
 
 
-@pytest.mark.parametrize("make", [lambda ps: gc.optim.SGD(ps, lr=0.1, momentum=0.9), lambda ps: gc.optim.Adam(ps)])
+@pytest.mark.parametrize(
+    "make", [lambda ps: gc.optim.SGD(ps, lr=0.1, momentum=0.9), lambda ps: gc.optim.Adam(ps)]
+)
 def test_optimizer_refuses_read_only_parameter_before_touching_any(tmp_path, make):
     path = tmp_path / "w.npy"
     np.save(path, np.ones(3, np.float32))
