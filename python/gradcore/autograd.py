@@ -169,8 +169,8 @@ class Function:
 
     The graph's nodes are these calls: ``parent_fns[i]`` is the Function that had produced input i
     when this call was recorded (None for a leaf), so an in-place op that later gives an input new
-    history does not change this call's past. Tensors in ``saved`` (and the output, read through
-    ``output``) have their version recorded; backward raises if one was modified in place since.
+    history does not change this call's past. The inputs' versions are recorded; backward raises if a
+    saved input (or the output, when read through ``output``) was modified in place since.
     """
 
     __slots__ = (
@@ -191,7 +191,6 @@ class Function:
         self.saved: tuple = ()
         self.released = False
         self._out: Any = None
-        self._hooks: Any = None
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
@@ -249,16 +248,28 @@ class Function:
             )
         if is_grad_enabled() and any(fn.needs_input_grad):
             fn.parents = inputs
-            fn.parent_fns = tuple([t._ctx for t in inputs])
-            fn._versions = tuple([(t, _version(t)) for t in fn.saved if isinstance(t, _tensor_type)])
-            fn._out_version = _version(out)
+            # One loop, no comprehension: this runs for every recorded op (the hot path).
+            parent_fns, versions = [], []
+            for t in inputs:
+                parent_fns.append(t._ctx)
+                vc = t._vc
+                versions.append(0 if vc is None else vc[0])
+            fn.parent_fns, fn._versions = parent_fns, versions
+            vc = out._vc
+            fn._out_version = 0 if vc is None else vc[0]
             out.requires_grad = True
             out._ctx = fn
             fn._out = weakref.ref(out)
         return out
 
     def check_versions(self) -> None:
-        for t, v in self._versions:
+        """Raises if a saved input was written in place after this call was recorded."""
+        for t in self.saved:
+            if not isinstance(t, _tensor_type):
+                continue
+            v = next((v for p, v in zip(self.parents, self._versions) if p is t), None)
+            if v is None:
+                continue  # not an input: its version was not recorded
             if _version(t) != v:
                 raise RuntimeError(
                     _MODIFIED.format(
@@ -268,7 +279,6 @@ class Function:
 
     def release(self) -> None:
         self.saved = ()
-        self._versions = ()
         self.released = True
 
 
@@ -441,8 +451,9 @@ def _reverse_pass(
                     "to the first backward() if you need to"
                 )
             fn.check_versions()
-            if fn._hooks:
-                g = _run_hooks(fn._hooks, g)
+            hooks = getattr(fn, "_hooks", None)
+            if hooks:
+                g = _run_hooks(hooks, g)
             if capture is not None and id(fn) in capture:
                 captured[id(fn)] = g
             if capture is None:
