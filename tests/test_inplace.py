@@ -423,3 +423,15 @@ def test_hand_written_in_place_sgd_learns_the_seed_2_5_1_net():
     fused_params, _ = _seed_2_5_1(20, fused)
     for a, b in zip(by_hand, fused_params):
         assert_close(a, b.numpy(), atol=1e-5)
+
+
+def test_in_place_across_float_dtypes_keeps_gradient_dtypes(device):
+    x = gc.tensor([1.0, 2.0], device=device, requires_grad=True)  # float32
+    w = gc.tensor([3.0, 4.0], device=device, dtype=gc.float64, requires_grad=True)
+    y = x * 1
+    y.copy_(w * 2)
+    y += w
+    (y * y).sum().backward()
+    assert y.dtype is gc.float32 and w.grad.dtype is gc.float64
+    assert x.grad is None  # torch gives zeros here: y's history no longer reaches x after the copy
+    assert w.grad.cpu().tolist() == [54.0, 72.0]  # y = 3w, d(y^2)/dw = 18w

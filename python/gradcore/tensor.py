@@ -348,6 +348,8 @@ class Tensor:
             self._write(result)
             self._bump_version()
             return self
+        if result.dtype is not self.dtype:  # the history's gradients must come in this dtype
+            result = result.to(self.dtype)
         if self._base is None and result.requires_grad and result.shape == self.shape:
             self._write(result)
             self._bump_version()
