@@ -435,3 +435,27 @@ def test_in_place_across_float_dtypes_keeps_gradient_dtypes(device):
     assert y.dtype is gc.float32 and w.grad.dtype is gc.float64
     assert x.grad is None  # torch gives zeros here: y's history no longer reaches x after the copy
     assert w.grad.cpu().tolist() == [54.0, 72.0]  # y = 3w, d(y^2)/dw = 18w
+
+
+def _mixed_in_place(x, v):
+    y = x * x
+    y[0, 1:] = v * v  # setitem of a differentiable value
+    y[1] *= v.sum()  # in place on a view
+    y.clamp_(-3.0, 3.0)
+    y -= x.exp()
+    return y
+
+
+def test_in_place_chains_pass_gradcheck_and_double_backward():
+    x = gc.tensor([[0.3, -1.2, 0.7], [1.1, 0.4, -0.6]], dtype=gc.float64, requires_grad=True)
+    v = gc.tensor([0.9, -0.5], dtype=gc.float64, requires_grad=True)
+    assert gc.testing.gradcheck(_mixed_in_place, [x, v])
+    xt = torch.tensor(x.numpy(), requires_grad=True)
+    vt = torch.tensor(v.numpy(), requires_grad=True)
+    for a, b, lib in ((x, v, gc), (xt, vt, torch)):
+        (ga,) = lib.autograd.grad(_mixed_in_place(a, b).sum(), a, create_graph=True)
+        (gb,) = lib.autograd.grad((ga * ga).sum(), b)
+        if lib is gc:
+            first, second = ga, gb
+    assert_close(first, ga.detach().numpy())
+    assert_close(second, gb.numpy())
