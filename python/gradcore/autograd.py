@@ -430,6 +430,7 @@ def _reverse_pass(
     capture: dict[int, Any] | None = None,
     captured: dict[int, Tensor] | None = None,
 ) -> None:
+    grads_needed = {id(n) for n in order} if capture is not None else set()
     with set_grad_enabled(create_graph):
         for node in reversed(order):
             g = grads.pop(id(node), None)
@@ -456,6 +457,8 @@ def _reverse_pass(
                 g = _run_hooks(hooks, g)
             if capture is not None and id(fn) in capture:
                 captured[id(fn)] = g
+                if not any(id(c) in capture or id(c) in grads_needed for c in _children(fn)):
+                    continue  # nothing below this input was asked for
             if capture is None:
                 out = fn._out()
                 if out is not None and out._ctx is fn and getattr(out, "_retains_grad", False):

@@ -309,7 +309,9 @@ class Tensor:
         old._requires_grad = self._requires_grad
         return old
 
-    def _apply_inplace(self, result: Tensor | Any, op: str = "in-place op") -> Tensor:
+    def _apply_inplace(
+        self, result: Tensor | Any, op: str = "in-place op", *, replace: bool = False
+    ) -> Tensor:
         """Makes ``result`` this tensor's value, in this tensor's own storage: the one path in-place ops
         take. It checks PyTorch's rules (leaf that requires grad, views of one, expanded or read-only
         memory, result dtype castable to this dtype, result shape broadcastable to this shape), writes
@@ -323,6 +325,9 @@ class Tensor:
 
             def masked_fill_(self, mask, value):
                 return self._apply_inplace(lambda t: t.masked_fill(mask, value), "masked_fill_")
+
+        ``replace=True`` says result does not depend on the old value (copy_): the old history then
+        stays in the graph with a zero gradient, as PyTorch's.
 
         Example:
             >>> import gradcore as gc
@@ -350,7 +355,7 @@ class Tensor:
             return self
         if result.dtype is not self.dtype:  # the history's gradients must come in this dtype
             result = result.to(self.dtype)
-        if self._base is None and result.requires_grad and result.shape == self.shape:
+        if self._base is None and result.requires_grad and result.shape == self.shape and not replace:
             self._write(result)
             self._bump_version()
             fn = result._ctx if result._ctx is not None else ops.Copy.apply(result)._ctx
@@ -471,7 +476,7 @@ class Tensor:
         if ops.broadcast_shape(src.shape, self.shape, "copy_") != self.shape:
             raise ValueError(f"copy_: a source of shape {src.shape} does not broadcast to {self.shape}")
         if self._recording(src):
-            return self._apply_inplace(src, "copy_")
+            return self._apply_inplace(src, "copy_", replace=True)
         self._check_inplace("copy_")
         self._write(src)
         self._bump_version()
