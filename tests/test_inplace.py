@@ -459,3 +459,9 @@ def test_in_place_chains_pass_gradcheck_and_double_backward():
             first, second = ga, gb
     assert_close(first, ga.detach().numpy())
     assert_close(second, gb.numpy())
+
+
+def test_in_place_with_an_operand_aliasing_one_element(device):
+    a = gc.tensor([2.0, 3.0, 4.0], device=device)
+    a.mul_(a[0])  # the 0-d operand is read before a[0] is overwritten
+    assert a.cpu().tolist() == [4.0, 6.0, 8.0]

@@ -385,6 +385,7 @@ class Tensor:
         fn._out_version = self._version
 
     def _inplace_binary(self, other: Any, kernel: str, method: str, op: str, bump: bool = True) -> Tensor:
+        fresh = not isinstance(other, Tensor)  # made here from a number or array: cannot overlap self
         other = self._coerce(other)
         if self._recording(other):
             return self._apply_inplace(lambda t: getattr(t, method)(other), op)
@@ -401,7 +402,7 @@ class Tensor:
         data = other._data
         if other.dtype is not self.dtype:
             data = other.to(self.dtype)._data
-        elif other is not self and backend.get(self.device).may_overlap(data, self._data):
+        elif not fresh and other is not self and backend.get(self.device).may_overlap(data, self._data):
             data = _run_copy(other)
         backend.kernel(self.device, "binary_" + kernel)(self._data, data, self._data)
         if bump:
@@ -447,7 +448,7 @@ class Tensor:
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         """In-place ``clamp``, as ``torch.Tensor.clamp_``."""
         if min is None and max is None:
-            raise ValueError("clamp_: at least one of min and max must be given")
+            raise RuntimeError("clamp_: At least one of 'min' or 'max' must not be None")
         if self._recording(min if isinstance(min, Tensor) else max if isinstance(max, Tensor) else None):
             return self._apply_inplace(lambda t: t.clamp(min, max), "clamp_")
         if min is not None:
