@@ -4,10 +4,12 @@ counter, overlapping copies, expanded and read-only memory, basic-index assignme
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gradcore as gc
 from gradcore import nn
-from gradcore.testing import assert_close
+from gradcore.testing import arrays, assert_close, broadcastable_shapes, maybe_transposed
 
 F64 = dict(dtype=gc.float64)
 
@@ -465,3 +467,26 @@ def test_in_place_with_an_operand_aliasing_one_element(device):
     a = gc.tensor([2.0, 3.0, 4.0], device=device)
     a.mul_(a[0])  # the 0-d operand is read before a[0] is overwritten
     assert a.cpu().tolist() == [4.0, 6.0, 8.0]
+
+
+@settings(max_examples=40)
+@given(st.data(), broadcastable_shapes(), st.sampled_from(["add_", "sub_", "mul_", "div_"]), st.booleans())
+def test_property_in_place_binary_matches_numpy(data, shapes, op, transposed):
+    """Any broadcastable operand, a non-contiguous self: the write equals NumPy's out-of-place result,
+    and with a graph the gradients equal those of the out-of-place op."""
+    out_shape = np.broadcast_shapes(*shapes)
+    a = maybe_transposed(data.draw(arrays(out_shape, away_from_zero=0.5)), transposed)
+    b = data.draw(arrays(shapes[1], away_from_zero=0.5))
+    ref = {"add_": np.add, "sub_": np.subtract, "mul_": np.multiply, "div_": np.divide}[op](a, b)
+    x = gc.from_numpy(maybe_transposed(a.copy(), transposed))  # a non-contiguous self when transposed
+    getattr(x, op)(gc.from_numpy(b))
+    assert_close(x, ref)
+    xa, xb = (gc.tensor(v, dtype=gc.float64, requires_grad=True) for v in (a, b))
+    y = xa * 1
+    getattr(y, op)(xb)
+    (y * y).sum().backward()
+    ya, yb = (gc.tensor(v, dtype=gc.float64, requires_grad=True) for v in (a, b))
+    z = getattr(ya * 1, op.rstrip("_").replace("div", "truediv").join(["__", "__"]))(yb)
+    (z * z).sum().backward()
+    assert_close(xa.grad, ya.grad.numpy())
+    assert_close(xb.grad, yb.grad.numpy())
