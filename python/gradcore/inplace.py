@@ -27,6 +27,16 @@ def check_cast(result: DType, out: DType) -> None:
         )
 
 
+def _writeable(be: Any, data: Any) -> bool:
+    check = getattr(be, "is_writeable", None)  # a backend without the notion writes anywhere
+    return True if check is None else check(data)
+
+
+def _may_overlap(be: Any, a: Any, b: Any) -> bool:
+    check = getattr(be, "may_overlap", None)  # a backend that cannot tell: assume overlap, copy once more
+    return True if check is None else check(a, b)
+
+
 def run_copy(t: Any) -> Any:
     """A fresh contiguous copy of t's storage."""
     out = backend.get(t.device).empty(t.shape, t.dtype.np)
@@ -69,7 +79,7 @@ def check_inplace(self, op: str, result_dtype: DType | None = None) -> None:
             f"{op}: unsupported operation: more than one element of the written-to tensor refers to a "
             "single memory location. Please clone() before performing the operation."
         )
-    if not backend.get(self.device).is_writeable(data):
+    if not _writeable(backend.get(self.device), data):
         raise ValueError(
             f"{op}: this tensor's memory is read-only (from_numpy of a read-only array, such as "
             "np.load(mmap_mode='r'), np.frombuffer of bytes or np.broadcast_to); clone() it first"
@@ -85,7 +95,7 @@ def write(self, src: Any) -> None:
         tmp = be.empty(src.shape, self.dtype.np)
         backend.kernel(self.device, "cast")(data, tmp)
         data = tmp
-    elif be.may_overlap(data, self._data):
+    elif _may_overlap(be, data, self._data):
         tmp = be.empty(src.shape, self.dtype.np)
         backend.kernel(self.device, "unary_copy")(data, tmp)
         data = tmp
@@ -179,7 +189,7 @@ def inplace_binary(self, other: Any, kernel: str, method: str, op: str, bump: bo
     data = other._data
     if other.dtype is not self.dtype:
         data = other.to(self.dtype)._data
-    elif not fresh and other is not self and backend.get(self.device).may_overlap(data, self._data):
+    elif not fresh and other is not self and _may_overlap(backend.get(self.device), data, self._data):
         data = run_copy(other)
     backend.kernel(self.device, "binary_" + kernel)(self._data, data, self._data)
     if bump:
