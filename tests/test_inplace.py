@@ -490,3 +490,20 @@ def test_property_in_place_binary_matches_numpy(data, shapes, op, transposed):
     (z * z).sum().backward()
     assert_close(xa.grad, ya.grad.numpy())
     assert_close(xb.grad, yb.grad.numpy())
+
+
+def test_may_overlap_on_the_cuda_backend_uses_byte_ranges():
+    from types import SimpleNamespace
+
+    from gradcore.cuda_backend import CUDABackend
+
+    def arr(ptr, shape, strides):  # the attributes of _C.cuda.Array that the test reads
+        return SimpleNamespace(data_ptr=ptr, shape=shape, strides=strides, dtype=np.dtype(np.float32))
+
+    base = 4096
+    a_tail, a_head = arr(base + 4, (9,), (1,)), arr(base, (9,), (1,))  # a[1:] and a[:-1] of 10 floats
+    assert CUDABackend.may_overlap(a_tail, a_head)
+    rev = arr(base + 36, (10,), (-1,))  # a[::-1]
+    assert CUDABackend.may_overlap(arr(base, (10,), (1,)), rev)
+    assert not CUDABackend.may_overlap(arr(base, (5,), (1,)), arr(base + 20, (5,), (1,)))  # halves
+    assert not CUDABackend.may_overlap(arr(base, (0,), (1,)), a_head)  # empty
