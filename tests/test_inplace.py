@@ -507,3 +507,21 @@ def test_may_overlap_on_the_cuda_backend_uses_byte_ranges():
     assert CUDABackend.may_overlap(arr(base, (10,), (1,)), rev)
     assert not CUDABackend.may_overlap(arr(base, (5,), (1,)), arr(base + 20, (5,), (1,)))  # halves
     assert not CUDABackend.may_overlap(arr(base, (0,), (1,)), a_head)  # empty
+
+
+def test_in_place_on_zero_size_and_0d_tensors(device):
+    z = gc.zeros(0, 3, device=device)
+    z.zero_()
+    z += 1
+    z[:, 1] = 5.0
+    assert z.shape == (0, 3) and z._version == 3
+    s = gc.tensor(3.0, device=device)
+    s.fill_(2)
+    s[()] = 7.0
+    s += 1
+    assert s.item() == 8.0 and s._version == 3
+    x = gc.tensor([1.0, 2.0], device=device, requires_grad=True)
+    y = x * 1
+    y[1:1] = 5.0  # an empty slice: nothing written, the gradient is unchanged
+    y.sum().backward()
+    assert y.cpu().tolist() == [1.0, 2.0] and x.grad.cpu().tolist() == [1.0, 1.0]

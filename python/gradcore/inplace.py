@@ -74,7 +74,7 @@ def check_inplace(self, op: str, result_dtype: DType | None = None) -> None:
     if result_dtype is not None and result_dtype is not self.dtype:
         check_cast(result_dtype, self.dtype)
     data = self._data
-    if any(st == 0 and n > 1 for n, st in zip(data.shape, data.strides)):
+    if 0 not in data.shape and any(st == 0 and n > 1 for n, st in zip(data.shape, data.strides)):
         raise RuntimeError(
             f"{op}: unsupported operation: more than one element of the written-to tensor refers to a "
             "single memory location. Please clone() before performing the operation."
