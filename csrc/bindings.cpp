@@ -88,6 +88,10 @@ void register_cpu(py::module_& m) {
     m.def("sum", [](A x, A out) { cpu::reduce_sum(cpu_view(x), cpu_out(out, "out")); });
     m.def("max", [](A x, A out) { cpu::reduce_max(cpu_view(x), cpu_out(out, "out")); });
     m.def("argmax", [](A x, A out) { cpu::argmax_lastdim(cpu_view(x), cpu_out(out, "out")); });
+    m.def("min", [](A x, A out) { cpu::reduce_min(cpu_view(x), cpu_out(out, "out")); });
+    m.def("prod", [](A x, A out) { cpu::reduce_prod(cpu_view(x), cpu_out(out, "out")); });
+    m.def("argmin", [](A x, A out) { cpu::argmin_lastdim(cpu_view(x), cpu_out(out, "out")); });
+    m.def("cumsum", [](A x, A out) { cpu::cumsum_lastdim(cpu_view(x), cpu_out(out, "out")); });
     m.def("matmul", [](A a, A b, A out) { cpu::matmul(cpu_view(a), cpu_view(b), cpu_out(out, "out")); });
     m.def("softmax_ce", [](A logits, A targets, A loss, A dlogits) {
         cpu::softmax_ce(cpu_view(logits), cpu_view(targets), cpu_out(loss, "loss"), cpu_out(dlogits, "dlogits"));

@@ -199,6 +199,10 @@ void register_cuda(py::module_& m) {
     m.def("sum", [](A x, A out) { cuda::reduce_sum(x.view(), out.view()); });
     m.def("max", [](A x, A out) { cuda::reduce_max(x.view(), out.view()); });
     m.def("argmax", [](A x, A out) { cuda::argmax_lastdim(x.view(), out.view()); });
+    m.def("min", [](A x, A out) { cuda::reduce_min(x.view(), out.view()); });
+    m.def("prod", [](A x, A out) { cuda::reduce_prod(x.view(), out.view()); });
+    m.def("argmin", [](A x, A out) { cuda::argmin_lastdim(x.view(), out.view()); });
+    m.def("cumsum", [](A x, A out) { cuda::cumsum_lastdim(x.view(), out.view()); });
     m.def("matmul", [](A a, A b, A out) { cuda::matmul(a.view(), b.view(), out.view()); });
     m.def("softmax_ce", [](A logits, A targets, A loss, A dlogits) {
         cuda::softmax_ce(logits.view(), targets.view(), loss.view(), dlogits.view());

@@ -81,6 +81,18 @@ struct MaxReduce {
     // NaN wins, as in NumPy.
     template <class T> GC_HD static T combine(T acc, T x) { return (x > acc || x != x) ? x : acc; }
 };
+struct MinReduce {
+    template <class T> GC_HD static T init() {
+        if constexpr (std::is_floating_point_v<T>) return std::numeric_limits<T>::infinity();
+        else return std::numeric_limits<T>::max();
+    }
+    // NaN wins, as in NumPy and torch.
+    template <class T> GC_HD static T combine(T acc, T x) { return (x < acc || x != x) ? x : acc; }
+};
+struct ProdReduce {
+    template <class T> GC_HD static T init() { return T(1); }
+    template <class T> GC_HD static T combine(T acc, T x) { return acc * x; }
+};
 
 // Ops that only make sense on floating dtypes; integer tensors get a clear error instead.
 template <class Op> struct FloatOnly { static constexpr bool value = false; };

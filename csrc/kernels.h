@@ -19,6 +19,10 @@ struct OptimLists {
     void reduce_sum(const ArrayView& x, const ArrayView& out);                                   \
     void reduce_max(const ArrayView& x, const ArrayView& out);                                   \
     void argmax_lastdim(const ArrayView& x, const ArrayView& out);                               \
+    void reduce_min(const ArrayView& x, const ArrayView& out);                                   \
+    void reduce_prod(const ArrayView& x, const ArrayView& out);                                  \
+    void argmin_lastdim(const ArrayView& x, const ArrayView& out);                               \
+    void cumsum_lastdim(const ArrayView& x, const ArrayView& out);                               \
     void matmul(const ArrayView& a, const ArrayView& b, const ArrayView& out);                   \
     void softmax_ce(const ArrayView& logits, const ArrayView& targets, const ArrayView& loss,    \
                     const ArrayView& dlogits);                                                   \
@@ -36,6 +40,20 @@ GC_DECLARE_KERNELS(cuda)
 inline void check_same_dtype(const ArrayView& a, const ArrayView& b, const char* op) {
     GC_CHECK(a.dtype == b.dtype, std::string(op) + ": dtype mismatch (" + dtype_name(a.dtype) + " vs " +
                                      dtype_name(b.dtype) + ")");
+}
+
+// A sum's output dtype: the input's, or the widened one (int64 for integers, float64 for float32).
+inline void check_sum_dtypes(const ArrayView& x, const ArrayView& out, const char* op) {
+    bool is_int = x.dtype == DType::Int32 || x.dtype == DType::Int64;
+    GC_CHECK(out.dtype == x.dtype || (is_int && out.dtype == DType::Int64) ||
+                 (x.dtype == DType::Float32 && out.dtype == DType::Float64),
+             std::string(op) + ": cannot accumulate " + dtype_name(x.dtype) + " into " + dtype_name(out.dtype));
+}
+
+// argmax/argmin/cumsum along the last axis of a contiguous input.
+inline void check_lastdim_args(const ArrayView& x, const ArrayView& out, const char* op) {
+    GC_CHECK(x.ndim >= 1 && x.is_contiguous(), std::string(op) + ": input must be contiguous with at least one dim");
+    GC_CHECK(out.is_contiguous(), std::string(op) + ": output must be contiguous");
 }
 
 inline void check_matmul_args(const ArrayView& a, const ArrayView& b, const ArrayView& out) {

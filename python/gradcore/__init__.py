@@ -29,6 +29,26 @@ from .dtypes import DType, float32, float64, int32, int64
 from .serialization import load, save
 from .tensor import Tensor
 
+# torch's reduction functions (gradcore.sum, gradcore.max, ...); they shadow builtins only inside gradcore.
+from .reductions import (  # noqa: E402
+    all,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    cumsum,
+    logsumexp,
+    max,
+    mean,
+    min,
+    norm,
+    prod,
+    std,
+    sum,
+    var,
+)
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -65,4 +85,8 @@ __all__ = [
     "train",
     "zeros",
     "zeros_like",
+]
+__all__ += [  # the reductions
+    "all", "amax", "amin", "any", "argmax", "argmin", "cumsum", "logsumexp", "max", "mean", "min", "norm",
+    "prod", "std", "sum", "var",
 ]

@@ -280,10 +280,13 @@ def _reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool
 
 
 class Sum(Function):
-    def forward(self, x, axes, keepdims):
+    """Sum over axes; the kernel accumulates in double (int64 for integers), and `dtype` may widen the
+    output (int64 for integer inputs, float64 for float32) without a copy of the input."""
+
+    def forward(self, x, axes, keepdims, dtype=None):
         self.save(x.shape, axes)
         be = backend.get(x.device)
-        out = be.empty(_keepdims_shape(x.shape, axes), x.dtype.np)
+        out = be.empty(_keepdims_shape(x.shape, axes), (dtype or x.dtype).np)
         backend.kernel(x.device, "sum")(x._data, out)
         return be.view_reshape(out, _reduced_shape(x.shape, axes, keepdims))
 
@@ -293,12 +296,17 @@ class Sum(Function):
 
 
 class Max(Function):
+    """amax: the largest value over axes (NaN propagates); the gradient is split between ties."""
+
+    kernel = "max"
+
     def forward(self, x, axes, keepdims):
-        if x.numel() == 0:
-            raise ValueError("max() of an empty tensor")
+        if any(x.shape[a] == 0 for a in axes) or (x.numel() == 0 and not axes):
+            raise ValueError(f"{self.kernel}() of an empty tensor (or over an empty dim) has no identity")
         be = backend.get(x.device)
         out = be.empty(_keepdims_shape(x.shape, axes), x.dtype.np)
-        backend.kernel(x.device, "max")(x._data, out)
+        if x.numel():
+            backend.kernel(x.device, self.kernel)(x._data, out)
         self.save(x, axes, out)
         return be.view_reshape(out, _reduced_shape(x.shape, axes, keepdims))
 
@@ -311,6 +319,115 @@ class Max(Function):
         mask = x.detach() == Tensor._wrap(out, x.device)
         share = g.reshape(kshape) / mask.sum(axis=axes, keepdims=True)
         return mask * share
+
+
+class Min(Max):
+    """amin: the smallest value over axes, reduced directly (never as -max(-x), which breaks int minima)."""
+
+    kernel = "min"
+
+
+def _dim_to_last(x: Any, dim: int) -> Any:
+    """x with `dim` moved last, as contiguous storage (a view when it already is)."""
+    if dim != x.ndim - 1:
+        x = x.permute(tuple(i for i in range(x.ndim) if i != dim) + (dim,))
+    return contiguous_data(x)
+
+
+def _last_to_dim(data: Any, device: str, ndim: int, dim: int) -> Any:
+    """The inverse of _dim_to_last's permutation, applied to storage laid out with `dim` last."""
+    if dim == ndim - 1:
+        return data
+    order = list(range(ndim - 1))
+    order.insert(dim, ndim - 1)
+    return backend.get(device).permute(data, tuple(order))
+
+
+class SelectAlong(Function):
+    """max(dim)/min(dim)'s values: the extreme along `dim`; the gradient goes to the element at
+    `indices` (the first extreme, or the first NaN), not split between ties."""
+
+    def forward(self, x, indices, dim, keepdim, kernel):
+        self.save(x.shape, indices, dim, keepdim)
+        axes = (dim,)
+        be = backend.get(x.device)
+        out = be.empty(_keepdims_shape(x.shape, axes), x.dtype.np)
+        backend.kernel(x.device, kernel)(x._data, out)
+        return be.view_reshape(out, _reduced_shape(x.shape, axes, keepdim))
+
+    def backward(self, g):
+        from .tensor import Tensor
+
+        shape, indices, dim, keepdim = self.saved
+        kshape = _keepdims_shape(shape, (dim,))
+        pos_shape = tuple(n if i == dim else 1 for i, n in enumerate(shape))
+        pos = backend.get(g.device).from_numpy(np.arange(shape[dim], dtype=np.int64).reshape(pos_shape))
+        mask = (Tensor._wrap(pos, g.device) == indices.reshape(kshape)).to(g.dtype)
+        return g.reshape(kshape) * mask, None
+
+
+class Prod(Function):
+    """Product over axes. Backward handles zeros as torch does: with no zero, out / x; with one zero,
+    that element gets the product of the others; with two or more, every gradient is 0."""
+
+    def forward(self, x, axes, keepdims):
+        self.save(x, axes)
+        be = backend.get(x.device)
+        out = be.empty(_keepdims_shape(x.shape, axes), x.dtype.np)
+        backend.kernel(x.device, "prod")(x._data, out)
+        return be.view_reshape(out, _reduced_shape(x.shape, axes, keepdims))
+
+    def backward(self, g):
+        x, axes = self.saved
+        kshape = _keepdims_shape(x.shape, axes)
+        g = g.reshape(kshape)
+        zero = (x.detach() == 0).to(x.dtype)
+        nz = zero.sum(axis=axes, keepdims=True)
+        x_safe = x + zero  # zeros replaced by ones: their product is the product of the non-zeros
+        p_safe = Prod.apply(x_safe, axes=axes, keepdims=True)
+        no_zero = (nz == 0).to(x.dtype)
+        one_zero = (nz == 1).to(x.dtype)
+        return g * (no_zero * p_safe / x_safe + one_zero * zero * p_safe)
+
+
+class Norm2(Function):
+    """The 2-norm over axes; the gradient x / norm is 0 where the norm is 0, as in torch."""
+
+    def forward(self, x, axes, keepdims):
+        self.save(x, axes, keepdims)
+        with no_grad():
+            xd = x.detach()
+            out = (xd * xd).sum(axis=axes, keepdims=keepdims).sqrt()
+        return out._data
+
+    def backward(self, g):
+        x, axes, keepdims = self.saved
+        kshape = _keepdims_shape(x.shape, axes)
+        out = self.output.reshape(kshape)
+        safe = out + (out.detach() == 0).to(out.dtype)
+        return x * (g.reshape(kshape) / safe)
+
+
+class CumSum(Function):
+    """Running sum along `dim` (accumulated in double for floats, int64 for integers)."""
+
+    def forward(self, x, dim, dtype):
+        self.save(dim)
+        data = _dim_to_last(x, dim)
+        be = backend.get(x.device)
+        out = be.empty(_moved_shape(x.shape, dim), dtype.np)
+        backend.kernel(x.device, "cumsum")(data, out)
+        return _last_to_dim(out, x.device, x.ndim, dim)
+
+    def backward(self, g):
+        (dim,) = self.saved
+        # The adjoint is a reversed cumsum: flip, cumsum, flip back (views; differentiable).
+        flip = (slice(None),) * dim + (slice(None, None, -1),)
+        return g[flip].cumsum(dim)[flip]
+
+
+def _moved_shape(shape: tuple[int, ...], dim: int) -> tuple[int, ...]:
+    return tuple(n for i, n in enumerate(shape) if i != dim) + (shape[dim],)
 
 
 # ---------------------------------------------------------------- shape and dtype

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backend, ops
+from . import backend, ops, reductions
 from . import inplace as _inplace
 from .autograd import register_tensor_type, run_backward
 from .dtypes import DTYPE_OF_NUMPY, DType, as_dtype, float32, float64, from_numpy_dtype, int64, promote
@@ -572,34 +572,54 @@ class Tensor:
             out = out.minimum(max)
         return out
 
-    # ------------------------------------------------------------ reductions
-    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        return ops.Sum.apply(self, axes=ops.normalize_axes(axis, self.ndim), keepdims=keepdims)
+    # ------------------------------------------------------------ reductions (gradcore/reductions.py)
+    def sum(self, dim: Any = None, keepdim: bool = False, **kw: Any) -> Tensor:
+        return reductions.sum(self, dim, keepdim, **kw)
 
-    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        axes = ops.normalize_axes(axis, self.ndim)
-        count = int(np.prod([self.shape[a] for a in axes], dtype=np.int64))
-        base = self if self.dtype.is_floating else self.to(float32)
-        return base.sum(axis=axes, keepdims=keepdims) / count  # an empty mean is nan, as in NumPy
+    def mean(self, dim: Any = None, keepdim: bool = False, **kw: Any) -> Tensor:
+        return reductions.mean(self, dim, keepdim, **kw)
 
-    def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        return ops.Max.apply(self, axes=ops.normalize_axes(axis, self.ndim), keepdims=keepdims)
+    def max(self, dim: Any = None, keepdim: bool = False, **kw: Any) -> Any:
+        return reductions.max(self, dim, keepdim, **kw)
 
-    def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        return -((-self).max(axis=axis, keepdims=keepdims))
+    def min(self, dim: Any = None, keepdim: bool = False, **kw: Any) -> Any:
+        return reductions.min(self, dim, keepdim, **kw)
 
-    def argmax(self, axis: int = -1) -> Tensor:
-        """Index of the largest element along ``axis`` (int64, no gradient)."""
-        (ax,) = ops.normalize_axes(axis, self.ndim) if self.ndim else (0,)
-        x = self.detach()
-        if self.ndim and ax != self.ndim - 1:
-            order = tuple(i for i in range(self.ndim) if i != ax) + (ax,)
-            x = x.permute(order)
-        x = x.contiguous() if self.ndim else x.reshape(1)
-        be = backend.get(self.device)
-        out = be.empty(x.shape[:-1], np.dtype(np.int64))
-        backend.kernel(self.device, "argmax")(x._data, out)
-        return Tensor._wrap(out, self.device)
+    def amax(self, dim: Any = (), keepdim: bool = False, **kw: Any) -> Tensor:
+        return reductions.amax(self, dim, keepdim, **kw)
+
+    def amin(self, dim: Any = (), keepdim: bool = False, **kw: Any) -> Tensor:
+        return reductions.amin(self, dim, keepdim, **kw)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False, **kw: Any) -> Tensor:
+        return reductions.argmax(self, dim, keepdim, **kw)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False, **kw: Any) -> Tensor:
+        return reductions.argmin(self, dim, keepdim, **kw)
+
+    def prod(self, dim: int | None = None, keepdim: bool = False, **kw: Any) -> Tensor:
+        return reductions.prod(self, dim, keepdim, **kw)
+
+    def any(self, dim: Any = None, keepdim: bool = False, **kw: Any) -> Tensor:
+        return reductions.any(self, dim, keepdim, **kw)
+
+    def all(self, dim: Any = None, keepdim: bool = False, **kw: Any) -> Tensor:
+        return reductions.all(self, dim, keepdim, **kw)
+
+    def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, **kw: Any) -> Tensor:
+        return reductions.var(self, dim, unbiased, keepdim, **kw)
+
+    def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, **kw: Any) -> Tensor:
+        return reductions.std(self, dim, unbiased, keepdim, **kw)
+
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False, **kw: Any) -> Tensor:
+        return reductions.norm(self, p, dim, keepdim, **kw)
+
+    def logsumexp(self, dim: Any = None, keepdim: bool = False, **kw: Any) -> Tensor:
+        return reductions.logsumexp(self, dim, keepdim, **kw)
+
+    def cumsum(self, dim: int | None = None, **kw: Any) -> Tensor:
+        return reductions.cumsum(self, dim, **kw)
 
     # ------------------------------------------------------------ shape
     def reshape(self, *shape: Any) -> Tensor:

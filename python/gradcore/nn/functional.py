@@ -33,13 +33,13 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
         >>> round(F.softmax(gc.tensor([0.0, 0.0])).numpy()[0].item(), 3)
         0.5
     """
-    e = (x - x.max(axis=axis, keepdims=True).detach()).exp()
+    e = (x - x.amax(dim=axis, keepdim=True).detach()).exp()
     return e / e.sum(axis=axis, keepdims=True)
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """x - logsumexp(x) along ``axis``."""
-    shifted = x - x.max(axis=axis, keepdims=True).detach()
+    shifted = x - x.amax(dim=axis, keepdim=True).detach()
     return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
 
 
