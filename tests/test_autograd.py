@@ -154,7 +154,7 @@ SECOND_ORDER = {
     "pow": lambda a, b: (a**b).sum(),
     "sub_maximum": lambda a, b: ((a - b).maximum(b * 0.1) * a).sum(),
     "sum_mean": lambda a, b: (a.sum(axis=0, keepdims=True) * b).mean() * a.sum(),
-    "max": lambda a, b: (a * b).max(axis=1).sum() * a.mean(),
+    "max": lambda a, b: (a * b).amax(axis=1).sum() * a.mean(),
     "shapes": lambda a, b: (a.T.reshape(-1) * b.permute(1, 0).reshape(-1)).sum() * a[1:, ::2].sum(),
     "expand": lambda a, b: (a[:1].expand(a.shape) * b * a).sum(),
     "linear": lambda a, b: gc.nn.functional.linear(a, b, b[:, 0]).tanh().sum(),

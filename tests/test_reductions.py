@@ -117,6 +117,9 @@ def test_numpy_aliases(device):
     assert x.amax(axis=0, keepdims=True).shape == (1, 3)
     with pytest.raises(TypeError):
         x.sum(dim=0, axis=0)
+    # Each spelling keeps its library's meaning for an empty tuple: torch's dim=() reduces every dim,
+    # NumPy's axis=() none.
+    assert x.sum(dim=()).shape == () and x.sum(axis=()).shape == (2, 3)
 
 
 def test_zero_d_and_empty(device):
@@ -172,8 +175,9 @@ def test_full_extremes_split_gradient_between_ties(device, name):
     _check(lambda x: getattr(x, name)(), lambda t: getattr(t, name)(), None, device, a=a)
     if name.startswith("a"):
         for dim in (0, (0, 1), -1):
-            _check(lambda x: getattr(x, name)(dim, keepdim=True), lambda t: getattr(t, name)(dim, keepdim=True),
-                   None, device, a=a)
+            kw = {"dim": dim, "keepdim": True}
+            f = lambda u, kw=kw: getattr(u, name)(**kw)  # noqa: E731
+            _check(f, f, None, device, a=a)
 
 
 def test_max_of_other_tensor_is_elementwise(device):
@@ -241,7 +245,8 @@ def test_any_all(device):
 
 
 @pytest.mark.parametrize(
-    "kw", [{}, {"dim": 1}, {"dim": (0, 2), "keepdim": True}, {"dim": -1, "correction": 0}, {"unbiased": False}]
+    "kw",
+    [{}, {"dim": 1}, {"dim": (0, 2), "keepdim": True}, {"dim": -1, "correction": 0}, {"unbiased": False}],
 )
 def test_var_std(device, kw):
     _check(lambda x: x.var(**kw), lambda t: t.var(**kw), (3, 4, 5), device)
@@ -275,20 +280,19 @@ def test_norm_gradient_at_zero_is_zero(device):
 
 @pytest.mark.parametrize("dim, keepdim", [(1, False), (-1, True), ((0, 1), False)])
 def test_logsumexp(device, dim, keepdim):
-    _check(lambda x: x.logsumexp(dim, keepdim=keepdim), lambda t: t.logsumexp(dim, keepdim=keepdim), (3, 4), device)
+    kw = {"dim": dim, "keepdim": keepdim}
+    _check(lambda x: x.logsumexp(**kw), lambda t: t.logsumexp(**kw), (3, 4), device)
     big = np.array([[1000.0, 1000.0], [-1000.0, -np.inf], [-np.inf, -np.inf]])
-    np.testing.assert_allclose(
-        gc.logsumexp(gc.tensor(big, device=device), 1).cpu().numpy(), torch.logsumexp(torch.tensor(big), 1).numpy()
-    )
+    ref = torch.logsumexp(torch.tensor(big), 1).numpy()
+    np.testing.assert_allclose(gc.logsumexp(gc.tensor(big, device=device), 1).cpu().numpy(), ref)
 
 
 @pytest.mark.parametrize("dim", [0, 1, -1])
 def test_cumsum(device, dim):
     _check(lambda x: x.cumsum(dim), lambda t: t.cumsum(dim), (3, 4), device)
     x = gc.tensor([[1, 2], [3, 4]], device=device)
-    assert x.cumsum(dim).dtype is gc.int64 and x.cumsum(dim).cpu().tolist() == torch.tensor([[1, 2], [3, 4]]).cumsum(
-        dim
-    ).tolist()
+    ref = torch.tensor([[1, 2], [3, 4]]).cumsum(dim).tolist()
+    assert x.cumsum(dim).dtype is gc.int64 and x.cumsum(dim).cpu().tolist() == ref
     assert gc.tensor(2.0, device=device).cumsum(0).item() == 2.0
     y = gc.tensor(RNG.random((3, 2)), device=device, requires_grad=True)
     assert gradcheck(lambda u: u.cumsum(0) * u, [y])

@@ -26,8 +26,6 @@ from .creation import (
 from .creation import from_numpy as from_numpy
 from .dlpack import from_dlpack
 from .dtypes import DType, float32, float64, int32, int64
-from .serialization import load, save
-from .tensor import Tensor
 
 # torch's reduction functions (gradcore.sum, gradcore.max, ...); they shadow builtins only inside gradcore.
 from .reductions import (  # noqa: E402
@@ -48,6 +46,8 @@ from .reductions import (  # noqa: E402
     sum,
     var,
 )
+from .serialization import load, save
+from .tensor import Tensor
 
 __version__ = "0.1.0"
 

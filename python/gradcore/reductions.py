@@ -17,10 +17,15 @@ from . import backend, ops
 from .dtypes import DType, as_dtype, float32, float64, int32, int64
 
 Dim = int | Sequence[int] | None
+Keep = bool | None
 
 # torch.return_types.max/min: a named tuple (values, indices) that unpacks like a pair.
 MaxResult = namedtuple("max", ["values", "indices"], module="gradcore.return_types")
 MinResult = namedtuple("min", ["values", "indices"], module="gradcore.return_types")
+
+
+# NumPy's axis=() reduces nothing, while torch's dim=() reduces every dim: each spelling keeps its meaning.
+_NO_AXES = object()
 
 
 def _pick(dim: Any, axis: Any, name: str = "dim") -> Any:
@@ -28,7 +33,7 @@ def _pick(dim: Any, axis: Any, name: str = "dim") -> Any:
     if axis is not None:
         if dim is not None and dim != ():
             raise TypeError(f"got both {name}= and its NumPy alias axis=")
-        return axis
+        return _NO_AXES if isinstance(axis, (tuple, list)) and len(axis) == 0 else axis
     return dim
 
 
@@ -38,6 +43,8 @@ def _keep(keepdim: bool, keepdims: bool | None) -> bool:
 
 def _axes(dim: Dim, ndim: int, empty_means_all: bool = True) -> tuple[int, ...]:
     """Sorted non-negative axes; a 0-d tensor accepts dim 0 or -1 as in torch."""
+    if dim is _NO_AXES:
+        return ()
     if dim is None or (empty_means_all and isinstance(dim, (tuple, list)) and len(dim) == 0):
         return tuple(range(ndim))
     dims = (dim,) if isinstance(dim, (numbers.Integral, np.integer)) else tuple(dim)
@@ -80,7 +87,7 @@ def _to_sum_input(x: Any) -> Any:
 
 def sum(
     x: Any, dim: Dim = None, keepdim: bool = False, *, dtype: DType | str | None = None,
-    axis: Dim = None, keepdims: bool | None = None,
+    axis: Dim = None, keepdims: Keep = None,
 ) -> Any:
     """Sum over ``dim`` (all dims by default); integer inputs give int64, as in torch. Accumulates in
     double for float32/float64 (no stall at 2**24) and in int64 for integers.
@@ -104,7 +111,7 @@ def sum(
 
 def mean(
     x: Any, dim: Dim = None, keepdim: bool = False, *, dtype: DType | str | None = None,
-    axis: Dim = None, keepdims: bool | None = None,
+    axis: Dim = None, keepdims: Keep = None,
 ) -> Any:
     """Mean over ``dim`` (all dims by default); the mean of an empty selection is nan, as in torch.
     Integer inputs are averaged as float32 (torch asks for ``dtype=`` there).
@@ -118,7 +125,7 @@ def mean(
     if dtype is not None:
         x = x.to(as_dtype(dtype))
     base = x if x.dtype.is_floating else x.to(float32)
-    return base.sum(dim=axes, keepdim=_keep(keepdim, keepdims)) / _count(x, axes)
+    return base.sum(axis=axes, keepdims=_keep(keepdim, keepdims)) / _count(x, axes)
 
 
 # ---------------------------------------------------------------- extremes
@@ -136,8 +143,8 @@ def _check_nonempty(x: Any, axes: tuple[int, ...], name: str) -> None:
             raise IndexError(f"{name}(): Expected reduction dim {a} to have non-zero size.")
 
 
-def amax(x: Any, dim: Dim = (), keepdim: bool = False, *, axis: Dim = None, keepdims: bool | None = None) -> Any:
-    """Largest value over ``dim`` (all dims for ``()``); NaN propagates; ties share the gradient.
+def amax(x: Any, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None, keepdims: Keep = None) -> Any:
+    """Largest value over ``dim`` (all dims when None); NaN propagates; ties share the gradient.
 
     Example:
         >>> import gradcore as gc
@@ -149,8 +156,8 @@ def amax(x: Any, dim: Dim = (), keepdim: bool = False, *, axis: Dim = None, keep
     return ops.Max.apply(x, axes=axes, keepdims=_keep(keepdim, keepdims))
 
 
-def amin(x: Any, dim: Dim = (), keepdim: bool = False, *, axis: Dim = None, keepdims: bool | None = None) -> Any:
-    """Smallest value over ``dim`` (all dims for ``()``); NaN propagates; ties share the gradient."""
+def amin(x: Any, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None, keepdims: Keep = None) -> Any:
+    """Smallest value over ``dim`` (all dims when None); NaN propagates; ties share the gradient."""
     axes = _axes(_pick(dim, axis), x.ndim)
     _check_nonempty(x, axes, "amin")
     return ops.Min.apply(x, axes=axes, keepdims=_keep(keepdim, keepdims))
@@ -180,20 +187,21 @@ def _arg(x: Any, dim: Any, keepdim: bool, kernel: str) -> Any:
 
 
 def argmax(x: Any, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None,
-           keepdims: bool | None = None) -> Any:
+           keepdims: Keep = None) -> Any:
     """Index of the largest value along ``dim`` (of the flattened tensor when ``dim`` is None); the first
     NaN wins, then the first of ties, as in torch. int64, no gradient.
 
     Example:
         >>> import gradcore as gc
-        >>> gc.tensor([[1.0, 4.0], [3.0, 2.0]]).argmax().item(), gc.tensor([1.0, float("nan")]).argmax().item()
-        (1, 1)
+        >>> x = gc.tensor([[1.0, 4.0], [3.0, 2.0]])
+        >>> x.argmax().item(), x.argmax(dim=0).tolist(), gc.tensor([1.0, float("nan")]).argmax().item()
+        (1, [1, 0], 1)
     """
     return _arg(x, _pick(dim, axis), _keep(keepdim, keepdims), "argmax")
 
 
 def argmin(x: Any, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None,
-           keepdims: bool | None = None) -> Any:
+           keepdims: Keep = None) -> Any:
     """Index of the smallest value along ``dim`` (flattened when None); the first NaN wins."""
     return _arg(x, _pick(dim, axis), _keep(keepdim, keepdims), "argmin")
 
@@ -218,7 +226,7 @@ def _extreme(x: Any, dim: Any, keepdim: bool, name: str) -> Any:
     return (MaxResult if name == "max" else MinResult)(values, indices if keepdim else indices.squeeze(d))
 
 
-def max(x: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool | None = None) -> Any:
+def max(x: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: Keep = None) -> Any:
     """``max()``: the largest value (0-d; ties share the gradient). ``max(dim)``: a named tuple
     ``(values, indices)`` whose gradient goes to the selected elements. ``max(other)``: ``maximum``.
 
@@ -231,7 +239,7 @@ def max(x: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None, kee
     return _extreme(x, _pick(dim, axis), _keep(keepdim, keepdims), "max")
 
 
-def min(x: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool | None = None) -> Any:
+def min(x: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: Keep = None) -> Any:
     """``min()``: the smallest value; ``min(dim)``: ``(values, indices)``; ``min(other)``: ``minimum``."""
     return _extreme(x, _pick(dim, axis), _keep(keepdim, keepdims), "min")
 
@@ -240,7 +248,7 @@ def min(x: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None, kee
 
 
 def prod(x: Any, dim: int | None = None, keepdim: bool = False, *, dtype: DType | str | None = None,
-         axis: int | None = None, keepdims: bool | None = None) -> Any:
+         axis: int | None = None, keepdims: Keep = None) -> Any:
     """Product over one ``dim`` (all elements when None); integer inputs give int64; the gradient is
     correct with zeros in the input (as torch's).
 
@@ -262,10 +270,10 @@ def prod(x: Any, dim: int | None = None, keepdim: bool = False, *, dtype: DType 
 def _count_nonzero(x: Any, dim: Dim, keepdim: bool, keepdims: bool | None, axis: Dim) -> tuple[Any, Any]:
     axes = _axes(_pick(dim, axis), x.ndim)
     nonzero = (x.detach() != 0).to(int64)
-    return nonzero.sum(dim=axes, keepdim=_keep(keepdim, keepdims)), _count(x, axes)
+    return nonzero.sum(axis=axes, keepdims=_keep(keepdim, keepdims)), _count(x, axes)
 
 
-def any(x: Any, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None, keepdims: bool | None = None) -> Any:
+def any(x: Any, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None, keepdims: Keep = None) -> Any:
     """Whether any element over ``dim`` is non-zero (False for an empty selection).
 
     Example:
@@ -277,7 +285,7 @@ def any(x: Any, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None, kee
     return n > 0
 
 
-def all(x: Any, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None, keepdims: bool | None = None) -> Any:
+def all(x: Any, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None, keepdims: Keep = None) -> Any:
     """Whether every element over ``dim`` is non-zero (True for an empty selection)."""
     n, total = _count_nonzero(x, dim, keepdim, keepdims, axis)
     return n == total
@@ -295,32 +303,33 @@ def _correction(unbiased: bool | None, correction: float | None) -> float:
 
 
 def var(x: Any, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
-        correction: float | None = None, axis: Dim = None, keepdims: bool | None = None) -> Any:
+        correction: float | None = None, axis: Dim = None, keepdims: Keep = None) -> Any:
     """Variance over ``dim`` with ``correction`` (default 1, Bessel's; ``unbiased=False`` means 0);
     nan where the count does not exceed the correction, as in torch.
 
     Example:
         >>> import gradcore as gc
-        >>> gc.tensor([1.0, 2.0, 3.0, 4.0]).var().item(), gc.tensor([1.0, 2.0, 3.0, 4.0]).var(correction=0).item()
-        (1.6666666269302368, 1.25)
+        >>> x = gc.tensor([1.0, 2.0, 3.0, 4.0])
+        >>> round(x.var().item(), 4), x.var(correction=0).item()
+        (1.6667, 1.25)
     """
     if isinstance(dim, bool):  # torch's var(unbiased) overload
         dim, unbiased = None, dim
     axes = _axes(_pick(dim, axis), x.ndim)
     c = _correction(unbiased, correction)
     base = x if x.dtype.is_floating else x.to(float32)
-    d = base - base.mean(dim=axes, keepdim=True)
-    return (d * d).sum(dim=axes, keepdim=_keep(keepdim, keepdims)) / builtins.max(_count(x, axes) - c, 0.0)
+    d = base - base.mean(axis=axes, keepdims=True)
+    return (d * d).sum(axis=axes, keepdims=_keep(keepdim, keepdims)) / builtins.max(_count(x, axes) - c, 0.0)
 
 
 def std(x: Any, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
-        correction: float | None = None, axis: Dim = None, keepdims: bool | None = None) -> Any:
+        correction: float | None = None, axis: Dim = None, keepdims: Keep = None) -> Any:
     """Standard deviation: the square root of ``var`` with the same arguments."""
     return var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims).sqrt()
 
 
 def norm(x: Any, p: float | str | None = "fro", dim: Dim = None, keepdim: bool = False, *,
-         dtype: DType | str | None = None, axis: Dim = None, keepdims: bool | None = None) -> Any:
+         dtype: DType | str | None = None, axis: Dim = None, keepdims: Keep = None) -> Any:
     """Vector p-norm over ``dim`` (all elements by default): p = 2 or 'fro' (default), 1, inf, -inf, 0
     or any other number. The 2-norm's gradient is 0 at 0, as in torch.
 
@@ -341,16 +350,16 @@ def norm(x: Any, p: float | str | None = "fro", dim: Dim = None, keepdim: bool =
         raise ValueError(f"norm(): unsupported p={p!r} (use a number or 'fro')")
     p = float(p)
     if p == math.inf or p == -math.inf:
-        return (amax if p > 0 else amin)(x.abs(), dim=axes, keepdim=keep)
+        return (amax if p > 0 else amin)(x.abs(), axis=axes, keepdims=keep)
     if p == 0:
         # The count of non-zeros; x * 0 keeps it in the graph with torch's zero gradient.
-        return ((x.detach() != 0).to(x.dtype) + x * 0.0).sum(dim=axes, keepdim=keep)
+        return ((x.detach() != 0).to(x.dtype) + x * 0.0).sum(axis=axes, keepdims=keep)
     if p == 1:
-        return x.abs().sum(dim=axes, keepdim=keep)
-    return (x.abs() ** p).sum(dim=axes, keepdim=keep) ** (1.0 / p)
+        return x.abs().sum(axis=axes, keepdims=keep)
+    return (x.abs() ** p).sum(axis=axes, keepdims=keep) ** (1.0 / p)
 
 
-def logsumexp(x: Any, dim: Dim, keepdim: bool = False, *, axis: Dim = None, keepdims: bool | None = None) -> Any:
+def logsumexp(x: Any, dim: Dim, keepdim: bool = False, *, axis: Dim = None, keepdims: Keep = None) -> Any:
     """log(sum(exp(x))) over ``dim``, computed stably (shifted by the detached maximum).
 
     Example:
@@ -363,11 +372,11 @@ def logsumexp(x: Any, dim: Dim, keepdim: bool = False, *, axis: Dim = None, keep
     if not x.dtype.is_floating:
         x = x.to(float32)
     if x.numel() == 0:
-        return _finalize(x.exp().sum(dim=axes, keepdim=True).log(), x, axes, keep)
+        return _finalize(x.exp().sum(axis=axes, keepdims=True).log(), x, axes, keep)
     big = float(np.finfo(x.dtype.np).max)
     # A finite shift: an all -inf (or +inf) slice then gives -inf (+inf) instead of nan.
-    m = x.detach().amax(dim=axes, keepdim=True).clamp(-big, big)
-    out = (x - m).exp().sum(dim=axes, keepdim=True).log() + m
+    m = x.detach().amax(axis=axes, keepdims=True).clamp(-big, big)
+    out = (x - m).exp().sum(axis=axes, keepdims=True).log() + m
     return _finalize(out, x, axes, keep)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -585,10 +584,10 @@ class Tensor:
     def min(self, dim: Any = None, keepdim: bool = False, **kw: Any) -> Any:
         return reductions.min(self, dim, keepdim, **kw)
 
-    def amax(self, dim: Any = (), keepdim: bool = False, **kw: Any) -> Tensor:
+    def amax(self, dim: Any = None, keepdim: bool = False, **kw: Any) -> Tensor:
         return reductions.amax(self, dim, keepdim, **kw)
 
-    def amin(self, dim: Any = (), keepdim: bool = False, **kw: Any) -> Tensor:
+    def amin(self, dim: Any = None, keepdim: bool = False, **kw: Any) -> Tensor:
         return reductions.amin(self, dim, keepdim, **kw)
 
     def argmax(self, dim: int | None = None, keepdim: bool = False, **kw: Any) -> Tensor:
