@@ -56,6 +56,49 @@ __global__ void reduce_block_per_output(const T* x, O* out, StridedLoop<1> kept,
     }
 }
 
+// Outputs contiguous in x (an outer-axis reduction such as a bias gradient): one thread per output,
+// so a warp reads 32 neighbouring elements of each reduced row (coalesced).
+template <class Acc, class T, class A, class O>
+__global__ void reduce_thread_per_output(const T* x, O* out, StridedLoop<1> reduced, int64_t n_out, int64_t n_red) {
+    for (int64_t o = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; o < n_out; o += int64_t(gridDim.x) * blockDim.x) {
+        A v = Acc::template init<A>();
+        for (int64_t j = 0; j < n_red; ++j) v = Acc::combine(v, A(x[o + reduced.offset(0, j)]));
+        out[o] = O(v);
+    }
+}
+
+// Long reductions into few outputs: gridDim.y blocks share each output and write partials (in A),
+// which finish_partials combines, so a full sum uses the whole GPU rather than one block.
+template <class Acc, class T, class A>
+__global__ void reduce_split_partials(const T* x, A* partials, StridedLoop<1> kept, StridedLoop<1> reduced,
+                                      int64_t n_red) {
+    __shared__ A partial[32];
+    const T* base = x + kept.offset(0, blockIdx.x);
+    const int64_t step = int64_t(blockDim.x) * gridDim.y;
+    A v = Acc::template init<A>();
+    for (int64_t j = blockIdx.y * int64_t(blockDim.x) + threadIdx.x; j < n_red; j += step)
+        v = Acc::combine(v, A(base[reduced.offset(0, j)]));
+    v = warp_reduce<Acc>(v);
+    if ((threadIdx.x & 31) == 0) partial[threadIdx.x / 32] = v;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+        v = threadIdx.x < blockDim.x / 32 ? partial[threadIdx.x] : Acc::template init<A>();
+        v = warp_reduce<Acc>(v);
+        if (threadIdx.x == 0) partials[blockIdx.x * int64_t(gridDim.y) + blockIdx.y] = v;
+    }
+}
+
+template <class Acc, class A, class O>
+__global__ void finish_partials(const A* partials, O* out, int64_t n_out, int splits) {
+    int64_t warp = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
+    int lane = threadIdx.x & 31;
+    if (warp >= n_out) return;
+    A v = Acc::template init<A>();
+    for (int j = lane; j < splits; j += 32) v = Acc::combine(v, partials[warp * splits + j]);
+    v = warp_reduce<Acc>(v);
+    if (lane == 0) out[warp] = O(v);
+}
+
 template <class Acc, class A, class O>
 __global__ void fill_init(O* out, int64_t n) {
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
@@ -77,8 +120,20 @@ void reduce_typed(const ArrayView& x, const ArrayView& out) {
     reduced.collapse();
     int64_t n_out = out.numel(), n_red = x.numel() / std::max<int64_t>(n_out, 1);
     if (n_out == 0) return;
+    const bool outputs_contiguous = kept.ndim == 1 && (n_out == 1 || kept.strides[0][0] == 1);
     if (x.numel() == 0) {
         fill_init<Acc, A, O><<<grid_for(n_out), kThreads>>>(out.ptr<O>(), n_out);
+    } else if (n_red >= (1 << 16) && n_out <= 64) {
+        const int splits = int(std::min<int64_t>(256, (n_red + (1 << 15) - 1) >> 15));
+        auto scratch = device_alloc(sizeof(A) * size_t(n_out) * size_t(splits));
+        A* partials = static_cast<A*>(scratch->ptr);
+        reduce_split_partials<Acc, T, A>
+            <<<dim3(unsigned(n_out), unsigned(splits)), kThreads>>>(x.ptr<T>(), partials, kept, reduced, n_red);
+        GC_LAUNCH_CHECK("reduction kernel (partials)");
+        finish_partials<Acc, A, O><<<grid_for(n_out * 32), kThreads>>>(partials, out.ptr<O>(), n_out, splits);
+    } else if (outputs_contiguous && n_out >= 1024 && kept.strides[0][0] == 1) {
+        reduce_thread_per_output<Acc, T, A, O>
+            <<<grid_for(n_out), kThreads>>>(x.ptr<T>(), out.ptr<O>(), reduced, n_out, n_red);
     } else if (n_red >= 4096 && n_out <= (1 << 20)) {
         reduce_block_per_output<Acc, T, A, O>
             <<<int(n_out), kThreads>>>(x.ptr<T>(), out.ptr<O>(), kept, reduced, n_red);
