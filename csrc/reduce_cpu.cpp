@@ -82,28 +82,32 @@ A row_sum(const T* p, int64_t n, int64_t s) {
 }
 
 // Column sums of an (R, C) matrix with row stride S (an outer-axis reduction, e.g. a bias gradient):
-// each tile of W columns is summed over all rows in W wide registers, tiles split over threads.
+// each tile of W columns is summed in W wide registers over a block of RB rows, then added to `out`;
+// a thread's tiles walk one row block at a time so its rows stay in cache across tiles.
 template <class T, class A>
 void column_sums(const T* x, int64_t R, int64_t S, int64_t C, A* out) {
-    constexpr int64_t W = 64;
+    constexpr int64_t W = 64, RB = 64;
     const int64_t tiles = (C + W - 1) / W;
     parallel_for(tiles, std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(R, 1)), [&](int64_t b, int64_t e) {
-        for (int64_t t = b; t < e; ++t) {
-            const int64_t c0 = t * W;
-            A acc[W] = {};
-            if (c0 + W <= C) {
-                for (int64_t r = 0; r < R; ++r) {
-                    const T* p = x + r * S + c0;
-                    for (int64_t j = 0; j < W; ++j) acc[j] += A(p[j]);
+        for (int64_t r0 = 0; r0 < R; r0 += RB) {
+            const int64_t r1 = std::min(R, r0 + RB);
+            for (int64_t t = b; t < e; ++t) {
+                const int64_t c0 = t * W;
+                A acc[W] = {};
+                if (c0 + W <= C) {
+                    for (int64_t r = r0; r < r1; ++r) {
+                        const T* p = x + r * S + c0;
+                        for (int64_t j = 0; j < W; ++j) acc[j] += A(p[j]);
+                    }
+                    for (int64_t j = 0; j < W; ++j) out[c0 + j] += acc[j];
+                } else {
+                    const int64_t w = C - c0;
+                    for (int64_t r = r0; r < r1; ++r) {
+                        const T* p = x + r * S + c0;
+                        for (int64_t j = 0; j < w; ++j) acc[j] += A(p[j]);
+                    }
+                    for (int64_t j = 0; j < w; ++j) out[c0 + j] += acc[j];
                 }
-                for (int64_t j = 0; j < W; ++j) out[c0 + j] += acc[j];
-            } else {
-                const int64_t w = C - c0;
-                for (int64_t r = 0; r < R; ++r) {
-                    const T* p = x + r * S + c0;
-                    for (int64_t j = 0; j < w; ++j) acc[j] += A(p[j]);
-                }
-                for (int64_t j = 0; j < w; ++j) out[c0 + j] += acc[j];
             }
         }
     });
