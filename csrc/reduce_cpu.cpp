@@ -17,14 +17,15 @@ template <class T>
 using AccOf = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
 
 // Iteration over x's shape with two operands: 0 = x, 1 = out broadcast (stride 0 on reduced axes).
-// Dims are ordered by |x stride| so the innermost loop walks x's memory in order (reversed views too).
+// Dims are ordered by |x stride| so the innermost loop walks x's memory in order (reversed views too);
+// broadcast (stride-0) dims go outermost, so rows stay long and vectorized.
 StridedLoop<2> reduction_loop(const ArrayView& x, const ArrayView& out) {
     GC_CHECK(out.ndim == x.ndim, "reduction output must keep the input's rank");
     int64_t ostr[kMaxDims];
     broadcast_strides(out, x, ostr);
     int perm[kMaxDims];
     std::iota(perm, perm + x.ndim, 0);
-    auto mag = [](int64_t s) { return s < 0 ? -s : s; };
+    auto mag = [](int64_t s) { return s == 0 ? std::numeric_limits<int64_t>::max() : s < 0 ? -s : s; };
     std::stable_sort(perm, perm + x.ndim,
                      [&](int p, int q) { return mag(x.strides[p]) > mag(x.strides[q]); });
     StridedLoop<2> loop;
