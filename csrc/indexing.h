@@ -90,7 +90,7 @@ struct StridedLoop {
             row(offs, inner, inner_strides);
         }
     }
-    int64_t rows() const { return numel() / shape[ndim - 1]; }
+    int64_t rows() const { return shape[ndim - 1] ? numel() / shape[ndim - 1] : 0; }  // 0-size: no rows
 };
 
 // Builds the loop for an output and its inputs broadcast to it.

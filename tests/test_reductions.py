@@ -6,9 +6,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 import gradcore as gc
-from gradcore.testing import assert_close, gradcheck
+from gradcore.testing import arrays, assert_close, gradcheck, maybe_transposed, shapes
 
 RNG = np.random.default_rng(0)
 
@@ -328,3 +330,59 @@ def test_softmax_uses_amax_and_still_matches_torch(device):
     a = RNG.normal(size=(4, 6)) * 50
     out = gc.nn.functional.softmax(gc.tensor(a, device=device), axis=-1)
     assert_close(out.cpu(), torch.softmax(torch.tensor(a), -1).numpy())
+
+
+# ---------------------------------------------------------------- property: random shapes, dims and views
+
+PROPERTY_CASES = {
+    "sum": lambda t, kw: t.sum(**kw),
+    "mean": lambda t, kw: t.mean(**kw),
+    "amax": lambda t, kw: t.amax(**kw),
+    "amin": lambda t, kw: t.amin(**kw),
+    "var": lambda t, kw: t.var(**kw),
+    "norm": lambda t, kw: t.norm(2, **kw),
+    "logsumexp": lambda t, kw: t.logsumexp(**kw),
+}
+
+
+@st.composite
+def reduction_case(draw):
+    shape = draw(shapes(min_dims=0, max_dims=3, min_side=0))
+    ndim = len(shape)
+    x = draw(arrays(shape))
+    name = draw(st.sampled_from(sorted(PROPERTY_CASES)))
+    if name == "var":  # more elements than the correction, so torch and gradcore give finite values
+        x = x + np.arange(x.size).reshape(shape) * 0.1
+    span = max(ndim, 1)
+    dims = draw(st.lists(st.integers(-span, span - 1), max_size=ndim, unique_by=lambda d: d % span))
+    kw = {"dim": tuple(dims), "keepdim": draw(st.booleans())}
+    if name == "logsumexp" and not dims:
+        kw["dim"] = tuple(range(ndim))
+    if name == "var" and not dims:  # torch 2.13's var(dim=()) backward divides by 0 (inf gradient)
+        kw = {}
+    return x, name, kw, draw(st.booleans())
+
+
+@pytest.mark.filterwarnings("ignore:var\\(\\)")  # torch warns where the count <= correction; we compare values
+@given(reduction_case())
+def test_reductions_match_torch_on_random_shapes_and_views(case):
+    x, name, kw, transposed = case
+    fn = PROPERTY_CASES[name]
+    t = torch.tensor(x, requires_grad=True)
+    try:
+        ref = fn(t, kw)
+    except (RuntimeError, IndexError) as e:  # max of nothing: gradcore raises the same error type
+        with pytest.raises(type(e)):
+            fn(gc.from_numpy(maybe_transposed(x, transposed)), kw)
+        return
+    if name == "var" and ref.numel() and not torch.isfinite(ref).all():
+        return
+    g = gc.from_numpy(maybe_transposed(x, transposed)).requires_grad_()
+    out = fn(g, kw)
+    assert out.shape == tuple(ref.shape)
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-9, atol=1e-12, equal_nan=True)
+    w = np.linspace(0.5, 1.5, ref.numel()).reshape(tuple(ref.shape))
+    if ref.numel():
+        (out * gc.tensor(w)).sum().backward()
+        (ref * torch.tensor(w)).sum().backward()
+        np.testing.assert_allclose(g.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-12, equal_nan=True)

@@ -292,6 +292,10 @@ class Sum(Function):
 
     def backward(self, g):
         shape, axes = self.saved
+        if 0 in shape:  # nothing to spread over: fresh zeros rather than a zero-size broadcast view
+            from .tensor import Tensor
+
+            return Tensor._wrap(backend.get(g.device).zeros(shape, g.dtype.np), g.device)
         return g.reshape(_keepdims_shape(shape, axes)).expand(shape)
 
 

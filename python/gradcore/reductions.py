@@ -131,9 +131,9 @@ def mean(
 # ---------------------------------------------------------------- extremes
 
 
-def _check_nonempty(x: Any, axes: tuple[int, ...], name: str) -> None:
+def _check_nonempty(x: Any, axes: tuple[int, ...], name: str, dims_given: bool = True) -> None:
     """torch's errors for reductions without an identity (max/min) over nothing."""
-    if x.numel() == 0 and (not axes or len(axes) == x.ndim):
+    if x.numel() == 0 and (not dims_given or not axes):
         raise RuntimeError(
             f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
             "Specify the reduction dim with the 'dim' argument."
@@ -151,15 +151,17 @@ def amax(x: Any, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None, ke
         >>> gc.tensor([[1.0, 4.0], [3.0, 2.0]]).amax(dim=1).tolist()
         [4.0, 3.0]
     """
-    axes = _axes(_pick(dim, axis), x.ndim)
-    _check_nonempty(x, axes, "amax")
+    spec = _pick(dim, axis)
+    axes = _axes(spec, x.ndim)
+    _check_nonempty(x, axes, "amax", dims_given=spec is not None and spec != ())
     return ops.Max.apply(x, axes=axes, keepdims=_keep(keepdim, keepdims))
 
 
 def amin(x: Any, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None, keepdims: Keep = None) -> Any:
     """Smallest value over ``dim`` (all dims when None); NaN propagates; ties share the gradient."""
-    axes = _axes(_pick(dim, axis), x.ndim)
-    _check_nonempty(x, axes, "amin")
+    spec = _pick(dim, axis)
+    axes = _axes(spec, x.ndim)
+    _check_nonempty(x, axes, "amin", dims_given=spec is not None and spec != ())
     return ops.Min.apply(x, axes=axes, keepdims=_keep(keepdim, keepdims))
 
 
@@ -213,7 +215,7 @@ def _extreme(x: Any, dim: Any, keepdim: bool, name: str) -> Any:
         return x.maximum(dim) if name == "max" else x.minimum(dim)
     if dim is None:
         axes = tuple(range(x.ndim))
-        _check_nonempty(x, axes, name)
+        _check_nonempty(x, axes, name, dims_given=False)
         return (ops.Max if name == "max" else ops.Min).apply(x, axes=axes, keepdims=False)
     d = _one_dim(dim, x.ndim, name)
     if x.ndim == 0:
