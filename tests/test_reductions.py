@@ -363,7 +363,7 @@ def reduction_case(draw):
     return x, name, kw, draw(st.booleans())
 
 
-@pytest.mark.filterwarnings("ignore:var\\(\\)")  # torch warns where the count <= correction; we compare values
+@pytest.mark.filterwarnings("ignore:var\\(\\)")  # torch warns where count <= correction
 @given(reduction_case())
 def test_reductions_match_torch_on_random_shapes_and_views(case):
     x, name, kw, transposed = case
