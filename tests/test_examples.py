@@ -44,6 +44,7 @@ MODULES = [
     "gradcore.nn.functional",
     "gradcore.nn.module",
     "gradcore.nn.layers",
+    "gradcore.reductions",
 ]
 
 

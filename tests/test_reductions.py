@@ -386,3 +386,29 @@ def test_reductions_match_torch_on_random_shapes_and_views(case):
         (out * gc.tensor(w)).sum().backward()
         (ref * torch.tensor(w)).sum().backward()
         np.testing.assert_allclose(g.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-12, equal_nan=True)
+
+
+@st.composite
+def arg_case(draw):
+    shape = draw(shapes(min_dims=0, max_dims=3, min_side=1))
+    # few distinct values (ties) and some NaNs
+    vals = draw(st.lists(st.sampled_from([0.0, 1.0, -1.0, 2.0, float("nan")]), min_size=1, max_size=1))
+    x = np.array(np.round(draw(arrays(shape))))
+    if vals[0] != vals[0] and x.size:
+        x.flat[draw(st.integers(0, x.size - 1))] = np.nan
+    dim = draw(st.one_of(st.none(), st.integers(-max(len(shape), 1), max(len(shape) - 1, 0))))
+    return x, dim, draw(st.booleans()), draw(st.booleans())
+
+
+@given(arg_case())
+def test_arg_and_dim_extremes_match_torch_with_ties_and_nan(case):
+    x, dim, keepdim, transposed = case
+    g, t = gc.from_numpy(maybe_transposed(x, transposed)), torch.tensor(x)
+    for name in ("argmax", "argmin"):
+        kw = {} if dim is None else {"dim": dim, "keepdim": keepdim}
+        assert getattr(g, name)(**kw).tolist() == getattr(t, name)(**kw).tolist()
+    if dim is not None:
+        for name in ("max", "min"):
+            res, ref = getattr(g, name)(dim, keepdim), getattr(t, name)(dim, keepdim)
+            assert res.indices.tolist() == ref.indices.tolist()
+            np.testing.assert_array_equal(res.values.numpy(), ref.values.numpy())

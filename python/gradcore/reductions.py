@@ -95,7 +95,7 @@ def sum(
     Example:
         >>> import gradcore as gc
         >>> gc.ones(2, 3).sum(dim=1).tolist(), gc.tensor([1, 2], dtype="int32").sum().dtype
-        ([3.0, 3.0], int64)
+        ([3.0, 3.0], gradcore.int64)
     """
     axes = _axes(_pick(dim, axis), x.ndim)
     keep = _keep(keepdim, keepdims)
