@@ -401,7 +401,17 @@ class Norm2(Function):
         self.save(x, axes, keepdims)
         with no_grad():
             xd = x.detach()
-            out = (xd * xd).sum(axis=axes, keepdims=keepdims).sqrt()
+            if xd.numel() == 0:
+                return (xd * xd).sum(axis=axes, keepdims=keepdims).sqrt()._data
+            # Scaled by the largest |x| so squares neither underflow (tiny x) nor overflow (huge x).
+            big = float(np.finfo(x.dtype.np).max)
+            m = xd.abs().amax(axis=axes, keepdims=True)
+            m = m + (m == 0).to(m.dtype)
+            m = m.minimum(big)
+            s = xd / m
+            out = (s * s).sum(axis=axes, keepdims=True).sqrt() * m
+            if not keepdims:
+                out = out.reshape(_reduced_shape(x.shape, axes, False))
         return out._data
 
     def backward(self, g):
@@ -409,7 +419,7 @@ class Norm2(Function):
         kshape = _keepdims_shape(x.shape, axes)
         out = self.output.reshape(kshape)
         safe = out + (out.detach() == 0).to(out.dtype)
-        return x * (g.reshape(kshape) / safe)
+        return x / safe * g.reshape(kshape)  # x / norm first: finite even for denormal x
 
 
 class CumSum(Function):
