@@ -103,6 +103,8 @@ def test_sum_dtype_and_integer_sums_give_int64():
     s64 = gc.tensor(r).sum(dtype=gc.float64)
     assert s64.dtype is gc.float64 and abs(s64.item() - r.astype(np.float64).sum()) < 1e-9
     assert gc.tensor([1, 2]).sum(dtype="float32").dtype is gc.float32
+    assert gc.tensor([1.5, 2.5]).sum(dtype=gc.int32).dtype is gc.int32  # torch: the dtype asked for
+    assert gc.tensor([1.5, 2.5]).sum(dtype=gc.int32).item() == 3
 
 
 # ---------------------------------------------------------------- forward and backward against torch
@@ -310,6 +312,7 @@ def test_cumsum(device, dim):
     ref = torch.tensor([[1, 2], [3, 4]]).cumsum(dim).tolist()
     assert x.cumsum(dim).dtype is gc.int64 and x.cumsum(dim).cpu().tolist() == ref
     assert gc.tensor(2.0, device=device).cumsum(0).item() == 2.0
+    assert gc.tensor([1, 2], device=device).cumsum(0, dtype=gc.int32).dtype is gc.int32
     y = gc.tensor(RNG.random((3, 2)), device=device, requires_grad=True)
     assert gradcheck(lambda u: u.cumsum(0) * u, [y])
 

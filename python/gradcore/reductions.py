@@ -104,6 +104,8 @@ def sum(
         if dtype is float64 and x.dtype is float32 and not x.requires_grad:
             return ops.Sum.apply(x, axes=axes, keepdims=keep, dtype=float64)  # widened in the kernel, no copy
         x = x.to(dtype)  # a differentiable cast, so the gradient comes back in x's dtype
+        if dtype in (int32, int64):  # an explicit integer dtype is the output's, as in torch
+            return ops.Sum.apply(x, axes=axes, keepdims=keep, dtype=dtype)
     x = _to_sum_input(x)
     out_dtype = None if x.dtype.is_floating else int64
     return ops.Sum.apply(x, axes=axes, keepdims=keep, dtype=out_dtype)
@@ -395,8 +397,8 @@ def cumsum(x: Any, dim: int, *, dtype: DType | str | None = None, axis: int | No
         x = x.to(as_dtype(dtype))
     x = _to_sum_input(x)
     if x.ndim == 0:
-        return cumsum(x.reshape(1), 0).reshape(())
-    out_dtype = x.dtype if x.dtype.is_floating else int64
+        return cumsum(x.reshape(1), 0, dtype=dtype).reshape(())
+    out_dtype = x.dtype if x.dtype.is_floating or dtype is not None else int64  # an explicit dtype is kept
     return ops.CumSum.apply(x, dim=d, dtype=out_dtype)
 
 
