@@ -41,11 +41,11 @@ def _keep(keepdim: bool, keepdims: bool | None) -> bool:
     return bool(keepdims) if keepdims is not None else bool(keepdim)
 
 
-def _axes(dim: Dim, ndim: int, empty_means_all: bool = True) -> tuple[int, ...]:
-    """Sorted non-negative axes; a 0-d tensor accepts dim 0 or -1 as in torch."""
+def _axes(dim: Dim, ndim: int) -> tuple[int, ...]:
+    """Sorted non-negative axes (None or torch's empty dim=(): all); a 0-d tensor accepts dim 0 or -1."""
     if dim is _NO_AXES:
         return ()
-    if dim is None or (empty_means_all and isinstance(dim, (tuple, list)) and len(dim) == 0):
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         return tuple(range(ndim))
     dims = (dim,) if isinstance(dim, (numbers.Integral, np.integer)) else tuple(dim)
     out = []
