@@ -12,7 +12,8 @@ namespace gc {
 
 // X-macro lists: the bindings, the CPU and the CUDA files all expand the same tables.
 #define GC_UNARY_OPS(X) X(neg, Neg) X(exp, Exp) X(log, Log) X(relu, Relu) X(sigmoid, Sigmoid) \
-    X(tanh, Tanh) X(sqrt, Sqrt) X(abs, Abs) X(sign, Sign) X(copy, Copy)
+    X(tanh, Tanh) X(sqrt, Sqrt) X(abs, Abs) X(sign, Sign) X(copy, Copy) \
+    X(erf, Erf)
 #define GC_BINARY_OPS(X) X(add, Add) X(sub, Sub) X(mul, Mul) X(div, Div) X(pow, Pow) \
     X(maximum, Maximum) X(minimum, Minimum) X(eq, Eq) X(ne, Ne) X(gt, Gt) X(ge, Ge) X(lt, Lt) \
     X(le, Le) X(relu_grad, ReluGrad)
@@ -50,6 +51,8 @@ struct Sqrt { template <class T> GC_HD T operator()(T x) const { return std::sqr
 struct Abs { template <class T> GC_HD T operator()(T x) const { return x < T(0) ? -x : x; } };
 struct Sign { template <class T> GC_HD T operator()(T x) const { return T((x > T(0)) - (x < T(0))); } };
 struct Copy { template <class T> GC_HD T operator()(T x) const { return x; } };
+// The Gauss error function, for the exact GELU.
+struct Erf { template <class T> GC_HD T operator()(T x) const { return T(std::erf(x)); } };
 
 struct Add { template <class T> GC_HD T operator()(T a, T b) const { return a + b; } };
 struct Sub { template <class T> GC_HD T operator()(T a, T b) const { return a - b; } };
@@ -102,6 +105,7 @@ template <> struct FloatOnly<Sigmoid> { static constexpr bool value = true; };
 template <> struct FloatOnly<Tanh> { static constexpr bool value = true; };
 template <> struct FloatOnly<Sqrt> { static constexpr bool value = true; };
 template <> struct FloatOnly<Pow> { static constexpr bool value = true; };
+template <> struct FloatOnly<Erf> { static constexpr bool value = true; };
 
 // Calls f(T* tag) for dtype t, refusing integer dtypes for float-only ops with a clear message.
 template <class Op, class F>

@@ -176,6 +176,16 @@ class Copy(_Unary):
         return g
 
 
+class Erf(_Unary):
+    """The Gauss error function; d erf(x)/dx = 2/sqrt(pi) exp(-x^2)."""
+
+    kernel = "erf"
+
+    def backward(self, g):
+        (x,) = self.saved
+        return g * (-(x * x)).exp() * 1.1283791670955126
+
+
 # ---------------------------------------------------------------- binary elementwise
 
 

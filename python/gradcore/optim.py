@@ -1,7 +1,10 @@
-"""Optimizers. Each step is one fused native call per device that updates every parameter."""
+"""Optimizers with torch's param groups. The common options run one fused native call per (group, device)
+updating every parameter; rare options (nesterov, dampening, amsgrad, RMSprop) use Tensor ops."""
 
 from __future__ import annotations
 
+import sys
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,88 +16,180 @@ from .tensor import Tensor
 
 
 class Optimizer:
-    """Holds the parameters and their per-parameter state buffers."""
+    """Holds ``param_groups`` (dicts with "params" and per-group hyperparameters, editable so that
+    schedulers work) and ``state`` (per-parameter buffers, keyed by the parameter)."""
 
-    _buffers: tuple[str, ...] = ()
-
-    def __init__(self, params: Iterable[Tensor], lr: float) -> None:
-        self.params = list(params)
-        if not self.params:
-            raise ValueError("optimizer got an empty parameter list")
-        for p in self.params:
-            if not isinstance(p, Tensor) or not p.requires_grad:
-                raise TypeError("optimizer parameters must be tensors with requires_grad=True")
-        if lr < 0:
-            raise ValueError(f"invalid learning rate {lr}")
-        self.lr = float(lr)
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], defaults: dict[str, Any]) -> None:
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts")
+        if defaults.get("lr", 0.0) < 0:
+            raise ValueError(f"invalid learning rate {defaults['lr']}")
+        self.defaults = dict(defaults)
+        self.param_groups: list[dict[str, Any]] = []
+        self.state: dict[Tensor, dict[str, Any]] = {}
         self.step_count = 0
-        self.state: list[dict[str, Tensor]] = [{} for _ in self.params]
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
 
-    def zero_grad(self) -> None:
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Adds a group of parameters with its own hyperparameters (missing ones take the defaults).
+
+        Example:
+            >>> import gradcore as gc
+            >>> a, b = gc.zeros(2, requires_grad=True), gc.zeros(2, requires_grad=True)
+            >>> opt = gc.optim.SGD([a], lr=0.1)
+            >>> opt.add_param_group({"params": [b], "lr": 0.01})
+            >>> [g["lr"] for g in opt.param_groups]
+            [0.1, 0.01]
+        """
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param group must be a dict, got {type(param_group).__name__}")
+        group = dict(param_group)
+        params = group.get("params")
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, not a set")
+        params = list(params) if params is not None else []
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(p).__name__}")
+            if not p.requires_grad:
+                raise TypeError("optimizer parameters must be tensors with requires_grad=True")
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
+        unique = list({id(p): p for p in params}.values())
+        if len(unique) != len(params):
+            warnings.warn(
+                "optimizer contains a parameter group with duplicate parameters; each is updated once",
+                UserWarning,
+                stacklevel=3,
+            )
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in unique):
+            raise ValueError("some parameters appear in more than one parameter group")
+        group["params"] = unique
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        if group["lr"] < 0:
+            raise ValueError(f"invalid learning rate {group['lr']}")
+        self._check_group(group)
+        self.param_groups.append(group)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        """Validates one group's hyperparameters (subclasses)."""
+
+    @property
+    def params(self) -> list[Tensor]:
+        return [p for g in self.param_groups for p in g["params"]]
+
+    @property
+    def lr(self) -> float:
+        """The first group's learning rate; assigning sets every group's."""
+        return self.param_groups[0]["lr"]
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        for g in self.param_groups:
+            g["lr"] = float(value)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.params:
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                with no_grad():
+                    p.grad.zero_()
 
-    def _groups(self) -> dict[str, list[int]]:
-        """Indices of parameters that have a gradient, grouped by device (one fused call each)."""
-        groups: dict[str, list[int]] = {}
-        for i, p in enumerate(self.params):
-            if p.grad is not None:
-                groups.setdefault(p.device, []).append(i)
-        return groups
-
-    def _state(self, i: int, name: str) -> Tensor:
-        buf = self.state[i].get(name)
-        p = self.params[i]
-        if buf is None or buf.device != p.device:
+    def _buffer(self, p: Tensor, name: str) -> Tensor:
+        """The state buffer ``name`` of p, zeros on p's device the first time."""
+        state = self.state.setdefault(p, {})
+        buf = state.get(name)
+        if buf is None or buf.device != p.device or buf.shape != p.shape:
             buf = Tensor._wrap(backend.get(p.device).zeros(p.shape, p.dtype.np), p.device)
-            self.state[i][name] = buf
+            state[name] = buf
         return buf
 
-    def _lists(self, idx: list[int]) -> list[list[Any]]:
-        for i in idx:  # the step writes these parameters in place: saved copies of them go stale
-            self.params[i]._bump_version()
-        return [
-            [self.params[i]._data for i in idx],
-            [self.params[i].grad.contiguous()._data for i in idx],
-            *[[self._state(i, name)._data for i in idx] for name in self._buffers],
-        ]
+    def _by_device(self, group: dict[str, Any]) -> dict[Any, list[Tensor]]:
+        """Parameters of a group that have a gradient, by device (one fused call each)."""
+        out: dict[Any, list[Tensor]] = {}
+        for p in group["params"]:
+            if p.grad is not None:
+                out.setdefault(p.device, []).append(p)
+        return out
 
     def hyperparameters(self) -> dict[str, Any]:
-        return {"lr": self.lr}
+        return {k: v for k, v in self.param_groups[0].items() if k != "params"}
+
+    def step(self) -> None:
+        raise NotImplementedError
 
     def state_dict(self) -> dict[str, Any]:
-        """Hyperparameters, the step count and host copies of every state buffer."""
-        return {
-            "type": type(self).__name__,
-            "hyperparameters": self.hyperparameters(),
-            "step_count": self.step_count,
-            "state": [{k: np.array(v.numpy(), copy=True) for k, v in s.items()} for s in self.state],
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state.get("type") != type(self).__name__:
-            raise ValueError(f"optimizer state is for {state.get('type')}, not {type(self).__name__}")
-        if len(state["state"]) != len(self.params):
-            raise ValueError(
-                f"optimizer state has {len(state['state'])} parameters, this optimizer has {len(self.params)}"
-            )
-        for p, s in zip(self.params, state["state"]):
-            for k, v in s.items():
-                if tuple(np.shape(v)) != p.shape:
-                    raise ValueError(
-                        f"optimizer state {k!r} has shape {np.shape(v)}, parameter has {p.shape}"
-                    )
-        for k, v in state["hyperparameters"].items():
-            setattr(self, k, tuple(v) if isinstance(v, list) else v)
-        self.step_count = int(state["step_count"])
-        self.state = [
-            {k: Tensor(np.asarray(v, p.dtype.np), device=p.device) for k, v in s.items()}
-            for p, s in zip(self.params, state["state"])
+        """As torch's: "state" (per-parameter buffers, host copies, indexed by the parameter's position
+        across groups; a list so gradcore.save can write it) and "param_groups" (hyperparameters with
+        "params" as positions)."""
+        index = {id(p): i for i, p in enumerate(self.params)}
+        groups = []
+        for g in self.param_groups:
+            d = {k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items() if k != "params"}
+            d["params"] = [index[id(p)] for p in g["params"]]
+            groups.append(d)
+        state = [
+            {k: (np.array(v.numpy(), copy=True) if isinstance(v, Tensor) else v) for k, v in self.state.get(p, {}).items()}
+            for p in self.params
         ]
+        return {"type": type(self).__name__, "step_count": self.step_count, "state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        kind = state_dict.get("type", type(self).__name__)
+        if kind != type(self).__name__:
+            raise ValueError(f"optimizer state is for {kind}, not {type(self).__name__}")
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(
+                f"loaded state dict has {len(groups)} parameter groups, this optimizer has {len(self.param_groups)}"
+            )
+        for saved, own in zip(groups, self.param_groups):
+            if len(saved["params"]) != len(own["params"]):
+                raise ValueError(
+                    "loaded state dict contains a parameter group that doesn't match the size of optimizer's group"
+                )
+        params = self.params
+        raw = state_dict["state"]
+        entries = raw.items() if isinstance(raw, dict) else enumerate(raw)
+        new_state: dict[Tensor, dict[str, Any]] = {}
+        for i, s in entries:
+            i = int(i)
+            if not 0 <= i < len(params):
+                raise ValueError(f"optimizer state has an entry for parameter {i}, this optimizer has {len(params)}")
+            p = params[i]
+            entry: dict[str, Any] = {}
+            for k, v in s.items():
+                arr = np.asarray(v.numpy() if isinstance(v, Tensor) else v)
+                if k == "step":
+                    entry[k] = int(arr)
+                    continue
+                if arr.shape != p.shape:
+                    raise ValueError(f"optimizer state {k!r} has shape {arr.shape}, parameter has {p.shape}")
+                entry[k] = Tensor(arr.astype(p.dtype.np), device=p.device)
+            if entry:
+                new_state[p] = entry
+        for saved, own in zip(groups, self.param_groups):
+            for k, v in saved.items():
+                if k != "params":
+                    own[k] = tuple(v) if isinstance(v, list) else v
+        self.step_count = int(state_dict.get("step_count", 0))
+        self.state = new_state
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent with optional momentum and L2 weight decay (PyTorch semantics).
+    """Stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay (PyTorch
+    semantics: the first momentum buffer is the gradient itself).
 
     Example:
         >>> import gradcore as gc
@@ -105,27 +200,54 @@ class SGD(Optimizer):
         0.8
     """
 
-    _buffers = ("momentum_buffer",)
-
     def __init__(
-        self, params: Iterable[Tensor], lr: float, momentum: float = 0.0, weight_decay: float = 0.0
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
     ) -> None:
-        super().__init__(params, lr)
-        self.momentum, self.weight_decay = float(momentum), float(weight_decay)
+        if momentum < 0:
+            raise ValueError(f"invalid momentum value {momentum}")
+        if weight_decay < 0:
+            raise ValueError(f"invalid weight_decay value {weight_decay}")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
+        super().__init__(params, defaults)
 
-    def hyperparameters(self) -> dict[str, Any]:
-        return {"lr": self.lr, "momentum": self.momentum, "weight_decay": self.weight_decay}
+    def _check_group(self, group: dict[str, Any]) -> None:
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
     @no_grad()
     def step(self) -> None:
         self.step_count += 1
-        for device, idx in self._groups().items():
-            ps, gs, bufs = self._lists(idx)
-            backend.kernel(device, "sgd_step")(ps, gs, bufs, self.lr, self.momentum, self.weight_decay)
+        for group in self.param_groups:
+            lr, mom, damp, wd = (float(group[k]) for k in ("lr", "momentum", "dampening", "weight_decay"))
+            for device, ps in self._by_device(group).items():
+                if not group["nesterov"] and damp == 0.0:
+                    bufs = [self._buffer(p, "momentum_buffer")._data for p in ps]
+                    grads = [p.grad.contiguous()._data for p in ps]
+                    backend.kernel(device, "sgd_step")([p._data for p in ps], grads, bufs, lr, mom, wd)
+                    continue
+                for p in ps:
+                    d = p.grad + p * wd if wd else p.grad
+                    if mom:
+                        state = self.state.setdefault(p, {})
+                        if "momentum_buffer" not in state:
+                            state["momentum_buffer"] = d.clone()
+                        else:
+                            buf = state["momentum_buffer"]
+                            buf.copy_(buf * mom + d * (1.0 - damp))
+                        buf = state["momentum_buffer"]
+                        d = d + buf * mom if group["nesterov"] else buf
+                    p.copy_(p - d * lr)
 
 
 class Adam(Optimizer):
-    """Adam with bias correction (Kingma & Ba); L2 weight decay added to the gradient.
+    """Adam with bias correction (Kingma & Ba); L2 weight decay added to the gradient; ``amsgrad``
+    keeps the running maximum of the second moment.
 
     Example:
         >>> import gradcore as gc
@@ -136,47 +258,78 @@ class Adam(Optimizer):
         0.9
     """
 
-    _buffers = ("exp_avg", "exp_avg_sq")
     decoupled = False
 
     def __init__(
         self,
-        params: Iterable[Tensor],
+        params: Iterable[Any],
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        amsgrad: bool = False,
     ) -> None:
-        super().__init__(params, lr)
-        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
-            raise ValueError(f"invalid betas {betas}: each must be in [0, 1)")
-        self.betas, self.eps, self.weight_decay = (
-            (float(betas[0]), float(betas[1])),
-            float(eps),
-            float(weight_decay),
-        )
+        defaults = dict(lr=lr, betas=(float(betas[0]), float(betas[1])), eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad)
+        super().__init__(params, defaults)
 
-    def hyperparameters(self) -> dict[str, Any]:
-        return {"lr": self.lr, "betas": list(self.betas), "eps": self.eps, "weight_decay": self.weight_decay}
+    def _check_group(self, group: dict[str, Any]) -> None:
+        b1, b2 = group["betas"]
+        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
+            raise ValueError(f"invalid betas {group['betas']}: each must be in [0, 1)")
+        if group["eps"] < 0:
+            raise ValueError(f"invalid epsilon value {group['eps']}")
+
+    @property
+    def betas(self) -> tuple[float, float]:
+        return tuple(self.param_groups[0]["betas"])
+
+    @property
+    def eps(self) -> float:
+        return self.param_groups[0]["eps"]
+
+    @property
+    def weight_decay(self) -> float:
+        return self.param_groups[0]["weight_decay"]
 
     @no_grad()
     def step(self) -> None:
         self.step_count += 1
-        for device, idx in self._groups().items():
-            ps, gs, ms, vs = self._lists(idx)
-            backend.kernel(device, "adam_step")(
-                ps,
-                gs,
-                ms,
-                vs,
-                self.lr,
-                self.betas[0],
-                self.betas[1],
-                self.eps,
-                self.weight_decay,
-                self.step_count,
-                self.decoupled,
-            )
+        for group in self.param_groups:
+            lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+            b1, b2 = (float(b) for b in group["betas"])
+            for device, ps in self._by_device(group).items():
+                by_step: dict[int, list[Tensor]] = {}
+                for p in ps:
+                    state = self.state.setdefault(p, {})
+                    state["step"] = state.get("step", 0) + 1
+                    by_step.setdefault(state["step"], []).append(p)
+                for step, sps in by_step.items():
+                    if group["amsgrad"]:
+                        for p in sps:
+                            self._amsgrad_update(p, lr, b1, b2, eps, wd, step)
+                        continue
+                    backend.kernel(device, "adam_step")(
+                        [p._data for p in sps],
+                        [p.grad.contiguous()._data for p in sps],
+                        [self._buffer(p, "exp_avg")._data for p in sps],
+                        [self._buffer(p, "exp_avg_sq")._data for p in sps],
+                        lr, b1, b2, eps, wd, step, self.decoupled,
+                    )
+
+    def _amsgrad_update(self, p: Tensor, lr: float, b1: float, b2: float, eps: float, wd: float, step: int) -> None:
+        g = p.grad
+        if wd and self.decoupled:
+            p.copy_(p * (1.0 - lr * wd))
+        elif wd:
+            g = g + p * wd
+        m, v, vmax = (self._buffer(p, k) for k in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"))
+        m.copy_(m * b1 + g * (1.0 - b1))
+        v.copy_(v * b2 + g * g * (1.0 - b2))
+        vmax.copy_(vmax.maximum(v))
+        bc1, bc2 = 1.0 - b1**step, 1.0 - b2**step
+        denom = vmax.sqrt() / (bc2**0.5) + eps
+        p.copy_(p - m / denom * (lr / bc1))
 
 
 class AdamW(Adam):
@@ -186,10 +339,73 @@ class AdamW(Adam):
 
     def __init__(
         self,
-        params: Iterable[Tensor],
+        params: Iterable[Any],
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.01,
+        amsgrad: bool = False,
     ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay)
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+
+
+class RMSprop(Optimizer):
+    """RMSprop as torch's: a running mean of squared gradients (decay ``alpha``), optionally centered
+    (minus the squared running mean gradient) and with momentum.
+
+    Example:
+        >>> import gradcore as gc
+        >>> w = gc.tensor([1.0], requires_grad=True)
+        >>> opt = gc.optim.RMSprop([w], lr=0.01)
+        >>> (w * 2).sum().backward(); opt.step()
+        >>> round(w.item(), 4)
+        0.9
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
+        for name, value in (("alpha", alpha), ("eps", eps), ("weight_decay", weight_decay), ("momentum", momentum)):
+            if value < 0:
+                raise ValueError(f"invalid {name} value {value}")
+        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
+        super().__init__(params, defaults)
+
+    @no_grad()
+    def step(self) -> None:
+        self.step_count += 1
+        for group in self.param_groups:
+            lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
+            wd, mom = float(group["weight_decay"]), float(group["momentum"])
+            for p in (p for p in group["params"] if p.grad is not None):
+                state = self.state.setdefault(p, {})
+                state["step"] = state.get("step", 0) + 1
+                g = p.grad + p * wd if wd else p.grad
+                sq = self._buffer(p, "square_avg")
+                sq.copy_(sq * alpha + g * g * (1.0 - alpha))
+                if group["centered"]:
+                    ga = self._buffer(p, "grad_avg")
+                    ga.copy_(ga * alpha + g * (1.0 - alpha))
+                    avg = (sq - ga * ga).sqrt() + eps
+                else:
+                    avg = sq.sqrt() + eps
+                if mom > 0:
+                    buf = self._buffer(p, "momentum_buffer")
+                    buf.copy_(buf * mom + g / avg)
+                    p.copy_(p - buf * lr)
+                else:
+                    p.copy_(p - g / avg * lr)
+
+
+from . import lr_scheduler  # noqa: E402  (gradcore.optim.lr_scheduler, as in torch)
+
+sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler  # so `import gradcore.optim.lr_scheduler` works
+
+__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]

@@ -554,6 +554,9 @@ class Tensor:
     def sqrt(self) -> Tensor:
         return self._float_unary(ops.Sqrt)
 
+    def erf(self) -> Tensor:
+        return self._float_unary(ops.Erf)
+
     def relu(self) -> Tensor:
         return ops.Relu.apply(self)
 

@@ -1,24 +1,52 @@
 """gradcore.nn: modules, layers, losses and the functional API."""
 
-from . import functional
+from . import functional, init, utils
+from .activation import ELU, GELU, LeakyReLU, LogSoftmax, SiLU, Softmax
+from .containers import ModuleDict, ModuleList
 from .layers import Dropout, Flatten, Identity, Linear, ReLU, Sequential, Sigmoid, Tanh
-from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .module import Module, Parameter
+from .normalization import BatchNorm1d, LayerNorm
 
 __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
+    "BatchNorm1d",
     "CrossEntropyLoss",
     "Dropout",
+    "ELU",
     "Flatten",
+    "GELU",
+    "HuberLoss",
     "Identity",
+    "L1Loss",
+    "LayerNorm",
+    "LeakyReLU",
     "Linear",
+    "LogSoftmax",
     "MSELoss",
     "Module",
+    "ModuleDict",
+    "ModuleList",
+    "NLLLoss",
     "Parameter",
     "ReLU",
     "Sequential",
+    "SiLU",
     "Sigmoid",
+    "SmoothL1Loss",
+    "Softmax",
     "Tanh",
     "functional",
+    "init",
+    "utils",
 ]

@@ -1,4 +1,4 @@
-"""Stateless neural-network functions: activations, softmax, linear, dropout and the losses."""
+"""Stateless neural-network functions: activations, softmax, linear, dropout, norms and the losses."""
 
 from __future__ import annotations
 
@@ -24,23 +24,68 @@ def tanh(x: Tensor) -> Tensor:
     return x.tanh()
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``axis``, shifted by the max for stability.
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x) with the exact erf form, or PyTorch's tanh approximation (``approximate='tanh'``).
 
     Example:
         >>> import gradcore as gc
         >>> from gradcore.nn import functional as F
-        >>> round(F.softmax(gc.tensor([0.0, 0.0])).numpy()[0].item(), 3)
+        >>> round(F.gelu(gc.tensor([1.0])).item(), 4)
+        0.8413
+    """
+    if approximate == "none":
+        return x * 0.5 * (1.0 + (x * 0.7071067811865476).erf())
+    if approximate == "tanh":
+        inner = (x + x * x * x * 0.044715) * 0.7978845608028654
+        return x * 0.5 * (1.0 + inner.tanh())
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, negative_slope * x elsewhere."""
+    return x.relu() - (-x).relu() * negative_slope
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """x where x > 0, alpha * (exp(x) - 1) elsewhere (exp only sees non-positive values)."""
+    return x.relu() + ((x.minimum(0.0)).exp() - 1.0) * alpha
+
+
+def silu(x: Tensor) -> Tensor:
+    """x * sigmoid(x) (also called swish)."""
+    return x * x.sigmoid()
+
+
+def softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim`` (``axis`` accepted as a NumPy alias; default the last dim),
+    shifted by the max for stability.
+
+    Example:
+        >>> import gradcore as gc
+        >>> from gradcore.nn import functional as F
+        >>> round(F.softmax(gc.tensor([0.0, 0.0]), dim=0).numpy()[0].item(), 3)
         0.5
     """
-    e = (x - x.amax(dim=axis, keepdim=True).detach()).exp()
-    return e / e.sum(axis=axis, keepdims=True)
+    if x.ndim == 0:
+        return softmax(x.reshape(1), 0).reshape(())
+    d = _dim_arg(dim, axis)
+    e = (x - x.amax(dim=d, keepdim=True).detach()).exp()
+    return e / e.sum(axis=d, keepdims=True)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """x - logsumexp(x) along ``axis``."""
-    shifted = x - x.amax(dim=axis, keepdim=True).detach()
-    return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
+def log_softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """x - logsumexp(x) along ``dim`` (``axis`` accepted as a NumPy alias; default the last dim)."""
+    if x.ndim == 0:
+        return log_softmax(x.reshape(1), 0).reshape(())
+    d = _dim_arg(dim, axis)
+    shifted = x - x.amax(dim=d, keepdim=True).detach()
+    return shifted - shifted.exp().sum(axis=d, keepdims=True).log()
+
+
+def _dim_arg(dim: int | None, axis: int | None) -> int:
+    if dim is not None and axis is not None:
+        raise TypeError("pass dim or axis, not both")
+    return -1 if dim is None and axis is None else (dim if dim is not None else axis)
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -86,69 +131,40 @@ def _check_targets_dtype(targets: Tensor) -> None:
         raise TypeError(f"class targets must be an int64 or int32 tensor, got {targets.dtype}")
 
 
-def cross_entropy(logits: Tensor, targets: Tensor, reduction: str = "mean") -> Tensor:
-    """Softmax cross-entropy of (N, C) logits against (N,) class indices (fused kernel).
+# The losses and norms live in their own files; re-exported here as torch.nn.functional has them.
+from .loss_functions import (  # noqa: E402
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
+from .normalization import batch_norm, layer_norm  # noqa: E402
 
-    Example:
-        >>> import gradcore as gc
-        >>> from gradcore.nn import functional as F
-        >>> logits = gc.tensor([[2.0, 0.0], [0.0, 2.0]], requires_grad=True)
-        >>> loss = F.cross_entropy(logits, gc.tensor([0, 1]))
-        >>> round(loss.item(), 4)
-        0.1269
-    """
-    _check_targets_dtype(targets)
-    if logits.ndim != 2:
-        raise ValueError(f"cross_entropy: logits must be (N, C), got shape {logits.shape}")
-    if targets.shape != (logits.shape[0],):
-        raise ValueError(
-            f"cross_entropy: targets must have shape ({logits.shape[0]},) to match logits {logits.shape}, "
-            f"got {targets.shape}"
-        )
-    if targets.device != logits.device:
-        raise RuntimeError(f"cross_entropy: logits on {logits.device} but targets on {targets.device}")
-    if not logits.dtype.is_floating:
-        raise TypeError(f"cross_entropy: logits must be float, got {logits.dtype}")
-    loss = ops.SoftmaxCrossEntropy.apply(logits, targets)
-    if reduction == "mean":
-        return loss
-    if reduction == "sum":
-        return loss * logits.shape[0]
-    raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
-
-
-def _check_same_shape(pred: Tensor, target: Tensor, name: str) -> Tensor:
-    if not isinstance(target, Tensor):
-        target = Tensor(np.asarray(target), dtype=pred.dtype, device=pred.device)
-    if pred.shape != target.shape:
-        raise ValueError(f"{name}: input shape {pred.shape} and target shape {target.shape} differ")
-    return target
-
-
-def mse_loss(pred: Tensor, target: Tensor) -> Tensor:
-    """Mean of (pred - target)^2; shapes must match exactly."""
-    target = _check_same_shape(pred, target, "mse_loss")
-    diff = pred - target
-    return (diff * diff).mean()
-
-
-def binary_cross_entropy(prob: Tensor, target: Tensor) -> Tensor:
-    """Mean of -(y log p + (1-y) log(1-p)) for probabilities p in [0, 1], as in PyTorch: logs are
-    clamped at -100 so saturated outputs give a finite loss and gradient.
-
-    Example:
-        >>> import gradcore as gc
-        >>> from gradcore.nn import functional as F
-        >>> round(F.binary_cross_entropy(gc.tensor([0.5, 1.0]), gc.tensor([1.0, 1.0])).item(), 4)
-        0.3466
-    """
-    target = _check_same_shape(prob, target, "binary_cross_entropy")
-    if target.dtype is not prob.dtype:
-        target = target.to(prob.dtype)
-    return ops.BinaryCrossEntropy.apply(prob, target)
-
-
-def binary_cross_entropy_with_logits(logits: Tensor, target: Tensor) -> Tensor:
-    """BCE on sigmoid(logits), computed stably as max(x, 0) - x*y + log(1 + exp(-|x|))."""
-    target = _check_same_shape(logits, target, "binary_cross_entropy_with_logits")
-    return (logits.relu() - logits * target + (1.0 + (-logits.abs()).exp()).log()).mean()
+__all__ = [
+    "batch_norm",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "dropout",
+    "elu",
+    "gelu",
+    "huber_loss",
+    "l1_loss",
+    "layer_norm",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "mse_loss",
+    "nll_loss",
+    "one_hot",
+    "relu",
+    "sigmoid",
+    "silu",
+    "smooth_l1_loss",
+    "softmax",
+    "tanh",
+]

@@ -1,4 +1,4 @@
-"""Loss modules wrapping the functional losses."""
+"""Loss modules wrapping the functional losses, with torch's constructor arguments."""
 
 from __future__ import annotations
 
@@ -7,33 +7,109 @@ from . import functional as F
 from .module import Module
 
 
-class MSELoss(Module):
-    """Mean squared error. Example: ``nn.MSELoss()(pred, target)``."""
-
-    def forward(self, pred: Tensor, target: Tensor) -> Tensor:
-        return F.mse_loss(pred, target)
-
-
-class BCELoss(Module):
-    """Binary cross-entropy on probabilities (outputs of a sigmoid)."""
-
-    def forward(self, prob: Tensor, target: Tensor) -> Tensor:
-        return F.binary_cross_entropy(prob, target)
-
-
-class BCEWithLogitsLoss(Module):
-    """Binary cross-entropy on logits, numerically stable."""
-
-    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
-        return F.binary_cross_entropy_with_logits(logits, target)
-
-
-class CrossEntropyLoss(Module):
-    """Softmax cross-entropy of (N, C) logits against (N,) int class targets."""
-
+class _Loss(Module):
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
+        if reduction not in ("none", "mean", "sum"):
+            raise ValueError(f"reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
         self.reduction = reduction
 
-    def forward(self, logits: Tensor, targets: Tensor) -> Tensor:
-        return F.cross_entropy(logits, targets, self.reduction)
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""
+
+
+class MSELoss(_Loss):
+    """Mean squared error. Example: ``nn.MSELoss()(pred, target)``."""
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.mse_loss(input, target, self.reduction)
+
+
+class L1Loss(_Loss):
+    """Mean absolute error."""
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.l1_loss(input, target, self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """Quadratic below ``beta``, linear above."""
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.smooth_l1_loss(input, target, self.reduction, self.beta)
+
+
+class HuberLoss(_Loss):
+    """Quadratic up to ``delta``, then delta-scaled linear."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.huber_loss(input, target, self.reduction, self.delta)
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy on probabilities (outputs of a sigmoid), optionally weighted."""
+
+    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.weight = weight
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy(input, target, self.weight, self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Binary cross-entropy on logits, numerically stable; ``pos_weight`` weights positives per class."""
+
+    def __init__(
+        self, weight: Tensor | None = None, reduction: str = "mean", pos_weight: Tensor | None = None
+    ) -> None:
+        super().__init__(reduction)
+        self.weight, self.pos_weight = weight, pos_weight
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
+
+
+class NLLLoss(_Loss):
+    """Negative log-likelihood of log-probabilities at class targets."""
+
+    def __init__(self, weight: Tensor | None = None, ignore_index: int = -100, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.weight, self.ignore_index = weight, ignore_index
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+
+
+class CrossEntropyLoss(_Loss):
+    """Softmax cross-entropy of (N, C, ...) logits against class indices or class probabilities.
+
+    Example:
+        >>> import gradcore as gc
+        >>> loss = gc.nn.CrossEntropyLoss(label_smoothing=0.1)
+        >>> round(loss(gc.tensor([[2.0, 0.0]]), gc.tensor([0])).item(), 4)
+        0.2269
+    """
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
+        super().__init__(reduction)
+        self.weight, self.ignore_index, self.label_smoothing = weight, ignore_index, label_smoothing
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.cross_entropy(
+            input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing
+        )

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
+from ..dtypes import DType, as_dtype, float32, float64
 from ..tensor import Tensor
 
 
@@ -39,13 +41,22 @@ class Module:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
 
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
             raise RuntimeError("call Module.__init__() before assigning attributes")
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
-        if isinstance(value, Parameter):
+        buffers = self.__dict__.get("_buffers")
+        if buffers is not None and name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign {type(value).__name__} to buffer {name!r} (a Tensor or None)")
+            buffers[name] = value
+        elif isinstance(value, Parameter):
             self._parameters[name] = value
         elif isinstance(value, Module):
             self._modules[name] = value
@@ -55,7 +66,91 @@ class Module:
         raise NotImplementedError
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        if not (self._forward_pre_hooks or self._forward_hooks):
+            return self.forward(*args, **kwargs)
+        for hook in list(self._forward_pre_hooks.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        out = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            result = hook(self, args, out)
+            if result is not None:
+                out = result
+        return out
+
+    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """``hook(module, args)`` runs before forward; a non-None result replaces the args.
+
+        Example:
+            >>> import gradcore as gc
+            >>> net = gc.nn.Identity()
+            >>> h = net.register_forward_pre_hook(lambda m, args: (args[0] * 2,))
+            >>> net(gc.tensor([1.0])).tolist(), h.remove()
+            ([2.0], None)
+        """
+        return RemovableHandle(self._forward_pre_hooks, hook)
+
+    def register_forward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """``hook(module, args, output)`` runs after forward; a non-None result replaces the output."""
+        return RemovableHandle(self._forward_hooks, hook)
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Registers a non-trainable tensor (e.g. running statistics) that ``.to()`` moves and, when
+        persistent, ``state_dict`` saves.
+
+        Example:
+            >>> import gradcore as gc
+            >>> m = gc.nn.Module()
+            >>> m.register_buffer("count", gc.zeros(1))
+            >>> [name for name, _ in m.named_buffers()]
+            ['count']
+        """
+        if "." in name or not name:
+            raise KeyError(f"buffer name must be a non-empty string without '.', got {name!r}")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"buffer {name!r} must be a Tensor or None, got {type(tensor).__name__}")
+        if name in self._parameters or name in self._modules:
+            raise KeyError(f"attribute {name!r} already exists")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
+        object.__setattr__(self, name, tensor)
+
+    def named_buffers(self, prefix: str = "", persistent_only: bool = False) -> Iterator[tuple[str, Tensor]]:
+        for mod_prefix, module in self.named_modules(prefix):
+            for name, b in module._buffers.items():
+                if b is not None and not (persistent_only and name in module._non_persistent):
+                    yield (f"{mod_prefix}.{name}" if mod_prefix else name), b
+
+    def buffers(self) -> Iterator[Tensor]:
+        for _, b in self.named_buffers():
+            yield b
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        yield from self._modules.items()
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Calls ``fn`` on every submodule (children first) and then on self, as torch does.
+
+        Example:
+            >>> import gradcore as gc
+            >>> net = gc.nn.Sequential(gc.nn.Linear(2, 2))
+            >>> _ = net.apply(lambda m: gc.nn.init.zeros_(m.bias) if isinstance(m, gc.nn.Linear) else None)
+            >>> net[0].bias.tolist()
+            [0.0, 0.0]
+        """
+        for child in self._modules.values():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         seen: set[int] = set()
@@ -69,10 +164,16 @@ class Module:
         for _, p in self.named_parameters():
             yield p
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+    def named_modules(self, prefix: str = "", _seen: set[int] | None = None) -> Iterator[tuple[str, Module]]:
+        """Every module in the tree once (a module shared by two parents is listed at its first place)."""
+        seen = set() if _seen is None else _seen
+        if id(self) in seen:
+            return
+        seen.add(id(self))
         yield prefix, self
         for name, child in self._modules.items():
-            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+            if child is not None:
+                yield from child.named_modules(f"{prefix}.{name}" if prefix else name, seen)
 
     def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
@@ -89,18 +190,49 @@ class Module:
     def eval(self) -> Module:
         return self.train(False)
 
-    def zero_grad(self) -> None:
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Drops every parameter's gradient (or zeroes it in place with ``set_to_none=False``)."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                with no_grad():
+                    p.grad.zero_()
 
-    def to(self, device: str) -> Module:
-        """Moves every parameter to ``device`` in place, keeping the Parameter objects."""
-        device = backend.normalize_device(device)
+    def to(self, *args: Any, device: str | None = None, dtype: DType | None = None) -> Module:
+        """Moves every parameter and buffer to a device and/or casts the floating ones to a dtype, in
+        place, keeping the Parameter objects: ``to("cuda")``, ``to(gc.float64)``, ``to("cpu", gc.float32)``.
+        """
+        for a in args:
+            if isinstance(a, str) or (not isinstance(a, DType) and "Device" in type(a).__name__):
+                device = str(a)
+            else:
+                dtype = as_dtype(a)
+        if dtype is not None and not dtype.is_floating:
+            raise TypeError(f"Module.to only accepts floating dtypes, got {dtype}")
+        device = backend.normalize_device(device) if device is not None else None
+        for module in self.modules():
+            for name, b in list(module._buffers.items()):
+                if b is not None:
+                    module._buffers[name] = _moved(b, device, dtype)
+                    object.__setattr__(module, name, module._buffers[name])
         for p in self.parameters():
-            if p.device != device:
-                moved = p.detach().to(device)
-                p._data, p.device, p._grad = moved._data, device, None
+            moved = _moved(p.detach(), device, dtype)
+            if moved.device != p.device or moved.dtype is not p.dtype:
+                p._data, p.device, p._grad = moved._data, moved.device, None
         return self
+
+    def double(self) -> Module:
+        return self.to(dtype=float64)
+
+    def float(self) -> Module:
+        return self.to(dtype=float32)
+
+    def cpu(self) -> Module:
+        return self.to("cpu")
+
+    def cuda(self) -> Module:
+        return self.to("cuda")
 
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
         """Parameter name -> a host copy of its values."""
@@ -132,3 +264,31 @@ class Module:
         for name, child in self._modules.items():
             lines.append(f"  ({name}): " + repr(child).replace("\n", "\n  "))
         return "\n".join(lines) + ")" if len(lines) > 1 else lines[0] + ")"
+
+
+def _moved(t: Tensor, device: str | None, dtype: DType | None) -> Tensor:
+    """t on device with dtype (None: unchanged); integer tensors keep their dtype, as in torch."""
+    if device is not None and t.device != device:
+        t = t.to(device)
+    if dtype is not None and t.dtype.is_floating and t.dtype is not dtype:
+        t = t.to(dtype)
+    return t
+
+
+class RemovableHandle:
+    """Returned by the hook registrations; ``remove()`` unregisters the hook."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks: OrderedDict[int, Any], hook: Callable[..., Any]) -> None:
+        self._hooks, self.id = hooks, next(RemovableHandle._ids)
+        hooks[self.id] = hook
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()

@@ -1,0 +1,183 @@
+"""Normalization: layer_norm / batch_norm functions and the LayerNorm / BatchNorm1d modules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..autograd import no_grad
+from ..creation import ones, zeros
+from ..dtypes import DType, float32, int64
+from ..tensor import Tensor
+from .module import Module, Parameter
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape: Sequence[int] | int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalizes over the trailing ``normalized_shape`` dims (biased variance), then scales and shifts.
+
+    Example:
+        >>> import gradcore as gc
+        >>> from gradcore.nn import functional as F
+        >>> F.layer_norm(gc.tensor([[1.0, 3.0]]), (2,)).tolist()
+        [[-0.9999950000374997, 0.9999950000374997]]
+    """
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or input.shape[input.ndim - k :] != shape or input.ndim < k:
+        raise ValueError(
+            f"layer_norm: normalized_shape {shape} must match the trailing dims of input {input.shape}"
+        )
+    axes = tuple(range(input.ndim - k, input.ndim))
+    centered = input - input.mean(axis=axes, keepdims=True)
+    var = (centered * centered).mean(axis=axes, keepdims=True)
+    out = centered / (var + eps).sqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalizes each channel (dim 1) of (N, C) or (N, C, L) input by batch statistics while training
+    (updating the running stats in place with the unbiased variance, as torch) or by the running stats.
+
+    Example:
+        >>> import gradcore as gc
+        >>> from gradcore.nn import functional as F
+        >>> F.batch_norm(gc.tensor([[1.0], [3.0]]), None, None, training=True).tolist()
+        [[-0.9999950000374997], [0.9999950000374997]]
+    """
+    if input.ndim not in (2, 3):
+        raise ValueError(f"batch_norm expects (N, C) or (N, C, L) input, got shape {input.shape}")
+    axes = (0,) if input.ndim == 2 else (0, 2)
+    bshape = (1, input.shape[1]) + ((1,) if input.ndim == 3 else ())
+    if training or running_mean is None or running_var is None:
+        count = input.numel() // max(input.shape[1], 1)
+        if count <= 1:
+            raise ValueError(
+                f"batch_norm: expected more than 1 value per channel when training, got input {input.shape}"
+            )
+        mean = input.mean(axis=axes, keepdims=True)
+        centered = input - mean
+        var = (centered * centered).mean(axis=axes, keepdims=True)
+        if training and running_mean is not None and running_var is not None:
+            with no_grad():
+                m = float(momentum)
+                unbiased = var.detach().reshape(-1) * (count / (count - 1))
+                running_mean.copy_(running_mean * (1.0 - m) + mean.detach().reshape(-1) * m)
+                running_var.copy_(running_var * (1.0 - m) + unbiased * m)
+    else:
+        mean, var = running_mean.reshape(bshape), running_var.reshape(bshape)
+        centered = input - mean
+    out = centered / (var + eps).sqrt()
+    if weight is not None:
+        out = out * weight.reshape(bshape)
+    if bias is not None:
+        out = out + bias.reshape(bshape)
+    return out
+
+
+class LayerNorm(Module):
+    """Layer normalization over the trailing ``normalized_shape`` dims, with a learned elementwise
+    scale (ones) and shift (zeros) when ``elementwise_affine``.
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.nn.LayerNorm(4)(gc.randn(2, 4)).shape
+        (2, 4)
+    """
+
+    def __init__(
+        self,
+        normalized_shape: Sequence[int] | int,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        dtype: DType = float32,
+    ) -> None:
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.normalized_shape, self.eps, self.elementwise_affine = shape, float(eps), elementwise_affine
+        self.weight = Parameter(ones(shape, dtype=dtype)) if elementwise_affine else None
+        self.bias = Parameter(zeros(shape, dtype=dtype)) if elementwise_affine and bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class BatchNorm1d(Module):
+    """Batch normalization of (N, C) or (N, C, L) input per channel; keeps running mean/var buffers
+    (updated with ``momentum``, or a cumulative average when momentum is None) used in eval mode.
+
+    Example:
+        >>> import gradcore as gc
+        >>> bn = gc.nn.BatchNorm1d(3)
+        >>> bn(gc.randn(8, 3)).shape, [n for n, _ in bn.named_buffers()]
+        ((8, 3), ['running_mean', 'running_var', 'num_batches_tracked'])
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        dtype: DType = float32,
+    ) -> None:
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, float(eps), momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.weight = Parameter(ones((num_features,), dtype=dtype)) if affine else None
+        self.bias = Parameter(zeros((num_features,), dtype=dtype)) if affine else None
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros((num_features,), dtype=dtype))
+            self.register_buffer("running_var", ones((num_features,), dtype=dtype))
+            self.register_buffer("num_batches_tracked", zeros((), dtype=int64))
+        else:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+            raise ValueError(
+                f"BatchNorm1d({self.num_features}) expects (N, {self.num_features}) or "
+                f"(N, {self.num_features}, L) input, got shape {x.shape}"
+            )
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            with no_grad():
+                self.num_batches_tracked.copy_(self.num_batches_tracked + 1)
+            if self.momentum is None:  # cumulative moving average
+                momentum = 1.0 / float(self.num_batches_tracked.item())
+        use_batch = self.training or not self.track_running_stats
+        return batch_norm(
+            x,
+            self.running_mean if not use_batch or self.training else None,
+            self.running_var if not use_batch or self.training else None,
+            self.weight,
+            self.bias,
+            use_batch,
+            momentum,
+            self.eps,
+        )
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"

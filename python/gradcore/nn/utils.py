@@ -1,0 +1,70 @@
+"""nn.utils: gradient clipping by total norm or by value."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from ..autograd import no_grad
+from ..tensor import Tensor
+
+
+def _grads(parameters: Iterable[Tensor] | Tensor) -> list[Tensor]:
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    return [p.grad for p in params if p.grad is not None]
+
+
+@no_grad()
+def clip_grad_norm_(
+    parameters: Iterable[Tensor] | Tensor,
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+) -> Tensor:
+    """Scales all gradients in place so their joint ``norm_type`` norm is at most ``max_norm``;
+    returns the total norm before clipping (a 0-d tensor), as torch.
+
+    Example:
+        >>> import gradcore as gc
+        >>> w = gc.tensor([3.0, 4.0], requires_grad=True)
+        >>> (w * w).sum().backward()  # grad (6, 8), norm 10
+        >>> total = gc.nn.utils.clip_grad_norm_([w], 5.0)
+        >>> total.item(), [round(v, 4) for v in w.grad.tolist()]
+        (10.0, [3.0, 4.0])
+    """
+    grads = _grads(parameters)
+    if not grads:
+        return Tensor(0.0)
+    norm_type = float(norm_type)
+    if math.isinf(norm_type):
+        norms = [g.abs().max().to(grads[0].dtype) for g in grads]
+        total = norms[0]
+        for n in norms[1:]:
+            total = total.maximum(n.to(total.device))
+    else:
+        total = None
+        for g in grads:
+            part = (g.abs() ** norm_type).sum()
+            part = part if total is None else part.to(total.device)
+            total = part if total is None else total + part
+        total = total ** (1.0 / norm_type)
+    value = float(total.item())
+    if error_if_nonfinite and not math.isfinite(value):
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it cannot "
+            "be clipped. To disable this error and scale the gradients by the non-finite norm anyway, set "
+            "`error_if_nonfinite=False`"
+        )
+    coef = float(max_norm) / (value + 1e-6)
+    if not coef >= 1.0:  # a NaN norm scales by NaN, as torch does
+        for g in grads:
+            g.copy_(g * coef)
+    return total
+
+
+@no_grad()
+def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -> None:
+    """Clamps every gradient in place to [-clip_value, clip_value]."""
+    c = float(clip_value)
+    for g in _grads(parameters):
+        g.copy_(g.clamp(-c, c))
