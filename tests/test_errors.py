@@ -80,8 +80,10 @@ def test_reshape_and_axis_errors():
 
 
 def test_loss_shape_mismatch():
-    with pytest.raises(ValueError, match="differ"):
+    with pytest.warns(UserWarning, match="differs"):  # torch broadcasts with a warning
         F.mse_loss(gc.ones(4, 1), gc.ones(4))
+    with pytest.raises(ValueError, match="cannot be broadcast"):
+        F.mse_loss(gc.ones(4, 2), gc.ones(3))
 
 
 def test_unknown_device_and_cuda_when_absent():

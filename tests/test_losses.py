@@ -60,10 +60,20 @@ def test_cross_entropy_default_ignore_index_and_fast_path(device):
     logits = rng.normal(size=(8, 4))
     tgt = rng.integers(0, 4, 8)
     x, tx = _pair(logits, device)
-    _check(F.cross_entropy(x, gc.tensor(tgt, device=device)), TF.cross_entropy(tx, torch.tensor(tgt)), [(x, tx)], device)
+    _check(
+        F.cross_entropy(x, gc.tensor(tgt, device=device)),
+        TF.cross_entropy(tx, torch.tensor(tgt)),
+        [(x, tx)],
+        device,
+    )
     tgt[[1, 5]] = -100  # default ignore_index: the fused kernel refuses it, the general path skips the rows
     x, tx = _pair(logits, device)
-    _check(F.cross_entropy(x, gc.tensor(tgt, device=device)), TF.cross_entropy(tx, torch.tensor(tgt)), [(x, tx)], device)
+    _check(
+        F.cross_entropy(x, gc.tensor(tgt, device=device)),
+        TF.cross_entropy(tx, torch.tensor(tgt)),
+        [(x, tx)],
+        device,
+    )
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -97,7 +107,9 @@ def test_nll_loss_weight_and_ignore_index_match_torch(device, reduction):
     tgt = rng.integers(0, 3, 7)
     tgt[2] = -100
     wt = rng.uniform(0.5, 2.0, 3)
-    out = F.nll_loss(x, gc.tensor(tgt, device=device), weight=gc.tensor(wt, device=device), reduction=reduction)
+    out = F.nll_loss(
+        x, gc.tensor(tgt, device=device), weight=gc.tensor(wt, device=device), reduction=reduction
+    )
     ref = TF.nll_loss(tx, torch.tensor(tgt), weight=torch.tensor(wt), reduction=reduction)
     _check(out, ref, [(x, tx)], device)
 
@@ -139,7 +151,11 @@ def test_bce_with_logits_pos_weight_match_torch(device, reduction):
     y, ty = _pair(rng.uniform(0, 1, (5, 3)), device)
     pw, wt = rng.uniform(0.5, 3.0, 3), rng.uniform(0.5, 2.0, (5, 1))
     out = F.binary_cross_entropy_with_logits(
-        x, y, weight=gc.tensor(wt, device=device), reduction=reduction, pos_weight=gc.tensor(pw, device=device)
+        x,
+        y,
+        weight=gc.tensor(wt, device=device),
+        reduction=reduction,
+        pos_weight=gc.tensor(pw, device=device),
     )
     ref = TF.binary_cross_entropy_with_logits(
         tx, ty, weight=torch.tensor(wt), reduction=reduction, pos_weight=torch.tensor(pw)
@@ -154,8 +170,13 @@ def test_bce_with_logits_pos_weight_match_torch(device, reduction):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize(
     "name, kwargs",
-    [("mse_loss", {}), ("l1_loss", {}), ("smooth_l1_loss", {"beta": 0.7}), ("smooth_l1_loss", {"beta": 0.0}),
-     ("huber_loss", {"delta": 0.8})],
+    [
+        ("mse_loss", {}),
+        ("l1_loss", {}),
+        ("smooth_l1_loss", {"beta": 0.7}),
+        ("smooth_l1_loss", {"beta": 0.0}),
+        ("huber_loss", {"delta": 0.8}),
+    ],
 )
 def test_regression_losses_match_torch(device, reduction, name, kwargs):
     rng = np.random.default_rng(9)
@@ -172,8 +193,11 @@ def test_loss_modules_pass_their_options():
     tgt = rng.integers(0, 4, 6)
     wt = rng.uniform(0.5, 2, 4)
     pairs = [
-        (nn.CrossEntropyLoss(weight=gc.tensor(wt), reduction="sum", label_smoothing=0.1),
-         torch.nn.CrossEntropyLoss(weight=torch.tensor(wt), reduction="sum", label_smoothing=0.1), True),
+        (
+            nn.CrossEntropyLoss(weight=gc.tensor(wt), reduction="sum", label_smoothing=0.1),
+            torch.nn.CrossEntropyLoss(weight=torch.tensor(wt), reduction="sum", label_smoothing=0.1),
+            True,
+        ),
         (nn.NLLLoss(reduction="none"), torch.nn.NLLLoss(reduction="none"), True),
         (nn.MSELoss(reduction="sum"), torch.nn.MSELoss(reduction="sum"), False),
         (nn.L1Loss(), torch.nn.L1Loss(), False),

@@ -81,7 +81,7 @@ def test_losses_against_numpy():
     assert_close(mse, np.mean((p - y) ** 2), rtol=1e-12)
     logits = rng.normal(size=(4, 5))
     t = np.array([0, 4, 2, 2])
-    ce_sum = nn.CrossEntropyLoss("sum")(gc.tensor(logits, dtype=gc.float64), gc.tensor(t))
+    ce_sum = nn.CrossEntropyLoss(reduction="sum")(gc.tensor(logits, dtype=gc.float64), gc.tensor(t))
     logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
     assert_close(ce_sum, -logp[np.arange(4), t].sum(), rtol=1e-12)
     assert_close(F.softmax(gc.tensor(logits)), np.exp(logp), atol=1e-6)

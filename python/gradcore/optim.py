@@ -21,7 +21,9 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], defaults: dict[str, Any]) -> None:
         if isinstance(params, Tensor):
-            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts")
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or dicts"
+            )
         if defaults.get("lr", 0.0) < 0:
             raise ValueError(f"invalid learning rate {defaults['lr']}")
         self.defaults = dict(defaults)
@@ -58,7 +60,9 @@ class Optimizer:
         params = list(params) if params is not None else []
         for p in params:
             if not isinstance(p, Tensor):
-                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(p).__name__}")
+                raise TypeError(
+                    f"optimizer can only optimize Tensors, but one of the params is {type(p).__name__}"
+                )
             if not p.requires_grad:
                 raise TypeError("optimizer parameters must be tensors with requires_grad=True")
             if not p.is_leaf:
@@ -140,10 +144,18 @@ class Optimizer:
             d["params"] = [index[id(p)] for p in g["params"]]
             groups.append(d)
         state = [
-            {k: (np.array(v.numpy(), copy=True) if isinstance(v, Tensor) else v) for k, v in self.state.get(p, {}).items()}
+            {
+                k: (np.array(v.numpy(), copy=True) if isinstance(v, Tensor) else v)
+                for k, v in self.state.get(p, {}).items()
+            }
             for p in self.params
         ]
-        return {"type": type(self).__name__, "step_count": self.step_count, "state": state, "param_groups": groups}
+        return {
+            "type": type(self).__name__,
+            "step_count": self.step_count,
+            "state": state,
+            "param_groups": groups,
+        }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         kind = state_dict.get("type", type(self).__name__)
@@ -152,12 +164,14 @@ class Optimizer:
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
             raise ValueError(
-                f"loaded state dict has {len(groups)} parameter groups, this optimizer has {len(self.param_groups)}"
+                f"loaded state dict has {len(groups)} parameter groups, "
+                f"this optimizer has {len(self.param_groups)}"
             )
         for saved, own in zip(groups, self.param_groups):
             if len(saved["params"]) != len(own["params"]):
                 raise ValueError(
-                    "loaded state dict contains a parameter group that doesn't match the size of optimizer's group"
+                    "loaded state dict contains a parameter group "
+                    "that doesn't match the size of optimizer's group"
                 )
         params = self.params
         raw = state_dict["state"]
@@ -166,7 +180,9 @@ class Optimizer:
         for i, s in entries:
             i = int(i)
             if not 0 <= i < len(params):
-                raise ValueError(f"optimizer state has an entry for parameter {i}, this optimizer has {len(params)}")
+                raise ValueError(
+                    f"optimizer state has an entry for parameter {i}, this optimizer has {len(params)}"
+                )
             p = params[i]
             entry: dict[str, Any] = {}
             for k, v in s.items():
@@ -213,7 +229,9 @@ class SGD(Optimizer):
             raise ValueError(f"invalid momentum value {momentum}")
         if weight_decay < 0:
             raise ValueError(f"invalid weight_decay value {weight_decay}")
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
+        defaults = dict(
+            lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov
+        )
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict[str, Any]) -> None:
@@ -269,8 +287,13 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
         amsgrad: bool = False,
     ) -> None:
-        defaults = dict(lr=lr, betas=(float(betas[0]), float(betas[1])), eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad)
+        defaults = dict(
+            lr=lr,
+            betas=(float(betas[0]), float(betas[1])),
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+        )
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict[str, Any]) -> None:
@@ -314,10 +337,18 @@ class Adam(Optimizer):
                         [p.grad.contiguous()._data for p in sps],
                         [self._buffer(p, "exp_avg")._data for p in sps],
                         [self._buffer(p, "exp_avg_sq")._data for p in sps],
-                        lr, b1, b2, eps, wd, step, self.decoupled,
+                        lr,
+                        b1,
+                        b2,
+                        eps,
+                        wd,
+                        step,
+                        self.decoupled,
                     )
 
-    def _amsgrad_update(self, p: Tensor, lr: float, b1: float, b2: float, eps: float, wd: float, step: int) -> None:
+    def _amsgrad_update(
+        self, p: Tensor, lr: float, b1: float, b2: float, eps: float, wd: float, step: int
+    ) -> None:
         g = p.grad
         if wd and self.decoupled:
             p.copy_(p * (1.0 - lr * wd))
@@ -372,10 +403,17 @@ class RMSprop(Optimizer):
         momentum: float = 0.0,
         centered: bool = False,
     ) -> None:
-        for name, value in (("alpha", alpha), ("eps", eps), ("weight_decay", weight_decay), ("momentum", momentum)):
+        for name, value in (
+            ("alpha", alpha),
+            ("eps", eps),
+            ("weight_decay", weight_decay),
+            ("momentum", momentum),
+        ):
             if value < 0:
                 raise ValueError(f"invalid {name} value {value}")
-        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
+        defaults = dict(
+            lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered
+        )
         super().__init__(params, defaults)
 
     @no_grad()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import ops
 from ..creation import arange, generator
 from ..dtypes import DType, float32

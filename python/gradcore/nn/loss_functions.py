@@ -51,7 +51,9 @@ def _as_target(pred: Tensor, target: Tensor, name: str, broadcast: bool = True) 
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """(input - target)^2, reduced. Example: ``F.mse_loss(gc.tensor([1.0]), gc.tensor([3.0])).item() == 4.0``."""
+    """(input - target)^2, reduced.
+
+    Example: ``F.mse_loss(gc.tensor([1.0]), gc.tensor([3.0])).item() == 4.0``."""
     _check_reduction(reduction, "mse_loss")
     target = _as_target(input, target, "mse_loss")
     diff = input - target
@@ -191,13 +193,17 @@ def _check_class_targets(input: Tensor, target: Tensor, ignore_index: int, name:
     cdim = _class_dim(input, name)
     expected = input.shape[:cdim] + input.shape[cdim + 1 :]
     if target.shape != expected:
-        raise ValueError(f"{name}: target shape {target.shape} does not match input {input.shape}; "
-                         f"expected {expected}")
+        raise ValueError(
+            f"{name}: targets must have shape {expected} to match input {input.shape} (input is (C,), (N, C) "
+            f"or (N, C, d1, ...)), got {target.shape}"
+        )
     classes = input.shape[cdim]
     t = target.numpy()
     bad = (t != ignore_index) & ((t < 0) | (t >= classes))
     if bad.any():
-        raise IndexError(f"{name}: target {int(t[bad].flat[0])} is out of bounds for {classes} classes")
+        where = np.argwhere(bad)[0]
+        at = f"row {int(where[0])}" if where.size == 1 else f"position {tuple(int(i) for i in where)}"
+        raise IndexError(f"{name}: target {int(t[tuple(where)])} at {at} is out of range [0, {classes})")
     return classes
 
 
@@ -281,10 +287,16 @@ def cross_entropy(
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     if not isinstance(input, Tensor) or not input.dtype.is_floating:
         raise TypeError(f"cross_entropy: input must be a float Tensor, got {getattr(input, 'dtype', input)}")
-    if isinstance(target, Tensor) and target.dtype.is_floating:
+    if isinstance(target, Tensor) and target.dtype.is_floating and target.shape == input.shape:
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
     plain = weight is None and reduction == "mean" and label_smoothing == 0.0 and input.ndim == 2
-    if plain and isinstance(target, Tensor) and target.shape == input.shape[:1] and target.device == input.device:
+    plain = plain and isinstance(target, Tensor) and not target.dtype.is_floating
+    if (
+        plain
+        and isinstance(target, Tensor)
+        and target.shape == input.shape[:1]
+        and target.device == input.device
+    ):
         try:
             return ops.SoftmaxCrossEntropy.apply(input, target)
         except IndexError:
@@ -315,7 +327,8 @@ def _cross_entropy_probs(
 
     if target.shape != input.shape:
         raise ValueError(
-            f"cross_entropy: probability targets must have the input's shape {input.shape}, got {target.shape}"
+            f"cross_entropy: probability targets must have the input's shape {input.shape}, "
+            f"got {target.shape}"
         )
     if target.device != input.device:
         raise RuntimeError(f"cross_entropy: input on {input.device} but target on {target.device}")

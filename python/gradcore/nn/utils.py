@@ -51,7 +51,8 @@ def clip_grad_norm_(
     value = float(total.item())
     if error_if_nonfinite and not math.isfinite(value):
         raise RuntimeError(
-            f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it cannot "
+            f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "
+            "so it cannot "
             "be clipped. To disable this error and scale the gradients by the non-finite norm anyway, set "
             "`error_if_nonfinite=False`"
         )
