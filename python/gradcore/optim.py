@@ -127,6 +127,16 @@ class Optimizer:
                 out.setdefault(p.device, []).append(p)
         return out
 
+    @staticmethod
+    def _written(ps: list[Tensor]) -> list[Any]:
+        """The storages of ps for a fused kernel that writes them in place; their version counters are
+        bumped so tensors saved for backward from them read as stale (where the counter exists)."""
+        for p in ps:
+            bump = getattr(p, "_bump_version", None)
+            if bump is not None:
+                bump()
+        return [p._data for p in ps]
+
     def hyperparameters(self) -> dict[str, Any]:
         return {k: v for k, v in self.param_groups[0].items() if k != "params"}
 
@@ -247,7 +257,7 @@ class SGD(Optimizer):
                 if not group["nesterov"] and damp == 0.0:
                     bufs = [self._buffer(p, "momentum_buffer")._data for p in ps]
                     grads = [p.grad.contiguous()._data for p in ps]
-                    backend.kernel(device, "sgd_step")([p._data for p in ps], grads, bufs, lr, mom, wd)
+                    backend.kernel(device, "sgd_step")(self._written(ps), grads, bufs, lr, mom, wd)
                     continue
                 for p in ps:
                     d = p.grad + p * wd if wd else p.grad
@@ -333,7 +343,7 @@ class Adam(Optimizer):
                             self._amsgrad_update(p, lr, b1, b2, eps, wd, step)
                         continue
                     backend.kernel(device, "adam_step")(
-                        [p._data for p in sps],
+                        self._written(sps),
                         [p.grad.contiguous()._data for p in sps],
                         [self._buffer(p, "exp_avg")._data for p in sps],
                         [self._buffer(p, "exp_avg_sq")._data for p in sps],

@@ -42,7 +42,7 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_buffers", OrderedDict())
-        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
 
@@ -114,15 +114,15 @@ class Module:
             raise KeyError(f"attribute {name!r} already exists")
         self._buffers[name] = tensor
         if persistent:
-            self._non_persistent.discard(name)
+            self._non_persistent_buffers_set.discard(name)
         else:
-            self._non_persistent.add(name)
+            self._non_persistent_buffers_set.add(name)
         object.__setattr__(self, name, tensor)
 
     def named_buffers(self, prefix: str = "", persistent_only: bool = False) -> Iterator[tuple[str, Tensor]]:
         for mod_prefix, module in self.named_modules(prefix):
             for name, b in module._buffers.items():
-                if b is not None and not (persistent_only and name in module._non_persistent):
+                if b is not None and not (persistent_only and name in module._non_persistent_buffers_set):
                     yield (f"{mod_prefix}.{name}" if mod_prefix else name), b
 
     def buffers(self) -> Iterator[Tensor]:
