@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 #include "allocator_cpu.h"
 #include "kernels.h"
+#include "rownorm.h"
 #include "numpy_dtype.h"
 #include "parallel.h"
 
@@ -102,6 +103,14 @@ void register_cpu(py::module_& m) {
     });
     m.def("sgd_step", [](const py::list& p, const py::list& g, const py::list& buf, double lr, double momentum,
                          double wd) { cpu::sgd_step(cpu_lists(p, g, buf, py::list()), lr, momentum, wd); });
+    m.def("layernorm_fwd", [](A x, A out, A rstd, double eps) {
+        cpu::layernorm_fwd(cpu_view(x), cpu_view(out), cpu_view(rstd), eps);
+    });
+    m.def("layernorm_bwd", [](A g, A xhat, A rstd, A dx) {
+        cpu::layernorm_bwd(cpu_view(g), cpu_view(xhat), cpu_view(rstd), cpu_view(dx));
+    });
+    m.def("log_softmax_fwd", [](A x, A out) { cpu::log_softmax_fwd(cpu_view(x), cpu_view(out)); });
+    m.def("log_softmax_bwd", [](A g, A out, A dx) { cpu::log_softmax_bwd(cpu_view(g), cpu_view(out), cpu_view(dx)); });
     m.def("num_threads", [] { return num_threads(); });
     m.def("cached_empty", &cached_empty, "an uninitialised array from the large-buffer host cache");
     m.attr("cache_min_bytes") = cpu::kHostCacheMinBytes;

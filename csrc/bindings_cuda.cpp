@@ -5,6 +5,7 @@
 #include "cuda_common.h"
 #include "dlpack.h"
 #include "kernels.h"
+#include "rownorm.h"
 #include "numpy_dtype.h"
 
 namespace py = pybind11;
@@ -213,6 +214,14 @@ void register_cuda(py::module_& m) {
     });
     m.def("sgd_step", [](const py::list& p, const py::list& g, const py::list& buf, double lr, double momentum,
                          double wd) { cuda::sgd_step(to_lists(p, g, buf, py::list()), lr, momentum, wd); });
+    m.def("layernorm_fwd", [](A x, A out, A rstd, double eps) {
+        cuda::layernorm_fwd(x.view(), out.view(), rstd.view(), eps);
+    });
+    m.def("layernorm_bwd", [](A g, A xhat, A rstd, A dx) {
+        cuda::layernorm_bwd(g.view(), xhat.view(), rstd.view(), dx.view());
+    });
+    m.def("log_softmax_fwd", [](A x, A out) { cuda::log_softmax_fwd(x.view(), out.view()); });
+    m.def("log_softmax_bwd", [](A g, A out, A dx) { cuda::log_softmax_bwd(g.view(), out.view(), dx.view()); });
 
     m.def("device_count", [] {
         int n = 0;

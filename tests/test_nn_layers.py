@@ -273,3 +273,48 @@ def test_module_to_moves_parameters_and_buffers(device):
     assert out.device == device
     net.cpu()
     assert net[1].running_mean.device == "cpu"
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_log_softmax_and_softmax_native_rows_match_torch(device, dim):
+    x, tx = _pair(np.random.default_rng(4).normal(size=(3, 5, 4)) * 10, device)
+    out, ref = F.log_softmax(x, dim=dim), torch.log_softmax(tx, dim=dim)
+    assert_close(out.cpu(), ref.detach().numpy(), rtol=1e-12, atol=1e-12)
+    _backward_both(out, ref, device)
+    assert_close(x.grad.cpu(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    assert_close(F.softmax(x, dim).cpu(), torch.softmax(tx, dim).detach().numpy(), rtol=1e-12, atol=1e-14)
+    assert F.log_softmax(gc.zeros(0, 3, device=device), dim=1).shape == (0, 3)
+
+
+def test_layer_norm_and_log_softmax_double_backward():
+    rng = np.random.default_rng(5)
+    x = gc.tensor(rng.normal(size=(3, 4)), dtype=gc.float64, requires_grad=True)
+    w = gc.tensor(rng.normal(size=(4,)), dtype=gc.float64, requires_grad=True)
+    gradcheck(lambda t, s: F.layer_norm(t, (4,), s), [x, w])
+    gradcheck(lambda t: F.log_softmax(t, dim=0), [x])
+    for fn, tfn in [
+        (lambda t: F.layer_norm(t, (4,)), lambda t: torch.nn.functional.layer_norm(t, (4,))),
+        (lambda t: F.log_softmax(t, dim=1), lambda t: torch.log_softmax(t, 1)),
+    ]:
+        x.grad = None
+        v = rng.normal(size=(3, 4))
+        (fn(x) * gc.tensor(v, dtype=gc.float64)).sum().backward(create_graph=True)
+        g = x.grad
+        x.grad = None
+        (g * g).sum().backward()
+        tx = torch.tensor(x.numpy(), requires_grad=True)
+        (tg,) = torch.autograd.grad((tfn(tx) * torch.tensor(v)).sum(), tx, create_graph=True)
+        assert_close(g, tg.detach().numpy(), rtol=1e-10, atol=1e-12)
+        assert_close(x.grad, torch.autograd.grad((tg * tg).sum(), tx)[0].numpy(), rtol=1e-9, atol=1e-11)
+
+
+def test_layer_norm_float32_and_errors():
+    x = np.random.default_rng(6).normal(size=(16, 33)).astype(np.float32) * 100 + 50
+    out = F.layer_norm(gc.tensor(x), (33,))
+    ref = torch.nn.functional.layer_norm(torch.tensor(x), (33,)).numpy()
+    assert out.dtype is gc.float32
+    assert_close(out, ref, atol=1e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="normalized_shape"):
+        F.layer_norm(gc.zeros(3, 4), (3,))
+    with pytest.raises(TypeError, match="float"):
+        F.layer_norm(gc.tensor([[1, 2]]), (2,))

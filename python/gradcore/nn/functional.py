@@ -6,6 +6,7 @@ from .. import ops
 from ..creation import arange, generator
 from ..dtypes import DType, float32
 from ..tensor import Tensor
+from .norm_ops import LogSoftmaxRows
 
 
 def relu(x: Tensor) -> Tensor:
@@ -67,6 +68,8 @@ def softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Te
     if x.ndim == 0:
         return softmax(x.reshape(1), 0).reshape(())
     d = _dim_arg(dim, axis)
+    if x.numel() == 0:
+        return x * 1.0
     e = (x - x.amax(dim=d, keepdim=True).detach()).exp()
     return e / e.sum(axis=d, keepdims=True)
 
@@ -76,8 +79,17 @@ def log_softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -
     if x.ndim == 0:
         return log_softmax(x.reshape(1), 0).reshape(())
     d = _dim_arg(dim, axis)
-    shifted = x - x.amax(dim=d, keepdim=True).detach()
-    return shifted - shifted.exp().sum(axis=d, keepdims=True).log()
+    if not x.dtype.is_floating:
+        raise TypeError(f"log_softmax needs a float tensor, got {x.dtype}")
+    if x.numel() == 0:  # nothing to normalize: an empty result of the same shape
+        return x * 1.0
+    d = d % x.ndim
+    if d != x.ndim - 1:  # the kernel works on the last dim: swap dim there and back
+        order = list(range(x.ndim))
+        order[d], order[-1] = order[-1], order[d]
+        return log_softmax(x.permute(order), -1).permute(order)
+    rows = LogSoftmaxRows.apply(x.reshape(-1, x.shape[-1]))
+    return rows.reshape(x.shape)
 
 
 def _dim_arg(dim: int | None, axis: int | None) -> int:

@@ -9,6 +9,14 @@ from ..creation import ones, zeros
 from ..dtypes import DType, float32, int64
 from ..tensor import Tensor
 from .module import Module, Parameter
+from .norm_ops import LayerNormRows
+
+
+def _prod(shape: tuple[int, ...]) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
 
 
 def layer_norm(
@@ -32,10 +40,12 @@ def layer_norm(
         raise ValueError(
             f"layer_norm: normalized_shape {shape} must match the trailing dims of input {input.shape}"
         )
-    axes = tuple(range(input.ndim - k, input.ndim))
-    centered = input - input.mean(axis=axes, keepdims=True)
-    var = (centered * centered).mean(axis=axes, keepdims=True)
-    out = centered / (var + eps).sqrt()
+    if not input.dtype.is_floating:
+        raise TypeError(f"layer_norm needs a float tensor, got {input.dtype}")
+    if input.numel() == 0:
+        out = input * 1.0
+    else:  # the native row kernel over the flattened normalized dims
+        out = LayerNormRows.apply(input.reshape(-1, _prod(shape)), eps=float(eps)).reshape(input.shape)
     if weight is not None:
         out = out * weight
     if bias is not None:
