@@ -318,3 +318,20 @@ def test_layer_norm_float32_and_errors():
         F.layer_norm(gc.zeros(3, 4), (3,))
     with pytest.raises(TypeError, match="float"):
         F.layer_norm(gc.tensor([[1, 2]]), (2,))
+
+
+def test_sequential_ordered_dict_append_and_recurse_flag():
+    from collections import OrderedDict
+
+    net = nn.Sequential(OrderedDict([("fc", nn.Linear(2, 3)), ("act", nn.GELU())]))
+    net.append(nn.Linear(3, 1))
+    assert [n for n, _ in net.named_children()] == ["fc", "act", "2"] and net(gc.ones(4, 2)).shape == (4, 1)
+
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(gc.ones(1))
+            self.inner = nn.Linear(1, 1)
+
+    m = Scaled()
+    assert len(list(m.parameters(recurse=False))) == 1 and len(list(m.parameters())) == 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -98,10 +99,23 @@ class Sequential(Module):
 
     def __init__(self, *layers: Module) -> None:
         super().__init__()
+        if len(layers) == 1 and isinstance(layers[0], OrderedDict):  # named layers, as torch
+            for name, layer in layers[0].items():
+                if not isinstance(layer, Module):
+                    raise TypeError(f"Sequential takes Modules, got {type(layer).__name__} for {name!r}")
+                setattr(self, name, layer)
+            return
         for i, layer in enumerate(layers):
             if not isinstance(layer, Module):
                 raise TypeError(f"Sequential takes Modules, got {type(layer).__name__} at position {i}")
             setattr(self, str(i), layer)
+
+    def append(self, module: Module) -> Sequential:
+        """Adds a module at the end (named by its position)."""
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential takes Modules, got {type(module).__name__}")
+        setattr(self, str(len(self)), module)
+        return self
 
     def forward(self, x: Any) -> Any:
         for layer in self._modules.values():
