@@ -181,9 +181,9 @@ def _class_dim(input: Tensor, name: str) -> int:
     return 0 if input.ndim == 1 else 1
 
 
-def _check_class_targets(input: Tensor, target: Tensor, ignore_index: int, name: str) -> int:
-    """Validates (N, d1, ...) int targets against (N, C, d1, ...) input; returns C. Out-of-range
-    targets (other than ignore_index) raise IndexError naming the value, as in PyTorch."""
+def _check_class_targets(input: Tensor, target: Tensor, ignore_index: int, name: str) -> tuple[int, bool]:
+    """Validates (N, d1, ...) int targets against (N, C, d1, ...) input; returns C and whether any
+    target is ignore_index. Out-of-range targets raise IndexError naming the value, as in PyTorch."""
     if not isinstance(target, Tensor):
         raise TypeError(f"{name}: target must be a Tensor, got {type(target).__name__}")
     if target.dtype.is_floating:
@@ -199,12 +199,13 @@ def _check_class_targets(input: Tensor, target: Tensor, ignore_index: int, name:
         )
     classes = input.shape[cdim]
     t = target.numpy()
-    bad = (t != ignore_index) & ((t < 0) | (t >= classes))
+    ignored = t == ignore_index
+    bad = ~ignored & ((t < 0) | (t >= classes))
     if bad.any():
         where = np.argwhere(bad)[0]
         at = f"row {int(where[0])}" if where.size == 1 else f"position {tuple(int(i) for i in where)}"
         raise IndexError(f"{name}: target {int(t[tuple(where)])} at {at} is out of range [0, {classes})")
-    return classes
+    return classes, bool(ignored.any())
 
 
 def _class_shape(input: Tensor, cdim: int) -> tuple[int, ...]:
@@ -252,7 +253,7 @@ def nll_loss(
         2.5
     """
     _check_reduction(reduction, "nll_loss")
-    classes = _check_class_targets(input, target, ignore_index, "nll_loss")
+    classes, _ = _check_class_targets(input, target, ignore_index, "nll_loss")
     weight = _check_class_weight(weight, input, classes, "nll_loss")
     loss, w, _ = _nll_parts(input, target, weight, classes)
     if reduction == "mean":
@@ -289,19 +290,12 @@ def cross_entropy(
         raise TypeError(f"cross_entropy: input must be a float Tensor, got {getattr(input, 'dtype', input)}")
     if isinstance(target, Tensor) and target.dtype.is_floating and target.shape == input.shape:
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
+    # Targets are checked on the host first (one small read, like the kernels' own range check): bad
+    # ones raise IndexError naming them, and an ignored one sends the call down the general path.
+    classes, any_ignored = _check_class_targets(input, target, ignore_index, "cross_entropy")
     plain = weight is None and reduction == "mean" and label_smoothing == 0.0 and input.ndim == 2
-    plain = plain and isinstance(target, Tensor) and not target.dtype.is_floating
-    if (
-        plain
-        and isinstance(target, Tensor)
-        and target.shape == input.shape[:1]
-        and target.device == input.device
-    ):
-        try:
-            return ops.SoftmaxCrossEntropy.apply(input, target)
-        except IndexError:
-            pass  # ignore_index or a bad target: the general path below handles or names it
-    classes = _check_class_targets(input, target, ignore_index, "cross_entropy")
+    if plain and input.shape[0] > 0 and not any_ignored:
+        return ops.SoftmaxCrossEntropy.apply(input, target)
     weight = _check_class_weight(weight, input, classes, "cross_entropy")
     cdim = _class_dim(input, "cross_entropy")
     logp = log_softmax(input, dim=cdim)
