@@ -206,3 +206,23 @@ def test_clip_grad_norm_nonfinite_and_clip_value(device):
     gc.nn.utils.clip_grad_value_([w], 1.0)
     torch.nn.utils.clip_grad_value_([t], 1.0)
     assert w.grad.cpu().numpy().tolist() == t.grad.numpy().tolist()
+
+
+def test_step_closure_and_module_registration_helpers():
+    w = gc.tensor([2.0], dtype=gc.float64, requires_grad=True)
+    opt = gc.optim.SGD([w], lr=0.25)
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+
+    assert opt.step(closure).item() == 4.0 and w.item() == 1.0  # grad 4, lr 0.25
+    net = gc.nn.Module()
+    net.add_module("body", gc.nn.Sequential(gc.nn.Linear(2, 2)))
+    net.register_parameter("scale", gc.nn.Parameter(gc.ones(1)))
+    assert [n for n, _ in net.named_parameters()] == ["scale", "body.0.weight", "body.0.bias"]
+    assert isinstance(net.get_submodule("body.0"), gc.nn.Linear)
+    with pytest.raises(AttributeError, match="no submodule"):
+        net.get_submodule("body.3")

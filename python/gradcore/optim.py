@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import sys
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
 from . import backend
-from .autograd import no_grad
+from .autograd import no_grad, set_grad_enabled
 from .tensor import Tensor
 
 
@@ -140,8 +140,16 @@ class Optimizer:
     def hyperparameters(self) -> dict[str, Any]:
         return {k: v for k, v in self.param_groups[0].items() if k != "params"}
 
-    def step(self) -> None:
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         raise NotImplementedError
+
+    @staticmethod
+    def _run_closure(closure: Callable[[], Any] | None) -> Any:
+        """torch's step(closure): re-evaluates the loss (with gradients on) before the update."""
+        if closure is None:
+            return None
+        with set_grad_enabled(True):
+            return closure()
 
     def state_dict(self) -> dict[str, Any]:
         """As torch's: "state" (per-parameter buffers, host copies, indexed by the parameter's position
@@ -249,7 +257,8 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
     @no_grad()
-    def step(self) -> None:
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        loss = self._run_closure(closure)
         self.step_count += 1
         for group in self.param_groups:
             lr, mom, damp, wd = (float(group[k]) for k in ("lr", "momentum", "dampening", "weight_decay"))
@@ -271,6 +280,7 @@ class SGD(Optimizer):
                         buf = state["momentum_buffer"]
                         d = d + buf * mom if group["nesterov"] else buf
                     p.copy_(p - d * lr)
+        return loss
 
 
 class Adam(Optimizer):
@@ -326,7 +336,8 @@ class Adam(Optimizer):
         return self.param_groups[0]["weight_decay"]
 
     @no_grad()
-    def step(self) -> None:
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        loss = self._run_closure(closure)
         self.step_count += 1
         for group in self.param_groups:
             lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
@@ -355,6 +366,7 @@ class Adam(Optimizer):
                         step,
                         self.decoupled,
                     )
+        return loss
 
     def _amsgrad_update(
         self, p: Tensor, lr: float, b1: float, b2: float, eps: float, wd: float, step: int
@@ -427,7 +439,8 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     @no_grad()
-    def step(self) -> None:
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        loss = self._run_closure(closure)
         self.step_count += 1
         for group in self.param_groups:
             lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
@@ -450,6 +463,7 @@ class RMSprop(Optimizer):
                     p.copy_(p - buf * lr)
                 else:
                     p.copy_(p - g / avg * lr)
+        return loss
 
 
 from . import lr_scheduler  # noqa: E402  (gradcore.optim.lr_scheduler, as in torch)

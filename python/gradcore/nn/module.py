@@ -119,6 +119,33 @@ class Module:
             self._non_persistent_buffers_set.add(name)
         object.__setattr__(self, name, tensor)
 
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Registers ``param`` under ``name`` (None unregisters), as ``setattr`` does for Parameters."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot assign {type(param).__name__} as parameter {name!r} (a Parameter or None)"
+            )
+        if "." in name or not name:
+            raise KeyError(f"parameter name must be a non-empty string without '.', got {name!r}")
+        setattr(self, name, param)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Registers a child module under ``name``, as ``setattr`` does."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        if "." in name or not name:
+            raise KeyError(f"module name must be a non-empty string without '.', got {name!r}")
+        setattr(self, name, module)
+
+    def get_submodule(self, target: str) -> Module:
+        """The module at a dotted path, e.g. ``net.get_submodule("encoder.0")``."""
+        module = self
+        for part in target.split(".") if target else []:
+            if part not in module._modules:
+                raise AttributeError(f"{type(module).__name__} has no submodule {part!r} (in {target!r})")
+            module = module._modules[part]
+        return module
+
     def named_buffers(self, prefix: str = "", persistent_only: bool = False) -> Iterator[tuple[str, Tensor]]:
         for mod_prefix, module in self.named_modules(prefix):
             for name, b in module._buffers.items():
