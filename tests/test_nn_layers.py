@@ -266,6 +266,8 @@ def test_init_fans_and_gains_match_torch(shape):
 
 
 def test_module_to_moves_parameters_and_buffers(device):
+    built = [nn.Linear(3, 2, device=device), nn.LayerNorm(2, device=device), nn.BatchNorm1d(2, device=device)]
+    assert all(t.device == device for m in built for t in [*m.parameters(), *m.buffers()])
     net = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2)).to(device)
     assert all(p.device == device for p in net.parameters())
     assert all(b.device == device for b in net.buffers())

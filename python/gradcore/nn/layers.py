@@ -25,13 +25,20 @@ class Linear(Module):
     """
 
     def __init__(
-        self, in_features: int, out_features: int, bias: bool = True, dtype: DType = float32
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        dtype: DType = float32,
+        device: str | None = None,
     ) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         bound = 1.0 / math.sqrt(in_features) if in_features > 0 else 0.0
         self.weight = Parameter(uniform((out_features, in_features), -bound, bound, dtype=dtype))
         self.bias = Parameter(uniform((out_features,), -bound, bound, dtype=dtype)) if bias else None
+        if device is not None:
+            self.to(device)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim < 1 or x.shape[-1] != self.in_features:

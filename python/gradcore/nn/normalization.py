@@ -119,12 +119,15 @@ class LayerNorm(Module):
         elementwise_affine: bool = True,
         bias: bool = True,
         dtype: DType = float32,
+        device: str | None = None,
     ) -> None:
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         self.normalized_shape, self.eps, self.elementwise_affine = shape, float(eps), elementwise_affine
         self.weight = Parameter(ones(shape, dtype=dtype)) if elementwise_affine else None
         self.bias = Parameter(zeros(shape, dtype=dtype)) if elementwise_affine and bias else None
+        if device is not None:
+            self.to(device)
 
     def forward(self, x: Tensor) -> Tensor:
         return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -152,6 +155,7 @@ class BatchNorm1d(Module):
         affine: bool = True,
         track_running_stats: bool = True,
         dtype: DType = float32,
+        device: str | None = None,
     ) -> None:
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, float(eps), momentum
@@ -164,6 +168,8 @@ class BatchNorm1d(Module):
             self.register_buffer("num_batches_tracked", zeros((), dtype=int64))
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
+        if device is not None:
+            self.to(device)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
