@@ -226,3 +226,24 @@ def test_step_closure_and_module_registration_helpers():
     assert isinstance(net.get_submodule("body.0"), gc.nn.Linear)
     with pytest.raises(AttributeError, match="no submodule"):
         net.get_submodule("body.3")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(patience=2, factor=0.5),
+        dict(mode="max", patience=1, threshold=0.1, threshold_mode="abs", cooldown=2, min_lr=[0.02, 0.03]),
+    ],
+)
+def test_reduce_lr_on_plateau_matches_torch(kwargs):
+    ours, theirs = _twins("cpu")
+    opt = gc.optim.SGD([{"params": [ours[0]]}, {"params": [ours[1]], "lr": 0.05}], lr=0.1)
+    topt = torch.optim.SGD([{"params": [theirs[0]]}, {"params": [theirs[1]], "lr": 0.05}], lr=0.1)
+    sched = lr_scheduler.ReduceLROnPlateau(opt, **kwargs)
+    tsched = torch.optim.lr_scheduler.ReduceLROnPlateau(topt, **kwargs)
+    metrics = [1.0, 0.9, 0.95, 0.95, 0.95, 0.5, 0.6, 0.6, 0.6, 0.6, 0.7, 0.7, 0.7, 0.7, 0.7]
+    for m in metrics:
+        sched.step(gc.tensor(m))
+        tsched.step(m)
+        assert sched.get_last_lr() == tsched.get_last_lr()
+        assert [g["lr"] for g in opt.param_groups] == [g["lr"] for g in topt.param_groups]
