@@ -337,3 +337,5 @@ def test_sequential_ordered_dict_append_and_recurse_flag():
 
     m = Scaled()
     assert len(list(m.parameters(recurse=False))) == 1 and len(list(m.parameters())) == 3
+    del m.scale
+    assert [n for n, _ in m.named_parameters()] == ["inner.weight", "inner.bias"]

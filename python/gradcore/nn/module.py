@@ -62,6 +62,12 @@ class Module:
             self._modules[name] = value
         object.__setattr__(self, name, value)
 
+    def __delattr__(self, name: str) -> None:
+        for registry in ("_parameters", "_modules", "_buffers"):
+            self.__dict__[registry].pop(name, None)
+        self._non_persistent_buffers_set.discard(name)
+        object.__delattr__(self, name)
+
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
 
