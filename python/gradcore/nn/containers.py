@@ -45,7 +45,6 @@ class ModuleList(Module):
     def _reset(self, items: list[Module]) -> None:
         for name in list(self._modules):
             delattr(self, name)
-            self._modules.pop(name)
         for i, m in enumerate(items):
             setattr(self, str(i), m)
 
@@ -100,7 +99,8 @@ class ModuleDict(Module):
         setattr(self, key, module)
 
     def __delitem__(self, key: str) -> None:
-        del self._modules[key]
+        if key not in self._modules:
+            raise KeyError(key)
         delattr(self, key)
 
     def __contains__(self, key: object) -> bool:
