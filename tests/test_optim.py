@@ -248,3 +248,13 @@ def test_reduce_lr_on_plateau_matches_torch(kwargs):
         assert sched.get_last_lr() == tsched.get_last_lr()
         assert [g["lr"] for g in opt.param_groups] == [g["lr"] for g in topt.param_groups]
     assert sched.get_last_lr()[0] < 0.1  # the sequence did trigger reductions
+
+
+@pytest.mark.parametrize("make", [lambda ps: gc.optim.Adam(ps), lambda ps: gc.optim.SGD(ps, lr=0.1)])
+def test_fused_step_bumps_parameter_versions(make):
+    w = gc.tensor([1.0, 2.0], requires_grad=True)
+    opt = make([w])
+    before = w._version
+    (w * w).sum().backward()
+    opt.step()
+    assert w._version > before  # a graph that saved w before the step now refuses to backward

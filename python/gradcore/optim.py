@@ -130,11 +130,9 @@ class Optimizer:
     @staticmethod
     def _written(ps: list[Tensor]) -> list[Any]:
         """The storages of ps for a fused kernel that writes them in place; their version counters are
-        bumped so tensors saved for backward from them read as stale (where the counter exists)."""
+        bumped so tensors saved for backward from them read as stale."""
         for p in ps:
-            bump = getattr(p, "_bump_version", None)
-            if bump is not None:
-                bump()
+            p._bump_version()
         return [p._data for p in ps]
 
     def hyperparameters(self) -> dict[str, Any]:
