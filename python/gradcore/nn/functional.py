@@ -67,11 +67,7 @@ def softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Te
     """
     if x.ndim == 0:
         return softmax(x.reshape(1), 0).reshape(())
-    d = _dim_arg(dim, axis)
-    if x.numel() == 0:
-        return x * 1.0
-    e = (x - x.amax(dim=d, keepdim=True).detach()).exp()
-    return e / e.sum(axis=d, keepdims=True)
+    return log_softmax(x, dim, axis=axis).exp()  # exp(x - logsumexp): the native row kernel, then exp
 
 
 def log_softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
