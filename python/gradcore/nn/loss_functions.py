@@ -38,13 +38,13 @@ def _as_target(pred: Tensor, target: Tensor, name: str, broadcast: bool = True) 
             raise ValueError(
                 f"{name}: target size {target.shape} must be the same as input size {pred.shape}"
             )
+        ops.broadcast_shape(pred.shape, target.shape, name)
         warnings.warn(
             f"{name}: target size {target.shape} differs from input size {pred.shape}; they will be "
             "broadcast, which is likely not what you want",
             UserWarning,
             stacklevel=3,
         )
-        ops.broadcast_shape(pred.shape, target.shape, name)
     if target.dtype is not pred.dtype:
         target = target.to(pred.dtype)
     return target
