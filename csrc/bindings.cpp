@@ -102,7 +102,9 @@ void register_cpu(py::module_& m) {
         cpu::adam_step(cpu_lists(p, g, m1, v), lr, b1, b2, eps, wd, step, decoupled);
     });
     m.def("sgd_step", [](const py::list& p, const py::list& g, const py::list& buf, double lr, double momentum,
-                         double wd) { cpu::sgd_step(cpu_lists(p, g, buf, py::list()), lr, momentum, wd); });
+                         double wd, double dampening, bool nesterov, bool first) {
+        cpu::sgd_step(cpu_lists(p, g, buf, py::list()), lr, momentum, wd, dampening, nesterov, first);
+    });
     m.def("layernorm_fwd", [](A x, A out, A rstd, double eps) {
         cpu::layernorm_fwd(cpu_view(x), cpu_view(out), cpu_view(rstd), eps);
     });

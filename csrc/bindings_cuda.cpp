@@ -213,7 +213,9 @@ void register_cuda(py::module_& m) {
         cuda::adam_step(to_lists(p, g, m1, v), lr, b1, b2, eps, wd, step, decoupled);
     });
     m.def("sgd_step", [](const py::list& p, const py::list& g, const py::list& buf, double lr, double momentum,
-                         double wd) { cuda::sgd_step(to_lists(p, g, buf, py::list()), lr, momentum, wd); });
+                         double wd, double dampening, bool nesterov, bool first) {
+        cuda::sgd_step(to_lists(p, g, buf, py::list()), lr, momentum, wd, dampening, nesterov, first);
+    });
     m.def("layernorm_fwd", [](A x, A out, A rstd, double eps) {
         cuda::layernorm_fwd(x.view(), out.view(), rstd.view(), eps);
     });

@@ -133,4 +133,17 @@ GC_HD void adam_update(T& p, T g, T& m, T& v, T lr, T beta1, T beta2, T eps, T w
     p -= lr * m_hat / (std::sqrt(v_hat) + eps);
 }
 
+// One SGD element step with torch's semantics: the first momentum buffer is the gradient itself,
+// later ones are momentum * buf + (1 - dampening) * d; Nesterov steps along d + momentum * buf.
+template <class T>
+GC_HD void sgd_update(T& p, T g, T& buf, T lr, T momentum, T dampening, T wd, bool nesterov, bool first) {
+    T d = g + wd * p;
+    if (momentum != T(0)) {
+        T b = first ? d : momentum * buf + (T(1) - dampening) * d;
+        buf = b;
+        d = nesterov ? d + momentum * b : b;
+    }
+    p -= lr * d;
+}
+
 }  // namespace gc

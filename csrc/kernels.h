@@ -28,7 +28,8 @@ struct OptimLists {
                     const ArrayView& dlogits);                                                   \
     void adam_step(const OptimLists& t, double lr, double beta1, double beta2, double eps,       \
                    double weight_decay, int64_t step, bool decoupled);                           \
-    void sgd_step(const OptimLists& t, double lr, double momentum, double weight_decay);         \
+    void sgd_step(const OptimLists& t, double lr, double momentum, double weight_decay,          \
+                  double dampening, bool nesterov, bool first);                                  \
     }
 
 GC_DECLARE_KERNELS(cpu)

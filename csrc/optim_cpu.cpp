@@ -29,7 +29,8 @@ void adam_step(const OptimLists& t, double lr, double beta1, double beta2, doubl
     }
 }
 
-void sgd_step(const OptimLists& t, double lr, double momentum, double weight_decay) {
+void sgd_step(const OptimLists& t, double lr, double momentum, double weight_decay, double dampening,
+              bool nesterov, bool first) {
     check_optim_lists(t, false);
     for (size_t i = 0; i < t.params.size(); ++i) {
         dispatch_float(t.params[i].dtype, "sgd", [&](auto* tag) {
@@ -39,11 +40,9 @@ void sgd_step(const OptimLists& t, double lr, double momentum, double weight_dec
             T* buf = t.bufs1[i].ptr<T>();
             parallel_for(t.params[i].numel(), 1 << 15, [&](int64_t b, int64_t e) {
 #pragma omp simd
-                for (int64_t j = b; j < e; ++j) {
-                    T d = g[j] + T(weight_decay) * p[j];
-                    buf[j] = T(momentum) * buf[j] + d;  // momentum 0 leaves buf == d
-                    p[j] -= T(lr) * buf[j];
-                }
+                for (int64_t j = b; j < e; ++j)
+                    sgd_update<T>(p[j], g[j], buf[j], T(lr), T(momentum), T(dampening), T(weight_decay), nesterov,
+                                  first);
             });
         });
     }

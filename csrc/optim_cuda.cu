@@ -43,16 +43,12 @@ __global__ void adam_multi(TensorTable<T> t, T lr, T beta1, T beta2, T eps, T wd
 }
 
 template <class T>
-__global__ void sgd_multi(TensorTable<T> t, T lr, T momentum, T wd) {
+__global__ void sgd_multi(TensorTable<T> t, T lr, T momentum, T wd, T dampening, bool nesterov, bool first) {
     int i = find_tensor(t, blockIdx.x);
     int64_t begin = int64_t(blockIdx.x - t.block_start[i]) * kChunk;
     int64_t end = min(begin + kChunk, t.n[i]);
-    for (int64_t j = begin + threadIdx.x; j < end; j += blockDim.x) {
-        T d = t.g[i][j] + wd * t.p[i][j];
-        T b = momentum * t.b1[i][j] + d;
-        t.b1[i][j] = b;
-        t.p[i][j] -= lr * b;
-    }
+    for (int64_t j = begin + threadIdx.x; j < end; j += blockDim.x)
+        sgd_update<T>(t.p[i][j], t.g[i][j], t.b1[i][j], lr, momentum, dampening, wd, nesterov, first);
 }
 
 // Groups the tensors of one dtype into tables of kMaxTensors and launches once per table.
@@ -114,12 +110,14 @@ void adam_step(const OptimLists& lists, double lr, double beta1, double beta2, d
     });
 }
 
-void sgd_step(const OptimLists& lists, double lr, double momentum, double weight_decay) {
+void sgd_step(const OptimLists& lists, double lr, double momentum, double weight_decay, double dampening,
+              bool nesterov, bool first) {
     check_optim_lists(lists, false);
     by_dtype(lists, "sgd", [&](auto* tag, const OptimLists& sub) {
         using T = std::remove_pointer_t<decltype(tag)>;
         for_each_table<T>(sub, false, [&](const TensorTable<T>& t, int blocks) {
-            sgd_multi<T><<<blocks, kThreads>>>(t, T(lr), T(momentum), T(weight_decay));
+            sgd_multi<T><<<blocks, kThreads>>>(t, T(lr), T(momentum), T(weight_decay), T(dampening), nesterov,
+                                               first);
             GC_LAUNCH_CHECK("sgd kernel");
         });
     });

@@ -258,3 +258,28 @@ def test_fused_step_bumps_parameter_versions(make):
     (w * w).sum().backward()
     opt.step()
     assert w._version > before  # a graph that saved w before the step now refuses to backward
+
+
+def test_sgd_without_momentum_keeps_no_state_and_late_parameters_start_fresh():
+    ours, theirs = _twins("cpu", shapes=((3,), (2,)))
+    opt = gc.optim.SGD([ours[0]], lr=0.1)
+    (ours[0] * 2.0).sum().backward()
+    opt.step()
+    assert opt.state_dict()["state"] == [{}]
+    # a parameter whose first gradient arrives late gets an undampened first buffer, as in torch
+    ours, theirs = _twins("cpu", shapes=((3,), (2,)))
+    opt = gc.optim.SGD(ours, lr=0.1, momentum=0.9, dampening=0.5, nesterov=False)
+    topt = torch.optim.SGD(theirs, lr=0.1, momentum=0.9, dampening=0.5)
+    rng = np.random.default_rng(7)
+    for step in range(4):
+        opt.zero_grad()
+        topt.zero_grad()
+        active = [0] if step < 2 else [0, 1]
+        for i in active:
+            g = rng.normal(size=ours[i].shape)
+            (ours[i] * gc.tensor(g, dtype=gc.float64)).sum().backward()
+            (theirs[i] * torch.tensor(g)).sum().backward()
+        opt.step()
+        topt.step()
+        for p, tp in zip(ours, theirs):
+            assert_close(p, tp.detach().numpy(), rtol=1e-12, atol=1e-14)

@@ -1,5 +1,5 @@
-"""Optimizers with torch's param groups. The common options run one fused native call per (group, device)
-updating every parameter; rare options (nesterov, dampening, amsgrad, RMSprop) use Tensor ops."""
+"""Optimizers with torch's param groups. SGD (all options) and Adam/AdamW run one fused native call per
+(group, device) updating every parameter; the rarer amsgrad and RMSprop use Tensor ops."""
 
 from __future__ import annotations
 
@@ -260,24 +260,21 @@ class SGD(Optimizer):
         self.step_count += 1
         for group in self.param_groups:
             lr, mom, damp, wd = (float(group[k]) for k in ("lr", "momentum", "dampening", "weight_decay"))
+            nesterov = bool(group["nesterov"])
             for device, ps in self._by_device(group).items():
-                if not group["nesterov"] and damp == 0.0:
-                    bufs = [self._buffer(p, "momentum_buffer")._data for p in ps]
-                    grads = [p.grad.contiguous()._data for p in ps]
-                    backend.kernel(device, "sgd_step")(self._written(ps), grads, bufs, lr, mom, wd)
-                    continue
-                for p in ps:
-                    d = p.grad + p * wd if wd else p.grad
-                    if mom:
-                        state = self.state.setdefault(p, {})
-                        if "momentum_buffer" not in state:
-                            state["momentum_buffer"] = d.clone()
-                        else:
-                            buf = state["momentum_buffer"]
-                            buf.copy_(buf * mom + d * (1.0 - damp))
-                        buf = state["momentum_buffer"]
-                        d = d + buf * mom if group["nesterov"] else buf
-                    p.copy_(p - d * lr)
+                # One fused call for the parameters that already have a momentum buffer and one for
+                # those that get theirs now (torch starts it at the gradient itself, undampened).
+                has_buf = [mom != 0.0 and "momentum_buffer" in self.state.get(p, {}) for p in ps]
+                fresh = [p for p, h in zip(ps, has_buf) if not h]
+                for first, sub in ((True, fresh), (False, [p for p, h in zip(ps, has_buf) if h])):
+                    if not sub:
+                        continue
+                    grads = [p.grad.contiguous()._data for p in sub]
+                    # Without momentum the kernel never touches the buffers: no state is kept, as torch.
+                    bufs = [self._buffer(p, "momentum_buffer")._data for p in sub] if mom else grads
+                    backend.kernel(device, "sgd_step")(
+                        self._written(sub), grads, bufs, lr, mom, wd, damp, nesterov, first
+                    )
         return loss
 
 
