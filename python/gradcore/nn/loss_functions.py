@@ -271,7 +271,9 @@ def cross_entropy(
 ) -> Tensor:
     """Softmax cross-entropy of (N, C, d1, ...) logits against (N, d1, ...) class indices or against
     class probabilities of the logits' shape, with torch's weight, ignore_index, reduction and
-    label_smoothing. The plain (N, C) mean case runs the fused native kernel.
+    label_smoothing. The plain (N, C) mean case runs the fused native kernel. Class targets are read on
+    the host once per call (a small copy, and on CUDA a sync) to name out-of-range targets and to see
+    whether any equals ignore_index; a fused kernel that takes ignore_index would make this unneeded.
 
     Example:
         >>> import gradcore as gc
