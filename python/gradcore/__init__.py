@@ -46,12 +46,14 @@ from .reductions import (  # noqa: E402
     sum,
     var,
 )
+from .serialization import CheckpointError as CheckpointError
 from .serialization import load, save
 from .tensor import Tensor
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CheckpointError",
     "DType",
     "Tensor",
     "arange",

@@ -701,6 +701,27 @@ class Tensor:
         extra += ", requires_grad=True" if self.requires_grad else ""
         return f"tensor({body}{extra})"
 
+    # ------------------------------------------------------------ pickling and copying
+    def __reduce_ex__(self, protocol: Any) -> tuple:
+        """Pickles the values (a host copy), the device, the class and requires_grad, never the graph:
+        as in PyTorch, an unpickled non-leaf is a leaf holding the same values."""
+        return (_rebuild_tensor, (type(self), self.numpy(), self.device, self.requires_grad))
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """A leaf with its own copy of the values (and of ``.grad``), as ``torch.Tensor.__deepcopy__``."""
+        if not self.is_leaf:
+            raise RuntimeError(
+                "only leaf tensors (created by the user, not by an op) support deepcopy, as in PyTorch; "
+                "use t.detach().clone() for a copy of a computed tensor"
+            )
+        import copy
+
+        new = _rebuild_tensor(type(self), np.array(self.numpy(), copy=True), self.device, self.requires_grad)
+        memo[id(self)] = new
+        if self._grad is not None:
+            new._grad = copy.deepcopy(self._grad, memo)
+        return new
+
 
 register_tensor_type(Tensor)
 
@@ -716,6 +737,15 @@ class _HookHandle:
 
     def remove(self) -> None:
         self.hooks.pop(self.id, None)
+
+
+def _rebuild_tensor(cls: type, array: np.ndarray, device: str, requires_grad: bool) -> Tensor:
+    """Unpickling and deepcopy: a fresh leaf of class cls (Tensor or Parameter) on device."""
+    if not (array.flags.c_contiguous and array.flags.writeable):
+        array = np.array(array, order="C", copy=True)
+    t = cls._wrap(backend.get(device).from_numpy(array), device)
+    t.requires_grad = requires_grad
+    return t
 
 
 def _shape_arg(shape: tuple) -> tuple[int, ...]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -13,6 +13,18 @@ from .. import backend
 from ..autograd import no_grad
 from ..dtypes import DType, as_dtype, float32, float64
 from ..tensor import Tensor
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``Module.load_state_dict`` returns: the keys it did not find and the ones it did not use."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return f"IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
 
 
 class Parameter(Tensor):
@@ -268,27 +280,85 @@ class Module:
     def cuda(self) -> Module:
         return self.to("cuda")
 
-    def state_dict(self) -> OrderedDict[str, np.ndarray]:
-        """Parameter name -> a host copy of its values."""
-        return OrderedDict((name, np.array(p.numpy(), copy=True)) for name, p in self.named_parameters())
+    def _state_entries(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """(name, tensor) of every parameter and persistent buffer, tied ones under each name (as torch)."""
+        for name, p in self._parameters.items():
+            if p is not None:
+                yield prefix + name, p
+        skip = getattr(self, "_non_persistent_buffers_set", ())
+        for name, b in getattr(self, "_buffers", {}).items():
+            if b is not None and name not in skip:
+                yield prefix + name, b
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child._state_entries(f"{prefix}{name}.")
 
-    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
-        """Copies values into the parameters; missing, unexpected or misshapen entries raise."""
-        own = dict(self.named_parameters())
-        missing = [k for k in own if k not in state]
-        unexpected = [k for k in state if k not in own]
-        if strict and (missing or unexpected):
-            raise KeyError(f"state_dict mismatch: missing {missing}, unexpected {unexpected}")
-        for name, value in state.items():
-            if name not in own:
-                continue
-            array = np.asarray(value.numpy() if isinstance(value, Tensor) else value)
-            if array.shape != own[name].shape:
-                raise ValueError(
-                    f"state_dict entry {name!r} has shape {array.shape}, the parameter has {own[name].shape}"
+    def state_dict(self) -> OrderedDict[str, np.ndarray]:
+        """Parameter and buffer name -> a host copy of its values (NumPy arrays).
+
+        Example:
+            >>> import gradcore as gc
+            >>> list(gc.nn.Linear(2, 3).state_dict())
+            ['weight', 'bias']
+        """
+        return OrderedDict((name, np.array(t.numpy(), copy=True)) for name, t in self._state_entries())
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Copies values (arrays, tensors or nested lists) into the parameters and buffers, as torch.
+
+        Entries whose shape differs from the parameter's raise ``RuntimeError`` always; with
+        ``strict=True`` (the default) missing and unexpected keys raise too, all listed in one message.
+        Nothing is copied when an error is raised. Returns ``(missing_keys, unexpected_keys)``.
+
+        Example:
+            >>> import gradcore as gc
+            >>> a, b = gc.nn.Linear(2, 3), gc.nn.Linear(2, 3)
+            >>> b.load_state_dict(a.state_dict())
+            <All keys matched successfully>
+            >>> b.load_state_dict({"weight": a.weight}, strict=False).missing_keys
+            ['bias']
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"expected state_dict to be dict-like, got {type(state_dict).__name__}")
+        own = dict(self._state_entries())
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        errors: list[str] = []
+        if strict:
+            if missing:
+                errors.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
+            if unexpected:
+                errors.append(
+                    "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + "."
                 )
-            with no_grad():
-                own[name].copy_(Tensor(array.astype(own[name].dtype.np), device=own[name].device))
+        arrays: list[tuple[Tensor, np.ndarray]] = []
+        for name, target in own.items():
+            if name not in state_dict:
+                continue
+            value = state_dict[name]
+            try:
+                array = np.asarray(value.numpy() if isinstance(value, Tensor) else value)
+                if array.dtype.hasobject or array.dtype.kind not in "biuf":
+                    raise TypeError(f"dtype {array.dtype}")
+            except (TypeError, ValueError) as e:
+                kind = type(value).__name__
+                errors.append(f"cannot load {name}: a {kind} is not an array of numbers ({e}).")
+                continue
+            if array.shape != target.shape:
+                errors.append(
+                    f"size mismatch for {name}: copying a param with shape {array.shape} from checkpoint, "
+                    f"the shape in current model is {target.shape}."
+                )
+                continue
+            arrays.append((target, array))
+        if errors:
+            raise RuntimeError(
+                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors)
+            )
+        with no_grad():
+            for target, array in arrays:
+                target.copy_(Tensor(array.astype(target.dtype.np), device=target.device))
+        return IncompatibleKeys(missing, unexpected)
 
     def extra_repr(self) -> str:
         return ""
