@@ -352,3 +352,112 @@ def test_unsupported_objects_are_refused(tmp_path):
     with pytest.raises(IsADirectoryError, match="is a directory"):
         gc.save({}, tmp_path)
     assert not os.listdir(tmp_path)
+
+
+# ------------------------------------------------------------------ pickle, deepcopy
+def test_pickle_round_trips_like_torch(device):
+    import pickle
+
+    torch = pytest.importorskip("torch")
+    leaf = gc.tensor([1.0, 2.0], device=device, requires_grad=True)
+    cases = {
+        "leaf": (leaf, torch.tensor([1.0, 2.0], requires_grad=True)),
+        "non-leaf": (leaf * 2, torch.tensor([1.0, 2.0], requires_grad=True) * 2),
+        "0-d": (gc.tensor(2.5, device=device), torch.tensor(2.5)),
+        "int view": (gc.arange(6, device=device).reshape(2, 3).T, torch.arange(6).reshape(2, 3).T),
+        "empty": (gc.zeros(0, 2, device=device), torch.zeros(0, 2)),
+    }
+    for name, (t, ref) in cases.items():
+        back = pickle.loads(pickle.dumps(t))
+        ref_back = pickle.loads(pickle.dumps(ref))
+        assert back.shape == tuple(ref_back.shape) and back.dtype is t.dtype, name
+        assert back.device == t.device and back.is_leaf, name
+        assert back.requires_grad == ref_back.requires_grad, name  # kept, also for a non-leaf as torch
+        np.testing.assert_array_equal(back.cpu().numpy(), ref_back.detach().numpy())
+        assert back.grad is None
+    p = gc.nn.Parameter(gc.ones(2))
+    assert type(pickle.loads(pickle.dumps(p))) is gc.nn.Parameter
+
+
+def test_deepcopy_of_tensors_like_torch():
+    import copy
+
+    x = gc.tensor([1.0, 2.0], requires_grad=True)
+    x.grad = gc.tensor([3.0, 4.0])
+    c = copy.deepcopy(x)
+    assert c.requires_grad and c.is_leaf and c.grad.tolist() == [3.0, 4.0]
+    with gc.no_grad():
+        c.fill_(0.0)
+    assert x.tolist() == [1.0, 2.0]  # own storage
+    with pytest.raises(RuntimeError, match="only leaf tensors"):
+        copy.deepcopy(x * 2)
+
+
+def test_deepcopy_and_pickle_of_a_model():
+    import copy
+    import pickle
+
+    gc.manual_seed(0)
+    lin = gc.nn.Linear(4, 4)
+    net = gc.nn.Sequential(lin, gc.nn.ReLU(), gc.nn.Dropout(0.5), lin)  # one layer used twice
+    x = gc.randn(3, 4)
+    for twin in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        net.eval(), twin.eval()
+        np.testing.assert_array_equal(twin(x).numpy(), net(x).numpy())
+        assert twin[0] is twin[3] and twin[0] is not lin  # sharing kept, nothing shared with the original
+        assert [n for n, _ in twin.named_parameters()] == ["0.weight", "0.bias"]
+        with gc.no_grad():
+            twin[0].weight.fill_(0.0)
+        assert lin.weight.numpy().any()
+        opt = gc.optim.SGD(twin.parameters(), lr=0.1)  # the copies are ordinary trainable parameters
+        twin(x).sum().backward()
+        opt.step()
+
+
+# ------------------------------------------------------------------ load_state_dict
+def _torch_linear_pair():
+    torch = pytest.importorskip("torch")
+    return torch, torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+
+
+def test_load_state_dict_errors_list_everything_like_torch():
+    torch, ref = _torch_linear_pair()
+    net = gc.nn.Sequential(gc.nn.Linear(2, 3), gc.nn.ReLU(), gc.nn.Linear(3, 1))
+    before = {k: v.copy() for k, v in net.state_dict().items()}
+    bad = {"0.weight": np.ones((3, 3), np.float32), "2.bias": np.ones(1, np.float32), "extra": np.ones(1)}
+    with pytest.raises(RuntimeError) as ours:
+        net.load_state_dict(bad)
+    with pytest.raises(RuntimeError) as theirs:
+        ref.load_state_dict({k: torch.from_numpy(v) for k, v in bad.items()})
+    for line in str(theirs.value).splitlines():  # the same three lines, shapes as tuples
+        if "size mismatch" in line:
+            assert "size mismatch for 0.weight: copying a param with shape (3, 3)" in str(ours.value)
+        else:
+            assert line.strip() in str(ours.value).replace("Sequential", type(ref).__name__)
+    assert all((net.state_dict()[k] == v).all() for k, v in before.items())  # nothing half-loaded
+    with pytest.raises(RuntimeError, match="size mismatch"):  # shapes are checked even when not strict
+        net.load_state_dict(bad, strict=False)
+    with pytest.raises(TypeError, match="dict-like"):
+        net.load_state_dict([1, 2])
+
+
+def test_load_state_dict_non_strict_returns_the_key_lists_like_torch():
+    torch, ref = _torch_linear_pair()
+    net = gc.nn.Sequential(gc.nn.Linear(2, 3), gc.nn.ReLU(), gc.nn.Linear(3, 1))
+    partial = {"0.weight": np.full((3, 2), 0.5, np.float32), "junk": np.zeros(2)}
+    ours = net.load_state_dict(partial, strict=False)
+    theirs = ref.load_state_dict({k: torch.from_numpy(v) for k, v in partial.items()}, strict=False)
+    assert ours.missing_keys == theirs.missing_keys and ours.unexpected_keys == theirs.unexpected_keys
+    assert ours == (theirs.missing_keys, theirs.unexpected_keys)
+    assert (net[0].weight.numpy() == 0.5).all()
+    full = net.load_state_dict({k: gc.tensor(v) for k, v in net.state_dict().items()})  # tensors work too
+    assert repr(full) == repr(theirs.__class__([], [])) == "<All keys matched successfully>"
+
+
+def test_state_dict_round_trips_through_save(tmp_path):
+    a = gc.nn.Sequential(gc.nn.Linear(4, 3), gc.nn.Tanh(), gc.nn.Linear(3, 2))
+    b = gc.nn.Sequential(gc.nn.Linear(4, 3), gc.nn.Tanh(), gc.nn.Linear(3, 2))
+    gc.save(a.state_dict(), tmp_path / "w.npz")
+    b.load_state_dict(gc.load(tmp_path / "w.npz"))
+    x = gc.randn(5, 4)
+    np.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
