@@ -22,7 +22,7 @@ def test_bundled_digits_split():
 
 
 def write_idx(path, array, gz=False):
-    codes = {np.uint8: 0x08, np.int32: 0x0C, np.float32: 0x0D}
+    codes = {np.uint8: 0x08, np.int8: 0x09, np.int32: 0x0C, np.float32: 0x0D, np.float64: 0x0E}
     header = struct.pack(">BBBB", 0, 0, codes[array.dtype.type], array.ndim) + struct.pack(
         f">{array.ndim}i", *array.shape
     )
@@ -60,9 +60,10 @@ def test_idx_errors(tmp_path):
     short = tmp_path / "short"
     write_idx(short, np.zeros((3, 4), np.uint8))
     short.write_bytes(short.read_bytes()[:-2])
-    with pytest.raises(ValueError, match="malformed"):
+    with pytest.raises(ValueError, match="truncated"):
         read_idx(short)
     (tmp_path / "train-images-idx3-ubyte").write_bytes(b"junk")
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(3, np.uint8))
     with pytest.raises(ValueError, match="bad magic"):
         load_mnist(tmp_path)
 
@@ -82,3 +83,84 @@ def test_dataloader_batches_and_seeded_shuffle():
     assert xb.dtype is gc.float32 and yb.dtype is gc.int64
     with pytest.raises(ValueError, match="rows"):
         DataLoader(x, y[:3])
+
+
+def _mnist_folder(path, images, labels, gz=False, test=True):
+    suffix = ".gz" if gz else ""
+    write_idx(path / f"train-images-idx3-ubyte{suffix}", images, gz)
+    write_idx(path / f"train-labels-idx1-ubyte{suffix}", labels, gz)
+    if test:
+        write_idx(path / f"t10k-images-idx3-ubyte{suffix}", images, gz)
+        write_idx(path / f"t10k-labels-idx1-ubyte{suffix}", labels, gz)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_float_images_are_taken_as_stored(tmp_path, dtype):
+    images = np.random.default_rng(0).uniform(0, 1, (4, 3, 3)).astype(dtype)
+    _mnist_folder(tmp_path, images, np.arange(4, dtype=np.uint8))
+    x, _ = load_mnist(tmp_path)
+    np.testing.assert_allclose(x, images.reshape(4, 9), rtol=1e-6)  # not divided by 255 (twice)
+
+
+def test_byte_images_are_scaled_by_255(tmp_path):
+    images = np.array([[[0, 51], [255, 102]]], np.uint8)
+    _mnist_folder(tmp_path, images, np.array([3], np.uint8))
+    x, y = load_mnist(tmp_path)
+    np.testing.assert_allclose(x, [[0.0, 0.2, 1.0, 0.4]], rtol=1e-6)
+    assert y.tolist() == [3] and y.dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    "images, labels, problem",
+    [
+        (np.zeros((0, 2, 2), np.uint8), np.zeros(0, np.uint8), "images-idx3-ubyte holds no samples"),
+        (np.zeros((3, 2, 2), np.uint8), np.array([0, -1, 2], np.int8), "labels from -1 to 2"),
+        (np.zeros((2, 2, 2), np.uint8), np.array([1, 10**9], np.int32), "labels from 1 to 1000000000"),
+        (np.zeros((2, 2, 2), np.uint8), np.array([0.5, 1.0], np.float32), "non-integer labels"),
+        (np.zeros((3, 2, 2), np.uint8), np.zeros(2, np.uint8), "has 3 images but .* has 2 labels"),
+        (np.zeros((2, 0, 2), np.uint8), np.zeros(2, np.uint8), "no pixels"),
+        (np.zeros(4, np.uint8), np.zeros(4, np.uint8), r"holds shape \(4,\), not \(samples"),
+    ],
+)
+def test_bad_data_sets_are_refused_naming_the_file(tmp_path, images, labels, problem):
+    _mnist_folder(tmp_path, images, labels)
+    with pytest.raises(ValueError, match=problem) as info:
+        load_mnist(tmp_path)
+    assert str(tmp_path) in str(info.value)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_damaged_idx_files(tmp_path, gz):
+    opener = gzip.open if gz else open
+    path = tmp_path / ("f.gz" if gz else "f")
+
+    def write(body):
+        with opener(path, "wb") as f:
+            f.write(body)
+
+    write(struct.pack(">BBBBii", 0, 0, 8, 2, 3, -4) + bytes(12))
+    with pytest.raises(ValueError, match=r"negative dimension in \(3, -4\)"):
+        read_idx(path)
+    write(struct.pack(">BBBB", 0, 0, 8, 3) + struct.pack(">i", 5))
+    with pytest.raises(ValueError, match="header names 3 dims but ends early"):
+        read_idx(path)
+    write(struct.pack(">BBBBi", 0, 0, 8, 1, 4) + bytes(3))
+    with pytest.raises(ValueError, match=r"truncated: dims \(4,\) need 12 bytes, it holds 11"):
+        read_idx(path)
+    write(struct.pack(">BBBBi", 0, 0, 8, 1, 4) + bytes(5))
+    with pytest.raises(ValueError, match="holds more than the 12 bytes"):
+        read_idx(path)
+    # A header claiming 8 GiB over a few bytes of body: refused without allocating the claim.
+    write(struct.pack(">BBBBiii", 0, 0, 0x0E, 3, 1 << 30, 1, 1) + bytes(16))
+    with pytest.raises(ValueError, match="truncated"):
+        read_idx(path)
+    if gz:
+        path.write_bytes(path.read_bytes()[:-12])  # a gzip stream cut short
+        with pytest.raises(ValueError, match="f.gz"):
+            read_idx(path)
+
+
+def test_data_folder_that_is_a_file(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError, match="is a file"):
+        load_mnist(tmp_path / "file")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import math
 import os
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -15,6 +18,8 @@ _DIGITS = Path(__file__).parent / "_data" / "digits.npz"
 
 # IDX type codes (http://yann.lecun.com/exdb/mnist/ format description) -> big-endian dtypes.
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+# More classes than this is a damaged label file, not a data set (and would allocate a huge last layer).
+_MAX_CLASSES = 65536
 
 
 def _split(x: np.ndarray, y: np.ndarray, split: str, test_fraction: float, seed: int):
@@ -48,26 +53,59 @@ def load_digits(
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
-    """Reads one IDX file (optionally gzipped), checking its header against its size."""
+    """Reads one IDX file (optionally gzipped) into a native-endian array.
+
+    The header is checked before the body is read (magic number, non-negative dims, size), so a
+    damaged or hostile file raises ``ValueError`` naming it instead of allocating what it claims.
+
+    Example:
+        >>> import gzip, struct, tempfile, os, gradcore as gc
+        >>> p = os.path.join(tempfile.mkdtemp(), "labels-idx1-ubyte")
+        >>> _ = open(p, "wb").write(struct.pack(">BBBBi", 0, 0, 8, 1, 3) + bytes([7, 1, 4]))
+        >>> gc.data.read_idx(p).tolist()
+        [7, 1, 4]
+    """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as f:
-            raw = f.read()
-    except (OSError, EOFError) as e:
+            head = f.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _IDX_TYPES:
+                raise ValueError(f"{path} is not an IDX file (bad magic number)")
+            ndim = head[3]
+            raw_dims = f.read(4 * ndim)
+            if len(raw_dims) < 4 * ndim:
+                raise ValueError(f"{path} is truncated: its header names {ndim} dims but ends early")
+            dims = tuple(int(v) for v in np.frombuffer(raw_dims, ">i4"))
+            if any(d < 0 for d in dims):
+                raise ValueError(f"{path} is malformed: negative dimension in {dims}")
+            dtype = np.dtype(_IDX_TYPES[head[2]])
+            header = 4 + 4 * ndim
+            expected = header + math.prod(dims) * dtype.itemsize
+            size = os.fstat(f.fileno()).st_size if opener is open else None  # unknown when gzipped
+            if size is None or size <= expected:
+                body = _read_exactly(f, expected - header)
+                size = header + len(body) + len(f.read(1))
+            if size < expected:
+                raise ValueError(f"{path} is truncated: dims {dims} need {expected} bytes, it holds {size}")
+            if size > expected:
+                raise ValueError(
+                    f"{path} is malformed: it holds more than the {expected} bytes dims {dims} need"
+                )
+    except (OSError, EOFError, zlib.error) as e:  # unreadable, or a damaged / truncated gzip stream
         raise ValueError(f"cannot read IDX file {path}: {e}") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
-        raise ValueError(f"{path} is not an IDX file (bad magic number)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise ValueError(f"{path} is truncated: header needs {header} bytes")
-    dims = tuple(int(v) for v in np.frombuffer(raw, ">i4", count=ndim, offset=4))
-    dtype = np.dtype(_IDX_TYPES[raw[2]])
-    expected = header + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    if len(raw) != expected:
-        raise ValueError(f"{path} is malformed: dims {dims} need {expected} bytes, file has {len(raw)}")
-    return np.frombuffer(raw, dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
+    return np.frombuffer(body, dtype).reshape(dims).astype(dtype.newbyteorder("="))
+
+
+def _read_exactly(f: Any, n: int) -> bytearray:
+    """Up to n bytes in 16 MiB chunks, so a header claiming terabytes costs only what the file holds."""
+    out = bytearray()
+    while len(out) < n:
+        chunk = f.read(min(16 << 20, n - len(out)))
+        if not chunk:
+            break
+        out += chunk
+    return out
 
 
 def _find(folder: Path, stem: str) -> Path:
@@ -82,19 +120,43 @@ def _find(folder: Path, stem: str) -> Path:
 def load_mnist(folder: str | os.PathLike, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """MNIST or Fashion-MNIST from a folder holding the four IDX files (gzipped or not).
 
-    Returns float32 features in [0, 1] of shape (n, 784) and int64 labels.
+    Returns float32 features of shape (n, pixels) and int64 labels. Byte images (the MNIST files)
+    are scaled to [0, 1] by 1/255; float images are taken as stored (already scaled). Files with
+    no samples, mismatched counts or labels outside [0, 65536) raise ``ValueError`` naming the file.
     """
     folder = Path(folder)
-    if not folder.is_dir():
+    if not folder.exists():
         raise FileNotFoundError(f"data folder {folder} does not exist")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"data folder {folder} is a file: give the folder holding the IDX files")
     prefix = {"train": "train", "test": "t10k"}.get(split)
     if prefix is None:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    images = read_idx(_find(folder, f"{prefix}-images-idx3-ubyte"))
-    labels = read_idx(_find(folder, f"{prefix}-labels-idx1-ubyte"))
-    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise ValueError(f"{folder}: images {images.shape} and labels {labels.shape} do not match")
-    return images.reshape(len(images), -1).astype(np.float32) / 255.0, labels.astype(np.int64)
+    images_path = _find(folder, f"{prefix}-images-idx3-ubyte")
+    labels_path = _find(folder, f"{prefix}-labels-idx1-ubyte")
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.ndim < 2:
+        raise ValueError(f"{images_path} holds shape {images.shape}, not (samples, rows, cols)")
+    if labels.ndim != 1:
+        raise ValueError(f"{labels_path} holds shape {labels.shape}, not (samples,)")
+    for path, array in ((images_path, images), (labels_path, labels)):
+        if len(array) == 0:
+            raise ValueError(f"{path} holds no samples")
+    if images[0].size == 0:
+        raise ValueError(f"{images_path} holds images of shape {images.shape[1:]} with no pixels")
+    if len(images) != len(labels):
+        raise ValueError(f"{images_path} has {len(images)} images but {labels_path} has {len(labels)} labels")
+    if labels.dtype.kind == "f" and not np.array_equal(labels, np.round(labels)):
+        raise ValueError(f"{labels_path} holds non-integer labels")
+    low, high = labels.min(), labels.max()
+    if not (low >= 0 and high < _MAX_CLASSES):
+        raise ValueError(
+            f"{labels_path} holds labels from {low} to {high}; class labels must be in [0, {_MAX_CLASSES})"
+        )
+    x = images.reshape(len(images), -1).astype(np.float32)
+    if images.dtype == np.uint8:
+        x /= 255.0
+    return x, labels.astype(np.int64)
 
 
 class DataLoader:
