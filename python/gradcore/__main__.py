@@ -4,54 +4,104 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
-from .train import TrainConfig, fit
+from . import __version__
+from .backend import normalize_device
+from .train import RESUMABLE_CHANGES, ConfigError, TrainConfig, TrainingInterrupted, fit
+
+_RESUME_RULE = (
+    "--resume continues from --checkpoint: "
+    + ", ".join("--" + k.replace("_", "-") for k in RESUMABLE_CHANGES[:4])
+    + " may differ from the run that wrote it (a new --lr applies to the optimizer from then on); "
+    "--hidden, --dropout, --data and --seed must match, or resuming is refused with the differences listed."
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line on stderr (no usage block), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _hidden(text: str) -> list[int]:
+    parts = [s.strip() for s in text.split(",")]
+    if any(not p for p in parts):
+        raise argparse.ArgumentTypeError(
+            f"empty size in {text!r}: give comma-separated sizes such as 256,128"
+        )
     try:
-        sizes = [int(s) for s in text.split(",") if s.strip()]
+        sizes = [int(p) for p in parts]
     except ValueError:
         raise argparse.ArgumentTypeError(f"hidden sizes must be comma-separated ints, got {text!r}") from None
-    if not sizes or min(sizes) < 1:
+    if min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"hidden sizes must be positive, got {text!r}")
     return sizes
 
 
+def _device(text: str) -> str:
+    try:
+        return normalize_device(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="gradcore", description="gradcore: train an MLP with a native autodiff engine"
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="gradcore", description="gradcore: train an MLP with a native autodiff engine")
+    parser.add_argument("--version", action="version", version=f"gradcore {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     t = sub.add_parser(
-        "train", help="train the seed MLP (default: bundled 8x8 digits, hidden 256,128, Adam 1e-3)"
+        "train",
+        help="train the seed MLP (default: bundled 8x8 digits, hidden 256,128, Adam 1e-3)",
+        description="Train an MLP (Linear-ReLU blocks, softmax cross-entropy, Adam) and print its test "
+        "accuracy. Every option is checked before the first epoch.",
+        epilog=_RESUME_RULE
+        + " Ctrl-C stops cleanly (exit status 130) and says where the last checkpoint is.",
     )
     t.add_argument(
-        "--data", metavar="DIR", help="folder with MNIST / Fashion-MNIST IDX files (default: bundled digits)"
+        "--data",
+        metavar="DIR",
+        help="folder with MNIST / Fashion-MNIST IDX files, gzipped or not (default: the bundled digits)",
     )
-    t.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    t.add_argument("--epochs", type=int, default=20)
-    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--device", type=_device, default="cpu", help="cpu, cuda or cuda:0 (default: %(default)s)")
+    t.add_argument("--epochs", type=int, default=20, help="epochs in total (default: %(default)s)")
+    t.add_argument("--batch-size", type=int, default=64, help="samples per step (default: %(default)s)")
     t.add_argument(
-        "--hidden", type=_hidden, default=[256, 128], help="comma-separated hidden sizes (default 256,128)"
+        "--hidden",
+        type=_hidden,
+        default="256,128",
+        help="comma-separated hidden sizes (default: %(default)s)",
     )
-    t.add_argument("--dropout", type=float, default=0.0, help="dropout after each hidden layer (e.g. 0.5)")
-    t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--seed", type=int, default=0)
     t.add_argument(
-        "--checkpoint", metavar="PATH", help="save a checkpoint here after every epoch (atomically)"
+        "--dropout",
+        type=float,
+        default=0.0,
+        help="dropout after each hidden layer, in [0, 1) (default: %(default)s)",
     )
-    t.add_argument("--resume", action="store_true", help="continue from --checkpoint")
-    t.add_argument("--plot", metavar="PNG", help="write loss and accuracy curves here (needs matplotlib)")
-    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: %(default)s)")
+    t.add_argument(
+        "--seed", type=int, default=0, help="seed of weights, shuffling, dropout (default: %(default)s)"
+    )
+    t.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="save a checkpoint here after every epoch, atomically (default: none)",
+    )
+    t.add_argument("--resume", action="store_true", help="continue from --checkpoint (see below)")
+    t.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="write loss and accuracy curves here, e.g. curves.png (needs matplotlib; default: none)",
+    )
+    t.add_argument("--no-progress", action="store_true", help="no progress bar (it only shows on a terminal)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.epochs < 1 or args.batch_size < 1:
-        print("gradcore: --epochs and --batch-size must be >= 1", file=sys.stderr)
-        return 2
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    prog = f"{parser.prog} {args.command}"
     cfg = TrainConfig(
         data=args.data,
         device=args.device,
@@ -68,8 +118,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         fit(cfg)
-    except (FileNotFoundError, ValueError, RuntimeError) as e:
-        print(f"gradcore: error: {e}", file=sys.stderr)
+    except ConfigError as e:  # a bad option: argparse style
+        print(f"{prog}: error: argument {e.option}: {e.problem}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as e:  # TrainingInterrupted says where the last checkpoint is
+        newline = "\n" if cfg.progress else ""  # past the progress bar
+        what = e if isinstance(e, TrainingInterrupted) else "interrupted"
+        print(f"{newline}{prog}: {what}", file=sys.stderr)
+        return 130
+    except (OSError, ValueError, RuntimeError, MemoryError) as e:  # bad data or checkpoint, divergence
+        print(f"{prog}: error: {e}", file=sys.stderr)
         return 1
     return 0
 

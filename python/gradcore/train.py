@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import signal
+import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from . import nn, optim
+from . import backend, nn, optim
 from .autograd import no_grad
 from .creation import generator, manual_seed
 from .data import DataLoader, load_digits, load_mnist
-from .serialization import load, save
+from .serialization import load, remove_stale_temporaries, save
 from .tensor import Tensor
+
+# What may differ between a checkpoint and the run that resumes it. Everything else that shapes the
+# model or the data (hidden sizes, dropout, data, seed) must match, or resuming is refused.
+RESUMABLE_CHANGES = ("epochs", "lr", "batch_size", "device", "checkpoint", "plot", "progress", "resume")
+# The formats matplotlib writes out of the box (Agg, PDF, PS, SVG, PGF backends and Pillow).
+PLOT_FORMATS = tuple("eps jpeg jpg pdf pgf png ps raw rgba svg svgz tif tiff webp".split())
 
 
 @dataclass
@@ -33,6 +42,97 @@ class TrainConfig:
     resume: bool = False
     plot: str | None = None
     progress: bool = True
+
+
+class ConfigError(ValueError):
+    """A training setting that cannot work; ``option`` names it as the command line spells it."""
+
+    def __init__(self, field_name: str, problem: str) -> None:
+        self.field, self.option, self.problem = field_name, "--" + field_name.replace("_", "-"), problem
+        super().__init__(f"{field_name}: {problem}")
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``fit``: says in which epoch, and where the last complete checkpoint is."""
+
+    def __init__(self, epoch: int, epochs: int, checkpoint: str | None, saved_epoch: int | None) -> None:
+        self.epoch, self.epochs, self.checkpoint, self.saved_epoch = epoch, epochs, checkpoint, saved_epoch
+        where = f"interrupted during epoch {epoch}/{epochs}" if epoch else "interrupted before training"
+        if checkpoint and saved_epoch:
+            where += f"; last checkpoint: {checkpoint} (after epoch {saved_epoch}), continue with --resume"
+        elif checkpoint:
+            where += f"; no checkpoint was written yet ({checkpoint} is saved after each epoch)"
+        else:
+            where += "; nothing was saved (pass --checkpoint PATH to keep progress)"
+        super().__init__(where)
+
+
+def _writable_folder(field_name: str, path: str, what: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ConfigError(field_name, f"folder {folder} for the {what} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(field_name, f"cannot write the {what} into {folder} (permission denied)")
+
+
+def validate_config(cfg: TrainConfig) -> TrainConfig:
+    """Checks every setting before any work starts; returns cfg with the device and data path normalized.
+
+    Raises ``ConfigError`` (a ValueError naming the setting) for anything that would fail later.
+
+    Example:
+        >>> import gradcore as gc, os
+        >>> gc.train.validate_config(gc.train.TrainConfig(hidden=[64], data=".")).data == os.getcwd()
+        True
+    """
+    for name in ("epochs", "batch_size"):
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ConfigError(name, f"must be a positive integer, got {value!r}")
+    if not isinstance(cfg.lr, (int, float)) or not math.isfinite(cfg.lr) or cfg.lr <= 0:
+        raise ConfigError("lr", f"must be a positive finite number, got {cfg.lr!r}")
+    if not isinstance(cfg.dropout, (int, float)) or not 0.0 <= cfg.dropout < 1.0:  # nan fails too
+        raise ConfigError("dropout", f"must be in [0, 1), got {cfg.dropout!r}")
+    hidden = list(cfg.hidden)
+    if not hidden or any(
+        isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in hidden
+    ):
+        raise ConfigError("hidden", f"must be one or more positive integers, got {cfg.hidden!r}")
+    if isinstance(cfg.seed, bool) or not isinstance(cfg.seed, (int, np.integer)) or cfg.seed < 0:
+        raise ConfigError("seed", f"must be a non-negative integer, got {cfg.seed!r}")
+    try:
+        device = backend.normalize_device(cfg.device)
+        if device != "cpu":
+            backend.get(device)  # raises when CUDA is not built or no GPU is present
+    except (ValueError, RuntimeError) as e:
+        raise ConfigError("device", str(e)) from None
+    data = cfg.data
+    if data is not None:
+        if not os.path.exists(data):
+            raise ConfigError("data", f"data folder {data} does not exist")
+        if not os.path.isdir(data):
+            raise ConfigError("data", f"{data} is a file; give the folder holding the IDX files")
+        data = os.path.realpath(data)  # so a relative and an absolute spelling are the same data
+    if cfg.checkpoint is not None:
+        if os.path.isdir(cfg.checkpoint):
+            raise ConfigError("checkpoint", f"{cfg.checkpoint} is a directory; give a file such as run.npz")
+        _writable_folder("checkpoint", cfg.checkpoint, "checkpoint")
+    if cfg.resume and (cfg.checkpoint is None or not os.path.isfile(cfg.checkpoint)):
+        raise ConfigError("resume", f"needs an existing --checkpoint file, got {cfg.checkpoint!r}")
+    if cfg.plot is not None:
+        ext = os.path.splitext(cfg.plot)[1].lower().lstrip(".")
+        if ext not in PLOT_FORMATS:
+            raise ConfigError(
+                "plot", f"{cfg.plot!r} needs one of the extensions {', '.join('.' + e for e in PLOT_FORMATS)}"
+            )
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise ConfigError("plot", "needs matplotlib: pip install 'gradcore[plot]'") from None
+        if os.path.isdir(cfg.plot):
+            raise ConfigError("plot", f"{cfg.plot} is a directory")
+        _writable_folder("plot", cfg.plot, "plot")
+    return replace(cfg, device=device, data=data, hidden=[int(h) for h in hidden])
 
 
 def build_mlp(in_features: int, hidden: list[int], classes: int, dropout: float = 0.0) -> nn.Sequential:
@@ -88,23 +188,94 @@ def _checkpoint_state(model, opt, epoch, history, cfg, loader) -> dict[str, Any]
     }
 
 
-def _resume(path: str, model, opt, loader, cfg: TrainConfig) -> tuple[int, dict[str, list[float]]]:
+def _set_lr(opt: optim.Optimizer, lr: float) -> None:
+    groups = getattr(opt, "param_groups", None)
+    if groups:
+        for group in groups:
+            group["lr"] = lr
+    if hasattr(opt, "lr"):
+        opt.lr = lr
+
+
+def _resume(path: str, model, opt, loader, cfg: TrainConfig, log) -> tuple[int, dict[str, list[float]]]:
     state = load(path)
-    saved = json.loads(state["config"])
-    if saved["hidden"] != cfg.hidden or saved["data"] != cfg.data:
-        raise ValueError(
-            f"checkpoint {path} was trained with hidden={saved['hidden']} data={saved['data']}, "
-            f"not hidden={cfg.hidden} data={cfg.data}"
+    needed = ("model", "optimizer", "epoch", "history", "config", "loader_rng", "global_rng")
+    if not isinstance(state, dict) or any(k not in state for k in needed):
+        raise ValueError(f"{path} is a gradcore checkpoint but not one written by training (no {needed})")
+    saved = {**asdict(TrainConfig()), **json.loads(state["config"])}
+    if saved["data"] is not None:
+        saved["data"] = os.path.realpath(saved["data"])
+    now = asdict(cfg)
+    differences = [
+        f"--{k.replace('_', '-')} {_show(saved[k])} (now {_show(now[k])})"
+        for k in now
+        if k not in RESUMABLE_CHANGES and saved.get(k) != now[k]
+    ]
+    if differences:
+        allowed = ", ".join("--" + k.replace("_", "-") for k in RESUMABLE_CHANGES[:4])
+        raise ConfigError(
+            "resume",
+            f"checkpoint {path} was trained with {', '.join(differences)}; these cannot change on resume "
+            f"(only {allowed} may)",
         )
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
+    _set_lr(opt, cfg.lr)  # the new --lr applies from here on
     loader.rng.bit_generator.state = json.loads(state["loader_rng"])
     generator().bit_generator.state = json.loads(state["global_rng"])
+    for k in ("lr", "batch_size", "device"):
+        if saved.get(k) != now[k]:
+            option = "--" + k.replace("_", "-")
+            log(f"resuming with {option} {_show(now[k])} (the checkpoint had {_show(saved[k])})")
     return int(state["epoch"]), {k: list(v) for k, v in state["history"].items()}
 
 
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return "digits" if value is None else str(value)
+
+
+@contextlib.contextmanager
+def _sigint_deferred():
+    """Holds Ctrl-C until the block ends, so a checkpoint and the record of it stay consistent."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if pending and callable(old):
+            old(signal.SIGINT, None)
+        elif pending and old == signal.SIG_DFL:
+            raise KeyboardInterrupt
+
+
 def fit(cfg: TrainConfig, log=print) -> dict[str, Any]:
-    """Trains per cfg and returns the history and the final test accuracy."""
+    """Trains per cfg and returns the history, the final test accuracy, the model and the optimizer.
+
+    Every setting is checked first (``ConfigError``). With ``cfg.checkpoint`` a checkpoint is written
+    atomically after each epoch; ``cfg.resume`` continues from it, where only ``RESUMABLE_CHANGES``
+    (epochs, lr, batch size, device...) may differ from the run that wrote it. Ctrl-C raises
+    ``TrainingInterrupted`` saying where the last complete checkpoint is.
+    """
+    cfg = validate_config(cfg)
+    status: dict[str, Any] = {"epoch": 0, "saved": None}  # what _fit has reached, for the Ctrl-C message
+    try:
+        return _fit(cfg, log, status)
+    except KeyboardInterrupt as e:
+        if isinstance(e, TrainingInterrupted):
+            raise
+        raise TrainingInterrupted(status["epoch"], cfg.epochs, cfg.checkpoint, status["saved"]) from None
+
+
+def _fit(cfg: TrainConfig, log, status: dict[str, Any]) -> dict[str, Any]:
+    if cfg.checkpoint:
+        for stale in remove_stale_temporaries(cfg.checkpoint):
+            log(f"removed {stale}, left by an interrupted save")
     manual_seed(cfg.seed)
     x_train, y_train, x_test, y_test = load_data(cfg)
     classes = int(max(y_train.max(), y_test.max())) + 1
@@ -120,14 +291,16 @@ def fit(cfg: TrainConfig, log=print) -> dict[str, Any]:
     }
     start_epoch = 0
     if cfg.resume:
-        if not cfg.checkpoint or not os.path.exists(cfg.checkpoint):
-            raise FileNotFoundError(f"--resume needs an existing --checkpoint, got {cfg.checkpoint!r}")
-        start_epoch, history = _resume(cfg.checkpoint, model, opt, loader, cfg)
+        start_epoch, history = _resume(cfg.checkpoint, model, opt, loader, cfg, log)
+        status["saved"] = start_epoch
         log(f"resumed from {cfg.checkpoint} after epoch {start_epoch}")
+        if start_epoch >= cfg.epochs:
+            log(f"the checkpoint already holds {start_epoch} epochs; raise --epochs to train more")
     sizes = "-".join(map(str, [x_train.shape[1], *cfg.hidden, classes]))
     source = "digits" if cfg.data is None else cfg.data
     log(f"training {sizes} MLP on {len(y_train)} samples ({source}), device {cfg.device}")
     for epoch in range(start_epoch, cfg.epochs):
+        status["epoch"] = epoch + 1
         t0 = time.perf_counter()
         batches = _progress(loader, f"epoch {epoch + 1}/{cfg.epochs}", cfg.progress)
         seen, loss_sum, correct = 0, 0.0, 0
@@ -158,7 +331,9 @@ def fit(cfg: TrainConfig, log=print) -> dict[str, Any]:
             f"test loss {test_loss:.4f} test acc {test_acc:.2%} ({seconds:.2f} s)"
         )
         if cfg.checkpoint:
-            save(_checkpoint_state(model, opt, epoch + 1, history, cfg, loader), cfg.checkpoint)
+            with _sigint_deferred():
+                save(_checkpoint_state(model, opt, epoch + 1, history, cfg, loader), cfg.checkpoint)
+                status["saved"] = epoch + 1
     final_acc = (
         history["test_acc"][-1] if history["test_acc"] else evaluate(model, x_test, y_test, cfg.device)[1]
     )
@@ -166,7 +341,7 @@ def fit(cfg: TrainConfig, log=print) -> dict[str, Any]:
     if cfg.plot:
         plot_history(history, cfg.plot)
         log(f"wrote {cfg.plot}")
-    return {"history": history, "test_accuracy": final_acc, "model": model}
+    return {"history": history, "test_accuracy": final_acc, "model": model, "optimizer": opt}
 
 
 def _progress(loader: DataLoader, desc: str, enabled: bool):
