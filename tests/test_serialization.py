@@ -461,3 +461,14 @@ def test_state_dict_round_trips_through_save(tmp_path):
     b.load_state_dict(gc.load(tmp_path / "w.npz"))
     x = gc.randn(5, 4)
     np.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
+
+
+def test_load_state_dict_casts_numbers_and_refuses_the_rest():
+    net = gc.nn.Linear(2, 1)
+    net.load_state_dict({"weight": [[1.0, 2.0]], "bias": np.array([0.5], np.float64)})  # lists, float64
+    assert (
+        net.weight.dtype is gc.float32 and net.weight.tolist() == [[1.0, 2.0]] and net.bias.tolist() == [0.5]
+    )
+    with pytest.raises(RuntimeError, match="cannot load bias: a str is not an array of numbers"):
+        net.load_state_dict({"weight": [[0.0, 0.0]], "bias": "zero"})
+    assert net.weight.tolist() == [[1.0, 2.0]]

@@ -338,8 +338,10 @@ class Module:
             value = state_dict[name]
             try:
                 array = np.asarray(value.numpy() if isinstance(value, Tensor) else value)
-                if array.dtype.hasobject or array.dtype.kind not in "biuf":
+                if array.dtype.hasobject or array.dtype.kind in "USMm":
                     raise TypeError(f"dtype {array.dtype}")
+                if array.shape == target.shape:
+                    array = array.astype(target.dtype.np, copy=False)
             except (TypeError, ValueError) as e:
                 kind = type(value).__name__
                 errors.append(f"cannot load {name}: a {kind} is not an array of numbers ({e}).")
@@ -357,7 +359,7 @@ class Module:
             )
         with no_grad():
             for target, array in arrays:
-                target.copy_(Tensor(array.astype(target.dtype.np), device=target.device))
+                target.copy_(Tensor(array, dtype=target.dtype, device=target.device))
         return IncompatibleKeys(missing, unexpected)
 
     def extra_repr(self) -> str:
