@@ -297,3 +297,21 @@ def test_plot_is_written(tmp_path):
     png = tmp_path / "curves.png"
     fit(TrainConfig(epochs=2, hidden=[16], plot=str(png), progress=False), log=_quiet)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_damaged_training_state_on_resume_is_one_line(tmp_path, capsys):
+    ckpt = str(tmp_path / "run.npz")
+    fit(TrainConfig(epochs=1, checkpoint=ckpt, **QUIET), log=_quiet)
+    good = gc.load(ckpt)
+    for key, junk in (
+        ("config", "{not json"),
+        ("history", [1, 2]),
+        ("loader_rng", '{"x": 1}'),
+        ("model", {}),
+    ):
+        gc.save({**good, key: junk}, ckpt)
+        code, _, err = _main(
+            ["train", "--hidden", "16", "--checkpoint", ckpt, "--resume", "--no-progress"], capsys
+        )
+        assert code == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, (key, err)
+        assert f"{ckpt} holds a damaged training" in err, (key, err)

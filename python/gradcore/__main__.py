@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{newline}{prog}: {what}", file=sys.stderr)
         return 130
     except (OSError, ValueError, RuntimeError, MemoryError) as e:  # bad data or checkpoint, divergence
-        print(f"{prog}: error: {e}", file=sys.stderr)
+        print(f"{prog}: error: {' '.join(str(e).split())}", file=sys.stderr)  # one line
         return 1
     return 0
 

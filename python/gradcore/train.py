@@ -202,9 +202,12 @@ def _resume(path: str, model, opt, loader, cfg: TrainConfig, log) -> tuple[int, 
     needed = ("model", "optimizer", "epoch", "history", "config", "loader_rng", "global_rng")
     if not isinstance(state, dict) or any(k not in state for k in needed):
         raise ValueError(f"{path} is a gradcore checkpoint but not one written by training (no {needed})")
-    saved = {**asdict(TrainConfig()), **json.loads(state["config"])}
-    if saved["data"] is not None:
-        saved["data"] = os.path.realpath(saved["data"])
+    try:
+        saved = {**asdict(TrainConfig()), **json.loads(state["config"])}
+        if saved["data"] is not None:
+            saved["data"] = os.path.realpath(saved["data"])
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{path} holds a damaged training configuration ({e})") from None
     now = asdict(cfg)
     differences = [
         f"--{k.replace('_', '-')} {_show(saved[k])} (now {_show(now[k])})"
@@ -218,16 +221,21 @@ def _resume(path: str, model, opt, loader, cfg: TrainConfig, log) -> tuple[int, 
             f"checkpoint {path} was trained with {', '.join(differences)}; these cannot change on resume "
             f"(only {allowed} may)",
         )
-    model.load_state_dict(state["model"])
-    opt.load_state_dict(state["optimizer"])
+    try:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        loader.rng.bit_generator.state = json.loads(state["loader_rng"])
+        generator().bit_generator.state = json.loads(state["global_rng"])
+        history = {k: [float(x) for x in v] for k, v in state["history"].items()}
+        epoch = int(state["epoch"])
+    except (AttributeError, KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise ValueError(f"{path} holds a damaged training state ({type(e).__name__}: {e})") from None
     _set_lr(opt, cfg.lr)  # the new --lr applies from here on
-    loader.rng.bit_generator.state = json.loads(state["loader_rng"])
-    generator().bit_generator.state = json.loads(state["global_rng"])
     for k in ("lr", "batch_size", "device"):
         if saved.get(k) != now[k]:
             option = "--" + k.replace("_", "-")
             log(f"resuming with {option} {_show(now[k])} (the checkpoint had {_show(saved[k])})")
-    return int(state["epoch"]), {k: list(v) for k, v in state["history"].items()}
+    return epoch, history
 
 
 def _show(value: Any) -> str:
