@@ -472,3 +472,8 @@ def test_load_state_dict_casts_numbers_and_refuses_the_rest():
     with pytest.raises(RuntimeError, match="cannot load bias: a str is not an array of numbers"):
         net.load_state_dict({"weight": [[0.0, 0.0]], "bias": "zero"})
     assert net.weight.tolist() == [[1.0, 2.0]]
+
+
+def test_save_errors_name_the_target_not_the_temporary(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"save: cannot write .*missing/c.npz \(No such file"):
+        gc.save({}, tmp_path / "missing" / "c.npz")

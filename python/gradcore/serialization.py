@@ -134,7 +134,10 @@ def save(obj: Any, f: str | os.PathLike | IO[bytes]) -> None:
     folder, base = os.path.split(os.path.abspath(path))
     tmp = os.path.join(folder, f"{_tmp_prefix(base)}{_host()}.{os.getpid()}.{secrets.token_hex(4)}")
     # 0o666 and O_EXCL: the kernel applies the umask (mkstemp would force 0o600).
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except OSError as e:  # name the file the caller asked for, not the temporary
+        raise type(e)(e.errno, f"save: cannot write {path} ({e.strerror})") from None
     try:
         with os.fdopen(fd, "wb", buffering=1 << 20) as out:
             _write_archive(out, arrays)
