@@ -477,3 +477,12 @@ def test_load_state_dict_casts_numbers_and_refuses_the_rest():
 def test_save_errors_name_the_target_not_the_temporary(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"save: cannot write .*missing/c.npz \(No such file"):
         gc.save({}, tmp_path / "missing" / "c.npz")
+
+
+def test_checkpoints_of_the_previous_compressed_format_still_load(tmp_path):
+    # gradcore <= 0.1 wrote np.savez_compressed with the same skeleton.
+    skeleton = {"__dict__": [["w", {"__array__": "a0"}], ["epoch", 3]]}
+    meta = np.frombuffer(json.dumps(skeleton).encode(), np.uint8)
+    np.savez_compressed(tmp_path / "old.npz", a0=np.arange(6.0).reshape(2, 3), __gradcore_meta__=meta)
+    back = gc.load(tmp_path / "old.npz")
+    assert back["epoch"] == 3 and back["w"].tolist() == [[0, 1, 2], [3, 4, 5]]
