@@ -379,13 +379,13 @@ def test_pickle_round_trips_like_torch(device):
     assert type(pickle.loads(pickle.dumps(p))) is gc.nn.Parameter
 
 
-def test_deepcopy_of_tensors_like_torch():
+def test_deepcopy_of_tensors_like_torch(device):
     import copy
 
-    x = gc.tensor([1.0, 2.0], requires_grad=True)
-    x.grad = gc.tensor([3.0, 4.0])
+    x = gc.tensor([1.0, 2.0], requires_grad=True, device=device)
+    x.grad = gc.tensor([3.0, 4.0], device=device)
     c = copy.deepcopy(x)
-    assert c.requires_grad and c.is_leaf and c.grad.tolist() == [3.0, 4.0]
+    assert c.requires_grad and c.is_leaf and c.grad.tolist() == [3.0, 4.0] and c.device == device
     with gc.no_grad():
         c.fill_(0.0)
     assert x.tolist() == [1.0, 2.0]  # own storage
