@@ -315,3 +315,11 @@ def test_damaged_training_state_on_resume_is_one_line(tmp_path, capsys):
         )
         assert code == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, (key, err)
         assert f"{ckpt} holds a damaged training" in err, (key, err)
+
+
+def test_train_and_test_images_of_different_sizes_are_refused(tmp_path, capsys):
+    for prefix, side in (("train", 4), ("t10k", 5)):
+        _write_idx(tmp_path / f"{prefix}-images-idx3-ubyte", np.zeros((3, side, side), np.uint8))
+        _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", np.array([0, 1, 2], np.uint8))
+    code, out, err = _main(["train", "--data", str(tmp_path), "--no-progress"], capsys)
+    assert code == 1 and "train images have 16 pixels, test images 25" in err and "epoch" not in out

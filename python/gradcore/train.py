@@ -173,7 +173,13 @@ def evaluate(
 def load_data(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     if cfg.data is None:
         return (*load_digits("train"), *load_digits("test"))
-    return (*load_mnist(cfg.data, "train"), *load_mnist(cfg.data, "test"))
+    x_train, y_train = load_mnist(cfg.data, "train")
+    x_test, y_test = load_mnist(cfg.data, "test")
+    if x_train.shape[1] != x_test.shape[1]:
+        raise ValueError(
+            f"{cfg.data}: train images have {x_train.shape[1]} pixels, test images {x_test.shape[1]}"
+        )
+    return x_train, y_train, x_test, y_test
 
 
 def _checkpoint_state(model, opt, epoch, history, cfg, loader) -> dict[str, Any]:
