@@ -7,6 +7,7 @@
 #include "rownorm.h"
 #include "numpy_dtype.h"
 #include "parallel.h"
+#include "philox.h"
 
 namespace py = pybind11;
 
@@ -113,6 +114,14 @@ void register_cpu(py::module_& m) {
     });
     m.def("log_softmax_fwd", [](A x, A out) { cpu::log_softmax_fwd(cpu_view(x), cpu_view(out)); });
     m.def("log_softmax_bwd", [](A g, A out, A dx) { cpu::log_softmax_bwd(cpu_view(g), cpu_view(out), cpu_view(dx)); });
+    m.def("dropout_mask", [](A out, double p, uint64_t seed, uint64_t offset) {
+        cpu::dropout_mask(cpu_view(out), p, seed, offset);
+    }, py::arg("out"), py::arg("p"), py::arg("seed"), py::arg("offset"));
+    // The raw generator, so tests can check Random123's known-answer vectors.
+    m.def("philox4x32_10", [](const std::array<uint32_t, 4>& ctr, const std::array<uint32_t, 2>& key) {
+        Philox4 r = philox4x32_10(Philox4{{ctr[0], ctr[1], ctr[2], ctr[3]}}, key[0], key[1]);
+        return std::array<uint32_t, 4>{r.v[0], r.v[1], r.v[2], r.v[3]};
+    });
     m.def("num_threads", [] { return num_threads(); });
     m.def("cached_empty", &cached_empty, "an uninitialised array from the large-buffer host cache");
     m.attr("cache_min_bytes") = cpu::kHostCacheMinBytes;

@@ -1,5 +1,11 @@
-// gradcore._C.cuda: the device array type and the CUDA kernel table (same names as gradcore._C.cpu).
+// gradcore._C.cuda: the device array type, streams and events, and the CUDA kernel table (same names as
+// gradcore._C.cpu). Compiled, not yet run on a GPU (streams/events, pinned uploads, DLPack protocol, CAI
+// stream, bounds-checked as_strided, pending device errors, sync debug).
 #include <pybind11/numpy.h>
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 #include "cuda_common.h"
@@ -36,22 +42,173 @@ CudaArray contiguous_copy(const CudaArray& a) {
     return out;
 }
 
+// Stream handles cross into Python as ints: 0 is the legacy default stream; 1 and 2 are CUDA's own
+// cudaStreamLegacy and cudaStreamPerThread, so the same cast serves the DLPack/CAI conventions.
+cudaStream_t as_stream(uintptr_t h) { return reinterpret_cast<cudaStream_t>(h); }
+uintptr_t stream_handle(cudaStream_t s) { return reinterpret_cast<uintptr_t>(s); }
+cudaEvent_t as_event(uintptr_t h) {
+    GC_CHECK(h != 0, "CUDA event handle 0 is not an event");
+    return reinterpret_cast<cudaEvent_t>(h);
+}
+// The legacy default stream has two spellings (0 and cudaStreamLegacy); compare streams through this.
+cudaStream_t canonical(cudaStream_t s) { return s == nullptr ? cudaStreamLegacy : s; }
+
+// Makes `consumer` wait for the work queued so far on the current stream (no host sync).
+void order_before(cudaStream_t consumer) {
+    cudaStream_t producer = cuda::stream();
+    if (canonical(producer) == canonical(consumer)) return;
+    cudaEvent_t ev;
+    GC_CUDA_CHECK(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming));
+    cudaError_t err = cudaEventRecord(ev, producer);
+    if (err == cudaSuccess) err = cudaStreamWaitEvent(consumer, ev, 0);
+    cudaEventDestroy(ev);  // released once the wait has been satisfied
+    cuda::check(err, "ordering the consumer's stream after gradcore's (cudaStreamWaitEvent)");
+}
+
+int current_device() {
+    int device = 0;
+    GC_CUDA_CHECK(cudaGetDevice(&device));
+    return device;
+}
+
+// ---- Host->device uploads go through a small ring of pinned staging buffers, so the copy is truly
+// asynchronous (a pageable source may make the driver wait for the stream). Each buffer carries an event
+// recorded after its copy; a buffer is refilled only once its event has completed.
+class PinnedRing {
+  public:
+    void upload(void* dst, const void* src, size_t bytes) {
+        std::lock_guard<std::mutex> lock(mu_);
+        cudaStream_t s = cuda::stream();
+        for (size_t done = 0; done < bytes;) {
+            size_t n = std::min(bytes - done, kChunk);
+            Buf* b = acquire(n);
+            if (!b) {  // no pinned memory to be had: a plain async copy (the driver stages pageable memory)
+                GC_CUDA_CHECK(cudaMemcpyAsync(static_cast<char*>(dst) + done, static_cast<const char*>(src) + done,
+                                              n, cudaMemcpyHostToDevice, s));
+            } else {
+                std::memcpy(b->ptr, static_cast<const char*>(src) + done, n);
+                GC_CUDA_CHECK(cudaMemcpyAsync(static_cast<char*>(dst) + done, b->ptr, n, cudaMemcpyHostToDevice, s));
+                GC_CUDA_CHECK(cudaEventRecord(b->done, s));
+            }
+            done += n;
+        }
+    }
+
+  private:
+    static constexpr size_t kChunk = size_t(8) << 20, kMinBuf = size_t(1) << 20;
+    static constexpr size_t kMaxBufs = 4;
+    struct Buf {
+        void* ptr;
+        size_t bytes;
+        cudaEvent_t done;
+    };
+    std::mutex mu_;
+    std::vector<Buf> bufs_;
+    size_t next_ = 0;
+
+    static bool idle(const Buf& b) {
+        cudaError_t e = cudaEventQuery(b.done);
+        if (e == cudaErrorNotReady) {
+            cudaGetLastError();
+            return false;
+        }
+        cuda::check(e, "cudaEventQuery (pinned staging)");
+        return true;
+    }
+
+    Buf* acquire(size_t n) {
+        for (auto& b : bufs_)
+            if (b.bytes >= n && idle(b)) return &b;
+        if (bufs_.size() < kMaxBufs) {
+            Buf b{nullptr, std::max(n, kMinBuf), nullptr};
+            if (cudaHostAlloc(&b.ptr, b.bytes, cudaHostAllocDefault) != cudaSuccess) {
+                cudaGetLastError();
+                return nullptr;
+            }
+            GC_CUDA_CHECK(cudaEventCreateWithFlags(&b.done, cudaEventDisableTiming));
+            bufs_.push_back(b);
+            return &bufs_.back();
+        }
+        // All buffers in flight (or too small): wait for the oldest in round-robin order, grow it if needed.
+        Buf& b = bufs_[next_++ % bufs_.size()];
+        GC_CUDA_CHECK(cudaEventSynchronize(b.done));
+        if (b.bytes < n) {
+            cudaFreeHost(b.ptr);
+            b.bytes = std::max(n, kMinBuf);
+            if (cudaHostAlloc(&b.ptr, b.bytes, cudaHostAllocDefault) != cudaSuccess) {
+                cudaGetLastError();
+                cudaEventDestroy(b.done);
+                bufs_.erase(bufs_.begin() + (&b - bufs_.data()));
+                return nullptr;
+            }
+        }
+        return &b;
+    }
+};
+
+PinnedRing& pinned_ring() {
+    static PinnedRing* r = new PinnedRing();  // never destroyed: outlives interpreter teardown
+    return *r;
+}
+
+// Device->host: the copy and the sync are on the current stream only; then errors that kernels recorded
+// on the device are raised (this is a sync point).
 py::array to_numpy(const CudaArray& a) {
     CudaArray c = contiguous_copy(a);
     py::array out(numpy_dtype(a.dtype), a.shape);
-    if (a.numel())
-        GC_CUDA_CHECK(cudaMemcpy(out.mutable_data(), c.data(), a.numel() * cuda::itemsize(a.dtype),
-                                 cudaMemcpyDeviceToHost));
+    {
+        py::gil_scoped_release nogil;
+        if (a.numel())
+            GC_CUDA_CHECK(cudaMemcpyAsync(out.mutable_data(), c.data(), a.numel() * cuda::itemsize(a.dtype),
+                                          cudaMemcpyDeviceToHost, cuda::stream()));
+        GC_CUDA_CHECK(cudaStreamSynchronize(cuda::stream()));
+    }
+    cuda::raise_pending_errors();
     return out;
 }
 
 CudaArray from_numpy(const py::array& src) {
     py::array a = py::array::ensure(src, py::array::c_style);
+    if (!a) throw py::error_already_set();
     std::vector<int64_t> shape(a.shape(), a.shape() + a.ndim());
     CudaArray out = CudaArray::empty(shape, dtype_from_numpy(a.dtype()));
-    if (out.numel())
-        GC_CUDA_CHECK(cudaMemcpy(out.data(), a.data(), out.numel() * cuda::itemsize(out.dtype), cudaMemcpyHostToDevice));
+    if (out.numel()) pinned_ring().upload(out.data(), a.data(), out.numel() * cuda::itemsize(out.dtype));
     return out;
+}
+
+// Bounds of a strided view in elements: [lo, hi] reachable from offset; false when the view is empty.
+bool reach(const std::vector<int64_t>& shape, const std::vector<int64_t>& strides, int64_t offset, int64_t* lo,
+           int64_t* hi) {
+    *lo = *hi = offset;
+    for (size_t d = 0; d < shape.size(); ++d) {
+        GC_CHECK(shape[d] >= 0, "as_strided: negative dimension in shape " + cuda::shape_str(shape));
+        if (shape[d] == 0) return false;
+    }
+    for (size_t d = 0; d < shape.size(); ++d) {
+        int64_t ext = 0;
+        bool overflow = __builtin_mul_overflow(shape[d] - 1, strides[d], &ext);
+        overflow = overflow || __builtin_add_overflow(ext < 0 ? *lo : *hi, ext, ext < 0 ? lo : hi);
+        GC_CHECK(!overflow, "as_strided: the view's extent overflows int64");
+    }
+    return true;
+}
+
+CudaArray as_strided(const CudaArray& a, const std::vector<int64_t>& shape, const std::vector<int64_t>& strides,
+                     int64_t offset) {
+    GC_CHECK(shape.size() == strides.size(), "as_strided: shape and strides differ in length");
+    GC_CHECK(shape.size() <= size_t(kMaxDims), "as_strided: at most 8 dimensions are supported");
+    const int64_t capacity = int64_t(a.block->valid_bytes / cuda::itemsize(a.dtype));
+    int64_t lo = 0, hi = 0;
+    bool nonempty = reach(shape, strides, offset, &lo, &hi);
+    GC_CHECK(offset >= 0 && lo >= 0 && (nonempty ? hi < capacity : offset <= capacity),
+             "as_strided: a view of shape " + cuda::shape_str(shape) + " at offset " + std::to_string(offset) +
+                 " reaches elements [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                 "] outside its memory block of " + std::to_string(capacity) + " elements");
+    CudaArray v = a;
+    v.shape = shape;
+    v.strides = strides;
+    v.offset = offset;
+    return v;
 }
 
 // ---- DLPack export: the capsule owns a copy of the CudaArray (keeping its block alive).
@@ -60,45 +217,138 @@ struct ExportCtx {
     std::vector<int64_t> shape, strides;
 };
 
-void export_deleter(dl::ManagedTensor* self) {
+template <class Managed>
+void export_deleter(Managed* self) {
     delete static_cast<ExportCtx*>(self->manager_ctx);
     delete self;
 }
 
-py::capsule to_dlpack(const CudaArray& a) {
-    auto* ctx = new ExportCtx{a, a.shape, a.strides};
-    auto* m = new dl::ManagedTensor{};
-    int device = 0;
-    GC_CUDA_CHECK(cudaGetDevice(&device));
-    m->dl_tensor.data = a.data();
-    m->dl_tensor.device = {dl::kCUDA, device};
-    m->dl_tensor.ndim = int32_t(a.shape.size());
+template <class Managed>
+void capsule_destructor(PyObject* cap, const char* name) {
+    // Runs whenever the capsule dies, possibly while an unrelated exception is propagating: the calls
+    // below must not clear it, so the error state is saved and restored around them.
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    // Only an unconsumed capsule still owns the tensor; a consumer renames it "used_...".
+    if (PyCapsule_IsValid(cap, name)) {
+        auto* mt = static_cast<Managed*>(PyCapsule_GetPointer(cap, name));
+        if (mt && mt->deleter) mt->deleter(mt);
+    }
+    PyErr_Clear();
+    PyErr_Restore(type, value, tb);
+}
+
+void fill_dl_tensor(dl::Tensor& t, const CudaArray& a, ExportCtx* ctx, int device) {
+    t.data = a.data();
+    t.device = {dl::kCUDA, device};
+    t.ndim = int32_t(a.shape.size());
     bool is_float = a.dtype == DType::Float32 || a.dtype == DType::Float64;
-    m->dl_tensor.dtype = {uint8_t(is_float ? dl::kFloat : dl::kInt), uint8_t(8 * cuda::itemsize(a.dtype)), 1};
-    m->dl_tensor.shape = ctx->shape.data();
-    m->dl_tensor.strides = ctx->strides.data();
-    m->dl_tensor.byte_offset = 0;
+    t.dtype = {uint8_t(is_float ? dl::kFloat : dl::kInt), uint8_t(8 * cuda::itemsize(a.dtype)), 1};
+    t.shape = ctx->shape.data();
+    t.strides = ctx->strides.data();
+    t.byte_offset = 0;
+}
+
+// The consumer's stream per the array API: None or 1 the legacy default, 2 per-thread default, -1 no
+// ordering, another int a cudaStream_t (0 is read as the legacy default, our handle convention).
+py::capsule to_dlpack(const CudaArray& a, const py::object& stream, const py::object& max_version,
+                      const py::object& dl_device, const py::object& copy) {
+    const int device = current_device();
+    if (!dl_device.is_none()) {
+        auto dev = dl_device.cast<std::pair<int, int>>();
+        if (dev.first != int(dl::kCUDA) || dev.second != device)
+            throw py::buffer_error("__dlpack__: cannot export to device (" + std::to_string(dev.first) + ", " +
+                                   std::to_string(dev.second) + "): this array lives on (" +
+                                   std::to_string(int(dl::kCUDA)) + ", " + std::to_string(device) +
+                                   ") and gradcore does not copy on export");
+    }
+    if (!copy.is_none() && copy.cast<bool>())
+        throw py::buffer_error("__dlpack__: copy=True is not supported (gradcore exports its memory, never a copy)");
+    int64_t consumer = stream.is_none() ? 1 : stream.cast<int64_t>();
+    if (consumer != -1) order_before(as_stream(consumer == 0 ? 1 : uintptr_t(consumer)));
+    bool versioned = false;
+    if (!max_version.is_none()) {
+        auto v = max_version.cast<std::pair<int64_t, int64_t>>();
+        versioned = v.first >= 1;
+    }
+    auto* ctx = new ExportCtx{a, a.shape, a.strides};
+    if (versioned) {
+        auto* m = new dl::ManagedTensorVersioned{};
+        m->version = {1, 0};
+        m->flags = 0;
+        fill_dl_tensor(m->dl_tensor, a, ctx, device);
+        m->manager_ctx = ctx;
+        m->deleter = export_deleter<dl::ManagedTensorVersioned>;
+        return py::capsule(m, "dltensor_versioned", [](PyObject* cap) {
+            capsule_destructor<dl::ManagedTensorVersioned>(cap, "dltensor_versioned");
+        });
+    }
+    auto* m = new dl::ManagedTensor{};
+    fill_dl_tensor(m->dl_tensor, a, ctx, device);
     m->manager_ctx = ctx;
-    m->deleter = export_deleter;
-    return py::capsule(m, "dltensor", [](PyObject* cap) {
-        // Only an unconsumed capsule still owns the tensor; a consumer renames it "used_dltensor".
-        if (PyCapsule_IsValid(cap, "dltensor")) {
-            auto* mt = static_cast<dl::ManagedTensor*>(PyCapsule_GetPointer(cap, "dltensor"));
-            if (mt && mt->deleter) mt->deleter(mt);
-        } else {
-            PyErr_Clear();
-        }
-    });
+    m->deleter = export_deleter<dl::ManagedTensor>;
+    return py::capsule(m, "dltensor", [](PyObject* cap) { capsule_destructor<dl::ManagedTensor>(cap, "dltensor"); });
+}
+
+std::string device_str(int type, int id) {
+    return type == int(dl::kCUDA) ? "cuda:" + std::to_string(id)
+                                  : "DLPack device (" + std::to_string(type) + ", " + std::to_string(id) + ")";
+}
+
+void check_import_device(int type, int id) {
+    if (type != int(dl::kCUDA))
+        throw py::type_error("from_dlpack: the tensor is on " + device_str(type, id) + ", not a CUDA device");
+    int device = current_device();
+    if (id != device)
+        throw py::value_error("from_dlpack: the tensor is on cuda:" + std::to_string(id) +
+                              " but gradcore works on cuda:" + std::to_string(device) +
+                              "; move it to that device first");
 }
 
 // ---- DLPack import: the block releases the producer's tensor instead of returning to our cache.
+// Accepts an object with __dlpack__ (asked for a versioned capsule first) or a capsule itself.
 CudaArray from_dlpack(const py::object& obj) {
-    py::capsule cap = obj.attr("__dlpack__")(py::arg("stream") = 1);
-    auto* m = static_cast<dl::ManagedTensor*>(PyCapsule_GetPointer(cap.ptr(), "dltensor"));
-    if (!m) throw py::error_already_set();
-    const dl::Tensor& t = m->dl_tensor;
-    if (t.device.device_type != dl::kCUDA) throw py::type_error("from_dlpack: the tensor is not on a CUDA device");
+    py::object cap_obj;
+    if (PyCapsule_CheckExact(obj.ptr())) {
+        cap_obj = obj;
+    } else {
+        if (py::hasattr(obj, "__dlpack_device__")) {
+            auto dev = obj.attr("__dlpack_device__")().cast<std::pair<int, int>>();
+            check_import_device(dev.first, dev.second);
+        }
+        // The producer orders its work before our current stream (1 stands for the legacy default).
+        cudaStream_t ours = cuda::stream();
+        uintptr_t consumer = ours == nullptr ? 1 : stream_handle(ours);
+        try {
+            cap_obj = obj.attr("__dlpack__")(py::arg("stream") = consumer, py::arg("max_version") = py::make_tuple(1, 0));
+        } catch (py::error_already_set& e) {
+            if (!e.matches(PyExc_TypeError)) throw;  // a pre-1.0 producer without max_version
+            cap_obj = obj.attr("__dlpack__")(py::arg("stream") = consumer);
+        }
+    }
+    PyObject* cap = cap_obj.ptr();
+    const bool versioned = PyCapsule_IsValid(cap, "dltensor_versioned");
+    if (!versioned && !PyCapsule_IsValid(cap, "dltensor"))
+        throw py::value_error("from_dlpack: expected an unconsumed DLPack capsule (\"dltensor\" or "
+                              "\"dltensor_versioned\")");
+    void* managed = PyCapsule_GetPointer(cap, versioned ? "dltensor_versioned" : "dltensor");
+    if (!managed) throw py::error_already_set();
+    const dl::Tensor* tp;
+    if (versioned) {
+        auto* mv = static_cast<dl::ManagedTensorVersioned*>(managed);
+        if (mv->version.major != 1)
+            throw py::buffer_error("from_dlpack: DLPack version " + std::to_string(mv->version.major) +
+                                   " is not supported (gradcore reads 1.x)");
+        if (mv->flags & dl::kFlagReadOnly)
+            throw py::buffer_error("from_dlpack: the tensor is read-only and gradcore tensors are writable");
+        tp = &mv->dl_tensor;
+    } else {
+        tp = &static_cast<dl::ManagedTensor*>(managed)->dl_tensor;
+    }
+    const dl::Tensor& t = *tp;
+    check_import_device(t.device.device_type, t.device.device_id);
     if (t.dtype.lanes != 1) throw py::type_error("from_dlpack: vector dtypes are not supported");
+    GC_CHECK(t.ndim >= 0 && t.ndim <= kMaxDims, "from_dlpack: at most 8 dimensions are supported");
     DType dt;
     if (t.dtype.code == dl::kFloat && t.dtype.bits == 32) dt = DType::Float32;
     else if (t.dtype.code == dl::kFloat && t.dtype.bits == 64) dt = DType::Float64;
@@ -109,14 +359,33 @@ CudaArray from_dlpack(const py::object& obj) {
     a.dtype = dt;
     a.shape.assign(t.shape, t.shape + t.ndim);
     a.strides = t.strides ? std::vector<int64_t>(t.strides, t.strides + t.ndim) : contiguous_strides(a.shape);
+    // The block starts at the lowest element the view reaches, so as_strided's bounds check applies.
+    int64_t lo = 0, hi = 0;
+    const int64_t isz = int64_t(cuda::itemsize(dt));
+    bool nonempty = reach(a.shape, a.strides, 0, &lo, &hi);
+    char* base = static_cast<char*>(t.data) + t.byte_offset;
     a.block = std::make_shared<cuda::DeviceBlock>();
-    a.block->ptr = static_cast<char*>(t.data) + t.byte_offset;
-    a.block->external_ctx = m;
-    a.block->external_release = [](void* ctx) {
-        auto* mt = static_cast<dl::ManagedTensor*>(ctx);
-        if (mt->deleter) mt->deleter(mt);
+    a.block->ptr = base + lo * isz;
+    a.block->valid_bytes = nonempty ? size_t(hi - lo + 1) * size_t(isz) : 0;
+    a.block->bytes = a.block->valid_bytes;
+    a.offset = -lo;
+    struct Owner {
+        void* managed;
+        bool versioned;
     };
-    PyCapsule_SetName(cap.ptr(), "used_dltensor");
+    a.block->external_ctx = new Owner{managed, versioned};
+    a.block->external_release = [](void* ctx) {
+        auto* o = static_cast<Owner*>(ctx);
+        if (o->versioned) {
+            auto* mv = static_cast<dl::ManagedTensorVersioned*>(o->managed);
+            if (mv->deleter) mv->deleter(mv);
+        } else {
+            auto* mt = static_cast<dl::ManagedTensor*>(o->managed);
+            if (mt->deleter) mt->deleter(mt);
+        }
+        delete o;
+    };
+    PyCapsule_SetName(cap, versioned ? "used_dltensor_versioned" : "used_dltensor");
     return a;
 }
 
@@ -130,7 +399,10 @@ py::dict cuda_array_interface(const CudaArray& a) {
     d["data"] = py::make_tuple(reinterpret_cast<uintptr_t>(a.data()), false);
     d["strides"] = py::tuple(strides);
     d["version"] = 3;
-    d["stream"] = 1;  // gradcore launches on the legacy default stream
+    // CAI v3: the stream our pending work on this array is queued on; the consumer orders itself after it
+    // (1: the legacy default stream, as 0 is not allowed in the protocol).
+    cudaStream_t s = cuda::stream();
+    d["stream"] = s == nullptr ? uintptr_t(1) : stream_handle(s);
     return d;
 }
 
@@ -158,7 +430,8 @@ void register_cuda(py::module_& m) {
         })
         .def_static("zeros", [](const std::vector<int64_t>& shape, const py::dtype& dt) {
             CudaArray a = CudaArray::empty(shape, dtype_from_numpy(dt));
-            GC_CUDA_CHECK(cudaMemset(a.data(), 0, std::max<int64_t>(a.numel(), 1) * cuda::itemsize(a.dtype)));
+            GC_CUDA_CHECK(cudaMemsetAsync(a.data(), 0, std::max<int64_t>(a.numel(), 1) * cuda::itemsize(a.dtype),
+                                          cuda::stream()));
             return a;
         })
         .def_static("from_numpy", &from_numpy)
@@ -171,24 +444,11 @@ void register_cuda(py::module_& m) {
         .def_property_readonly("dtype", [](const CudaArray& a) { return numpy_dtype(a.dtype); })
         .def_property_readonly("data_ptr", [](const CudaArray& a) { return reinterpret_cast<uintptr_t>(a.data()); })
         .def("is_contiguous", &CudaArray::is_contiguous)
-        .def("as_strided",
-             [](const CudaArray& a, const std::vector<int64_t>& shape, const std::vector<int64_t>& strides,
-                int64_t offset) {
-                 GC_CHECK(shape.size() == strides.size(), "as_strided: shape and strides differ in length");
-                 CudaArray v = a;
-                 v.shape = shape;
-                 v.strides = strides;
-                 v.offset = offset;
-                 return v;
-             })
+        .def("as_strided", &as_strided, py::arg("shape"), py::arg("strides"), py::arg("offset"))
         .def_property_readonly("__cuda_array_interface__", &cuda_array_interface)
-        .def("__dlpack__", [](const CudaArray& a, py::object /*stream*/, py::kwargs) { return to_dlpack(a); },
-             py::arg("stream") = py::none())
-        .def("__dlpack_device__", [](const CudaArray&) {
-            int device = 0;
-            GC_CUDA_CHECK(cudaGetDevice(&device));
-            return py::make_tuple(int(dl::kCUDA), device);
-        });
+        .def("__dlpack__", &to_dlpack, py::kw_only(), py::arg("stream") = py::none(),
+             py::arg("max_version") = py::none(), py::arg("dl_device") = py::none(), py::arg("copy") = py::none())
+        .def("__dlpack_device__", [](const CudaArray&) { return py::make_tuple(int(dl::kCUDA), current_device()); });
 
     using A = const CudaArray&;
 #define GC_BIND_UNARY(name, Op) m.def("unary_" #name, [](A x, A out) { cuda::unary<Op>(x.view(), out.view()); });
@@ -212,6 +472,9 @@ void register_cuda(py::module_& m) {
                           double b1, double b2, double eps, double wd, int64_t step, bool decoupled) {
         cuda::adam_step(to_lists(p, g, m1, v), lr, b1, b2, eps, wd, step, decoupled);
     });
+    m.def("dropout_mask", [](A out, double p, uint64_t seed, uint64_t offset) {
+        cuda::dropout_mask(out.view(), p, seed, offset);
+    }, py::arg("out"), py::arg("p"), py::arg("seed"), py::arg("offset"));
     m.def("sgd_step", [](const py::list& p, const py::list& g, const py::list& buf, double lr, double momentum,
                          double wd, double dampening, bool nesterov, bool first) {
         cuda::sgd_step(to_lists(p, g, buf, py::list()), lr, momentum, wd, dampening, nesterov, first);
@@ -233,7 +496,86 @@ void register_cuda(py::module_& m) {
         }
         return n;
     });
-    m.def("synchronize", [] { GC_CUDA_CHECK(cudaDeviceSynchronize()); });
+    m.def("synchronize", [] {
+        {
+            py::gil_scoped_release nogil;
+            GC_CUDA_CHECK(cudaDeviceSynchronize());
+        }
+        cuda::raise_pending_errors();
+    });
+    m.def("raise_pending_errors", [] { cuda::raise_pending_errors(); },
+          "raises (IndexError) an input error a kernel recorded on the device, and clears it");
+    m.def("set_sync_debug", [](bool on) { cuda::sync_debug_flag() = on; },
+          "sync and check after every launch, so a fault names its kernel");
+    m.def("sync_debug", [] { return cuda::sync_debug_flag().load(); });
+    if (const char* env = std::getenv("GRADCORE_CUDA_SYNC")) cuda::sync_debug_flag() = std::string(env) == "1";
+
+    // ---- Streams and events: handles are ints (0: the legacy default stream).
+    m.def("stream_create", [] {
+        cudaStream_t s;
+        GC_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+        return stream_handle(s);
+    });
+    m.def("stream_destroy", [](uintptr_t h) {
+        GC_CHECK(h > 2, "stream_destroy: the default streams cannot be destroyed");
+        cudaStream_t s = as_stream(h);
+        {
+            py::gil_scoped_release nogil;
+            GC_CUDA_CHECK(cudaStreamSynchronize(s));  // its cached blocks become idle, safe on any stream
+        }
+        cuda::stream_destroyed(s);
+        if (cuda::current_stream_ref() == s) cuda::current_stream_ref() = nullptr;
+        GC_CUDA_CHECK(cudaStreamDestroy(s));
+    });
+    m.def("stream_synchronize", [](uintptr_t h) {
+        {
+            py::gil_scoped_release nogil;
+            GC_CUDA_CHECK(cudaStreamSynchronize(as_stream(h)));
+        }
+        cuda::raise_pending_errors();
+    });
+    m.def("stream_query", [](uintptr_t h) {
+        cudaError_t e = cudaStreamQuery(as_stream(h));
+        if (e == cudaErrorNotReady) {
+            cudaGetLastError();
+            return false;
+        }
+        cuda::check(e, "cudaStreamQuery");
+        return true;
+    });
+    m.def("stream_wait_event", [](uintptr_t stream_h, uintptr_t event_h) {
+        GC_CUDA_CHECK(cudaStreamWaitEvent(as_stream(stream_h), as_event(event_h), 0));
+    });
+    m.def("current_stream", [] { return stream_handle(cuda::stream()); });
+    m.def("set_current_stream", [](uintptr_t h) { cuda::current_stream_ref() = as_stream(h); });
+    m.def("event_create", [](bool enable_timing) {
+        cudaEvent_t e;
+        GC_CUDA_CHECK(cudaEventCreateWithFlags(&e, enable_timing ? cudaEventDefault : cudaEventDisableTiming));
+        return reinterpret_cast<uintptr_t>(e);
+    }, py::arg("enable_timing") = false);
+    m.def("event_destroy", [](uintptr_t h) { GC_CUDA_CHECK(cudaEventDestroy(as_event(h))); });
+    m.def("event_record", [](uintptr_t event_h, uintptr_t stream_h) {
+        GC_CUDA_CHECK(cudaEventRecord(as_event(event_h), as_stream(stream_h)));
+    });
+    m.def("event_synchronize", [](uintptr_t h) {
+        cudaEvent_t e = as_event(h);
+        py::gil_scoped_release nogil;
+        GC_CUDA_CHECK(cudaEventSynchronize(e));
+    });
+    m.def("event_query", [](uintptr_t h) {
+        cudaError_t e = cudaEventQuery(as_event(h));
+        if (e == cudaErrorNotReady) {
+            cudaGetLastError();
+            return false;
+        }
+        cuda::check(e, "cudaEventQuery");
+        return true;
+    });
+    m.def("event_elapsed_time", [](uintptr_t start_h, uintptr_t end_h) {
+        float ms = 0.f;
+        GC_CUDA_CHECK(cudaEventElapsedTime(&ms, as_event(start_h), as_event(end_h)));
+        return double(ms);
+    });
     m.def("memory_stats", [] { return cuda::memory_stats(); });
     m.def("empty_cache", [] { cuda::empty_cache(); });
     m.def("set_matmul_variant", &cuda::set_matmul_variant, "0: naive reference, 1: tiled (default)");

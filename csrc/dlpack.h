@@ -1,4 +1,5 @@
-// The DLPack ABI structs (v0.8 layout), declared here so the build needs no extra header.
+// The DLPack ABI structs (v0.8 legacy layout and the v1.0 versioned one), declared here so the build needs
+// no extra header.
 #pragma once
 #include <cstdint>
 
@@ -29,6 +30,21 @@ struct ManagedTensor {
     Tensor dl_tensor;
     void* manager_ctx;
     void (*deleter)(ManagedTensor* self);
+};
+
+// DLPack >= 1.0: capsule name "dltensor_versioned"; the version leads so consumers can check the ABI.
+struct PackVersion {
+    uint32_t major;
+    uint32_t minor;
+};
+constexpr uint64_t kFlagReadOnly = 1ull << 0;
+constexpr uint64_t kFlagIsCopied = 1ull << 1;
+struct ManagedTensorVersioned {
+    PackVersion version;
+    void* manager_ctx;
+    void (*deleter)(ManagedTensorVersioned* self);
+    uint64_t flags;
+    Tensor dl_tensor;
 };
 
 }  // namespace gc::dl

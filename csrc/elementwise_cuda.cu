@@ -1,5 +1,6 @@
 // CUDA elementwise kernels: unary, binary with broadcasting, casts. Contiguous operands take a
 // 16-byte vectorized grid-stride path; anything else goes through StridedLoop offsets.
+// Compiled, not yet run on a GPU (launches on the current stream).
 #include <type_traits>
 #include "cuda_common.h"
 #include "indexing.h"
@@ -94,9 +95,9 @@ void unary_typed(const ArrayView& x, const ArrayView& out) {
     if (n == 0 || out.numel() == 0) return;
     if (fully_contiguous(loop)) {
         bool vec = aligned16(out.data) && aligned16(x.data);
-        unary_contig<Op, T><<<grid_for(n / (vec ? Pack<T>::N : 1)), kThreads>>>(out.ptr<T>(), x.ptr<T>(), n, vec);
+        unary_contig<Op, T><<<grid_for(n / (vec ? Pack<T>::N : 1)), kThreads, 0, stream()>>>(out.ptr<T>(), x.ptr<T>(), n, vec);
     } else {
-        unary_strided<Op, T><<<grid_for(n), kThreads>>>(loop, out.ptr<T>(), x.ptr<T>(), n);
+        unary_strided<Op, T><<<grid_for(n), kThreads, 0, stream()>>>(loop, out.ptr<T>(), x.ptr<T>(), n);
     }
     GC_LAUNCH_CHECK("unary kernel");
 }
@@ -109,10 +110,10 @@ void binary_typed(const ArrayView& a, const ArrayView& b, const ArrayView& out) 
     if (n == 0 || out.numel() == 0) return;
     if (fully_contiguous(loop)) {
         bool vec = aligned16(out.data) && aligned16(a.data) && aligned16(b.data);
-        binary_contig<Op, T><<<grid_for(n / (vec ? Pack<T>::N : 1)), kThreads>>>(out.ptr<T>(), a.ptr<T>(),
+        binary_contig<Op, T><<<grid_for(n / (vec ? Pack<T>::N : 1)), kThreads, 0, stream()>>>(out.ptr<T>(), a.ptr<T>(),
                                                                                   b.ptr<T>(), n, vec);
     } else {
-        binary_strided<Op, T><<<grid_for(n), kThreads>>>(loop, out.ptr<T>(), a.ptr<T>(), b.ptr<T>(), n);
+        binary_strided<Op, T><<<grid_for(n), kThreads, 0, stream()>>>(loop, out.ptr<T>(), a.ptr<T>(), b.ptr<T>(), n);
     }
     GC_LAUNCH_CHECK("binary kernel");
 }
@@ -130,7 +131,7 @@ void cast(const ArrayView& x, const ArrayView& out) {
         using In = std::remove_pointer_t<decltype(in_tag)>;
         dispatch_any(out.dtype, [&](auto* out_tag) {
             using Out = std::remove_pointer_t<decltype(out_tag)>;
-            cast_strided<In, Out><<<grid_for(n), kThreads>>>(loop, out.ptr<Out>(), x.ptr<In>(), n);
+            cast_strided<In, Out><<<grid_for(n), kThreads, 0, stream()>>>(loop, out.ptr<Out>(), x.ptr<In>(), n);
         });
     });
     GC_LAUNCH_CHECK("cast kernel");

@@ -37,6 +37,16 @@ GC_DECLARE_KERNELS(cpu)
 GC_DECLARE_KERNELS(cuda)
 #endif
 
+// Random kernels (random_cpu.cpp / random_cuda.cu): counter-based, so both devices give the same mask.
+namespace cpu {
+void dropout_mask(const ArrayView& out, double p, uint64_t seed, uint64_t offset);
+}
+#ifdef GC_WITH_CUDA
+namespace cuda {
+void dropout_mask(const ArrayView& out, double p, uint64_t seed, uint64_t offset);
+}
+#endif
+
 // Checks shared by both devices' kernels, so the messages are the same everywhere.
 inline void check_same_dtype(const ArrayView& a, const ArrayView& b, const char* op) {
     GC_CHECK(a.dtype == b.dtype, std::string(op) + ": dtype mismatch (" + dtype_name(a.dtype) + " vs " +
@@ -79,19 +89,28 @@ inline void check_softmax_ce_args(const ArrayView& logits, const ArrayView& targ
     check_same_dtype(logits, dlogits, "cross_entropy");
 }
 
+// Every buffer of every parameter is checked before any is touched, so a bad entry never leaves the
+// parameters half updated: same float dtype as its parameter, contiguous, the same size.
 inline void check_optim_lists(const OptimLists& t, bool two_bufs) {
     size_t n = t.params.size();
     GC_CHECK(t.grads.size() == n && t.bufs1.size() == n && (!two_bufs || t.bufs2.size() == n),
              "optimizer: parameter, gradient and state lists differ in length");
     for (size_t i = 0; i < n; ++i) {
         const ArrayView& p = t.params[i];
-        GC_CHECK(p.is_contiguous() && t.grads[i].is_contiguous() && t.bufs1[i].is_contiguous(),
-                 "optimizer: tensors must be contiguous");
-        GC_CHECK(t.grads[i].numel() == p.numel() && t.bufs1[i].numel() == p.numel() &&
-                     (!two_bufs || t.bufs2[i].numel() == p.numel()),
-                 "optimizer: gradient or state size differs from its parameter");
-        check_same_dtype(p, t.grads[i], "optimizer");
-        check_same_dtype(p, t.bufs1[i], "optimizer");
+        const std::string at = " (parameter " + std::to_string(i) + ")";
+        GC_CHECK(p.dtype == DType::Float32 || p.dtype == DType::Float64,
+                 std::string("optimizer: parameters must be float32 or float64, got ") + dtype_name(p.dtype) + at);
+        const ArrayView* bufs[] = {&p, &t.grads[i], &t.bufs1[i], two_bufs ? &t.bufs2[i] : nullptr};
+        const char* names[] = {"parameter", "gradient", "state buffer", "second state buffer"};
+        for (int k = 0; k < 4; ++k) {
+            if (!bufs[k]) continue;
+            GC_CHECK(bufs[k]->is_contiguous(), std::string("optimizer: ") + names[k] + " is not contiguous" + at);
+            GC_CHECK(bufs[k]->numel() == p.numel(),
+                     std::string("optimizer: ") + names[k] + " size differs from its parameter" + at);
+            GC_CHECK(bufs[k]->dtype == p.dtype, std::string("optimizer: ") + names[k] + " dtype " +
+                                                    dtype_name(bufs[k]->dtype) + " differs from the parameter's " +
+                                                    dtype_name(p.dtype) + at);
+        }
     }
 }
 

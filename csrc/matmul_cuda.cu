@@ -2,6 +2,10 @@
 //   0: naive, one thread per output element (the reference every other variant is tested against)
 //   1: shared-memory tiles (64x64x16) with 4x4 register blocking per thread
 // Operands are read through (row, column) strides, so transposed views cost no copy.
+// Row tiles go on gridDim.x (limit 2^31-1) and column tiles on gridDim.y, capped at 65535 and looped over,
+// so no (M, N) below 2^31 exceeds a grid limit (row tiles on y failed for M > ~4M rows).
+// Compiled, not yet run on a GPU (the grid layout and the current-stream launches).
+#include <algorithm>
 #include <atomic>
 #include <type_traits>
 #include "cuda_common.h"
@@ -25,12 +29,14 @@ struct Operand {
 
 template <class T>
 __global__ void matmul_naive(const T* A, Operand a, const T* B, Operand b, T* C, int M, int N, int K) {
-    int row = blockIdx.y * blockDim.y + threadIdx.y;
-    int col = blockIdx.x * blockDim.x + threadIdx.x;
-    if (row >= M || col >= N) return;
-    T acc = T(0);
-    for (int k = 0; k < K; ++k) acc += A[row * a.rs + k * a.cs] * B[k * b.rs + col * b.cs];
-    C[int64_t(row) * N + col] = acc;
+    // Rows from (blockIdx.x, threadIdx.y); columns from (blockIdx.y, threadIdx.x), so a warp writes a row run.
+    int64_t row = int64_t(blockIdx.x) * blockDim.y + threadIdx.y;
+    if (row >= M) return;
+    for (int64_t col = int64_t(blockIdx.y) * blockDim.x + threadIdx.x; col < N; col += int64_t(gridDim.y) * blockDim.x) {
+        T acc = T(0);
+        for (int k = 0; k < K; ++k) acc += A[row * a.rs + k * a.cs] * B[k * b.rs + col * b.cs];
+        C[row * N + col] = acc;
+    }
 }
 
 constexpr int BM = 64, BN = 64, BK = 16, TM = 4, TN = 4;  // 256 threads, each a 4x4 micro-tile
@@ -41,7 +47,10 @@ __global__ void __launch_bounds__(256) matmul_tiled(const T* A, Operand a, const
     __shared__ T As[BK][BM + 1];  // A tile stored k-major so a thread's 4 rows are one broadcast-free read
     __shared__ T Bs[BK][BN + 1];
     const int tx = threadIdx.x % (BN / TN), ty = threadIdx.x / (BN / TN);
-    const int row0 = blockIdx.y * BM, col0 = blockIdx.x * BN;
+    const int row0 = blockIdx.x * BM;
+    // The loop bound is the same for the whole block, so the __syncthreads inside stay uniform.
+    for (int col_tile = blockIdx.y; col_tile * BN < N; col_tile += gridDim.y) {
+    const int col0 = col_tile * BN;
     T acc[TM][TN] = {};
     for (int k0 = 0; k0 < K; k0 += BK) {
         // 256 threads load the 64x16 A tile and the 16x64 B tile, 4 elements each, bounds-checked.
@@ -80,6 +89,7 @@ __global__ void __launch_bounds__(256) matmul_tiled(const T* A, Operand a, const
             if (c < N) C[int64_t(r) * N + c] = acc[i][j];
         }
     }
+    }  // col_tile
 }
 
 template <class T>
@@ -100,13 +110,14 @@ void matmul(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
     dispatch_float(a.dtype, "matmul", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
         if (K == 0) {
-            fill_zero<T><<<grid_for(int64_t(M) * N), kThreads>>>(out.ptr<T>(), int64_t(M) * N);
+            fill_zero<T><<<grid_for(int64_t(M) * N), kThreads, 0, stream()>>>(out.ptr<T>(), int64_t(M) * N);
         } else if (g_matmul_variant == 0) {
-            dim3 block(16, 16), grid((N + 15) / 16, (M + 15) / 16);
-            matmul_naive<T><<<grid, block>>>(a.ptr<T>(), oa, b.ptr<T>(), ob, out.ptr<T>(), M, N, K);
+            // grid x: 16-row tiles, grid y: 16-column tiles (capped; the kernel loops over the rest).
+            dim3 block(16, 16), grid(unsigned((int64_t(M) + 15) / 16), unsigned(std::min<int64_t>((int64_t(N) + 15) / 16, 65535)));
+            matmul_naive<T><<<grid, block, 0, stream()>>>(a.ptr<T>(), oa, b.ptr<T>(), ob, out.ptr<T>(), M, N, K);
         } else {
-            dim3 grid((N + BN - 1) / BN, (M + BM - 1) / BM);
-            matmul_tiled<T><<<grid, 256>>>(a.ptr<T>(), oa, b.ptr<T>(), ob, out.ptr<T>(), M, N, K);
+            dim3 grid(unsigned((int64_t(M) + BM - 1) / BM), unsigned(std::min<int64_t>((int64_t(N) + BN - 1) / BN, 65535)));
+            matmul_tiled<T><<<grid, 256, 0, stream()>>>(a.ptr<T>(), oa, b.ptr<T>(), ob, out.ptr<T>(), M, N, K);
         }
     });
     GC_LAUNCH_CHECK("matmul kernel");

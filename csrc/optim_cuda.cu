@@ -1,5 +1,6 @@
 // CUDA fused optimizers: one launch updates up to kMaxTensors parameter tensors (the 6 tensors of the
 // seed MLP in one launch); each block finds its tensor from a prefix table of block counts.
+// Compiled, not yet run on a GPU (launches on the current stream).
 #include <cmath>
 #include <type_traits>
 #include "cuda_common.h"
@@ -103,7 +104,7 @@ void adam_step(const OptimLists& lists, double lr, double beta1, double beta2, d
     by_dtype(lists, "adam", [&](auto* tag, const OptimLists& sub) {
         using T = std::remove_pointer_t<decltype(tag)>;
         for_each_table<T>(sub, true, [&](const TensorTable<T>& t, int blocks) {
-            adam_multi<T><<<blocks, kThreads>>>(t, T(lr), T(beta1), T(beta2), T(eps), T(weight_decay), T(bc1), T(bc2),
+            adam_multi<T><<<blocks, kThreads, 0, stream()>>>(t, T(lr), T(beta1), T(beta2), T(eps), T(weight_decay), T(bc1), T(bc2),
                                                 decoupled);
             GC_LAUNCH_CHECK("adam kernel");
         });
@@ -116,7 +117,7 @@ void sgd_step(const OptimLists& lists, double lr, double momentum, double weight
     by_dtype(lists, "sgd", [&](auto* tag, const OptimLists& sub) {
         using T = std::remove_pointer_t<decltype(tag)>;
         for_each_table<T>(sub, false, [&](const TensorTable<T>& t, int blocks) {
-            sgd_multi<T><<<blocks, kThreads>>>(t, T(lr), T(momentum), T(weight_decay), T(dampening), nesterov,
+            sgd_multi<T><<<blocks, kThreads, 0, stream()>>>(t, T(lr), T(momentum), T(weight_decay), T(dampening), nesterov,
                                                first);
             GC_LAUNCH_CHECK("sgd kernel");
         });

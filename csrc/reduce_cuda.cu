@@ -1,6 +1,7 @@
 // CUDA reductions: sum (double/int64 accumulators), max, min, prod over any axes (keepdims-shaped
 // output); argmax/argmin and cumsum along the last axis.
 // One warp per output element for short reductions, one block for long ones; warp-shuffle trees.
+// Compiled, not yet run on a GPU (launches on the current stream).
 #include <cfloat>
 #include <limits>
 #include <type_traits>
@@ -122,24 +123,24 @@ void reduce_typed(const ArrayView& x, const ArrayView& out) {
     if (n_out == 0) return;
     const bool outputs_contiguous = kept.ndim == 1 && (n_out == 1 || kept.strides[0][0] == 1);
     if (x.numel() == 0) {
-        fill_init<Acc, A, O><<<grid_for(n_out), kThreads>>>(out.ptr<O>(), n_out);
+        fill_init<Acc, A, O><<<grid_for(n_out), kThreads, 0, stream()>>>(out.ptr<O>(), n_out);
     } else if (n_red >= (1 << 16) && n_out <= 64) {
         const int splits = int(std::min<int64_t>(256, (n_red + (1 << 15) - 1) >> 15));
         auto scratch = device_alloc(sizeof(A) * size_t(n_out) * size_t(splits));
         A* partials = static_cast<A*>(scratch->ptr);
         reduce_split_partials<Acc, T, A>
-            <<<dim3(unsigned(n_out), unsigned(splits)), kThreads>>>(x.ptr<T>(), partials, kept, reduced, n_red);
+            <<<dim3(unsigned(n_out), unsigned(splits)), kThreads, 0, stream()>>>(x.ptr<T>(), partials, kept, reduced, n_red);
         GC_LAUNCH_CHECK("reduction kernel (partials)");
-        finish_partials<Acc, A, O><<<grid_for(n_out * 32), kThreads>>>(partials, out.ptr<O>(), n_out, splits);
+        finish_partials<Acc, A, O><<<grid_for(n_out * 32), kThreads, 0, stream()>>>(partials, out.ptr<O>(), n_out, splits);
     } else if (outputs_contiguous && n_out >= 1024 && kept.strides[0][0] == 1) {
         reduce_thread_per_output<Acc, T, A, O>
-            <<<grid_for(n_out), kThreads>>>(x.ptr<T>(), out.ptr<O>(), reduced, n_out, n_red);
+            <<<grid_for(n_out), kThreads, 0, stream()>>>(x.ptr<T>(), out.ptr<O>(), reduced, n_out, n_red);
     } else if (n_red >= 4096 && n_out <= (1 << 20)) {
         reduce_block_per_output<Acc, T, A, O>
-            <<<int(n_out), kThreads>>>(x.ptr<T>(), out.ptr<O>(), kept, reduced, n_red);
+            <<<int(n_out), kThreads, 0, stream()>>>(x.ptr<T>(), out.ptr<O>(), kept, reduced, n_red);
     } else {
         reduce_warp_per_output<Acc, T, A, O>
-            <<<grid_for(n_out * 32), kThreads>>>(x.ptr<T>(), out.ptr<O>(), kept, reduced, n_out, n_red);
+            <<<grid_for(n_out * 32), kThreads, 0, stream()>>>(x.ptr<T>(), out.ptr<O>(), kept, reduced, n_out, n_red);
     }
     GC_LAUNCH_CHECK("reduction kernel");
 }
@@ -191,7 +192,7 @@ void arg_lastdim(const ArrayView& x, const ArrayView& out, const char* op) {
     if (rows == 0) return;
     dispatch_any(x.dtype, [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        arg_rows<Max, T><<<grid_for(rows * 32), kThreads>>>(x.ptr<T>(), out.ptr<int64_t>(), rows, cols);
+        arg_rows<Max, T><<<grid_for(rows * 32), kThreads, 0, stream()>>>(x.ptr<T>(), out.ptr<int64_t>(), rows, cols);
     });
     GC_LAUNCH_CHECK("argmax/argmin kernel");
 }
@@ -266,7 +267,7 @@ void cumsum_lastdim(const ArrayView& x, const ArrayView& out) {
         using T = std::remove_pointer_t<decltype(tag)>;
         dispatch_any(out.dtype, [&](auto* otag) {
             using O = std::remove_pointer_t<decltype(otag)>;
-            cumsum_rows<T, SumAccOf<T>, O><<<grid_for(rows), kThreads>>>(x.ptr<T>(), out.ptr<O>(), rows, cols);
+            cumsum_rows<T, SumAccOf<T>, O><<<grid_for(rows), kThreads, 0, stream()>>>(x.ptr<T>(), out.ptr<O>(), rows, cols);
         });
     });
     GC_LAUNCH_CHECK("cumsum kernel");

@@ -1,6 +1,8 @@
 // CUDA fused softmax-cross-entropy: one block per row reads the logits once for an online
 // (max, sum) pair, then writes dlogits = (softmax - onehot) / N; a second tiny kernel averages the
-// per-row losses. Out-of-range targets are flagged on the device and raised on the host.
+// per-row losses. Out-of-range targets are flagged on the device (no host sync inside the op) and
+// raised by raise_pending_errors() at the next sync point, or at once in sync-debug mode.
+// Compiled, not yet run on a GPU (the device error record, the async scratch memset, current-stream launches).
 #include <string>
 #include <type_traits>
 #include "cuda_common.h"
@@ -24,7 +26,8 @@ __device__ MaxSum<T> merge(MaxSum<T> a, MaxSum<T> b) {
 
 template <class T, class Idx>
 __global__ void softmax_ce_rows(const T* __restrict__ x, const Idx* __restrict__ targets, T* __restrict__ dx,
-                                double* __restrict__ row_loss, int64_t* __restrict__ bad, int64_t n, int64_t c) {
+                                double* __restrict__ row_loss, unsigned long long* __restrict__ bad, int64_t n,
+                                int64_t c) {
     __shared__ T sm[32], ss[32];
     const int64_t r = blockIdx.x;
     const T* xr = x + r * c;
@@ -64,14 +67,22 @@ __global__ void softmax_ce_rows(const T* __restrict__ x, const Idx* __restrict__
         } else {
             row_loss[r] = 0.0;
             // Report the first bad row: the smallest row index wins; the host reads its value.
-            atomicMin(reinterpret_cast<unsigned long long*>(bad), (unsigned long long)r);
+            atomicMin(bad, (unsigned long long)r);
         }
     }
 }
 
-template <class T>
-__global__ void mean_rows(const double* row_loss, T* loss, int64_t n) {
+// Also publishes this launch's first bad row (if any) to the process-wide error record, unless an
+// earlier unreported error holds it: the first error is the one raised.
+template <class T, class Idx>
+__global__ void mean_rows(const double* row_loss, T* loss, int64_t n, const unsigned long long* bad,
+                          const Idx* targets, int64_t c, DeviceError* err) {
     __shared__ double partial[32];
+    if (threadIdx.x == 0 && *bad != ~0ull && atomicCAS(&err->kind, 0, 1) == 0) {
+        err->row = int64_t(*bad);
+        err->value = int64_t(targets[*bad]);
+        err->classes = c;
+    }
     double v = 0.0;
     for (int64_t i = threadIdx.x; i < n; i += blockDim.x) v += row_loss[i];
 #pragma unroll
@@ -92,35 +103,26 @@ void softmax_ce(const ArrayView& logits, const ArrayView& targets, const ArrayVi
     check_softmax_ce_args(logits, targets, loss, dlogits);
     const int64_t n = logits.shape[0], c = logits.shape[1];
     GC_CHECK(n < (1LL << 31), "cross_entropy: batch must be below 2^31 rows");
-    auto scratch = device_alloc(sizeof(double) * n + sizeof(int64_t));
+    auto scratch = device_alloc(sizeof(double) * n + sizeof(unsigned long long));
     double* row_loss = static_cast<double*>(scratch->ptr);
-    int64_t* bad = reinterpret_cast<int64_t*>(row_loss + n);
-    const int64_t none = INT64_MAX;  // *bad: the first row with an invalid target
-    GC_CUDA_CHECK(cudaMemcpy(bad, &none, sizeof(none), cudaMemcpyHostToDevice));
+    auto* bad = reinterpret_cast<unsigned long long*>(row_loss + n);  // first bad row; all ones: none
+    GC_CUDA_CHECK(cudaMemsetAsync(bad, 0xFF, sizeof(*bad), stream()));
+    DeviceError* err = device_error_slot();
     const int threads = c >= 1024 ? 512 : (c >= 256 ? 256 : 64);
     dispatch_float(logits.dtype, "cross_entropy", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
         auto go = [&](auto* idx) {
-            softmax_ce_rows<T><<<int(n), threads>>>(logits.ptr<T>(), idx, dlogits.ptr<T>(), row_loss, bad, n, c);
+            using Idx = std::remove_const_t<std::remove_pointer_t<decltype(idx)>>;
+            softmax_ce_rows<T><<<int(n), threads, 0, stream()>>>(logits.ptr<T>(), idx, dlogits.ptr<T>(), row_loss,
+                                                                 bad, n, c);
             GC_LAUNCH_CHECK("softmax_ce kernel");
-            mean_rows<T><<<1, 1024>>>(row_loss, loss.ptr<T>(), n);
-            GC_LAUNCH_CHECK("softmax_ce mean kernel");
+            mean_rows<T, Idx><<<1, 1024, 0, stream()>>>(row_loss, loss.ptr<T>(), n, bad, idx, c, err);
+            GC_LAUNCH_CHECK("softmax_ce mean kernel");  // in sync-debug mode this raises a bad target at once
         };
         if (targets.dtype == DType::Int64) go(targets.ptr<int64_t>());
         else go(targets.ptr<int32_t>());
     });
-    // The range check needs one small device-to-host read (a sync), like PyTorch's device assert
-    // but recoverable: the message names the row and the value.
-    int64_t bad_row = INT64_MAX;
-    GC_CUDA_CHECK(cudaMemcpy(&bad_row, bad, sizeof(bad_row), cudaMemcpyDeviceToHost));
-    if (bad_row != INT64_MAX) {
-        int64_t value = 0;
-        size_t isz = targets.dtype == DType::Int64 ? 8 : 4;
-        GC_CUDA_CHECK(cudaMemcpy(&value, static_cast<char*>(targets.data) + bad_row * isz, isz, cudaMemcpyDeviceToHost));
-        if (isz == 4) value = int64_t(*reinterpret_cast<int32_t*>(&value));
-        throw std::out_of_range("gradcore: cross_entropy target " + std::to_string(value) + " at row " +
-                                std::to_string(bad_row) + " is out of range [0, " + std::to_string(c) + ")");
-    }
+    // scratch goes back to the cache on this stream: later work there is ordered after these kernels.
 }
 
 }  // namespace gc::cuda
