@@ -46,7 +46,7 @@ GC_HD bool dropout_keep(uint64_t i, uint64_t offset, uint64_t seed, double p) {
 inline void check_dropout_args(const ArrayView& out, double p) {
     GC_CHECK(out.dtype == DType::Float32 || out.dtype == DType::Float64,
              std::string("dropout_mask: the mask must be float32 or float64, got ") + dtype_name(out.dtype));
-    GC_CHECK(out.is_contiguous(), "dropout_mask: the mask must be contiguous");
+    GC_CHECK(out.numel() == 0 || out.is_contiguous(), "dropout_mask: the mask must be contiguous");
     GC_CHECK(p >= 0.0 && p <= 1.0, "dropout_mask: probability must be in [0, 1], got " + std::to_string(p));
 }
 

@@ -16,6 +16,14 @@ from . import _C
 _CACHE_MIN_BYTES = _C.cpu.cache_min_bytes
 
 
+def check_size(shape: tuple[int, ...], dtype: np.dtype) -> None:
+    """Raises ValueError naming ``shape`` when a dim is negative or the byte size overflows int64."""
+    if any(int(s) < 0 for s in shape):
+        raise ValueError(f"negative dimension in shape {tuple(shape)}")
+    if np.dtype(dtype).itemsize * prod(int(s) for s in shape) >= 1 << 63:
+        raise ValueError(f"shape {tuple(shape)} of {np.dtype(dtype)} is too large (its size in bytes overflows int64)")
+
+
 class CPUBackend:
     """CPU storage is a NumPy array (views included); kernels come from ``gradcore._C.cpu``."""
 
@@ -24,6 +32,7 @@ class CPUBackend:
 
     @staticmethod
     def empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        check_size(shape, dtype)
         # Large buffers come from the native host cache (no page faults on reuse); small ones from NumPy.
         if dtype.itemsize * prod(shape) >= _CACHE_MIN_BYTES:
             return _C.cpu.cached_empty(list(shape), dtype)
@@ -31,6 +40,7 @@ class CPUBackend:
 
     @staticmethod
     def zeros(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        check_size(shape, dtype)
         return np.zeros(shape, dtype)
 
     @staticmethod

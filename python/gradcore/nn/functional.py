@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import ops
+from .. import backend, ops
 from ..creation import arange, generator
 from ..dtypes import DType, float32
 from ..tensor import Tensor
@@ -114,13 +114,30 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Zeroes each element with probability p and scales the rest by 1/(1-p) while training."""
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+    """Zeroes each element with probability p and scales the rest by 1/(1-p) while training.
+
+    The mask is drawn on x's device by the counter-based Philox4x32-10 kernel ``dropout_mask`` (the same
+    mask on CPU and CUDA for the same seed); each call takes a fresh seed from the generator that
+    ``gradcore.manual_seed`` seeds, so successive calls differ and a seed reproduces them. The gradient is
+    mask * grad. p=1 zeroes everything, as in PyTorch.
+
+    Example:
+        >>> import gradcore as gc
+        >>> from gradcore.nn import functional as F
+        >>> y = F.dropout(gc.ones(1000), p=0.5)
+        >>> sorted(set(y.tolist()))
+        [0.0, 2.0]
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return x
-    keep = (generator().random(x.shape) >= p).astype(x.dtype.np) / (1.0 - p)
-    return x * Tensor(keep, device=x.device)
+    if not x.dtype.is_floating:
+        raise TypeError(f"dropout needs a floating-point tensor, got {x.dtype}")
+    mask = backend.get(x.device).empty(x.shape, x.dtype.np)
+    seed = int(generator().integers(0, 1 << 63))
+    backend.kernel(x.device, "dropout_mask")(mask, float(p), seed, 0)
+    return x * Tensor._wrap(mask, x.device)
 
 
 def one_hot(targets: Tensor, num_classes: int, dtype: DType = float32) -> Tensor:
