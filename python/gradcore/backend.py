@@ -21,7 +21,9 @@ def check_size(shape: tuple[int, ...], dtype: np.dtype) -> None:
     if any(int(s) < 0 for s in shape):
         raise ValueError(f"negative dimension in shape {tuple(shape)}")
     if np.dtype(dtype).itemsize * prod(int(s) for s in shape) >= 1 << 63:
-        raise ValueError(f"shape {tuple(shape)} of {np.dtype(dtype)} is too large (its size in bytes overflows int64)")
+        raise ValueError(
+            f"shape {tuple(shape)} of {np.dtype(dtype)} is too large (its size in bytes overflows int64)"
+        )
 
 
 class CPUBackend:
