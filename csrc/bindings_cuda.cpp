@@ -451,9 +451,16 @@ void register_cuda(py::module_& m) {
         .def("__dlpack_device__", [](const CudaArray&) { return py::make_tuple(int(dl::kCUDA), current_device()); });
 
     using A = const CudaArray&;
-#define GC_BIND_UNARY(name, Op) m.def("unary_" #name, [](A x, A out) { cuda::unary<Op>(x.view(), out.view()); });
-#define GC_BIND_BINARY(name, Op) \
-    m.def("binary_" #name, [](A a, A b, A out) { cuda::binary<Op>(a.view(), b.view(), out.view()); });
+#define GC_BIND_UNARY(name, Op)                  \
+    m.def("unary_" #name, [](A x, A out) {       \
+        cuda::OpScope scope("unary_" #name);     \
+        cuda::unary<Op>(x.view(), out.view());   \
+    });
+#define GC_BIND_BINARY(name, Op)                            \
+    m.def("binary_" #name, [](A a, A b, A out) {            \
+        cuda::OpScope scope("binary_" #name);               \
+        cuda::binary<Op>(a.view(), b.view(), out.view());   \
+    });
     GC_UNARY_OPS(GC_BIND_UNARY)
     GC_BINARY_OPS(GC_BIND_BINARY)
     m.def("cast", [](A x, A out) { cuda::cast(x.view(), out.view()); });

@@ -51,12 +51,26 @@ struct DeviceError {
 DeviceError* device_error_slot();  // device pointer, zero-initialised once (current device)
 void raise_pending_errors();       // syncs nothing itself: call after the stream/device sync
 
+// The binding entry running now ("unary_relu"), so a launch error names the op and not only its family.
+inline const char*& current_op() {
+    static thread_local const char* op = nullptr;
+    return op;
+}
+struct OpScope {
+    const char* saved;
+    explicit OpScope(const char* name) : saved(current_op()) { current_op() = name; }
+    ~OpScope() { current_op() = saved; }
+};
+
 inline void launch_check(const char* name) {
-    check(cudaGetLastError(), name);  // configuration errors show up here, faults at the next sync
-    if (sync_debug_flag().load(std::memory_order_relaxed)) {
-        check(cudaStreamSynchronize(stream()), name);
-        raise_pending_errors();
+    cudaError_t err = cudaGetLastError();  // configuration errors show up here, faults at the next sync
+    if (err == cudaSuccess && sync_debug_flag().load(std::memory_order_relaxed)) err = cudaStreamSynchronize(stream());
+    if (err != cudaSuccess) {
+        std::string what = name;
+        if (current_op()) what += std::string(" (") + current_op() + ")";
+        check(err, what.c_str());
     }
+    if (sync_debug_flag().load(std::memory_order_relaxed)) raise_pending_errors();
 }
 
 #define GC_CUDA_CHECK(expr) ::gc::cuda::check((expr), #expr)

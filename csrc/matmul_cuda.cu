@@ -49,7 +49,7 @@ __global__ void __launch_bounds__(256) matmul_tiled(const T* A, Operand a, const
     const int tx = threadIdx.x % (BN / TN), ty = threadIdx.x / (BN / TN);
     const int row0 = blockIdx.x * BM;
     // The loop bound is the same for the whole block, so the __syncthreads inside stay uniform.
-    for (int col_tile = blockIdx.y; col_tile * BN < N; col_tile += gridDim.y) {
+    for (int col_tile = blockIdx.y; col_tile * BN < N; col_tile += gridDim.y) {  // body not re-indented
     const int col0 = col_tile * BN;
     T acc[TM][TN] = {};
     for (int k0 = 0; k0 < K; k0 += BK) {
@@ -113,10 +113,12 @@ void matmul(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
             fill_zero<T><<<grid_for(int64_t(M) * N), kThreads, 0, stream()>>>(out.ptr<T>(), int64_t(M) * N);
         } else if (g_matmul_variant == 0) {
             // grid x: 16-row tiles, grid y: 16-column tiles (capped; the kernel loops over the rest).
-            dim3 block(16, 16), grid(unsigned((int64_t(M) + 15) / 16), unsigned(std::min<int64_t>((int64_t(N) + 15) / 16, 65535)));
+            dim3 block(16, 16);
+            dim3 grid(unsigned((int64_t(M) + 15) / 16), unsigned(std::min<int64_t>((int64_t(N) + 15) / 16, 65535)));
             matmul_naive<T><<<grid, block, 0, stream()>>>(a.ptr<T>(), oa, b.ptr<T>(), ob, out.ptr<T>(), M, N, K);
         } else {
-            dim3 grid(unsigned((int64_t(M) + BM - 1) / BM), unsigned(std::min<int64_t>((int64_t(N) + BN - 1) / BN, 65535)));
+            const int64_t row_tiles = (int64_t(M) + BM - 1) / BM, col_tiles = (int64_t(N) + BN - 1) / BN;
+            dim3 grid(unsigned(row_tiles), unsigned(std::min<int64_t>(col_tiles, 65535)));
             matmul_tiled<T><<<grid, 256, 0, stream()>>>(a.ptr<T>(), oa, b.ptr<T>(), ob, out.ptr<T>(), M, N, K);
         }
     });
