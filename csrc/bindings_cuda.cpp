@@ -292,7 +292,7 @@ py::capsule to_dlpack(const CudaArray& a, const py::object& stream, const py::ob
 
 std::string device_str(int type, int id) {
     return type == int(dl::kCUDA) ? "cuda:" + std::to_string(id)
-                                  : "DLPack device (" + std::to_string(type) + ", " + std::to_string(id) + ")";
+                                  : "DLPack device type " + std::to_string(type) + " (id " + std::to_string(id) + ")";
 }
 
 void check_import_device(int type, int id) {
@@ -312,6 +312,9 @@ CudaArray from_dlpack(const py::object& obj) {
     if (PyCapsule_CheckExact(obj.ptr())) {
         cap_obj = obj;
     } else {
+        if (!py::hasattr(obj, "__dlpack__"))
+            throw py::type_error("from_dlpack: " + std::string(py::str(py::type::of(obj).attr("__name__"))) +
+                                 " does not implement __dlpack__");
         if (py::hasattr(obj, "__dlpack_device__")) {
             auto dev = obj.attr("__dlpack_device__")().cast<std::pair<int, int>>();
             check_import_device(dev.first, dev.second);
@@ -364,6 +367,8 @@ CudaArray from_dlpack(const py::object& obj) {
     const int64_t isz = int64_t(cuda::itemsize(dt));
     bool nonempty = reach(a.shape, a.strides, 0, &lo, &hi);
     char* base = static_cast<char*>(t.data) + t.byte_offset;
+    GC_CHECK(reinterpret_cast<uintptr_t>(base) % uintptr_t(isz) == 0,
+             "from_dlpack: the data is not aligned to its " + std::string(dtype_name(dt)) + " elements");
     a.block = std::make_shared<cuda::DeviceBlock>();
     a.block->ptr = base + lo * isz;
     a.block->valid_bytes = nonempty ? size_t(hi - lo + 1) * size_t(isz) : 0;
