@@ -71,23 +71,26 @@ int current_device() {
     return device;
 }
 
-// ---- Host->device uploads go through a small ring of pinned staging buffers, so the copy is truly
-// asynchronous (a pageable source may make the driver wait for the stream). Each buffer carries an event
-// recorded after its copy; a buffer is refilled only once its event has completed.
-class PinnedRing {
+// ---- Host->device uploads go through a pool of pinned staging buffers, so the copy is truly asynchronous
+// and the source may be freed at once. Each buffer carries an event recorded after its copy and is refilled
+// only once that event has completed. The host never waits here: when every buffer is still in flight (a
+// long queue of kernels ahead of the copies) and the pool is at its cap, the chunk goes as a pageable
+// cudaMemcpyAsync, which the driver stages itself.
+class PinnedPool {
   public:
     void upload(void* dst, const void* src, size_t bytes) {
         std::lock_guard<std::mutex> lock(mu_);
         cudaStream_t s = cuda::stream();
         for (size_t done = 0; done < bytes;) {
             size_t n = std::min(bytes - done, kChunk);
+            char* d = static_cast<char*>(dst) + done;
+            const char* from = static_cast<const char*>(src) + done;
             Buf* b = acquire(n);
-            if (!b) {  // no pinned memory to be had: a plain async copy (the driver stages pageable memory)
-                GC_CUDA_CHECK(cudaMemcpyAsync(static_cast<char*>(dst) + done, static_cast<const char*>(src) + done,
-                                              n, cudaMemcpyHostToDevice, s));
+            if (!b) {
+                GC_CUDA_CHECK(cudaMemcpyAsync(d, from, n, cudaMemcpyHostToDevice, s));
             } else {
-                std::memcpy(b->ptr, static_cast<const char*>(src) + done, n);
-                GC_CUDA_CHECK(cudaMemcpyAsync(static_cast<char*>(dst) + done, b->ptr, n, cudaMemcpyHostToDevice, s));
+                std::memcpy(b->ptr, from, n);
+                GC_CUDA_CHECK(cudaMemcpyAsync(d, b->ptr, n, cudaMemcpyHostToDevice, s));
                 GC_CUDA_CHECK(cudaEventRecord(b->done, s));
             }
             done += n;
@@ -95,8 +98,8 @@ class PinnedRing {
     }
 
   private:
-    static constexpr size_t kChunk = size_t(8) << 20, kMinBuf = size_t(1) << 20;
-    static constexpr size_t kMaxBufs = 4;
+    static constexpr size_t kChunk = size_t(8) << 20, kMinBuf = size_t(64) << 10;
+    static constexpr size_t kMaxBufs = 64, kMaxPinnedBytes = size_t(64) << 20;
     struct Buf {
         void* ptr;
         size_t bytes;
@@ -104,7 +107,7 @@ class PinnedRing {
     };
     std::mutex mu_;
     std::vector<Buf> bufs_;
-    size_t next_ = 0;
+    size_t next_ = 0, pinned_bytes_ = 0;
 
     static bool idle(const Buf& b) {
         cudaError_t e = cudaEventQuery(b.done);
@@ -117,37 +120,35 @@ class PinnedRing {
     }
 
     Buf* acquire(size_t n) {
-        for (auto& b : bufs_)
-            if (b.bytes >= n && idle(b)) return &b;
-        if (bufs_.size() < kMaxBufs) {
-            Buf b{nullptr, std::max(n, kMinBuf), nullptr};
-            if (cudaHostAlloc(&b.ptr, b.bytes, cudaHostAllocDefault) != cudaSuccess) {
-                cudaGetLastError();
-                return nullptr;
+        // Round robin from the last buffer handed out: copies finish in order, so the next one is usually idle.
+        const size_t count = bufs_.size();
+        for (size_t k = 0; k < count; ++k) {
+            size_t i = (next_ + k) % count;
+            if (bufs_[i].bytes >= n && idle(bufs_[i])) {
+                next_ = (i + 1) % count;
+                return &bufs_[i];
             }
-            GC_CUDA_CHECK(cudaEventCreateWithFlags(&b.done, cudaEventDisableTiming));
-            bufs_.push_back(b);
-            return &bufs_.back();
         }
-        // All buffers in flight (or too small): wait for the oldest in round-robin order, grow it if needed.
-        Buf& b = bufs_[next_++ % bufs_.size()];
-        GC_CUDA_CHECK(cudaEventSynchronize(b.done));
-        if (b.bytes < n) {
+        const size_t size = std::max(n, kMinBuf);
+        if (count >= kMaxBufs || pinned_bytes_ + size > kMaxPinnedBytes) return nullptr;
+        Buf b{nullptr, size, nullptr};
+        if (cudaHostAlloc(&b.ptr, b.bytes, cudaHostAllocDefault) != cudaSuccess) {
+            cudaGetLastError();
+            return nullptr;
+        }
+        if (cudaEventCreateWithFlags(&b.done, cudaEventDisableTiming) != cudaSuccess) {
+            cudaGetLastError();
             cudaFreeHost(b.ptr);
-            b.bytes = std::max(n, kMinBuf);
-            if (cudaHostAlloc(&b.ptr, b.bytes, cudaHostAllocDefault) != cudaSuccess) {
-                cudaGetLastError();
-                cudaEventDestroy(b.done);
-                bufs_.erase(bufs_.begin() + (&b - bufs_.data()));
-                return nullptr;
-            }
+            return nullptr;
         }
-        return &b;
+        pinned_bytes_ += size;
+        bufs_.push_back(b);
+        return &bufs_.back();
     }
 };
 
-PinnedRing& pinned_ring() {
-    static PinnedRing* r = new PinnedRing();  // never destroyed: outlives interpreter teardown
+PinnedPool& pinned_pool() {
+    static PinnedPool* r = new PinnedPool();  // never destroyed: outlives interpreter teardown
     return *r;
 }
 
@@ -156,11 +157,12 @@ PinnedRing& pinned_ring() {
 py::array to_numpy(const CudaArray& a) {
     CudaArray c = contiguous_copy(a);
     py::array out(numpy_dtype(a.dtype), a.shape);
+    void* host = out.mutable_data();  // taken while the GIL is held
     {
         py::gil_scoped_release nogil;
         if (a.numel())
-            GC_CUDA_CHECK(cudaMemcpyAsync(out.mutable_data(), c.data(), a.numel() * cuda::itemsize(a.dtype),
-                                          cudaMemcpyDeviceToHost, cuda::stream()));
+            GC_CUDA_CHECK(cudaMemcpyAsync(host, c.data(), a.numel() * cuda::itemsize(a.dtype), cudaMemcpyDeviceToHost,
+                                          cuda::stream()));
         GC_CUDA_CHECK(cudaStreamSynchronize(cuda::stream()));
     }
     cuda::raise_pending_errors();
@@ -172,7 +174,7 @@ CudaArray from_numpy(const py::array& src) {
     if (!a) throw py::error_already_set();
     std::vector<int64_t> shape(a.shape(), a.shape() + a.ndim());
     CudaArray out = CudaArray::empty(shape, dtype_from_numpy(a.dtype()));
-    if (out.numel()) pinned_ring().upload(out.data(), a.data(), out.numel() * cuda::itemsize(out.dtype));
+    if (out.numel()) pinned_pool().upload(out.data(), a.data(), out.numel() * cuda::itemsize(out.dtype));
     return out;
 }
 
