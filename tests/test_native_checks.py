@@ -168,3 +168,33 @@ class TestCudaContract:
         finally:
             C.set_sync_debug(old)
         C.raise_pending_errors()  # nothing left pending
+
+    @pytest.mark.parametrize("variant,rows", [(1, 4_200_000), (0, 1_100_000)])
+    def test_matmul_with_more_row_tiles_than_grid_y_allows(self, C, variant, rows):
+        # Row tiles used to sit on gridDim.y (limit 65535): 64-row tiles failed past ~4.19M rows, the naive
+        # variant's 16-row tiles past ~1.05M ("invalid configuration argument").
+        rng = np.random.default_rng(0)
+        a = rng.normal(size=(rows, 2)).astype(np.float32)
+        b = rng.normal(size=(2, 3)).astype(np.float32)
+        out = C.Array.empty([rows, 3], np.dtype(np.float32))
+        old = C.matmul_variant()
+        C.set_matmul_variant(variant)
+        try:
+            C.matmul(C.Array.from_numpy(a), C.Array.from_numpy(b), out)
+        finally:
+            C.set_matmul_variant(old)
+        got = out.numpy()
+        for r in (0, rows // 2, rows - 1):
+            np.testing.assert_allclose(got[r], a[r] @ b, rtol=1e-5, atol=1e-6)
+
+    def test_sync_debug_switched_on_by_the_environment(self):
+        import os
+        import subprocess
+        import sys
+
+        code = "from gradcore import backend; print(backend.get('cuda').kernels.sync_debug())"
+        env = dict(os.environ, GRADCORE_CUDA_SYNC="1")
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        assert out.stdout.strip() == "True"
