@@ -8,6 +8,7 @@
 #include "numpy_dtype.h"
 #include "parallel.h"
 #include "philox.h"
+#include "scalar_arg.h"
 
 namespace py = pybind11;
 
@@ -117,6 +118,11 @@ void register_cpu(py::module_& m) {
     m.def("dropout_mask", [](A out, double p, uint64_t seed, uint64_t offset) {
         cpu::dropout_mask(cpu_view(out), p, seed, offset);
     }, py::arg("out"), py::arg("p"), py::arg("seed"), py::arg("offset"));
+    m.def("fill", [](A out, const py::object& value) {
+        ArrayView v = cpu_view(out);
+        auto [f, i] = scalar_arg(v.dtype, value);
+        cpu::fill(v, f, i);
+    }, py::arg("out"), py::arg("value"));
     // The raw generator, so tests can check Random123's known-answer vectors.
     m.def("philox4x32_10", [](const std::array<uint32_t, 4>& ctr, const std::array<uint32_t, 2>& key) {
         Philox4 r = philox4x32_10(Philox4{{ctr[0], ctr[1], ctr[2], ctr[3]}}, key[0], key[1]);

@@ -13,6 +13,7 @@
 #include "kernels.h"
 #include "rownorm.h"
 #include "numpy_dtype.h"
+#include "scalar_arg.h"
 
 namespace py = pybind11;
 
@@ -486,6 +487,10 @@ void register_cuda(py::module_& m) {
                           double b1, double b2, double eps, double wd, int64_t step, bool decoupled) {
         cuda::adam_step(to_lists(p, g, m1, v), lr, b1, b2, eps, wd, step, decoupled);
     });
+    m.def("fill", [](A out, const py::object& value) {
+        auto [f, i] = scalar_arg(out.dtype, value);
+        cuda::fill(out.view(), f, i);
+    }, py::arg("out"), py::arg("value"));
     m.def("dropout_mask", [](A out, double p, uint64_t seed, uint64_t offset) {
         cuda::dropout_mask(out.view(), p, seed, offset);
     }, py::arg("out"), py::arg("p"), py::arg("seed"), py::arg("offset"));

@@ -47,6 +47,20 @@ void dropout_mask(const ArrayView& out, double p, uint64_t seed, uint64_t offset
 }
 #endif
 
+// fill (fill_cpu.cpp / fill_cuda.cu): a Python scalar as a kernel argument. Float dtypes take fvalue,
+// integer dtypes ivalue (exact for every int64).
+namespace cpu {
+void fill(const ArrayView& out, double fvalue, int64_t ivalue);
+}
+#ifdef GC_WITH_CUDA
+namespace cuda {
+void fill(const ArrayView& out, double fvalue, int64_t ivalue);
+}
+#endif
+inline void check_fill_args(const ArrayView& out) {
+    GC_CHECK(out.numel() == 0 || out.is_contiguous(), "fill: the output must be contiguous");
+}
+
 // Checks shared by both devices' kernels, so the messages are the same everywhere.
 inline void check_same_dtype(const ArrayView& a, const ArrayView& b, const char* op) {
     GC_CHECK(a.dtype == b.dtype, std::string(op) + ": dtype mismatch (" + dtype_name(a.dtype) + " vs " +

@@ -198,3 +198,19 @@ class TestCudaContract:
             [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
         )
         assert out.stdout.strip() == "True"
+
+
+def test_fill_takes_the_scalar_as_a_kernel_argument(device):
+    be = backend.get(device)
+    for dtype, value in [(np.float32, 2.5), (np.float64, -1e300), (np.int32, -7), (np.int64, (1 << 62) + 3)]:
+        out = be.empty((2, 3), np.dtype(dtype))
+        backend.kernel(device, "fill")(out, value)
+        assert np.array_equal(_np(device, out), np.full((2, 3), value, dtype))
+    with pytest.raises(OverflowError, match="int32"):
+        backend.kernel(device, "fill")(be.empty((), np.dtype(np.int32)), 1 << 40)
+    with pytest.raises(ValueError, match="float value for an integer"):
+        backend.kernel(device, "fill")(be.empty((), np.dtype(np.int64)), 1.5)
+    # Python scalars in arithmetic go through fill: int64 stays exact past 2**53.
+    t = gc.tensor([3], dtype=gc.int64, device=device) + (1 << 62)
+    assert t.tolist() == [(1 << 62) + 3]
+    assert (gc.tensor([1.0, 2.0], device=device) * 2).tolist() == [2.0, 4.0]

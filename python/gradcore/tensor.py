@@ -443,7 +443,10 @@ class Tensor:
                 dtype = self.dtype
             else:
                 dtype = float32
-            return Tensor._wrap(backend.get(self.device).from_numpy(np.array(other, dtype.np)), self.device)
+            # The scalar reaches the device as a kernel argument (no host upload; capturable in a graph).
+            data = backend.get(self.device).empty((), dtype.np)
+            backend.kernel(self.device, "fill")(data, float(other) if dtype.is_floating else int(other))
+            return Tensor._wrap(data, self.device)
         return Tensor(other, device=self.device)
 
     def _binary(self, other: Any, fn: type, reverse: bool = False) -> Tensor:
