@@ -1,5 +1,6 @@
 // CUDA row-wise layer-norm and log-softmax (forward and backward): one block per row, block
 // reductions through warp shuffles, sums in double (the CPU twin's accumulation).
+// Compiled, not yet run on a GPU (launches on the current stream).
 #include <type_traits>
 #include "cuda_common.h"
 #include "kernels.h"
@@ -109,7 +110,7 @@ void layernorm_fwd(const ArrayView& x, const ArrayView& out, const ArrayView& rs
     if (x.numel() == 0) return;
     dispatch_float(x.dtype, "layer_norm", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        layernorm_fwd_rows<T><<<rows_grid(x, "layer_norm"), kRowThreads>>>(x.ptr<T>(), out.ptr<T>(), rstd.ptr<T>(),
+        layernorm_fwd_rows<T><<<rows_grid(x, "layer_norm"), kRowThreads, 0, stream()>>>(x.ptr<T>(), out.ptr<T>(), rstd.ptr<T>(),
                                                                            x.shape[1], eps);
         GC_LAUNCH_CHECK("layer_norm kernel");
     });
@@ -120,7 +121,7 @@ void layernorm_bwd(const ArrayView& g, const ArrayView& xhat, const ArrayView& r
     if (g.numel() == 0) return;
     dispatch_float(g.dtype, "layer_norm", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        layernorm_bwd_rows<T><<<rows_grid(g, "layer_norm"), kRowThreads>>>(g.ptr<T>(), xhat.ptr<T>(), rstd.ptr<T>(),
+        layernorm_bwd_rows<T><<<rows_grid(g, "layer_norm"), kRowThreads, 0, stream()>>>(g.ptr<T>(), xhat.ptr<T>(), rstd.ptr<T>(),
                                                                            dx.ptr<T>(), g.shape[1]);
         GC_LAUNCH_CHECK("layer_norm backward kernel");
     });
@@ -131,7 +132,7 @@ void log_softmax_fwd(const ArrayView& x, const ArrayView& out) {
     if (x.numel() == 0) return;
     dispatch_float(x.dtype, "log_softmax", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        log_softmax_fwd_rows<T><<<rows_grid(x, "log_softmax"), kRowThreads>>>(x.ptr<T>(), out.ptr<T>(), x.shape[1]);
+        log_softmax_fwd_rows<T><<<rows_grid(x, "log_softmax"), kRowThreads, 0, stream()>>>(x.ptr<T>(), out.ptr<T>(), x.shape[1]);
         GC_LAUNCH_CHECK("log_softmax kernel");
     });
 }
@@ -141,7 +142,7 @@ void log_softmax_bwd(const ArrayView& g, const ArrayView& out, const ArrayView& 
     if (g.numel() == 0) return;
     dispatch_float(g.dtype, "log_softmax", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        log_softmax_bwd_rows<T><<<rows_grid(g, "log_softmax"), kRowThreads>>>(g.ptr<T>(), out.ptr<T>(), dx.ptr<T>(),
+        log_softmax_bwd_rows<T><<<rows_grid(g, "log_softmax"), kRowThreads, 0, stream()>>>(g.ptr<T>(), out.ptr<T>(), dx.ptr<T>(),
                                                                               g.shape[1]);
         GC_LAUNCH_CHECK("log_softmax backward kernel");
     });
