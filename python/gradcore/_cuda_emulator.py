@@ -1,0 +1,614 @@
+"""The emulated CUDA device: a host-memory twin of gradcore._C.cuda, used when GRADCORE_EMULATE_CUDA=1.
+
+It has the native binding's names with the same meanings (the contract in csrc/bindings_cuda.cpp),
+so gradcore's Python device layer runs unchanged on machines without a GPU. It checks that layer and
+the binding contract, NOT the CUDA kernels: every kernel call runs the CPU twin of the same name from
+gradcore._C.cpu on NumPy views of host memory, so a wrong CUDA kernel still passes here. What it does
+model:
+
+- Memory: each "device" block is a NumPy byte buffer (256-byte aligned, as cudaMalloc's) behind a
+  caching allocator with the real one's size classes, counters (memory_stats keys) and retry after
+  emptying the cache; a configurable capacity (set_capacity, or GRADCORE_EMULATE_CUDA_MEMORY bytes,
+  default 4 GiB) makes allocations beyond it raise OutOfMemoryError as the device does.
+- Fresh memory is filled with NaN (floats) or 0xA5 bytes (ints, bools), so reading memory no kernel
+  wrote shows in results; views are bounds-checked against their block (as_strided raises ValueError).
+- Kernels: any kernel of gradcore._C.cpu is found by name (a new kernel added to both native tables
+  works with no edit here); host NumPy arrays passed to a kernel raise TypeError as in the binding.
+- Streams and events: handles, per-thread current stream, timing; work runs synchronously at launch,
+  so queries always report done. Softmax-CE's bad targets become a pending device error raised by
+  raise_pending_errors(), synchronize() and every device->host copy; set_sync_debug(True) (or
+  GRADCORE_CUDA_SYNC=1) raises it at the launch instead.
+- DLPack: real capsules (legacy or versioned) with device type kDLCUDA. Their data pointers are HOST
+  addresses: a real CUDA consumer (CuPy, PyTorch on a GPU) cannot dereference them. Imports accept only
+  memory inside live emulated blocks.
+
+Extras that the native binding does not have: EMULATED, set_capacity(), capacity().
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import weakref
+from math import prod
+from typing import Any
+
+import numpy as np
+
+from . import _C, _dlpack_abi
+from .dtypes import DTYPE_OF_NUMPY
+
+EMULATED = True
+_INT64_MAX = (1 << 63) - 1
+_ALIGN = 256
+# Kernels whose CUDA twin reports bad input through a device-side flag instead of raising at launch.
+_DEFERRED_CHECKS = {"softmax_ce"}
+# Entries of gradcore._C.cpu that are host utilities, not kernels of the shared table.
+_NOT_KERNELS = {"num_threads", "cached_empty", "cache_min_bytes", "memory_stats", "empty_cache"}
+
+
+class OutOfMemoryError(MemoryError):
+    """The device could not satisfy an allocation, even after its cache was emptied."""
+
+
+# ------------------------------------------------------------------ allocator
+def _round_size(nbytes: int) -> int:  # the real allocator's size classes
+    unit = 512 if nbytes < (1 << 20) else (2 << 20)
+    return max(unit, (nbytes + unit - 1) // unit * unit)
+
+
+class _Allocator:
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.lock = threading.RLock()  # RLock: a block's __del__ may run inside an allocation
+        self.free: dict[int, list[np.ndarray]] = {}
+        self.in_use = self.cached = self.peak = self.mallocs = self.frees = self.hits = 0
+
+    def take(self, nbytes: int) -> np.ndarray:
+        size = _round_size(nbytes)
+        with self.lock:
+            fits = [s for s, bufs in self.free.items() if bufs and size <= s <= 2 * size]
+            if fits:
+                s = min(fits)
+                buf = self.free[s].pop()
+                self.cached -= s
+                self.hits += 1
+            else:
+                if self.in_use + self.cached + size > self.capacity:
+                    self.release_all()  # give the cache back and retry once, as the device allocator does
+                if self.in_use + size > self.capacity:
+                    raise OutOfMemoryError(
+                        f"CUDA out of memory: tried to allocate {size} bytes ({self.in_use} bytes in use)"
+                    )
+                try:
+                    raw = np.empty(size + _ALIGN, np.uint8)
+                except MemoryError:
+                    raise OutOfMemoryError(
+                        f"CUDA out of memory: tried to allocate {size} bytes (host memory exhausted)"
+                    ) from None
+                skip = -raw.ctypes.data % _ALIGN
+                buf = raw[skip : skip + size]
+                self.mallocs += 1
+            self.in_use += buf.size
+            self.peak = max(self.peak, self.in_use)
+            return buf
+
+    def give_back(self, buf: np.ndarray) -> None:
+        with self.lock:
+            self.free.setdefault(buf.size, []).append(buf)
+            self.in_use -= buf.size
+            self.cached += buf.size
+
+    def release_all(self) -> None:
+        with self.lock:
+            self.frees += sum(len(bufs) for bufs in self.free.values())
+            self.free.clear()
+            self.cached = 0
+
+
+_allocator = _Allocator(int(os.environ.get("GRADCORE_EMULATE_CUDA_MEMORY", 4 << 30)))
+_live_blocks: weakref.WeakValueDictionary[int, _Block] = weakref.WeakValueDictionary()
+
+
+class _Block:
+    """One allocation: ``nbytes`` asked for, inside a cached buffer of the rounded size."""
+
+    __slots__ = ("buf", "nbytes", "address", "__weakref__")
+
+    def __init__(self, nbytes: int, dtype: np.dtype) -> None:
+        self.buf = _allocator.take(nbytes)
+        self.nbytes = nbytes
+        self.address = self.buf.ctypes.data
+        self.buf.fill(0xA5)  # what a reused device block holds is garbage: make it conspicuous
+        if dtype.kind == "f":
+            self.buf[:nbytes].view(dtype).fill(np.nan)
+        _live_blocks[self.address] = self
+
+    def __del__(self) -> None:
+        if hasattr(self, "buf") and _allocator is not None:  # not when the allocation failed, or at exit
+            _allocator.give_back(self.buf)
+
+
+def _find_block(address: int) -> _Block | None:
+    for block in list(_live_blocks.values()):
+        if block.address <= address < block.address + block.nbytes:
+            return block
+    return None
+
+
+# ------------------------------------------------------------------ argument checks
+def _check_dtype(dtype: Any) -> np.dtype:
+    dt = np.dtype(dtype)
+    if dt not in DTYPE_OF_NUMPY:
+        names = ", ".join(str(d) for d in DTYPE_OF_NUMPY)
+        raise TypeError(f"gradcore: unsupported dtype {dt} ({names} are supported)")
+    return dt
+
+
+def _check_shape(shape: Any, dt: np.dtype, what: str) -> tuple[int, ...]:
+    dims = tuple(int(s) for s in shape)
+    if any(s < 0 for s in dims):
+        raise ValueError(f"gradcore: {what}: negative dimension in shape {dims}")
+    if prod(dims) * dt.itemsize > _INT64_MAX:
+        raise ValueError(f"gradcore: {what}: shape {dims} of {dt} needs more bytes than fit in int64")
+    return dims
+
+
+def _contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
+    strides, n = [], 1
+    for s in reversed(shape):
+        strides.append(n)
+        n *= s
+    return tuple(reversed(strides))
+
+
+def _check_bounds(
+    block: _Block, itemsize: int, shape: tuple[int, ...], strides: tuple[int, ...], offset: int
+) -> None:
+    elems = block.nbytes // itemsize
+    if offset < 0:
+        raise ValueError(f"as_strided: negative offset {offset}")
+    if 0 in shape:
+        if offset > elems:
+            raise ValueError(f"as_strided: offset {offset} is past the end of a block of {elems} elements")
+        return
+    lo = offset + sum((n - 1) * s for n, s in zip(shape, strides) if s < 0)
+    hi = offset + sum((n - 1) * s for n, s in zip(shape, strides) if s > 0)
+    if lo < 0 or hi >= elems:
+        raise ValueError(
+            f"as_strided: a view with shape {shape}, strides {strides} and offset {offset} reaches elements "
+            f"{lo}..{hi}, outside its block of {elems} elements"
+        )
+
+
+# ------------------------------------------------------------------ the device array
+class Array:
+    """A strided n-d array in emulated device memory: a shared block, an element offset, shape, strides."""
+
+    __slots__ = ("_block", "_dtype", "_shape", "_strides", "_offset", "_keep", "_host")
+
+    @classmethod
+    def _make(cls, block, dtype, shape, strides, offset, keep=()) -> Array:
+        a = object.__new__(cls)
+        a._block, a._dtype, a._shape, a._strides, a._offset = block, dtype, shape, strides, offset
+        a._keep = keep  # DLPack imports: released (producer's deleter) when the last view is gone
+        a._host = None
+        return a
+
+    def __init__(self) -> None:
+        raise TypeError("gradcore._C.cuda.Array has no constructor; use Array.empty/zeros/from_numpy")
+
+    @staticmethod
+    def empty(shape: Any, dtype: Any) -> Array:
+        dt = _check_dtype(dtype)
+        dims = _check_shape(shape, dt, "Array.empty")
+        block = _Block(max(prod(dims), 1) * dt.itemsize, dt)
+        return Array._make(block, dt, dims, _contiguous_strides(dims), 0)
+
+    @staticmethod
+    def zeros(shape: Any, dtype: Any) -> Array:
+        a = Array.empty(shape, dtype)
+        a._block.buf[: a._block.nbytes] = 0
+        return a
+
+    @staticmethod
+    def from_numpy(src: Any) -> Array:
+        host = np.asarray(src)
+        a = Array.empty(host.shape, host.dtype)
+        a._view()[...] = host
+        return a
+
+    @staticmethod
+    def from_dlpack(obj: Any) -> Array:
+        return _import_dlpack(obj)
+
+    # -------------------------------------------------------------- metadata
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._shape
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        return self._strides
+
+    @property
+    def offset(self) -> int:
+        return self._offset
+
+    @property
+    def ndim(self) -> int:
+        return len(self._shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._dtype
+
+    @property
+    def data_ptr(self) -> int:
+        return self._block.address + self._offset * self._dtype.itemsize
+
+    def is_contiguous(self) -> bool:
+        expected = 1
+        for n, s in zip(reversed(self._shape), reversed(self._strides)):
+            if n != 1 and s != expected:
+                return False
+            expected *= n
+        return True
+
+    def as_strided(self, shape: Any, strides: Any, offset: int) -> Array:
+        shape, strides, offset = tuple(int(s) for s in shape), tuple(int(s) for s in strides), int(offset)
+        if len(shape) != len(strides):
+            raise ValueError("gradcore: as_strided: shape and strides differ in length")
+        if any(n < 0 for n in shape):
+            raise ValueError(f"gradcore: as_strided: negative dimension in shape {shape}")
+        _check_bounds(self._block, self._dtype.itemsize, shape, strides, offset)
+        return Array._make(self._block, self._dtype, shape, strides, offset, self._keep)
+
+    # -------------------------------------------------------------- data
+    def _view(self) -> np.ndarray:
+        """A NumPy view of this array's elements in the block (what the CPU kernels are given)."""
+        if self._host is None:
+            size = self._dtype.itemsize
+            self._host = np.ndarray(
+                self._shape,
+                self._dtype,
+                buffer=self._block.buf,
+                offset=self._offset * size,
+                strides=tuple(s * size for s in self._strides),
+            )
+        return self._host
+
+    def numpy(self) -> np.ndarray:
+        raise_pending_errors()  # a device->host copy is a sync point
+        return np.array(self._view(), order="C", copy=True)
+
+    def __repr__(self) -> str:
+        return f"<emulated cuda Array shape={self._shape} dtype={self._dtype} offset={self._offset}>"
+
+    # -------------------------------------------------------------- interchange
+    @property
+    def __cuda_array_interface__(self) -> dict[str, Any]:
+        size = self._dtype.itemsize
+        stream = current_stream()
+        return {
+            "shape": self._shape,
+            "typestr": self._dtype.str,
+            "data": (self.data_ptr if prod(self._shape) else 0, False),
+            "strides": tuple(s * size for s in self._strides),
+            "version": 3,
+            "stream": stream if stream else 1,  # 1: the legacy default stream
+        }
+
+    def __dlpack__(
+        self, stream: Any = None, max_version: Any = None, dl_device: Any = None, copy: Any = None
+    ) -> Any:
+        if dl_device is not None and tuple(dl_device) != (_dlpack_abi.KDL_CUDA, 0):
+            raise BufferError(f"__dlpack__: cannot export a cuda:0 array to DLPack device {tuple(dl_device)}")
+        if copy:
+            raise BufferError("__dlpack__: copy=True is not supported; gradcore exports without copying")
+        _check_consumer_stream(stream)
+        versioned = max_version is not None and tuple(max_version) >= (1, 0)
+        return _dlpack_abi.make_capsule(
+            self.data_ptr,
+            (_dlpack_abi.KDL_CUDA, 0),
+            self._shape,
+            self._strides,
+            self._dtype,
+            self,
+            versioned=versioned,
+        )
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return (_dlpack_abi.KDL_CUDA, 0)
+
+
+class _ImportHold:
+    """Calls the producer's deleter once the imported array and all its views are gone."""
+
+    def __init__(self, imported: _dlpack_abi.Imported) -> None:
+        self.imported = imported
+
+    def __del__(self) -> None:
+        self.imported.release()
+
+
+def _check_consumer_stream(stream: Any) -> None:
+    # None/1: legacy default, 2: per-thread default, -1: no sync; anything else names a stream.
+    if stream is None or stream in (-1, 0, 1, 2):
+        return
+    if not isinstance(stream, int) or isinstance(stream, bool):
+        raise TypeError(f"__dlpack__: stream must be an int or None, got {type(stream).__name__}")
+    if stream not in _streams:
+        raise ValueError(f"__dlpack__: {stream:#x} is not a live stream of the emulated device")
+
+
+def _import_dlpack(obj: Any) -> Array:
+    if not hasattr(obj, "__dlpack__"):
+        raise TypeError(f"from_dlpack: {type(obj).__name__} does not implement __dlpack__")
+    stream = current_stream() or 1  # the consumer's stream, as the protocol asks
+    try:
+        capsule = obj.__dlpack__(stream=stream, max_version=(1, 0))
+    except TypeError:  # a producer that predates max_version
+        capsule = obj.__dlpack__(stream=stream)
+    imported = _dlpack_abi.consume_capsule(capsule)
+    try:
+        if imported.device[0] != _dlpack_abi.KDL_CUDA:
+            raise TypeError("from_dlpack: the tensor is not on a CUDA device")
+        dt = _check_dtype(imported.dtype)
+        if prod(imported.shape) == 0:
+            imported.release()
+            return Array.empty(imported.shape, dt)
+        block = _find_block(imported.data)
+        if block is None:
+            raise BufferError(
+                f"from_dlpack: address {imported.data:#x} is not emulated device memory (the emulator "
+                "cannot read a real GPU's memory)"
+            )
+        start = imported.data - block.address
+        if start % dt.itemsize:
+            raise ValueError(f"from_dlpack: data at byte {start} of its block is not aligned to {dt}")
+        offset = start // dt.itemsize
+        _check_bounds(block, dt.itemsize, imported.shape, imported.strides, offset)
+    except BaseException:
+        imported.release()
+        raise
+    return Array._make(block, dt, imported.shape, imported.strides, offset, (_ImportHold(imported),))
+
+
+# ------------------------------------------------------------------ kernels
+def _host(arg: Any, name: str) -> Any:
+    if isinstance(arg, Array):
+        return arg._view()
+    if isinstance(arg, np.ndarray):
+        raise TypeError(
+            f"{name}(): incompatible function arguments: a host NumPy array was passed to a CUDA kernel"
+        )
+    if isinstance(arg, (list, tuple)):
+        return [_host(a, name) for a in arg]
+    return arg
+
+
+def _wrap_kernel(name: str, fn: Any) -> Any:
+    deferred = name in _DEFERRED_CHECKS
+
+    def launch(*args: Any) -> Any:
+        _check_stream_alive()
+        host_args = [_host(a, name) for a in args]
+        try:
+            result = fn(*host_args)
+        except IndexError as e:
+            if deferred and not _debug["sync"]:
+                _pending.append(str(e))  # the GPU sets a flag; the host hears of it at the next sync
+                return None
+            raise IndexError(f"{e} (raised by kernel {name})") from None
+        if _debug["sync"]:
+            raise_pending_errors()
+        return Array.from_numpy(result) if isinstance(result, np.ndarray) else result
+
+    launch.__name__ = launch.__qualname__ = name
+    launch.__doc__ = f"Emulated CUDA kernel: gradcore._C.cpu.{name} on host views of device memory."
+    return launch
+
+
+def _kernel_names() -> list[str]:
+    return sorted(
+        n
+        for n in dir(_C.cpu)
+        if not n.startswith("_") and n not in _NOT_KERNELS and callable(getattr(_C.cpu, n))
+    )
+
+
+_kernels: dict[str, Any] = {}  # not this module's globals: kernels named sum/max would shadow builtins
+
+
+def __getattr__(name: str) -> Any:  # every kernel of the CPU table, wrapped on first use
+    kernel = _kernels.get(name)
+    if kernel is None:
+        fn = getattr(_C.cpu, name, None)
+        if name.startswith("_") or name in _NOT_KERNELS or not callable(fn):
+            raise AttributeError(f"module 'gradcore._C.cuda' (emulated) has no attribute {name!r}")
+        kernel = _kernels[name] = _wrap_kernel(name, fn)
+    return kernel
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_kernel_names()))
+
+
+_matmul = {"variant": 1}
+
+
+def set_matmul_variant(v: int) -> None:
+    """0: naive reference, 1: tiled (default); the emulator runs the CPU GEMM for both."""
+    if v not in (0, 1):
+        raise ValueError("gradcore: matmul variant must be 0 (naive) or 1 (tiled)")
+    _matmul["variant"] = int(v)
+
+
+def matmul_variant() -> int:
+    return _matmul["variant"]
+
+
+# ------------------------------------------------------------------ device, errors, memory
+def device_count() -> int:
+    return 1
+
+
+_pending: list[str] = []
+_debug = {"sync": os.environ.get("GRADCORE_CUDA_SYNC", "0") not in ("", "0")}
+
+
+def raise_pending_errors() -> None:
+    """Raises (and clears) the first bad input a kernel found on the device since the last check."""
+    if _pending:
+        message = _pending[0]
+        _pending.clear()
+        raise IndexError(message)
+
+
+def synchronize() -> None:
+    raise_pending_errors()
+
+
+def set_sync_debug(enabled: bool) -> None:
+    _debug["sync"] = bool(enabled)
+
+
+def sync_debug() -> bool:
+    return _debug["sync"]
+
+
+def memory_stats() -> dict[str, int]:
+    a = _allocator
+    with a.lock:
+        return {
+            "allocated_bytes": a.in_use,
+            "cached_bytes": a.cached,
+            "peak_allocated_bytes": a.peak,
+            "num_mallocs": a.mallocs,
+            "num_frees": a.frees,
+            "cache_hits": a.hits,
+        }
+
+
+def empty_cache() -> None:
+    _allocator.release_all()
+
+
+def set_capacity(nbytes: int) -> None:
+    """Emulator only: the device memory size; allocations beyond it raise OutOfMemoryError."""
+    _allocator.capacity = int(nbytes)
+
+
+def capacity() -> int:
+    """Emulator only: the emulated device memory size in bytes."""
+    return _allocator.capacity
+
+
+# ------------------------------------------------------------------ streams and events
+_streams: set[int] = set()
+_events: dict[int, dict[str, Any]] = {}
+_handles = {"stream": 0x5EA000, "event": 0xE7E000}  # pointer-like, never 0/1/2
+_thread = threading.local()
+
+
+def _new_handle(kind: str) -> int:
+    _handles[kind] += 0x40
+    return _handles[kind]
+
+
+def _bad_handle(kind: str, h: Any, what: str) -> RuntimeError:
+    return RuntimeError(f"CUDA error in {what}: cudaErrorInvalidResourceHandle ({h!r} is not a live {kind})")
+
+
+def _stream(h: Any, what: str) -> int:
+    if h != 0 and h not in _streams:
+        raise _bad_handle("stream", h, what)
+    return h
+
+
+def _event(h: Any, what: str) -> dict[str, Any]:
+    if h not in _events:
+        raise _bad_handle("event", h, what)
+    return _events[h]
+
+
+def _check_stream_alive() -> None:
+    current = getattr(_thread, "stream", 0)
+    if current and current not in _streams:
+        raise RuntimeError(
+            f"CUDA error: the current stream {current:#x} was destroyed; work cannot be queued"
+        )
+
+
+def stream_create() -> int:
+    h = _new_handle("stream")
+    _streams.add(h)
+    return h
+
+
+def stream_destroy(h: int) -> None:
+    if h == 0:
+        raise RuntimeError("CUDA error in stream_destroy: the default stream cannot be destroyed")
+    _streams.discard(_stream(h, "stream_destroy"))
+
+
+def stream_synchronize(h: int) -> None:
+    _stream(h, "stream_synchronize")
+
+
+def stream_query(h: int) -> bool:
+    _stream(h, "stream_query")
+    return True  # work runs at launch
+
+
+def stream_wait_event(stream_h: int, event_h: int) -> None:
+    _stream(stream_h, "stream_wait_event")
+    _event(event_h, "stream_wait_event")
+
+
+def current_stream() -> int:
+    return getattr(_thread, "stream", 0)
+
+
+def set_current_stream(h: int) -> None:
+    _thread.stream = _stream(h, "set_current_stream")
+
+
+def event_create(enable_timing: bool = False) -> int:
+    h = _new_handle("event")
+    _events[h] = {"timing": bool(enable_timing), "time": None}
+    return h
+
+
+def event_destroy(h: int) -> None:
+    _event(h, "event_destroy")
+    del _events[h]
+
+
+def event_record(event_h: int, stream_h: int) -> None:
+    ev = _event(event_h, "event_record")
+    _stream(stream_h, "event_record")
+    ev["time"] = time.perf_counter()
+
+
+def event_synchronize(h: int) -> None:
+    _event(h, "event_synchronize")
+
+
+def event_query(h: int) -> bool:
+    _event(h, "event_query")
+    return True
+
+
+def event_elapsed_time(start_h: int, end_h: int) -> float:
+    start, end = _event(start_h, "event_elapsed_time"), _event(end_h, "event_elapsed_time")
+    if not (start["timing"] and end["timing"]):
+        raise RuntimeError(
+            "CUDA error in event_elapsed_time: cudaErrorInvalidResourceHandle "
+            "(both events need enable_timing=True)"
+        )
+    if start["time"] is None or end["time"] is None:
+        raise RuntimeError("CUDA error in event_elapsed_time: an event has not been recorded")
+    return (end["time"] - start["time"]) * 1000.0
