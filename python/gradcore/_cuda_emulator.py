@@ -346,6 +346,8 @@ def _check_consumer_stream(stream: Any) -> None:
 def _import_dlpack(obj: Any) -> Array:
     if not hasattr(obj, "__dlpack__"):
         raise TypeError(f"from_dlpack: {type(obj).__name__} does not implement __dlpack__")
+    if hasattr(obj, "__dlpack_device__") and int(obj.__dlpack_device__()[0]) != _dlpack_abi.KDL_CUDA:
+        raise TypeError("from_dlpack: the tensor is not on a CUDA device")
     stream = current_stream() or 1  # the consumer's stream, as the protocol asks
     try:
         capsule = obj.__dlpack__(stream=stream, max_version=(1, 0))
