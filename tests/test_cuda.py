@@ -2,6 +2,10 @@
 agreement with the CPU twin, and errors that leave the process usable. Runs on a GPU or the emulated
 device (GRADCORE_EMULATE_CUDA=1); the pure-Python view arithmetic is checked against NumPy everywhere."""
 
+import pathlib
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -208,3 +212,33 @@ def test_torch_dlpack_aliasing():
     src[1, 1] = 3.0
     torch.cuda.synchronize()
     assert g.cpu().tolist() == [[0.0, 0.0], [0.0, 3.0]]
+
+
+@needs_gpu
+def test_training_and_benchmark_entry_points_run_on_cuda(tmp_path):
+    # Both died on the first scalar loss while 0-d tensors came back from the device as shape (1,).
+    train = subprocess.run(
+        [sys.executable, "-m", "gradcore", "train", "--device", "cuda", "--epochs", "1", "--hidden", "32"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert train.returncode == 0 and "final test accuracy" in train.stdout, train.stdout + train.stderr
+    bench = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/run.py",
+            "--device",
+            "cuda",
+            "--quick",
+            "--only",
+            "softmax_ce,mlp",
+            "--json",
+            str(tmp_path / "cuda.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=str(pathlib.Path(__file__).resolve().parent.parent),
+    )
+    assert bench.returncode == 0, bench.stdout + bench.stderr

@@ -191,3 +191,14 @@ def test_the_emulator_has_every_name_of_the_compiled_binding():
     assert missing == []
     array_missing = [n for n in dir(real.Array) if not n.startswith("_") and not hasattr(emu.Array, n)]
     assert array_missing == []
+
+
+def test_ci_runs_the_readme_command_with_an_emulated_cuda_pass():
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    command = re.search(r"\(this is exactly what `\.ci/run` runs\):\n\n```bash\n(.+)\n```", readme).group(1)
+    assert command in (root / ".ci" / "run").read_text().splitlines()
+    assert command.endswith("&& pytest && GRADCORE_EMULATE_CUDA=1 pytest -m cuda")
