@@ -28,113 +28,46 @@ Extras that the native binding does not have: EMULATED, set_capacity(), capacity
 from __future__ import annotations
 
 import os
-import threading
-import time
-import weakref
 from math import prod
 from typing import Any
 
 import numpy as np
 
 from . import _C, _dlpack_abi
+from ._cuda_emulator_memory import (  # noqa: F401  (re-exported: the binding's names)
+    OutOfMemoryError,
+    _Block,
+    _find_block,
+    capacity,
+    empty_cache,
+    memory_stats,
+    set_capacity,
+)
+from ._cuda_emulator_streams import (  # noqa: F401
+    _check_stream_alive,
+    _streams,
+    current_stream,
+    event_create,
+    event_destroy,
+    event_elapsed_time,
+    event_query,
+    event_record,
+    event_synchronize,
+    set_current_stream,
+    stream_create,
+    stream_destroy,
+    stream_query,
+    stream_synchronize,
+    stream_wait_event,
+)
 from .dtypes import DTYPE_OF_NUMPY
 
 EMULATED = True
 _INT64_MAX = (1 << 63) - 1
-_ALIGN = 256
 # Kernels whose CUDA twin reports bad input through a device-side flag instead of raising at launch.
 _DEFERRED_CHECKS = {"softmax_ce"}
 # Entries of gradcore._C.cpu that are host utilities, not kernels of the shared table.
 _NOT_KERNELS = {"num_threads", "cached_empty", "cache_min_bytes", "memory_stats", "empty_cache"}
-
-
-class OutOfMemoryError(MemoryError):
-    """The device could not satisfy an allocation, even after its cache was emptied."""
-
-
-# ------------------------------------------------------------------ allocator
-def _round_size(nbytes: int) -> int:  # the real allocator's size classes
-    unit = 512 if nbytes < (1 << 20) else (2 << 20)
-    return max(unit, (nbytes + unit - 1) // unit * unit)
-
-
-class _Allocator:
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.lock = threading.RLock()  # RLock: a block's __del__ may run inside an allocation
-        self.free: dict[int, list[np.ndarray]] = {}
-        self.in_use = self.cached = self.peak = self.mallocs = self.frees = self.hits = 0
-
-    def take(self, nbytes: int) -> np.ndarray:
-        size = _round_size(nbytes)
-        with self.lock:
-            fits = [s for s, bufs in self.free.items() if bufs and size <= s <= 2 * size]
-            if fits:
-                s = min(fits)
-                buf = self.free[s].pop()
-                self.cached -= s
-                self.hits += 1
-            else:
-                if self.in_use + self.cached + size > self.capacity:
-                    self.release_all()  # give the cache back and retry once, as the device allocator does
-                if self.in_use + size > self.capacity:
-                    raise OutOfMemoryError(
-                        f"CUDA out of memory: tried to allocate {size} bytes ({self.in_use} bytes in use)"
-                    )
-                try:
-                    raw = np.empty(size + _ALIGN, np.uint8)
-                except MemoryError:
-                    raise OutOfMemoryError(
-                        f"CUDA out of memory: tried to allocate {size} bytes (host memory exhausted)"
-                    ) from None
-                skip = -raw.ctypes.data % _ALIGN
-                buf = raw[skip : skip + size]
-                self.mallocs += 1
-            self.in_use += buf.size
-            self.peak = max(self.peak, self.in_use)
-            return buf
-
-    def give_back(self, buf: np.ndarray) -> None:
-        with self.lock:
-            self.free.setdefault(buf.size, []).append(buf)
-            self.in_use -= buf.size
-            self.cached += buf.size
-
-    def release_all(self) -> None:
-        with self.lock:
-            self.frees += sum(len(bufs) for bufs in self.free.values())
-            self.free.clear()
-            self.cached = 0
-
-
-_allocator = _Allocator(int(os.environ.get("GRADCORE_EMULATE_CUDA_MEMORY", 4 << 30)))
-_live_blocks: weakref.WeakValueDictionary[int, _Block] = weakref.WeakValueDictionary()
-
-
-class _Block:
-    """One allocation: ``nbytes`` asked for, inside a cached buffer of the rounded size."""
-
-    __slots__ = ("buf", "nbytes", "address", "__weakref__")
-
-    def __init__(self, nbytes: int, dtype: np.dtype) -> None:
-        self.buf = _allocator.take(nbytes)
-        self.nbytes = nbytes
-        self.address = self.buf.ctypes.data
-        self.buf.fill(0xA5)  # what a reused device block holds is garbage: make it conspicuous
-        if dtype.kind == "f":
-            self.buf[:nbytes].view(dtype).fill(np.nan)
-        _live_blocks[self.address] = self
-
-    def __del__(self) -> None:
-        if hasattr(self, "buf") and _allocator is not None:  # not when the allocation failed, or at exit
-            _allocator.give_back(self.buf)
-
-
-def _find_block(address: int) -> _Block | None:
-    for block in list(_live_blocks.values()):
-        if block.address <= address < block.address + block.nbytes:
-            return block
-    return None
 
 
 # ------------------------------------------------------------------ argument checks
@@ -452,7 +385,7 @@ def matmul_variant() -> int:
     return _matmul["variant"]
 
 
-# ------------------------------------------------------------------ device, errors, memory
+# ------------------------------------------------------------------ device and errors
 def device_count() -> int:
     return 1
 
@@ -479,138 +412,3 @@ def set_sync_debug(enabled: bool) -> None:
 
 def sync_debug() -> bool:
     return _debug["sync"]
-
-
-def memory_stats() -> dict[str, int]:
-    a = _allocator
-    with a.lock:
-        return {
-            "allocated_bytes": a.in_use,
-            "cached_bytes": a.cached,
-            "peak_allocated_bytes": a.peak,
-            "num_mallocs": a.mallocs,
-            "num_frees": a.frees,
-            "cache_hits": a.hits,
-        }
-
-
-def empty_cache() -> None:
-    _allocator.release_all()
-
-
-def set_capacity(nbytes: int) -> None:
-    """Emulator only: the device memory size; allocations beyond it raise OutOfMemoryError."""
-    _allocator.capacity = int(nbytes)
-
-
-def capacity() -> int:
-    """Emulator only: the emulated device memory size in bytes."""
-    return _allocator.capacity
-
-
-# ------------------------------------------------------------------ streams and events
-_streams: set[int] = set()
-_events: dict[int, dict[str, Any]] = {}
-_handles = {"stream": 0x5EA000, "event": 0xE7E000}  # pointer-like, never 0/1/2
-_thread = threading.local()
-
-
-def _new_handle(kind: str) -> int:
-    _handles[kind] += 0x40
-    return _handles[kind]
-
-
-def _bad_handle(kind: str, h: Any, what: str) -> RuntimeError:
-    return RuntimeError(f"CUDA error in {what}: cudaErrorInvalidResourceHandle ({h!r} is not a live {kind})")
-
-
-def _stream(h: Any, what: str) -> int:
-    if h != 0 and h not in _streams:
-        raise _bad_handle("stream", h, what)
-    return h
-
-
-def _event(h: Any, what: str) -> dict[str, Any]:
-    if h not in _events:
-        raise _bad_handle("event", h, what)
-    return _events[h]
-
-
-def _check_stream_alive() -> None:
-    current = getattr(_thread, "stream", 0)
-    if current and current not in _streams:
-        raise RuntimeError(
-            f"CUDA error: the current stream {current:#x} was destroyed; work cannot be queued"
-        )
-
-
-def stream_create() -> int:
-    h = _new_handle("stream")
-    _streams.add(h)
-    return h
-
-
-def stream_destroy(h: int) -> None:
-    if h == 0:
-        raise RuntimeError("CUDA error in stream_destroy: the default stream cannot be destroyed")
-    _streams.discard(_stream(h, "stream_destroy"))
-
-
-def stream_synchronize(h: int) -> None:
-    _stream(h, "stream_synchronize")
-
-
-def stream_query(h: int) -> bool:
-    _stream(h, "stream_query")
-    return True  # work runs at launch
-
-
-def stream_wait_event(stream_h: int, event_h: int) -> None:
-    _stream(stream_h, "stream_wait_event")
-    _event(event_h, "stream_wait_event")
-
-
-def current_stream() -> int:
-    return getattr(_thread, "stream", 0)
-
-
-def set_current_stream(h: int) -> None:
-    _thread.stream = _stream(h, "set_current_stream")
-
-
-def event_create(enable_timing: bool = False) -> int:
-    h = _new_handle("event")
-    _events[h] = {"timing": bool(enable_timing), "time": None}
-    return h
-
-
-def event_destroy(h: int) -> None:
-    _event(h, "event_destroy")
-    del _events[h]
-
-
-def event_record(event_h: int, stream_h: int) -> None:
-    ev = _event(event_h, "event_record")
-    _stream(stream_h, "event_record")
-    ev["time"] = time.perf_counter()
-
-
-def event_synchronize(h: int) -> None:
-    _event(h, "event_synchronize")
-
-
-def event_query(h: int) -> bool:
-    _event(h, "event_query")
-    return True
-
-
-def event_elapsed_time(start_h: int, end_h: int) -> float:
-    start, end = _event(start_h, "event_elapsed_time"), _event(end_h, "event_elapsed_time")
-    if not (start["timing"] and end["timing"]):
-        raise RuntimeError(
-            "CUDA error in event_elapsed_time: cudaErrorInvalidResourceHandle "
-            "(both events need enable_timing=True)"
-        )
-    if start["time"] is None or end["time"] is None:
-        raise RuntimeError("CUDA error in event_elapsed_time: an event has not been recorded")
-    return (end["time"] - start["time"]) * 1000.0
