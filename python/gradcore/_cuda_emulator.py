@@ -45,6 +45,7 @@ from ._cuda_emulator_memory import (  # noqa: F401  (re-exported: the binding's 
 )
 from ._cuda_emulator_streams import (  # noqa: F401
     _check_stream_alive,
+    _pending,
     _streams,
     current_stream,
     event_create,
@@ -53,6 +54,7 @@ from ._cuda_emulator_streams import (  # noqa: F401
     event_query,
     event_record,
     event_synchronize,
+    raise_pending_errors,
     set_current_stream,
     stream_create,
     stream_destroy,
@@ -79,12 +81,12 @@ def _check_dtype(dtype: Any) -> np.dtype:
     return dt
 
 
-def _check_shape(shape: Any, dt: np.dtype, what: str) -> tuple[int, ...]:
+def _check_shape(shape: Any, dt: np.dtype) -> tuple[int, ...]:
     dims = tuple(int(s) for s in shape)
     if any(s < 0 for s in dims):
-        raise ValueError(f"gradcore: {what}: negative dimension in shape {dims}")
+        raise ValueError(f"gradcore: negative dimension in shape {dims}")
     if prod(dims) * dt.itemsize > _INT64_MAX:
-        raise ValueError(f"gradcore: {what}: shape {dims} of {dt} needs more bytes than fit in int64")
+        raise ValueError(f"gradcore: shape {dims} of {dt} is too large (its size in bytes overflows int64)")
     return dims
 
 
@@ -96,22 +98,28 @@ def _contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(reversed(strides))
 
 
-def _check_bounds(
-    block: _Block, itemsize: int, shape: tuple[int, ...], strides: tuple[int, ...], offset: int
-) -> None:
-    elems = block.nbytes // itemsize
-    if offset < 0:
-        raise ValueError(f"as_strided: negative offset {offset}")
+def _reach(shape: tuple[int, ...], strides: tuple[int, ...], offset: int) -> tuple[int, int] | None:
+    """The lowest and highest element a view reaches, or None when it is empty."""
     if 0 in shape:
-        if offset > elems:
-            raise ValueError(f"as_strided: offset {offset} is past the end of a block of {elems} elements")
-        return
+        return None
     lo = offset + sum((n - 1) * s for n, s in zip(shape, strides) if s < 0)
-    hi = offset + sum((n - 1) * s for n, s in zip(shape, strides) if s > 0)
-    if lo < 0 or hi >= elems:
+    return lo, offset + sum((n - 1) * s for n, s in zip(shape, strides) if s > 0)
+
+
+def _check_bounds(
+    span: tuple[int, int], shape: tuple[int, ...], strides: tuple[int, ...], offset: int
+) -> None:
+    # span: the elements [first, end) of the block this array may use (a DLPack import: only its own).
+    if any(n < 0 for n in shape):
+        raise ValueError(f"gradcore: as_strided: negative dimension in shape {shape}")
+    if len(shape) > 8:
+        raise ValueError("gradcore: as_strided: at most 8 dimensions are supported")
+    reach = _reach(shape, strides, offset)
+    lo, hi = reach or (offset, offset)
+    if offset < span[0] or lo < span[0] or (hi >= span[1] if reach else offset > span[1]):
         raise ValueError(
-            f"as_strided: a view with shape {shape}, strides {strides} and offset {offset} reaches elements "
-            f"{lo}..{hi}, outside its block of {elems} elements"
+            f"gradcore: as_strided: a view of shape {shape} at offset {offset} reaches elements [{lo}, {hi}] "
+            f"outside its memory block of {span[1] - span[0]} elements"
         )
 
 
@@ -119,12 +127,13 @@ def _check_bounds(
 class Array:
     """A strided n-d array in emulated device memory: a shared block, an element offset, shape, strides."""
 
-    __slots__ = ("_block", "_dtype", "_shape", "_strides", "_offset", "_keep", "_host")
+    __slots__ = ("_block", "_dtype", "_shape", "_strides", "_offset", "_span", "_keep", "_host")
 
     @classmethod
-    def _make(cls, block, dtype, shape, strides, offset, keep=()) -> Array:
+    def _make(cls, block, dtype, shape, strides, offset, span=None, keep=()) -> Array:
         a = object.__new__(cls)
         a._block, a._dtype, a._shape, a._strides, a._offset = block, dtype, shape, strides, offset
+        a._span = span or (0, block.nbytes // dtype.itemsize)  # the elements views may reach
         a._keep = keep  # DLPack imports: released (producer's deleter) when the last view is gone
         a._host = None
         return a
@@ -135,7 +144,7 @@ class Array:
     @staticmethod
     def empty(shape: Any, dtype: Any) -> Array:
         dt = _check_dtype(dtype)
-        dims = _check_shape(shape, dt, "Array.empty")
+        dims = _check_shape(shape, dt)
         block = _Block(max(prod(dims), 1) * dt.itemsize, dt)
         return Array._make(block, dt, dims, _contiguous_strides(dims), 0)
 
@@ -193,10 +202,8 @@ class Array:
         shape, strides, offset = tuple(int(s) for s in shape), tuple(int(s) for s in strides), int(offset)
         if len(shape) != len(strides):
             raise ValueError("gradcore: as_strided: shape and strides differ in length")
-        if any(n < 0 for n in shape):
-            raise ValueError(f"gradcore: as_strided: negative dimension in shape {shape}")
-        _check_bounds(self._block, self._dtype.itemsize, shape, strides, offset)
-        return Array._make(self._block, self._dtype, shape, strides, offset, self._keep)
+        _check_bounds(self._span, shape, strides, offset)
+        return Array._make(self._block, self._dtype, shape, strides, offset, self._span, self._keep)
 
     # -------------------------------------------------------------- data
     def _view(self) -> np.ndarray:
@@ -234,7 +241,7 @@ class Array:
         }
 
     def __dlpack__(
-        self, stream: Any = None, max_version: Any = None, dl_device: Any = None, copy: Any = None
+        self, *, stream: Any = None, max_version: Any = None, dl_device: Any = None, copy: Any = None
     ) -> Any:
         if dl_device is not None and tuple(dl_device) != (_dlpack_abi.KDL_CUDA, 0):
             raise BufferError(f"__dlpack__: cannot export a cuda:0 array to DLPack device {tuple(dl_device)}")
@@ -276,22 +283,43 @@ def _check_consumer_stream(stream: Any) -> None:
         raise ValueError(f"__dlpack__: {stream:#x} is not a live stream of the emulated device")
 
 
+def _device_str(device: tuple[int, int]) -> str:
+    kind, index = device
+    return f"cuda:{index}" if kind == _dlpack_abi.KDL_CUDA else f"DLPack device ({kind}, {index})"
+
+
+def _check_import_device(device: tuple[int, int]) -> None:
+    if device[0] != _dlpack_abi.KDL_CUDA:
+        raise TypeError(f"from_dlpack: the tensor is on {_device_str(device)}, not a CUDA device")
+    if device[1] != 0:
+        raise ValueError(
+            f"from_dlpack: the tensor is on cuda:{device[1]} but gradcore works on cuda:0; move it to that "
+            "device first"
+        )
+
+
 def _import_dlpack(obj: Any) -> Array:
-    if not hasattr(obj, "__dlpack__"):
+    """Accepts an object with __dlpack__ (asked for a versioned capsule first) or a capsule itself."""
+    if type(obj).__name__ == "PyCapsule":
+        capsule = obj
+    elif not hasattr(obj, "__dlpack__"):
         raise TypeError(f"from_dlpack: {type(obj).__name__} does not implement __dlpack__")
-    if hasattr(obj, "__dlpack_device__") and int(obj.__dlpack_device__()[0]) != _dlpack_abi.KDL_CUDA:
-        raise TypeError("from_dlpack: the tensor is not on a CUDA device")
-    stream = current_stream() or 1  # the consumer's stream, as the protocol asks
-    try:
-        capsule = obj.__dlpack__(stream=stream, max_version=(1, 0))
-    except TypeError:  # a producer that predates max_version
-        capsule = obj.__dlpack__(stream=stream)
+    else:
+        if hasattr(obj, "__dlpack_device__"):
+            _check_import_device(tuple(int(v) for v in obj.__dlpack_device__()))
+        stream = current_stream() or 1  # the consumer's stream, as the protocol asks (1: legacy default)
+        try:
+            capsule = obj.__dlpack__(stream=stream, max_version=(1, 0))
+        except TypeError:  # a producer that predates max_version
+            capsule = obj.__dlpack__(stream=stream)
     imported = _dlpack_abi.consume_capsule(capsule)
     try:
-        if imported.device[0] != _dlpack_abi.KDL_CUDA:
-            raise TypeError("from_dlpack: the tensor is not on a CUDA device")
+        _check_import_device(imported.device)
+        if imported.flags & _dlpack_abi.FLAG_READ_ONLY:
+            raise BufferError("from_dlpack: the tensor is read-only and gradcore tensors are writable")
         dt = _check_dtype(imported.dtype)
-        if prod(imported.shape) == 0:
+        reach = _reach(imported.shape, imported.strides, 0)
+        if reach is None:
             imported.release()
             return Array.empty(imported.shape, dt)
         block = _find_block(imported.data)
@@ -304,11 +332,13 @@ def _import_dlpack(obj: Any) -> Array:
         if start % dt.itemsize:
             raise ValueError(f"from_dlpack: data at byte {start} of its block is not aligned to {dt}")
         offset = start // dt.itemsize
-        _check_bounds(block, dt.itemsize, imported.shape, imported.strides, offset)
+        # As in the binding, the import may reach only the elements its own view reaches.
+        span = (offset + reach[0], offset + reach[1] + 1)
+        _check_bounds((0, block.nbytes // dt.itemsize), imported.shape, imported.strides, offset)
     except BaseException:
         imported.release()
         raise
-    return Array._make(block, dt, imported.shape, imported.strides, offset, (_ImportHold(imported),))
+    return Array._make(block, dt, imported.shape, imported.strides, offset, span, (_ImportHold(imported),))
 
 
 # ------------------------------------------------------------------ kernels
@@ -334,7 +364,8 @@ def _wrap_kernel(name: str, fn: Any) -> Any:
             result = fn(*host_args)
         except IndexError as e:
             if deferred and not _debug["sync"]:
-                _pending.append(str(e))  # the GPU sets a flag; the host hears of it at the next sync
+                # The GPU sets a flag; the host hears of it at the next sync point.
+                _pending.append(f"{e} (reported by a CUDA kernel at this sync point)")
                 return None
             raise IndexError(f"{e} (raised by kernel {name})") from None
         if _debug["sync"]:
@@ -390,16 +421,7 @@ def device_count() -> int:
     return 1
 
 
-_pending: list[str] = []
 _debug = {"sync": os.environ.get("GRADCORE_CUDA_SYNC", "0") not in ("", "0")}
-
-
-def raise_pending_errors() -> None:
-    """Raises (and clears) the first bad input a kernel found on the device since the last check."""
-    if _pending:
-        message = _pending[0]
-        _pending.clear()
-        raise IndexError(message)
 
 
 def synchronize() -> None:

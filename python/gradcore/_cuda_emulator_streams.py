@@ -1,5 +1,5 @@
-"""Streams and events of the emulated CUDA device: checked handles, a per-thread current stream, timing.
-Work runs synchronously at launch, so every stream and event is always complete."""
+"""Streams, events and sync points of the emulated CUDA device: checked handles, a per-thread current
+stream, timing, pending device errors. Work runs synchronously at launch, so all work is always done."""
 
 from __future__ import annotations
 
@@ -11,6 +11,15 @@ _streams: set[int] = set()
 _events: dict[int, dict[str, Any]] = {}
 _handles = {"stream": 0x5EA000, "event": 0xE7E000}  # pointer-like, never 0/1/2
 _thread = threading.local()
+_pending: list[str] = []  # bad input kernels found "on the device", reported at the next sync point
+
+
+def raise_pending_errors() -> None:
+    """Raises (and clears) the first bad input a kernel found on the device since the last check."""
+    if _pending:
+        message = _pending[0]
+        _pending.clear()
+        raise IndexError(message)
 
 
 def _new_handle(kind: str) -> int:
@@ -23,7 +32,8 @@ def _bad_handle(kind: str, h: Any, what: str) -> RuntimeError:
 
 
 def _stream(h: Any, what: str) -> int:
-    if h != 0 and h not in _streams:
+    # 0 is the legacy default stream; 1 and 2 are CUDA's own names for the legacy and per-thread ones.
+    if h not in (0, 1, 2) and h not in _streams:
         raise _bad_handle("stream", h, what)
     return h
 
@@ -49,13 +59,16 @@ def stream_create() -> int:
 
 
 def stream_destroy(h: int) -> None:
-    if h == 0:
-        raise RuntimeError("CUDA error in stream_destroy: the default stream cannot be destroyed")
+    if h in (0, 1, 2):
+        raise ValueError("gradcore: stream_destroy: the default streams cannot be destroyed")
     _streams.discard(_stream(h, "stream_destroy"))
+    if current_stream() == h:  # as the binding does: this thread goes back to the default stream
+        _thread.stream = 0
 
 
 def stream_synchronize(h: int) -> None:
     _stream(h, "stream_synchronize")
+    raise_pending_errors()  # a sync point, as in the binding
 
 
 def stream_query(h: int) -> bool:

@@ -34,7 +34,10 @@ def from_dlpack(obj: Any) -> Tensor:
         return Tensor._wrap(array, "cpu")
     if device_type == _KDL_CUDA:
         if device_id != 0:
-            raise BufferError(f"from_dlpack: the data is on cuda:{device_id}; gradcore uses cuda:0 only")
+            raise ValueError(
+                f"from_dlpack: the tensor is on cuda:{device_id} but gradcore works on cuda:0; "
+                "move it there first"
+            )
         from .cuda import _require
 
         return Tensor._wrap(_require().Array.from_dlpack(obj), "cuda")
