@@ -2,7 +2,7 @@
 # The GPU check, run on a lent GPU machine (no network): scripts/gpu_check.sh [build] [test] [sanitize] [bench]
 # (no argument: all four, in that order). Each step runs alone and logs to $OUT (or ./gpu_check):
 #   build     offline install for sm_90 (pip --no-build-isolation --no-deps; scikit-build-core, pybind11,
-#             cmake and ninja must already be installed), then checks that the real device is usable
+#             cmake and ninja installed already, or from WHEELHOUSE=DIR), then checks the real device is usable
 #   test      the whole suite, then the -m cuda tests alone (they must not be skipped)
 #   sanitize  compute-sanitizer memcheck over the -m cuda tests and racecheck over the shared-memory kernels'
 #             tests; sanitizer findings are counted apart from test failures, and no run stops at a failure
@@ -40,6 +40,15 @@ run() {
 }
 
 step_build() {
+    # Offline: the build tools come from a local wheelhouse when one is named, else they must be installed.
+    if [ -n "${WHEELHOUSE:-}" ]; then
+        run wheels 300 "$PY" -m pip install --no-index --find-links "$WHEELHOUSE" \
+            scikit-build-core pybind11 cmake ninja numpy pytest hypothesis || return 1
+    fi
+    if ! "$PY" -c "import scikit_build_core, pybind11" 2>/dev/null; then
+        echo "== build: scikit-build-core and pybind11 are not installed (set WHEELHOUSE=DIR of wheels)"
+        return 1
+    fi
     run build 540 env CMAKE_ARGS="-DCMAKE_CUDA_ARCHITECTURES=90 -DGRADCORE_CUDA=ON ${CMAKE_ARGS:-}" \
         "$PY" -m pip install --no-build-isolation --no-deps --no-index -v . || return 1
     run device 60 "$PY" -c "import gradcore as gc; assert not gc.cuda.EMULATED; \
