@@ -78,6 +78,10 @@ sanitize_with() {
         --target-processes all --report-api-errors no --log-file "$OUT/$tool.sanitizer.%p.log" \
         "${PYTEST[@]}" "$@"
     local tests_rc=$?
+    if grep -qE "^SKIPPED .*(no CUDA device|built without CUDA)" "$OUT/$tool.log"; then
+        echo "   $tool: cuda tests were skipped: nothing was checked"
+        tests_rc=1
+    fi
     local findings
     # memcheck ends with "ERROR SUMMARY: N errors", racecheck with "hazards displayed (N errors, ...)".
     findings=$(cat "$OUT/$tool".sanitizer.*.log 2>/dev/null |
