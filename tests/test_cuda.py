@@ -242,3 +242,29 @@ def test_training_and_benchmark_entry_points_run_on_cuda(tmp_path):
         cwd=str(pathlib.Path(__file__).resolve().parent.parent),
     )
     assert bench.returncode == 0, bench.stdout + bench.stderr
+
+
+@pytest.mark.skipif(not gc.cuda.EMULATED, reason="counts sync points through the emulated device")
+def test_a_training_step_never_waits_for_the_device():
+    # Stream-ordered work: no op, loss, backward or optimizer step copies to the host or synchronizes
+    # (a bad target is reported by the device at the next sync point instead).
+    from gradcore import nn
+
+    native = gc.cuda.native()
+    net = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 10)).to("cuda")
+    rng = np.random.default_rng(0)
+    x = gc.tensor(rng.random((16, 64), dtype=np.float32), device="cuda")
+    y = gc.tensor(rng.integers(0, 10, 16), device="cuda")
+    for opt in (
+        gc.optim.Adam(net.parameters(), lr=1e-3),
+        gc.optim.SGD(net.parameters(), lr=0.1, momentum=0.9),
+    ):
+        before = native.sync_points()
+        for loss_fn in (nn.CrossEntropyLoss(), lambda out, _: ((out - 1.0) ** 2).mean()):
+            loss = loss_fn(net(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        assert native.sync_points() == before
+    loss.item()
+    assert native.sync_points() == before + 1

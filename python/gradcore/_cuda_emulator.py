@@ -22,7 +22,7 @@ model:
   addresses: a real CUDA consumer (CuPy, PyTorch on a GPU) cannot dereference them. Imports accept only
   memory inside live emulated blocks.
 
-Extras that the native binding does not have: EMULATED, set_capacity(), capacity().
+Extras that the native binding does not have: EMULATED, set_capacity(), capacity(), sync_points().
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ from ._cuda_emulator_streams import (  # noqa: F401
     stream_query,
     stream_synchronize,
     stream_wait_event,
+    sync_points,
 )
 from .dtypes import DTYPE_OF_NUMPY
 

@@ -14,8 +14,18 @@ _thread = threading.local()
 _pending: list[str] = []  # bad input kernels found "on the device", reported at the next sync point
 
 
+_sync_points = [0]
+
+
+def sync_points() -> int:
+    """Emulator only: how many host sync points (device->host copies, synchronize calls) were made, so
+    tests can check that an op or a training step queues its work without waiting for the device."""
+    return _sync_points[0]
+
+
 def raise_pending_errors() -> None:
     """Raises (and clears) the first bad input a kernel found on the device since the last check."""
+    _sync_points[0] += 1  # every sync point of the binding ends here
     if _pending:
         message = _pending[0]
         _pending.clear()
