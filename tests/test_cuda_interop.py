@@ -153,3 +153,12 @@ def test_non_default_consumer_stream():
     producer = Producer(y, (3,), (1,))
     gc.from_dlpack(producer)
     assert producer.asked["stream"] in (None, 1)  # the legacy default stream
+
+
+def test_torch_cpu_tensors_round_trip_through_the_protocol():
+    torch = pytest.importorskip("torch")
+    t = gc.tensor([1.0, 2.0])
+    torch.from_dlpack(t)[0] = 5.0  # torch asks with the array API keywords
+    assert t.tolist() == [5.0, 2.0]
+    assert gc.from_dlpack(torch.tensor(2.5)).shape == ()
+    assert gc.from_dlpack(torch.arange(6.0).reshape(2, 3)[:, 1]).tolist() == [1.0, 4.0]
