@@ -46,6 +46,19 @@ def test_device_queries():
     }
 
 
+def test_memory_helpers_follow_the_allocator():
+    gc.cuda.empty_cache()
+    base = gc.cuda.memory_allocated()
+    t = gc.zeros(1 << 18, device="cuda")  # 1 MiB
+    assert gc.cuda.memory_allocated() >= base + (1 << 20)
+    assert gc.cuda.max_memory_allocated() >= gc.cuda.memory_allocated()
+    del t
+    assert gc.cuda.memory_allocated() == base
+    assert gc.cuda.memory_reserved() >= base + (1 << 20)  # cached, not returned
+    gc.cuda.empty_cache()
+    assert gc.cuda.memory_reserved() == base and gc.cuda.current_device() == 0
+
+
 def test_work_goes_to_the_current_stream():
     assert gc.cuda.current_stream() == gc.cuda.default_stream()
     assert gc.cuda.default_stream().cuda_stream == 0

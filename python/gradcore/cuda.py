@@ -115,6 +115,28 @@ def memory_stats() -> dict[str, int]:
     return dict(_require().memory_stats())
 
 
+def memory_allocated(device: Any = None) -> int:
+    """Bytes of device memory held by tensors now (as ``torch.cuda.memory_allocated``)."""
+    return memory_stats()["allocated_bytes"]
+
+
+def max_memory_allocated(device: Any = None) -> int:
+    """The most bytes held by tensors at any time so far."""
+    return memory_stats()["peak_allocated_bytes"]
+
+
+def memory_reserved(device: Any = None) -> int:
+    """Bytes the caching allocator holds from the driver: in use plus cached."""
+    stats = memory_stats()
+    return stats["allocated_bytes"] + stats["cached_bytes"]
+
+
+def current_device() -> int:
+    """The index of the GPU gradcore uses: always 0 ("cuda" is "cuda:0")."""
+    _require()
+    return 0
+
+
 def empty_cache() -> None:
     """Returns cached but unused device blocks to the driver."""
     _require().empty_cache()
