@@ -201,7 +201,7 @@ class Tensor:
         return self.numpy().tolist()
 
     def __dlpack__(
-        self, stream: Any = None, *, max_version: Any = None, dl_device: Any = None, copy: bool | None = None
+        self, *, stream: Any = None, max_version: Any = None, dl_device: Any = None, copy: bool | None = None
     ) -> Any:
         """A DLPack capsule sharing this tensor's memory (the Python array API protocol): ``stream`` is
         the consumer's stream (CUDA), ``max_version`` >= (1, 0) asks for a versioned capsule, and a
