@@ -216,3 +216,18 @@ def test_imports_take_capsules_and_stay_inside_their_own_elements():
         emu.Array.from_dlpack(read_only)
     with pytest.raises(ValueError, match="cuda:3"):
         emu.Array.from_dlpack(abi.make_capsule(a.data_ptr, (abi.KDL_CUDA, 3), (3,), (1,), a.dtype, a))
+
+
+def test_environment_switches_emulation_and_sync_debug():
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import gradcore as gc; from gradcore import _C; "
+        "print(gc.cuda.is_available(), gc.cuda.EMULATED, _C.cuda is gc.cuda.native(), gc.cuda.sync_debug(), "
+        "gc.ones(2, device='cuda').sum().item())"
+    )
+    env = dict(os.environ, GRADCORE_EMULATE_CUDA="1", GRADCORE_CUDA_SYNC="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["True", "True", "True", "True", "2.0"], out.stderr
