@@ -198,6 +198,15 @@ def test_matmul_k_zero_and_float64(m, k, n, dtype):
     assert_close(got, a.astype(np.float64) @ b, atol=tol * np.sqrt(max(k, 1)), rtol=tol * 10)
 
 
+def test_matmul_with_more_rows_than_a_grid_dimension_allows():
+    # Row tiles once went on gridDim.y (at most 65535 blocks): M above ~1M rows failed to launch.
+    m = (1 << 20) + 37
+    a = np.random.default_rng(9).normal(size=(m, 2)).astype(np.float32)
+    b = np.array([[1.0, -2.0, 0.5], [3.0, 0.25, -1.0]], np.float32)
+    got = (gc.tensor(a, device="cuda") @ gc.tensor(b, device="cuda")).cpu().numpy()
+    assert_close(got, a.astype(np.float64) @ b, atol=1e-5, rtol=1e-5)
+
+
 def _ce_reference(x, t):
     x = x.astype(np.float64)
     z = x - x.max(axis=1, keepdims=True)
