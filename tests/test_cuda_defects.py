@@ -66,3 +66,11 @@ def test_device_moves_inside_detect_anomaly(device):
     if device != "cpu":  # a move of a non-finite tensor is still reported, checked on its new device
         with gc.detect_anomaly(), pytest.raises(RuntimeError, match="ToDevice"):
             gc.tensor([np.inf], device=device).cpu()
+
+
+def test_sizes_that_overflow_are_a_clear_error(device):
+    # zeros(1 << 62) once wrapped to a tiny CUDA block that the fill then overran.
+    for shape in ((1 << 62,), (1 << 31, 1 << 31, 4)):
+        with pytest.raises(ValueError, match="too large|too big"):
+            gc.zeros(*shape, device=device)
+    assert gc.ones(3, device=device).sum().item() == 3.0  # and the device is still usable
