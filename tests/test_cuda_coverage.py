@@ -142,7 +142,7 @@ def test_grid_stride_loops_run_more_than_one_iteration():
     assert_close((m.T * 3).cpu(), m.cpu().numpy().T * 3, atol=0, rtol=0)  # strided path
     assert_close((m + m[:1]).cpu(), m.cpu().numpy() + m.cpu().numpy()[:1], atol=0, rtol=0)  # broadcast
     assert_close(t.sum().cpu(), x.astype(np.float64).sum(), atol=0, rtol=1e-4)
-    assert_close(m.max(axis=0).cpu(), m.cpu().numpy().max(axis=0), atol=0, rtol=0)  # many outputs
+    assert_close(m.amax(axis=0).cpu(), m.cpu().numpy().max(axis=0), atol=0, rtol=0)  # many outputs
     assert t.to(gc.int32).cpu().numpy().tolist() == x.astype(np.int32).tolist()
 
 
@@ -154,7 +154,7 @@ def test_empty_tensors():
     assert (e.T @ e).cpu().tolist() == [[0.0] * 3] * 3  # K = 0
     assert (e @ gc.zeros(3, 2, device="cuda")).shape == (0, 2)
     assert e.to(gc.int32).cpu().shape == (0, 3)
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(RuntimeError, match="numel\\(\\) == 0"):
         e.max()
 
 
@@ -166,7 +166,7 @@ def test_reduction_paths(shape, axis, dtype):
     x = rng.integers(-20, 20, shape).astype(dtype)
     t = gc.tensor(x, device="cuda")
     assert_close(t.sum(axis=axis).cpu(), x.sum(axis=axis), atol=0, rtol=1e-6)
-    assert (t.max(axis=axis).cpu().numpy() == x.max(axis=axis)).all()
+    assert (t.amax(axis=axis).cpu().numpy() == x.max(axis=axis)).all()
     assert t.sum().cpu().item() == x.sum()
 
 
@@ -181,10 +181,10 @@ def test_non_contiguous_and_expanded_reduction_inputs():
     x = np.random.default_rng(5).normal(size=(64, 48))
     t = gc.tensor(x, device="cuda")
     assert_close(t.T.sum(axis=1).cpu(), x.T.sum(axis=1))
-    assert_close(t[::2, 1::3].max(axis=0).cpu(), x[::2, 1::3].max(axis=0), atol=0, rtol=0)
+    assert_close(t[::2, 1::3].amax(axis=0).cpu(), x[::2, 1::3].max(axis=0), atol=0, rtol=0)
     row = gc.tensor(x[:1], device="cuda").expand(5000, 48)  # stride 0 along the reduced axis
     assert_close(row.sum(axis=0).cpu(), 5000 * x[0], rtol=1e-12)
-    assert_close(row.max(axis=0).cpu(), x[0], atol=0, rtol=0)
+    assert_close(row.amax(axis=0).cpu(), x[0], atol=0, rtol=0)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -28,7 +28,7 @@ Extras that the native binding does not have: EMULATED, set_capacity(), capacity
 from __future__ import annotations
 
 import os
-from math import prod
+from math import prod as _prod  # not "prod": kernels are found by name in this namespace
 from typing import Any
 
 import numpy as np
@@ -86,7 +86,7 @@ def _check_shape(shape: Any, dt: np.dtype) -> tuple[int, ...]:
     dims = tuple(int(s) for s in shape)
     if any(s < 0 for s in dims):
         raise ValueError(f"gradcore: negative dimension in shape {dims}")
-    if prod(dims) * dt.itemsize > _INT64_MAX:
+    if _prod(dims) * dt.itemsize > _INT64_MAX:
         raise ValueError(f"gradcore: shape {dims} of {dt} is too large (its size in bytes overflows int64)")
     return dims
 
@@ -146,7 +146,7 @@ class Array:
     def empty(shape: Any, dtype: Any) -> Array:
         dt = _check_dtype(dtype)
         dims = _check_shape(shape, dt)
-        block = _Block(max(prod(dims), 1) * dt.itemsize, dt)
+        block = _Block(max(_prod(dims), 1) * dt.itemsize, dt)
         return Array._make(block, dt, dims, _contiguous_strides(dims), 0)
 
     @staticmethod
@@ -235,7 +235,7 @@ class Array:
         return {
             "shape": self._shape,
             "typestr": self._dtype.str,
-            "data": (self.data_ptr if prod(self._shape) else 0, False),
+            "data": (self.data_ptr if _prod(self._shape) else 0, False),
             "strides": tuple(s * size for s in self._strides),
             "version": 3,
             "stream": stream if stream else 1,  # 1: the legacy default stream
