@@ -1,4 +1,5 @@
-"""Shared fixtures: the device parameter (cpu always; cuda skipped with a reason when absent)."""
+"""Shared fixtures: the device parameter (cpu always; cuda on a GPU or the emulated device, skipped with
+a reason otherwise) and a check that no test leaves a device error pending for the next one."""
 
 import os
 
@@ -20,15 +21,16 @@ settings.load_profile(os.environ.get("GRADCORE_HYPOTHESIS_PROFILE", "gradcore"))
 
 def _cuda_params():
     if not gc.cuda.is_built():
-        reason = "gradcore was built without CUDA"
+        reason = "gradcore was built without CUDA (GRADCORE_EMULATE_CUDA=1 emulates a device)"
     elif not gc.cuda.is_available():
-        reason = "no CUDA device on this machine"
+        reason = "no CUDA device on this machine (GRADCORE_EMULATE_CUDA=1 emulates one)"
     else:
         return [pytest.param("cuda", marks=pytest.mark.cuda)]
     return [pytest.param("cuda", marks=[pytest.mark.cuda, pytest.mark.skip(reason=reason)])]
 
 
 DEVICES = [pytest.param("cpu")] + _cuda_params()
+_CHECK_PENDING = gc.cuda.is_available() and hasattr(gc.cuda.native(), "raise_pending_errors")
 
 
 @pytest.fixture(params=DEVICES)
@@ -36,5 +38,14 @@ def device(request):
     return request.param
 
 
+@pytest.fixture(autouse=True)
+def _no_pending_device_error():
+    """A kernel's device-side error (a bad cross-entropy target) surfaces at the next sync point; one
+    left pending would fail whichever test syncs next, so the test that caused it fails instead."""
+    yield
+    if _CHECK_PENDING:
+        gc.cuda.native().raise_pending_errors()
+
+
 def pytest_configure(config):
-    config.addinivalue_line("markers", "cuda: needs a CUDA GPU")
+    config.addinivalue_line("markers", "cuda: needs a CUDA GPU (or GRADCORE_EMULATE_CUDA=1)")

@@ -91,7 +91,11 @@ class detect_anomaly(_FlagScope):
 
 
 def _check_finite(t: Tensor, what: str) -> None:
-    if t.dtype.is_floating and not np.isfinite(t.numpy()).all():
+    if not t.dtype.is_floating:
+        return
+    # From the storage itself: ToDevice's result is checked before apply() gives it its new device.
+    host = t._data if isinstance(t._data, np.ndarray) else t._data.numpy()
+    if not np.isfinite(host).all():
         raise RuntimeError(f"{what} returned NaN or infinity in its result")
 
 

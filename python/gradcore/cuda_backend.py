@@ -6,7 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from . import _C
+from .cuda import native
+
+_cuda = native()  # gradcore._C.cuda, or its emulator under GRADCORE_EMULATE_CUDA=1
 
 
 def _contiguous_strides(shape: tuple[int, ...]) -> list[int]:
@@ -59,19 +61,21 @@ class CUDABackend:
     """CUDA storage is gradcore._C.cuda.Array; kernels come from ``gradcore._C.cuda``."""
 
     name = "cuda"
-    kernels = _C.cuda if _C.cuda_built else None
+    kernels = _cuda
 
     @staticmethod
     def empty(shape: tuple[int, ...], dtype: np.dtype) -> Any:
-        return _C.cuda.Array.empty(list(shape), dtype)
+        return _cuda.Array.empty(list(shape), dtype)
 
     @staticmethod
     def zeros(shape: tuple[int, ...], dtype: np.dtype) -> Any:
-        return _C.cuda.Array.zeros(list(shape), dtype)
+        return _cuda.Array.zeros(list(shape), dtype)
 
     @staticmethod
     def from_numpy(array: np.ndarray) -> Any:
-        return _C.cuda.Array.from_numpy(np.ascontiguousarray(array))
+        # Not np.ascontiguousarray: it turns a 0-d array into shape (1,).
+        host = array if array.flags.c_contiguous else np.array(array, order="C")
+        return _cuda.Array.from_numpy(host)
 
     @staticmethod
     def to_numpy(data: Any) -> np.ndarray:

@@ -647,7 +647,7 @@ class ToDevice(Function):
     def forward(self, x, device):
         self.save(x.device)
         host = backend.get(x.device).to_numpy(x._data)
-        return backend.get(device).from_numpy(np.ascontiguousarray(host))
+        return backend.get(device).from_numpy(host)  # each backend makes it contiguous, 0-d kept
 
     def backward(self, g):
         (device,) = self.saved

@@ -200,8 +200,23 @@ class Tensor:
     def tolist(self) -> Any:
         return self.numpy().tolist()
 
-    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._data.__dlpack__(*args, **kwargs)
+    def __dlpack__(
+        self, *, stream: Any = None, max_version: Any = None, dl_device: Any = None, copy: bool | None = None
+    ) -> Any:
+        """A DLPack capsule sharing this tensor's memory (the Python array API protocol): ``stream`` is
+        the consumer's stream (CUDA), ``max_version`` >= (1, 0) asks for a versioned capsule, and a
+        ``dl_device`` other than this tensor's or ``copy=True`` raise BufferError."""
+        return self._data.__dlpack__(stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)
+
+    @property
+    def __cuda_array_interface__(self) -> dict[str, Any]:
+        """The CUDA array interface (v3) of a cuda tensor, so CuPy/Numba/PyTorch share its memory without
+        a host round trip; cpu tensors have none (AttributeError), so those libraries fall back."""
+        if self.device != "cuda":
+            raise AttributeError(
+                f"__cuda_array_interface__: the tensor is on {self.device}; only cuda tensors have one"
+            )
+        return self._data.__cuda_array_interface__
 
     def __dlpack_device__(self) -> tuple[int, int]:
         return self._data.__dlpack_device__()

@@ -62,7 +62,7 @@ def gradcheck(
 
     def objective(values: list[np.ndarray]) -> float:
         args = [
-            Tensor(v, dtype=float64, requires_grad=True) if t.requires_grad else t
+            Tensor(v, dtype=float64, device=t.device, requires_grad=True) if t.requires_grad else t
             for v, t in zip(values, inputs)
         ]
         return float(np.sum(fn(*args).numpy().astype(np.float64) * weights))
