@@ -121,7 +121,7 @@ CudaArray from_dlpack(const py::object& obj) {
 }
 
 py::dict cuda_array_interface(const CudaArray& a) {
-    static const char* typestr[] = {"<f4", "<f8", "<i4", "<i8"};
+    static const char* typestr[] = {"<f4", "<f8", "<i4", "<i8", "|b1"};
     py::dict d;
     py::list strides;
     for (auto s : a.strides) strides.append(s * int64_t(cuda::itemsize(a.dtype)));
@@ -196,6 +196,11 @@ void register_cuda(py::module_& m) {
     m.def("binary_" #name, [](A a, A b, A out) { cuda::binary<Op>(a.view(), b.view(), out.view()); });
     GC_UNARY_OPS(GC_BIND_UNARY)
     GC_BINARY_OPS(GC_BIND_BINARY)
+    GC_BITWISE_UNARY_OPS(GC_BIND_UNARY)
+    GC_BITWISE_BINARY_OPS(GC_BIND_BINARY)
+#define GC_BIND_COMPARE(name, Op) \
+    m.def("compare_" #name, [](A a, A b, A out) { cuda::compare<Op>(a.view(), b.view(), out.view()); });
+    GC_COMPARE_OPS(GC_BIND_COMPARE)
     m.def("cast", [](A x, A out) { cuda::cast(x.view(), out.view()); });
     m.def("sum", [](A x, A out) { cuda::reduce_sum(x.view(), out.view()); });
     m.def("max", [](A x, A out) { cuda::reduce_max(x.view(), out.view()); });
@@ -224,6 +229,11 @@ void register_cuda(py::module_& m) {
     });
     m.def("log_softmax_fwd", [](A x, A out) { cuda::log_softmax_fwd(x.view(), out.view()); });
     m.def("log_softmax_bwd", [](A g, A out, A dx) { cuda::log_softmax_bwd(g.view(), out.view(), dx.view()); });
+    m.def("gather", [](A x, int64_t dim, A index, A out) { cuda::gather(x.view(), dim, index.view(), out.view()); });
+    m.def("scatter", [](A src, int64_t dim, A index, A out, bool accumulate) {
+        cuda::scatter(src.view(), dim, index.view(), out.view(), accumulate);
+    });
+    m.def("where", [](A cond, A a, A b, A out) { cuda::where(cond.view(), a.view(), b.view(), out.view()); });
 
     m.def("device_count", [] {
         int n = 0;

@@ -54,7 +54,10 @@ std::shared_ptr<DeviceBlock> device_alloc(size_t bytes);
 void empty_cache();
 std::vector<std::pair<std::string, int64_t>> memory_stats();
 
-inline size_t itemsize(DType t) { return (t == DType::Float64 || t == DType::Int64) ? 8 : 4; }
+inline size_t itemsize(DType t) {
+    if (t == DType::Bool) return 1;
+    return (t == DType::Float64 || t == DType::Int64) ? 8 : 4;
+}
 
 // The device twin of a NumPy array: shared storage, an element offset, shape and strides.
 struct CudaArray {
