@@ -358,3 +358,64 @@ def test_cat_split_stack_any_shape_including_empty(shape, data):
     size = data.draw(st.integers(1, 3))
     compare_with_torch(lambda x: gc.cat(x.split(size, dim)[::-1], dim),
                        lambda x: torch.cat(x.split(size, dim)[::-1], dim), a)
+
+
+# ---------------------------------------------------------------- advanced __setitem__ and in-place forms
+
+
+SETITEM = {
+    "rows": ([2, 0], (2, 3)),
+    "mask": ("mask", (None,)),
+    "two arrays": (([0, 2], [1, 2]), (2,)),
+    "slice and array": ((slice(None), [0, 2]), (4, 2)),
+    "scalar": ([1, 3], ()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SETITEM))
+def test_advanced_setitem_matches_torch(name):
+    x = rng.normal(size=(4, 3))
+    index, vshape = SETITEM[name]
+    if index == "mask":
+        index = x > 0
+        vshape = (int(index.sum()),)
+    v = np.array(rng.normal()) if vshape == () else rng.normal(size=vshape)
+
+    def to(i, mod):
+        if isinstance(i, tuple):
+            return tuple(to(p, mod) for p in i)
+        return mod.tensor(i) if isinstance(i, (list, np.ndarray)) else i
+
+    gx, gv = gc.tensor(x, requires_grad=True), gc.tensor(v, requires_grad=True)
+    tx, tv = torch.tensor(x, requires_grad=True), torch.tensor(v, requires_grad=True)
+    gy, ty = gx * 1, tx * 1
+    gy[to(index, gc)] = gv
+    ty[to(index, torch)] = tv
+    assert_close(gy, ty.detach().numpy())
+    up = rng.normal(size=x.shape)
+    (gy * gc.tensor(up)).sum().backward()
+    (ty * torch.tensor(up)).sum().backward()
+    assert_close(gx.grad, tx.grad.numpy())
+    assert_close(gv.grad, tv.grad.numpy())
+
+
+def test_inplace_index_forms_match_torch():
+    x = rng.normal(size=(3, 4))
+    mask = x > 0
+    idx = np.array([[0, 1, 2, 0]])
+    cases = [
+        (lambda t: t.masked_fill_(gc.tensor(mask), 0.5), lambda t: t.masked_fill_(torch.tensor(mask), 0.5)),
+        (lambda t: t.index_put_((gc.tensor([2, 0]),), gc.tensor(1.5, dtype=gc.float64), accumulate=True),
+         lambda t: t.index_put_((torch.tensor([2, 0]),), torch.tensor(1.5).double(), accumulate=True)),
+        (lambda t: t.scatter_add_(0, gc.tensor(idx), gc.ones(1, 4, dtype=gc.float64)),
+         lambda t: t.scatter_add_(0, torch.tensor(idx), torch.ones(1, 4, dtype=torch.float64))),
+    ]
+    for g_op, t_op in cases:
+        gx, tx = gc.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        gy, ty = gx * 2, tx * 2
+        assert g_op(gy) is gy
+        t_op(ty)
+        assert_close(gy, ty.detach().numpy())
+        (gy * gy).sum().backward()
+        (ty * ty).sum().backward()
+        assert_close(gx.grad, tx.grad.numpy())

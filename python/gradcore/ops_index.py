@@ -392,6 +392,16 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
 # ---------------------------------------------------------------- advanced indexing
 
 
+def check_index_types(parts: tuple) -> None:
+    basic = (int, np.integer, slice, type(None), type(Ellipsis))
+    bad = [p for p in parts if not isinstance(p, basic) and not is_advanced(p)]
+    if bad:
+        raise TypeError(
+            "indices must be ints, slices, None, ..., int/bool tensors, arrays or lists; got "
+            + ", ".join(type(p).__name__ for p in bad)
+        )
+
+
 def is_advanced(part: Any) -> bool:
     """True for index parts that select by value: tensors, arrays, lists and Python/NumPy bools."""
     return isinstance(part, (_tensor_cls(), np.ndarray, list, bool, np.bool_))
@@ -583,3 +593,20 @@ def index_put(x: Tensor, indices: Sequence[Any], values: Any, accumulate: bool =
     index = linear.expand(bshape).reshape(view).expand((m,) + tail)
     out = Scatter.apply(flat, src, index=index, dim=0, accumulate=accumulate)
     return out.reshape(x.shape)
+
+
+def setitem_result(x: Tensor, index: Any, value: Any) -> Tensor:
+    """The value ``x[index] = value`` leaves in x, out of place, for any advanced index: the flat
+    positions the index selects (advanced indexing of an arange) receive value, broadcast."""
+    from .creation import arange
+
+    Tensor = _tensor_cls()
+    positions = advanced_getitem(arange(x.numel(), device=x.device).reshape(x.shape), index)
+    if not isinstance(value, Tensor):
+        value = x._coerce(value)
+    from .ops import broadcast_shape
+
+    if broadcast_shape(value.shape, positions.shape, "setitem") != positions.shape:
+        raise ValueError(f"setitem: value of shape {value.shape} does not broadcast to {positions.shape}")
+    values = value.to(x.dtype).expand(positions.shape).reshape(-1)
+    return index_put(x.reshape(-1), (positions.reshape(-1),), values).reshape(x.shape)

@@ -372,12 +372,11 @@ class Tensor:
         """Basic-index assignment (ints, slices, None, ...), in place; value is broadcast and converted.
         With autograd, x's gradient is zero where it was overwritten and value's is the gradient there."""
         parts = index if isinstance(index, tuple) else (index,)
-        if not all(isinstance(p, _BASIC_INDEX) for p in parts):
-            raise TypeError(
-                "__setitem__ supports basic indices only (ints, slices, None, ...); integer-array and "
-                "boolean-mask assignment is not supported yet, got "
-                + ", ".join(type(p).__name__ for p in parts)
-            )
+        if not all(isinstance(p, _BASIC_INDEX) and not isinstance(p, (bool, np.bool_)) for p in parts):
+            # Integer-array / bool-mask assignment: the out-of-place index_put, written in place.
+            ops_index.check_index_types(parts)
+            self._apply_inplace(lambda t: ops_index.setitem_result(t, index, value), "__setitem__")
+            return
         _check_index_bounds(parts, self.shape)
         with _inplace.no_record_unless(self._recording(value if isinstance(value, Tensor) else None)):
             view = ops.GetItem.apply(self, index=index)
@@ -799,12 +798,7 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         parts = index if isinstance(index, tuple) else (index,)
         if not all(isinstance(p, _BASIC_INDEX) and not isinstance(p, (bool, np.bool_)) for p in parts):
-            bad = [p for p in parts if not isinstance(p, _BASIC_INDEX) and not ops_index.is_advanced(p)]
-            if bad:
-                raise TypeError(
-                    "indices must be ints, slices, None, ..., int/bool tensors, arrays or lists; got "
-                    + ", ".join(type(p).__name__ for p in bad)
-                )
+            ops_index.check_index_types(parts)
             return ops_index.advanced_getitem(self, index)
         _check_index_bounds(parts, self.shape)
         return ops.GetItem.apply(self, index=index)
@@ -827,6 +821,15 @@ class Tensor:
 
     def masked_fill(self, mask: Tensor, value: Any) -> Tensor:
         return ops_index.masked_fill(self, mask, value)
+
+    def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
+        return self._apply_inplace(lambda t: t.masked_fill(mask, value), "masked_fill_")
+
+    def index_put_(self, indices: Sequence[Any], values: Any, accumulate: bool = False) -> Tensor:
+        return self._apply_inplace(lambda t: t.index_put(indices, values, accumulate), "index_put_")
+
+    def scatter_add_(self, dim: int, index: Any, src: Tensor) -> Tensor:
+        return self._apply_inplace(lambda t: t.scatter_add(dim, index, src), "scatter_add_")
 
     def where(self, condition: Tensor, other: Any) -> Tensor:
         """``self`` where condition holds, else other (``torch.Tensor.where``)."""
