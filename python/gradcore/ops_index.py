@@ -45,11 +45,17 @@ def _copy_into(src: Tensor, dst_data: Any) -> None:
     backend.kernel(src.device, "unary_copy")(src._data, dst_data)
 
 
+def index_bounds(index: Tensor) -> tuple[int, int]:
+    """(min, max) of a non-empty int tensor with one device-to-host read."""
+    lo_hi = cat([index.min().reshape(1), index.max().reshape(1)]).numpy()
+    return int(lo_hi[0]), int(lo_hi[1])
+
+
 def check_index_range(index: Tensor, size: int, op: str) -> None:
     """Raises IndexError for index values outside [0, size), before any kernel runs."""
     if index.numel() == 0:
         return
-    lo, hi = int(index.min().item()), int(index.max().item())
+    lo, hi = index_bounds(index.detach())
     if lo < 0 or hi >= size:
         bad = lo if lo < 0 else hi
         raise IndexError(f"{op}: index {bad} is out of bounds for a dim of size {size}")
@@ -436,7 +442,7 @@ def _wrap_negative(t: Tensor, n: int, op: str) -> Tensor:
     """Negative indices count from the end; anything outside [-n, n) raises IndexError."""
     if not t.numel():
         return t
-    lo, hi = int(t.min().item()), int(t.max().item())
+    lo, hi = index_bounds(t)
     if lo < -n or hi >= n:
         raise IndexError(f"{op}: index {lo if lo < -n else hi} is out of bounds for a dim of size {n}")
     return t + (t < 0).to(int64) * n if lo < 0 else t

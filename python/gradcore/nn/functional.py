@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import ops
 from ..creation import arange, generator
 from ..dtypes import DType, int64
-from ..ops_index import where
+from ..ops_index import index_bounds, where
 from ..tensor import Tensor
 from .norm_ops import LogSoftmaxRows
 
@@ -138,7 +138,7 @@ def one_hot(targets: Tensor, num_classes: int = -1, dtype: DType = int64) -> Ten
     if num_classes == -1:
         num_classes = int(targets.max().item()) + 1 if targets.numel() else 0
     if targets.numel():
-        lo, hi = int(targets.min().item()), int(targets.max().item())
+        lo, hi = index_bounds(targets.detach())
         if lo < 0 or hi >= num_classes:
             bad = lo if lo < 0 else hi
             raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got {bad}")
