@@ -1,5 +1,6 @@
 // CPU gather and scatter (set or add) along one dim, the kernels behind gather, scatter_add,
 // index_select, advanced indexing and index_put.
+#include <algorithm>
 #include <type_traits>
 #include "index_common.h"
 #include "indexing.h"
@@ -67,7 +68,12 @@ void gather(const ArrayView& x, int64_t dim, const ArrayView& index, const Array
         const int64_t sb_j = last == g.dim ? 0 : g.sb[last];
         parallel_for(rows, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(inner, 1)), [&](int64_t b, int64_t e) {
             for_each_index_row(g, b, e, [&](int64_t oa, int64_t oi, int64_t ob, int64_t n) {
-                for (int64_t j = 0; j < n; ++j) o[oa + j * sa] = xi[ob + j * sb_j + idx[oi + j * si] * sb_dim];
+                if (si == 0 && sa == 1 && sb_j == 1) {  // one index per row (index_select, embedding): a row copy
+                    const T* src = xi + ob + idx[oi] * sb_dim;
+                    std::copy(src, src + n, o + oa);
+                } else {
+                    for (int64_t j = 0; j < n; ++j) o[oa + j * sa] = xi[ob + j * sb_j + idx[oi + j * si] * sb_dim];
+                }
             });
         });
     });
