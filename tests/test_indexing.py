@@ -419,3 +419,15 @@ def test_inplace_index_forms_match_torch():
         (gy * gy).sum().backward()
         (ty * ty).sum().backward()
         assert_close(gx.grad, tx.grad.numpy())
+
+
+def test_nonzero_single_arg_where_and_masked_select_match_torch():
+    x = np.array([[0.0, 1.5, 0.0], [2.0, 0.0, -1.0]])
+    g, t = gc.tensor(x), torch.tensor(x)
+    assert g.nonzero().tolist() == t.nonzero().tolist() and g.nonzero().dtype is gc.int64
+    assert [i.tolist() for i in gc.where(g > 0)] == [i.tolist() for i in torch.where(t > 0)]
+    assert gc.nonzero(gc.zeros(0, 2)).shape == (0, 2)
+    m = np.array([True, False, True])
+    compare_with_torch(lambda a: a.masked_select(gc.tensor(m)), lambda a: a.masked_select(torch.tensor(m)), x)
+    with pytest.raises(TypeError, match="both"):
+        gc.where(g > 0, g)

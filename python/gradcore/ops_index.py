@@ -268,7 +268,37 @@ def _index_select_checked(x: Tensor, dim: int, index: Tensor) -> Tensor:
     return Gather.apply(x, index=index.reshape(view).expand(out_shape), dim=dim)
 
 
-def where(condition: Tensor, input: Any, other: Any) -> Tensor:
+_NO_ARG: Any = object()
+
+
+def nonzero(x: Tensor, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
+    """Indices of the non-zero elements: an int64 (count, ndim) tensor, or one index tensor per dim with
+    ``as_tuple=True``, as ``torch.nonzero``. The count depends on the values: one device-to-host read.
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.nonzero(gc.tensor([0, 3, 0, 5])).tolist()
+        [[1], [3]]
+    """
+    Tensor = _tensor_cls()
+    found = np.nonzero(np.atleast_1d(x.detach().numpy()))
+    if as_tuple:
+        return tuple(Tensor(np.ascontiguousarray(i, dtype=np.int64), device=x.device) for i in found)
+    stacked = np.stack(found, axis=1) if x.ndim else np.zeros((len(found[0]), 0), np.int64)
+    return Tensor(np.ascontiguousarray(stacked, dtype=np.int64), device=x.device)
+
+
+def masked_select(x: Tensor, mask: Tensor) -> Tensor:
+    """The elements of x where the bool mask (broadcast with x) is true, as a 1-d tensor (torch)."""
+    from .ops import broadcast_shape
+
+    if not isinstance(mask, _tensor_cls()) or mask.dtype is not bool_:
+        raise TypeError("masked_select: mask must be a bool tensor")
+    shape = broadcast_shape(x.shape, mask.shape, "masked_select")
+    return advanced_getitem(x.expand(shape), mask.expand(shape)) if shape else x.reshape(1)[mask.reshape(1)]
+
+
+def where(condition: Tensor, input: Any = _NO_ARG, other: Any = _NO_ARG) -> Tensor:
     """Elementwise ``input`` where condition is true, else ``other``, broadcast together (torch.where).
 
     Example:
@@ -278,6 +308,10 @@ def where(condition: Tensor, input: Any, other: Any) -> Tensor:
         [0.0, 2.0]
     """
     Tensor = _tensor_cls()
+    if input is _NO_ARG and other is _NO_ARG:  # where(condition) is nonzero(condition, as_tuple=True)
+        return nonzero(condition, as_tuple=True)
+    if input is _NO_ARG or other is _NO_ARG:
+        raise TypeError("where: give both input and other, or neither")
     if not isinstance(condition, Tensor):
         raise TypeError(f"where: condition must be a bool Tensor, got {type(condition).__name__}")
     if condition.dtype is not bool_:

@@ -822,6 +822,12 @@ class Tensor:
     def masked_fill(self, mask: Tensor, value: Any) -> Tensor:
         return ops_index.masked_fill(self, mask, value)
 
+    def nonzero(self, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
+        return ops_index.nonzero(self, as_tuple)
+
+    def masked_select(self, mask: Tensor) -> Tensor:
+        return ops_index.masked_select(self, mask)
+
     def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
         return self._apply_inplace(lambda t: t.masked_fill(mask, value), "masked_fill_")
 
