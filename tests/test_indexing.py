@@ -431,3 +431,18 @@ def test_nonzero_single_arg_where_and_masked_select_match_torch():
     compare_with_torch(lambda a: a.masked_select(gc.tensor(m)), lambda a: a.masked_select(torch.tensor(m)), x)
     with pytest.raises(TypeError, match="both"):
         gc.where(g > 0, g)
+
+
+@given(shape=empty_dims_shapes(), data=st.data())
+def test_gather_and_scatter_add_random_shapes_match_torch(shape, data):
+    dim = data.draw(st.integers(0, len(shape) - 1))
+    ishape = tuple(data.draw(st.integers(0, n)) if d != dim else data.draw(st.integers(0, 3))
+                   for d, n in enumerate(shape))
+    if shape[dim] == 0:
+        ishape = tuple(0 if d == dim else n for d, n in enumerate(ishape))
+    idx = rng.integers(0, max(shape[dim], 1), size=ishape)
+    x = rng.normal(size=shape)
+    compare_with_torch(lambda a, i: a.gather(dim, i), lambda a, i: a.gather(dim, i), x, idx)
+    src = rng.normal(size=ishape)
+    compare_with_torch(lambda a, s, i: a.scatter_add(dim, i, s), lambda a, s, i: a.scatter_add(dim, i, s),
+                       x, src, idx)
