@@ -87,6 +87,11 @@ void register_cpu(py::module_& m) {
     m.def("binary_" #name, [](A a, A b, A out) { cpu::binary<Op>(cpu_view(a), cpu_view(b), cpu_out(out, "out")); });
     GC_UNARY_OPS(GC_BIND_UNARY)
     GC_BINARY_OPS(GC_BIND_BINARY)
+    GC_BITWISE_UNARY_OPS(GC_BIND_UNARY)
+    GC_BITWISE_BINARY_OPS(GC_BIND_BINARY)
+#define GC_BIND_COMPARE(name, Op) \
+    m.def("compare_" #name, [](A a, A b, A out) { cpu::compare<Op>(cpu_view(a), cpu_view(b), cpu_out(out, "out")); });
+    GC_COMPARE_OPS(GC_BIND_COMPARE)
     m.def("cast", [](A x, A out) { cpu::cast(cpu_view(x), cpu_out(out, "out")); });
     m.def("sum", [](A x, A out) { cpu::reduce_sum(cpu_view(x), cpu_out(out, "out")); });
     m.def("max", [](A x, A out) { cpu::reduce_max(cpu_view(x), cpu_out(out, "out")); });
@@ -127,6 +132,15 @@ void register_cpu(py::module_& m) {
     m.def("philox4x32_10", [](const std::array<uint32_t, 4>& ctr, const std::array<uint32_t, 2>& key) {
         Philox4 r = philox4x32_10(Philox4{{ctr[0], ctr[1], ctr[2], ctr[3]}}, key[0], key[1]);
         return std::array<uint32_t, 4>{r.v[0], r.v[1], r.v[2], r.v[3]};
+    });
+    m.def("gather", [](A x, int64_t dim, A index, A out) {
+        cpu::gather(cpu_view(x), dim, cpu_view(index), cpu_out(out, "out"));
+    });
+    m.def("scatter", [](A src, int64_t dim, A index, A out, bool accumulate) {
+        cpu::scatter(cpu_view(src), dim, cpu_view(index), cpu_out(out, "out"), accumulate);
+    });
+    m.def("where", [](A cond, A a, A b, A out) {
+        cpu::where(cpu_view(cond), cpu_view(a), cpu_view(b), cpu_out(out, "out"));
     });
     m.def("num_threads", [] { return num_threads(); });
     m.def("cached_empty", &cached_empty, "an uninitialised array from the large-buffer host cache");

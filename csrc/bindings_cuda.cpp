@@ -246,7 +246,8 @@ void fill_dl_tensor(dl::Tensor& t, const CudaArray& a, ExportCtx* ctx, int devic
     t.device = {dl::kCUDA, device};
     t.ndim = int32_t(a.shape.size());
     bool is_float = a.dtype == DType::Float32 || a.dtype == DType::Float64;
-    t.dtype = {uint8_t(is_float ? dl::kFloat : dl::kInt), uint8_t(8 * cuda::itemsize(a.dtype)), 1};
+    uint8_t code = is_float ? dl::kFloat : (a.dtype == DType::Bool ? dl::kBool : dl::kInt);
+    t.dtype = {code, uint8_t(8 * cuda::itemsize(a.dtype)), 1};
     t.shape = ctx->shape.data();
     t.strides = ctx->strides.data();
     t.byte_offset = 0;
@@ -360,7 +361,8 @@ CudaArray from_dlpack(const py::object& obj) {
     else if (t.dtype.code == dl::kFloat && t.dtype.bits == 64) dt = DType::Float64;
     else if (t.dtype.code == dl::kInt && t.dtype.bits == 32) dt = DType::Int32;
     else if (t.dtype.code == dl::kInt && t.dtype.bits == 64) dt = DType::Int64;
-    else throw py::type_error("from_dlpack: unsupported dtype (gradcore holds float32/64 and int32/64)");
+    else if (t.dtype.code == dl::kBool && t.dtype.bits == 8) dt = DType::Bool;
+    else throw py::type_error("from_dlpack: unsupported dtype (gradcore holds float32/64, int32/64 and bool)");
     CudaArray a;
     a.dtype = dt;
     a.shape.assign(t.shape, t.shape + t.ndim);
@@ -398,7 +400,7 @@ CudaArray from_dlpack(const py::object& obj) {
 }
 
 py::dict cuda_array_interface(const CudaArray& a) {
-    static const char* typestr[] = {"<f4", "<f8", "<i4", "<i8"};
+    static const char* typestr[] = {"<f4", "<f8", "<i4", "<i8", "|b1"};
     py::dict d;
     py::list strides;
     for (auto s : a.strides) strides.append(s * int64_t(cuda::itemsize(a.dtype)));
@@ -471,6 +473,11 @@ void register_cuda(py::module_& m) {
     });
     GC_UNARY_OPS(GC_BIND_UNARY)
     GC_BINARY_OPS(GC_BIND_BINARY)
+    GC_BITWISE_UNARY_OPS(GC_BIND_UNARY)
+    GC_BITWISE_BINARY_OPS(GC_BIND_BINARY)
+#define GC_BIND_COMPARE(name, Op) \
+    m.def("compare_" #name, [](A a, A b, A out) { cuda::compare<Op>(a.view(), b.view(), out.view()); });
+    GC_COMPARE_OPS(GC_BIND_COMPARE)
     m.def("cast", [](A x, A out) { cuda::cast(x.view(), out.view()); });
     m.def("sum", [](A x, A out) { cuda::reduce_sum(x.view(), out.view()); });
     m.def("max", [](A x, A out) { cuda::reduce_max(x.view(), out.view()); });
@@ -506,6 +513,11 @@ void register_cuda(py::module_& m) {
     });
     m.def("log_softmax_fwd", [](A x, A out) { cuda::log_softmax_fwd(x.view(), out.view()); });
     m.def("log_softmax_bwd", [](A g, A out, A dx) { cuda::log_softmax_bwd(g.view(), out.view(), dx.view()); });
+    m.def("gather", [](A x, int64_t dim, A index, A out) { cuda::gather(x.view(), dim, index.view(), out.view()); });
+    m.def("scatter", [](A src, int64_t dim, A index, A out, bool accumulate) {
+        cuda::scatter(src.view(), dim, index.view(), out.view(), accumulate);
+    });
+    m.def("where", [](A cond, A a, A b, A out) { cuda::where(cond.view(), a.view(), b.view(), out.view()); });
 
     m.def("device_count", [] {
         int n = 0;

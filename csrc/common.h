@@ -14,7 +14,7 @@ namespace gc {
 
 constexpr int kMaxDims = 8;
 
-enum class DType : int { Float32 = 0, Float64 = 1, Int32 = 2, Int64 = 3 };
+enum class DType : int { Float32 = 0, Float64 = 1, Int32 = 2, Int64 = 3, Bool = 4 };
 
 inline const char* dtype_name(DType t) {
     switch (t) {
@@ -22,6 +22,7 @@ inline const char* dtype_name(DType t) {
         case DType::Float64: return "float64";
         case DType::Int32: return "int32";
         case DType::Int64: return "int64";
+        case DType::Bool: return "bool";
     }
     return "unknown";
 }
@@ -48,6 +49,7 @@ struct ArrayView {
         return n;
     }
     bool is_contiguous() const {
+        if (numel() == 0) return true;  // an empty array's strides are arbitrary (NumPy gives zeros)
         int64_t expected = 1;
         for (int i = ndim - 1; i >= 0; --i) {
             if (shape[i] != 1 && strides[i] != expected) return false;
@@ -74,6 +76,7 @@ void dispatch_any(DType t, F&& f) {
         case DType::Float64: f(static_cast<double*>(nullptr)); break;
         case DType::Int32: f(static_cast<int32_t*>(nullptr)); break;
         case DType::Int64: f(static_cast<int64_t*>(nullptr)); break;
+        case DType::Bool: f(static_cast<bool*>(nullptr)); break;
     }
 }
 

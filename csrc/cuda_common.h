@@ -117,7 +117,10 @@ void empty_cache();
 std::vector<std::pair<std::string, int64_t>> memory_stats();
 void stream_destroyed(cudaStream_t s);  // the allocator forgets a stream's free list (after a sync)
 
-inline size_t itemsize(DType t) { return (t == DType::Float64 || t == DType::Int64) ? 8 : 4; }
+inline size_t itemsize(DType t) {
+    if (t == DType::Bool) return 1;
+    return (t == DType::Float64 || t == DType::Int64) ? 8 : 4;
+}
 
 inline std::string shape_str(const std::vector<int64_t>& shape) {
     std::string s = "(";

@@ -13,6 +13,7 @@ constexpr int64_t kMinPerThread = 1 << 16;
 // A fully collapsed (1-d) loop is split into chunks; otherwise whole rows go to threads.
 template <int N, class Inner>
 void run(const StridedLoop<N>& loop, Inner&& inner) {
+    if (loop.numel() == 0) return;  // empty tensors: nothing to do (and rows() would divide by zero)
     if (loop.ndim == 1) {
         parallel_for(loop.shape[0], kMinPerThread, [&](int64_t b, int64_t e) {
             int64_t offs[N], st[N];
@@ -70,6 +71,30 @@ void binary_typed(const ArrayView& a, const ArrayView& b, const ArrayView& out) 
             for (int64_t i = 0; i < n; ++i) po[i] = op(s, pb[i]);
         } else {
             for (int64_t i = 0; i < n; ++i) po[i * st[0]] = op(pa[i * st[1]], pb[i * st[2]]);
+        }
+    });
+}
+
+// A comparison of two T operands into a bool output.
+template <class Op, class T>
+void compare_typed(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
+    const ArrayView* ins[] = {&a, &b};
+    auto loop = make_loop<3>(out, ins);
+    bool* o = out.ptr<bool>();
+    const T* pa0 = a.ptr<T>();
+    const T* pb0 = b.ptr<T>();
+    Op op;
+    run(loop, [&](const int64_t* off, int64_t n, const int64_t* st) {
+        bool* po = o + off[0];
+        const T* pa = pa0 + off[1];
+        const T* pb = pb0 + off[2];
+        if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
+            for (int64_t i = 0; i < n; ++i) po[i] = op(pa[i], pb[i]) != T(0);
+        } else if (st[0] == 1 && st[1] == 1 && st[2] == 0) {  // tensor vs scalar
+            const T s = *pb;
+            for (int64_t i = 0; i < n; ++i) po[i] = op(pa[i], s) != T(0);
+        } else {
+            for (int64_t i = 0; i < n; ++i) po[i * st[0]] = op(pa[i * st[1]], pb[i * st[2]]) != T(0);
         }
     });
 }

@@ -79,6 +79,13 @@ __global__ void cast_strided(StridedLoop<2> loop, Out* out, const In* x, int64_t
         out[loop.offset(0, i)] = static_cast<Out>(x[loop.offset(1, i)]);
 }
 
+template <class Op, class T>
+__global__ void compare_strided(StridedLoop<3> loop, bool* out, const T* a, const T* b, int64_t n) {
+    Op op;
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+        out[loop.offset(0, i)] = op(a[loop.offset(1, i)], b[loop.offset(2, i)]) != T(0);
+}
+
 template <int N>
 bool fully_contiguous(const StridedLoop<N>& loop) {
     if (loop.ndim != 1) return false;
@@ -116,6 +123,16 @@ void binary_typed(const ArrayView& a, const ArrayView& b, const ArrayView& out) 
         binary_strided<Op, T><<<grid_for(n), kThreads, 0, stream()>>>(loop, out.ptr<T>(), a.ptr<T>(), b.ptr<T>(), n);
     }
     GC_LAUNCH_CHECK("binary kernel");
+}
+
+template <class Op, class T>
+void compare_typed(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
+    const ArrayView* ins[] = {&a, &b};
+    auto loop = make_loop<3>(out, ins);
+    int64_t n = loop.numel();
+    if (n == 0 || out.numel() == 0) return;
+    compare_strided<Op, T><<<grid_for(n), kThreads, 0, stream()>>>(loop, out.ptr<bool>(), a.ptr<T>(), b.ptr<T>(), n);
+    GC_LAUNCH_CHECK("compare kernel");
 }
 
 }  // namespace

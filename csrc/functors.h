@@ -18,6 +18,12 @@ namespace gc {
     X(maximum, Maximum) X(minimum, Minimum) X(eq, Eq) X(ne, Ne) X(gt, Gt) X(ge, Ge) X(lt, Lt) \
     X(le, Le) X(relu_grad, ReluGrad)
 
+// Bitwise ops on integers, logical ops on bool (float tensors are refused by dispatch_for_op).
+#define GC_BITWISE_BINARY_OPS(X) X(bitwise_and, BitAnd) X(bitwise_or, BitOr) X(bitwise_xor, BitXor)
+#define GC_BITWISE_UNARY_OPS(X) X(bitwise_not, BitNot)
+// Comparisons write bool outputs (kernels "compare_eq", ...), as torch's comparisons return bool.
+#define GC_COMPARE_OPS(X) X(eq, Eq) X(ne, Ne) X(gt, Gt) X(ge, Ge) X(lt, Lt) X(le, Le)
+
 struct Neg { template <class T> GC_HD T operator()(T x) const { return -x; } };
 // exp for every kernel: the vectorizable polynomial for float32 on the CPU, the library elsewhere.
 template <class T>
@@ -68,6 +74,28 @@ struct Gt { template <class T> GC_HD T operator()(T a, T b) const { return T(a >
 struct Ge { template <class T> GC_HD T operator()(T a, T b) const { return T(a >= b); } };
 struct Lt { template <class T> GC_HD T operator()(T a, T b) const { return T(a < b); } };
 struct Le { template <class T> GC_HD T operator()(T a, T b) const { return T(a <= b); } };
+struct BitAnd {
+    template <class T> GC_HD T operator()(T a, T b) const {
+        if constexpr (std::is_integral_v<T>) return T(a & b); else return T(0);
+    }
+};
+struct BitOr {
+    template <class T> GC_HD T operator()(T a, T b) const {
+        if constexpr (std::is_integral_v<T>) return T(a | b); else return T(0);
+    }
+};
+struct BitXor {
+    template <class T> GC_HD T operator()(T a, T b) const {
+        if constexpr (std::is_integral_v<T>) return T(a ^ b); else return T(0);
+    }
+};
+struct BitNot {
+    template <class T> GC_HD T operator()(T x) const {
+        if constexpr (std::is_same_v<T, bool>) return !x;
+        else if constexpr (std::is_integral_v<T>) return T(~x);
+        else return T(0);
+    }
+};
 // Gradient of relu: passes g where the forward input x was positive.
 struct ReluGrad { template <class T> GC_HD T operator()(T g, T x) const { return x > T(0) ? g : T(0); } };
 
@@ -106,6 +134,12 @@ template <> struct FloatOnly<Tanh> { static constexpr bool value = true; };
 template <> struct FloatOnly<Sqrt> { static constexpr bool value = true; };
 template <> struct FloatOnly<Pow> { static constexpr bool value = true; };
 template <> struct FloatOnly<Erf> { static constexpr bool value = true; };
+// Ops that only make sense on integer and bool dtypes.
+template <class Op> struct IntOnly { static constexpr bool value = false; };
+template <> struct IntOnly<BitAnd> { static constexpr bool value = true; };
+template <> struct IntOnly<BitOr> { static constexpr bool value = true; };
+template <> struct IntOnly<BitXor> { static constexpr bool value = true; };
+template <> struct IntOnly<BitNot> { static constexpr bool value = true; };
 
 // Calls f(T* tag) for dtype t, refusing integer dtypes for float-only ops with a clear message.
 template <class Op, class F>
@@ -114,6 +148,9 @@ void dispatch_for_op(DType t, F&& f) {
         using T = std::remove_pointer_t<decltype(tag)>;
         if constexpr (FloatOnly<Op>::value && !std::is_floating_point_v<T>) {
             throw std::invalid_argument(std::string("gradcore: this op needs float tensors, got ") + dtype_name(t));
+        } else if constexpr (IntOnly<Op>::value && std::is_floating_point_v<T>) {
+            throw std::invalid_argument(std::string("gradcore: this op needs integer or bool tensors, got ") +
+                                        dtype_name(t));
         } else {
             f(tag);
         }

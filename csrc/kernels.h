@@ -16,6 +16,7 @@ struct OptimLists {
     template <class Op> void unary(const ArrayView& x, const ArrayView& out);                    \
     template <class Op> void binary(const ArrayView& a, const ArrayView& b, const ArrayView& out); \
     void cast(const ArrayView& x, const ArrayView& out);                                         \
+    template <class Op> void compare(const ArrayView& a, const ArrayView& b, const ArrayView& out); \
     void reduce_sum(const ArrayView& x, const ArrayView& out);                                   \
     void reduce_max(const ArrayView& x, const ArrayView& out);                                   \
     void argmax_lastdim(const ArrayView& x, const ArrayView& out);                               \
@@ -30,6 +31,10 @@ struct OptimLists {
                    double weight_decay, int64_t step, bool decoupled);                           \
     void sgd_step(const OptimLists& t, double lr, double momentum, double weight_decay,          \
                   double dampening, bool nesterov, bool first);                                  \
+    void gather(const ArrayView& x, int64_t dim, const ArrayView& index, const ArrayView& out);  \
+    void scatter(const ArrayView& src, int64_t dim, const ArrayView& index, const ArrayView& out, \
+                 bool accumulate);                                                               \
+    void where(const ArrayView& cond, const ArrayView& a, const ArrayView& b, const ArrayView& out); \
     }
 
 GC_DECLARE_KERNELS(cpu)

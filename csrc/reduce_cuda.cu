@@ -19,7 +19,7 @@ using SumAccOf = std::conditional_t<std::is_floating_point_v<T>, double, int64_t
 template <class Acc, class A>
 __device__ A warp_reduce(A v) {
 #pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v = Acc::combine(v, __shfl_down_sync(0xffffffffu, v, o));
+    for (int o = 16; o > 0; o >>= 1) v = Acc::combine(v, static_cast<A>(__shfl_down_sync(0xffffffffu, v, o)));
     return v;
 }
 

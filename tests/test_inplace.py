@@ -369,12 +369,14 @@ def test_setitem_value_requiring_grad_into_a_plain_buffer(device):
     assert w.grad.cpu().tolist() == [2.0, 4.0]
 
 
-def test_setitem_advanced_index_is_a_clear_type_error():
+def test_setitem_advanced_index_writes_and_bad_index_is_a_clear_type_error():
+    # Integer-array / mask assignment arrived with issue 13 (tests/test_indexing.py compares it with torch).
     x = gc.zeros(3)
-    with pytest.raises(TypeError, match="basic indices only"):
-        x[gc.tensor([0, 1])] = 1.0
-    with pytest.raises(TypeError, match="basic indices only"):
-        x[[0, 2]] = 1.0
+    x[gc.tensor([0, 1])] = 1.0
+    x[[2]] = 2.0
+    assert x.tolist() == [1.0, 1.0, 2.0]
+    with pytest.raises(TypeError, match="indices must be"):
+        x["a"] = 1.0
 
 
 # ---------------------------------------------------------------- the seeds' hand-written SGD

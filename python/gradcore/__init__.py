@@ -26,6 +26,22 @@ from .creation import (
 from .creation import from_numpy as from_numpy
 from .dlpack import from_dlpack
 from .dtypes import DType, float32, float64, int32, int64
+from .dtypes import bool_ as bool  # noqa: A001 - gradcore.bool, as torch.bool
+from .ops_index import (
+    cat,
+    chunk,
+    gather,
+    index_put,
+    index_select,
+    masked_fill,
+    masked_select,
+    nonzero,
+    scatter,
+    scatter_add,
+    split,
+    stack,
+    where,
+)
 
 # torch's reduction functions (gradcore.sum, gradcore.max, ...); they shadow builtins only inside gradcore.
 from .reductions import (  # noqa: E402
@@ -52,9 +68,47 @@ from .tensor import Tensor
 
 __version__ = "0.1.0"
 
+
+def logical_and(a: Tensor, b: Tensor) -> Tensor:
+    """Elementwise logical and of any two tensors, as a bool tensor."""
+    return a.logical_and(b)
+
+
+def logical_or(a: Tensor, b: Tensor) -> Tensor:
+    """Elementwise logical or of any two tensors, as a bool tensor."""
+    return a.logical_or(b)
+
+
+def logical_xor(a: Tensor, b: Tensor) -> Tensor:
+    """Elementwise logical xor of any two tensors, as a bool tensor."""
+    return a.logical_xor(b)
+
+
+def logical_not(a: Tensor) -> Tensor:
+    """Elementwise logical not, as a bool tensor."""
+    return a.logical_not()
+
 __all__ = [
     "CheckpointError",
     "DType",
+    "bool",
+    "cat",
+    "chunk",
+    "gather",
+    "index_put",
+    "index_select",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "logical_xor",
+    "masked_fill",
+    "masked_select",
+    "nonzero",
+    "scatter",
+    "scatter_add",
+    "split",
+    "stack",
+    "where",
     "Tensor",
     "arange",
     "autograd",

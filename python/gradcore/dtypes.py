@@ -1,4 +1,4 @@
-"""The four dtypes gradcore tensors hold, and conversion from NumPy / string spellings."""
+"""The dtypes gradcore tensors hold (float32/64, int32/64, bool), and conversion from NumPy or strings."""
 
 from __future__ import annotations
 
@@ -27,9 +27,11 @@ float32 = DType("float32")
 float64 = DType("float64")
 int32 = DType("int32")
 int64 = DType("int64")
+bool_ = DType("bool")  # exported as gradcore.bool
 
-_BY_NAME = {d.name: d for d in (float32, float64, int32, int64)}
-_BY_NP = {d.np: d for d in (float32, float64, int32, int64)}
+_ALL = (float32, float64, int32, int64, bool_)
+_BY_NAME = {d.name: d for d in _ALL}
+_BY_NP = {d.np: d for d in _ALL}
 DTYPE_OF_NUMPY = _BY_NP  # numpy dtype -> DType, for the hot path
 
 
@@ -41,21 +43,24 @@ def as_dtype(value: DType | str | np.dtype | type) -> DType:
         return _BY_NP[np.dtype(value)]
     except (KeyError, TypeError):
         raise TypeError(
-            f"unsupported dtype {value!r}: gradcore supports float32, float64, int32 and int64"
+            f"unsupported dtype {value!r}: gradcore supports float32, float64, int32, int64 and bool"
         ) from None
 
 
 def from_numpy_dtype(dt: np.dtype) -> DType:
     found = _BY_NP.get(dt)
     if found is None:
-        raise TypeError(f"unsupported dtype {dt}: gradcore supports float32, float64, int32 and int64")
+        raise TypeError(f"unsupported dtype {dt}: gradcore supports float32, float64, int32, int64 and bool")
     return found
 
 
 def promote(a: DType, b: DType) -> DType:
-    """Result dtype of a binary op, as in PyTorch: the wider float wins, ints go to float."""
+    """Result dtype of a binary op, as in PyTorch: the wider float wins, ints go to float, bool goes to
+    anything."""
     if a is b:
         return a
+    if a is bool_ or b is bool_:
+        return b if a is bool_ else a
     if a.is_floating and b.is_floating:
         return float64 if float64 in (a, b) else float32
     if a.is_floating:

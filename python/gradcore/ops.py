@@ -12,7 +12,7 @@ import numpy as np
 
 from . import backend
 from .autograd import Function, is_grad_enabled, is_unit_seed, no_grad
-from .dtypes import DType
+from .dtypes import DType, bool_
 
 # ---------------------------------------------------------------- helpers shared by the forwards
 
@@ -66,8 +66,10 @@ def normalize_axes(axis: int | tuple[int, ...] | None, ndim: int) -> tuple[int, 
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dims")
+        if not -max(ndim, 1) <= a < max(ndim, 1):  # a 0-d tensor takes dim 0 or -1, as in torch
+            from .ops_index import DimError
+
+            raise DimError(f"axis {a} is out of range for a tensor with {ndim} dims")
         out.append(int(a) % max(ndim, 1))
     if len(set(out)) != len(out):
         raise ValueError(f"repeated axis in {axis}")
@@ -164,7 +166,10 @@ class Sign(_Unary):
     kernel = "sign"
 
     def backward(self, g):
-        return None
+        from .tensor import Tensor
+
+        # Zero, as in PyTorch: a fresh constant, so NaN or inf in g does not leak through g * 0.
+        return Tensor._wrap(backend.get(g.device).zeros(g.shape, g.dtype.np), g.device)
 
 
 class Copy(_Unary):
@@ -240,9 +245,15 @@ class Pow(_Binary):
     kernel = "pow"
 
     def backward(self, g):
+        from .ops_index import where
+
         a, b = self.saved
-        ga = sum_to(g * b * a ** (b - 1.0), a.shape) if self.needs_input_grad[0] else None
-        gb = sum_to(g * self.output * a.log(), b.shape) if self.needs_input_grad[1] else None
+        ga = gb = None
+        # PyTorch's conventions at 0: d(x**0)/dx = 0 and d(0**y)/dy = 0 for y >= 0 (not 0 * inf = NaN).
+        if self.needs_input_grad[0]:
+            ga = sum_to(g * where(b == 0, 0.0, b * a ** (b - 1.0)), a.shape)
+        if self.needs_input_grad[1]:
+            gb = sum_to(g * where((a == 0) & (b >= 0), 0.0, self.output * a.log()), b.shape)
         return ga, gb
 
 
@@ -266,7 +277,20 @@ class Minimum(_Binary):
 
 
 class Compare(_Binary):
-    """eq/ne/gt/ge/lt/le: 1 where true, 0 elsewhere, in the operands' dtype; no gradient."""
+    """eq/ne/gt/ge/lt/le of two same-dtype operands: a bool tensor (one native pass); no gradient."""
+
+    def forward(self, a, b, kernel):
+        shape = broadcast_shape(a.shape, b.shape, kernel)
+        out = _empty(a.device, shape, bool_)
+        backend.kernel(a.device, "compare_" + kernel)(a._data, b._data, out)
+        return out
+
+    def backward(self, g):
+        return None, None
+
+
+class Bitwise(_Binary):
+    """bitwise_and/or/xor of bool or integer tensors (logical for bool); no gradient."""
 
     def forward(self, a, b, kernel):
         self.kernel = kernel
@@ -274,6 +298,15 @@ class Compare(_Binary):
 
     def backward(self, g):
         return None, None
+
+
+class BitwiseNot(_Unary):
+    """~x: logical not for bool, bitwise not for integers; no gradient."""
+
+    kernel = "bitwise_not"
+
+    def backward(self, g):
+        return None
 
 
 # ---------------------------------------------------------------- reductions
@@ -512,6 +545,11 @@ class GetItem(Function):
     view = True
 
     def forward(self, x, index):
+        # A trailing Ellipsis makes NumPy return a 0-d view rather than a scalar when every dim is
+        # indexed by an int, so x[0] of a 1-d tensor is a 0-d array (and writable for ScatterSlice).
+        parts = index if isinstance(index, tuple) else (index,)
+        if not any(p is Ellipsis for p in parts):
+            index = parts + (Ellipsis,)
         self.save(x.shape, x.dtype, index)
         return backend.get(x.device).getitem(x._data, index)
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from . import backend, ops, reductions
+from . import backend, ops, ops_index, reductions
 from . import inplace as _inplace
 from .autograd import register_tensor_type, run_backward
-from .dtypes import DTYPE_OF_NUMPY, DType, as_dtype, float32, float64, from_numpy_dtype, int64, promote
+from .dtypes import DTYPE_OF_NUMPY, DType, as_dtype, bool_, float32, float64, from_numpy_dtype, int64, promote
+from .ops_index import wrap_dim
 
 _BASIC_INDEX = (int, np.integer, slice, type(None), type(Ellipsis))
 
@@ -97,7 +99,7 @@ class Tensor:
 
     @property
     def dtype(self) -> DType:
-        return DTYPE_OF_NUMPY[self._data.dtype]  # storage only ever holds the four dtypes
+        return DTYPE_OF_NUMPY[self._data.dtype]  # storage only ever holds the five dtypes
 
     @property
     def requires_grad(self) -> bool:
@@ -223,7 +225,7 @@ class Tensor:
 
     def to(self, target: str | DType | Any) -> Tensor:
         """Moves to a device ("cpu"/"cuda") or converts to a dtype; differentiable either way."""
-        if isinstance(target, str) and target not in ("float32", "float64", "int32", "int64"):
+        if isinstance(target, str) and target not in ("float32", "float64", "int32", "int64", "bool"):
             device = backend.normalize_device(target)
             return self if device == self.device else ops.ToDevice.apply(self, device)
         dtype = as_dtype(target)
@@ -386,12 +388,11 @@ class Tensor:
         """Basic-index assignment (ints, slices, None, ...), in place; value is broadcast and converted.
         With autograd, x's gradient is zero where it was overwritten and value's is the gradient there."""
         parts = index if isinstance(index, tuple) else (index,)
-        if not all(isinstance(p, _BASIC_INDEX) for p in parts):
-            raise TypeError(
-                "__setitem__ supports basic indices only (ints, slices, None, ...); integer-array and "
-                "boolean-mask assignment is not supported yet, got "
-                + ", ".join(type(p).__name__ for p in parts)
-            )
+        if not all(isinstance(p, _BASIC_INDEX) and not isinstance(p, (bool, np.bool_)) for p in parts):
+            # Integer-array / bool-mask assignment: the out-of-place index_put, written in place.
+            ops_index.check_index_types(parts)
+            self._apply_inplace(lambda t: ops_index.setitem_result(t, index, value), "__setitem__")
+            return
         _check_index_bounds(parts, self.shape)
         with _inplace.no_record_unless(self._recording(value if isinstance(value, Tensor) else None)):
             view = ops.GetItem.apply(self, index=index)
@@ -453,9 +454,13 @@ class Tensor:
                     f"expected all tensors on the same device, found {self.device} and {other.device}"
                 )
             return other
-        if isinstance(other, (bool, numbers.Number)) and not isinstance(other, np.ndarray):
-            if self.dtype.is_floating or isinstance(other, numbers.Integral):
+        if isinstance(other, (bool, np.bool_, numbers.Number)) and not isinstance(other, np.ndarray):
+            # PyTorch's rule for Python scalars: the tensor's dtype wins unless the scalar is of a
+            # higher kind (bool < int < float), which then gives int64 or float32.
+            if isinstance(other, (bool, np.bool_)) or self.dtype.is_floating:
                 dtype = self.dtype
+            elif isinstance(other, numbers.Integral):
+                dtype = int64 if self.dtype is bool_ else self.dtype
             else:
                 dtype = float32
             # The scalar reaches the device as a kernel argument (no host upload; capturable in a graph).
@@ -467,6 +472,8 @@ class Tensor:
     def _binary(self, other: Any, fn: type, reverse: bool = False) -> Tensor:
         other = self._coerce(other)
         a, b = (other, self) if reverse else (self, other)
+        if fn is ops.Sub and a.dtype is bool_ and b.dtype is bool_:
+            raise TypeError("subtraction of two bool tensors is not supported; use ^ or logical_xor")
         da, db = a.dtype, b.dtype
         if da is not db:
             dtype = promote(da, db)
@@ -492,10 +499,23 @@ class Tensor:
         return self._binary(o, ops.Mul, True)
 
     def __pow__(self, o: Any) -> Tensor:
-        return self._float_binary(o, ops.Pow)
+        return self._pow(o, False)
 
     def __rpow__(self, o: Any) -> Tensor:
-        return self._float_binary(o, ops.Pow, True)
+        return self._pow(o, True)
+
+    def _pow(self, o: Any, reverse: bool) -> Tensor:
+        """Integer ** integer stays integer (computed exactly in float64), as in PyTorch; a negative
+        integer scalar exponent of an integer tensor raises; anything with a float gives a float."""
+        other = self._coerce(o)
+        base, expo = (other, self) if reverse else (self, other)
+        if base.dtype.is_floating or expo.dtype.is_floating:
+            return self._float_binary(o, ops.Pow, reverse)
+        if isinstance(o, numbers.Integral) and not reverse and o < 0:
+            raise ValueError("integers to negative integer powers are not allowed")
+        dtype = promote(base.dtype, expo.dtype)
+        dtype = int64 if dtype is bool_ else dtype
+        return ops.Pow.apply(base.detach().to(float64), expo.detach().to(float64)).to(dtype)
 
     def __truediv__(self, o: Any) -> Tensor:
         return self._float_binary(o, ops.Div)
@@ -504,6 +524,8 @@ class Tensor:
         return self._float_binary(o, ops.Div, True)
 
     def __neg__(self) -> Tensor:
+        if self.dtype is bool_:
+            raise TypeError("negation of a bool tensor is not supported; use ~ or logical_not")
         return ops.Neg.apply(self)
 
     def __pos__(self) -> Tensor:
@@ -522,9 +544,61 @@ class Tensor:
         return ops.MatMul.apply(self._coerce(o), self)
 
     def _compare(self, other: Any, kernel: str) -> Tensor:
+        """A bool tensor, as in PyTorch."""
         other = self._coerce(other)
         dtype = promote(self.dtype, other.dtype)
         return ops.Compare.apply(self.detach().to(dtype), other.detach().to(dtype), kernel=kernel)
+
+    # ------------------------------------------------------------ logical and bitwise (bool and ints)
+    def _bitwise(self, other: Any, name: str, reverse: bool = False) -> Tensor:
+        other = self._coerce(other)
+        a, b = (other, self) if reverse else (self, other)
+        if a.dtype.is_floating or b.dtype.is_floating:
+            raise TypeError(f"bitwise_{name} needs bool or integer tensors, got {a.dtype} and {b.dtype}")
+        dtype = promote(a.dtype, b.dtype)
+        return ops.Bitwise.apply(a.detach().to(dtype), b.detach().to(dtype), kernel="bitwise_" + name)
+
+    def __and__(self, o: Any) -> Tensor:
+        return self._bitwise(o, "and")
+
+    def __rand__(self, o: Any) -> Tensor:
+        return self._bitwise(o, "and", True)
+
+    def __or__(self, o: Any) -> Tensor:
+        return self._bitwise(o, "or")
+
+    def __ror__(self, o: Any) -> Tensor:
+        return self._bitwise(o, "or", True)
+
+    def __xor__(self, o: Any) -> Tensor:
+        return self._bitwise(o, "xor")
+
+    def __rxor__(self, o: Any) -> Tensor:
+        return self._bitwise(o, "xor", True)
+
+    def __invert__(self) -> Tensor:
+        """Logical not for bool tensors, bitwise not for integers (as ``torch.bitwise_not``)."""
+        if self.dtype.is_floating:
+            raise TypeError(f"~ needs a bool or integer tensor, got {self.dtype}")
+        return ops.BitwiseNot.apply(self.detach())
+
+    bitwise_and, bitwise_or, bitwise_xor, bitwise_not = __and__, __or__, __xor__, __invert__
+
+    def logical_and(self, o: Any) -> Tensor:
+        """Elementwise ``self != 0 and o != 0`` as a bool tensor (any dtype)."""
+        return self.to(bool_) & self._coerce(o).to(bool_)
+
+    def logical_or(self, o: Any) -> Tensor:
+        return self.to(bool_) | self._coerce(o).to(bool_)
+
+    def logical_xor(self, o: Any) -> Tensor:
+        return self.to(bool_) ^ self._coerce(o).to(bool_)
+
+    def logical_not(self) -> Tensor:
+        return ~self.to(bool_)
+
+    def bool(self) -> Tensor:
+        return self.to(bool_)
 
     def __eq__(self, o: Any) -> Tensor:
         return self._compare(o, "eq")  # type: ignore[override]
@@ -553,9 +627,8 @@ class Tensor:
         return self._binary(o, ops.Minimum)
 
     def _float_unary(self, fn: type) -> Tensor:
-        if not self.dtype.is_floating:
-            raise TypeError(f"{fn.__name__.lower()}() needs a float tensor, got {self.dtype}")
-        return fn.apply(self)
+        # Integer and bool tensors promote to float32, as in PyTorch.
+        return fn.apply(self if self.dtype.is_floating else self.to(float32))
 
     def exp(self) -> Tensor:
         return self._float_unary(ops.Exp)
@@ -582,15 +655,32 @@ class Tensor:
         return ops.Abs.apply(self)
 
     def sign(self) -> Tensor:
-        return ops.Sign.apply(self.detach())
+        """-1, 0 or 1 (False/True for bool); its gradient is zero, as in PyTorch."""
+        if self.dtype is bool_:
+            return self
+        return ops.Sign.apply(self)
 
-    def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
+        """min(max(x, min), max) with a gradient of 1 inside [min, max] including its ends (PyTorch);
+        min and max may be numbers or tensors (which get the gradient where they win).
+
+        Example:
+            >>> import gradcore as gc
+            >>> gc.tensor([-2.0, 0.5, 3.0]).clamp(-1, 1).tolist()
+            [-1.0, 0.5, 1.0]
+        """
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must not be None")
         out = self
         if min is not None:
-            out = out.maximum(min)
+            lo = self._coerce(min)
+            out = ops_index.where(out < lo, lo, out)
         if max is not None:
-            out = out.minimum(max)
+            hi = self._coerce(max)
+            out = ops_index.where(out > hi, hi, out)
         return out
+
+    clip = clamp
 
     # ------------------------------------------------------------ reductions (gradcore/reductions.py)
     def sum(self, dim: Any = None, keepdim: bool = False, **kw: Any) -> Tensor:
@@ -649,52 +739,132 @@ class Tensor:
 
     view = reshape
 
-    def permute(self, *axes: Any) -> Tensor:
-        axes = tuple(int(a) % max(self.ndim, 1) for a in _shape_arg(axes))
-        if sorted(axes) != list(range(self.ndim)):
-            raise ValueError(f"permute: {axes} is not a permutation of {self.ndim} dims")
-        return ops.Permute.apply(self, axes=axes)
+    def permute(self, *dims: Any) -> Tensor:
+        """The dims reordered: ``permute(2, 0, 1)`` (negative dims allowed), as in PyTorch."""
+        dims = tuple(wrap_dim(d, self.ndim, "permute") for d in _shape_arg(dims))
+        if sorted(dims) != list(range(self.ndim)) or (self.ndim == 0 and dims not in ((), (0,))):
+            raise ValueError(f"permute: {dims} is not a permutation of the {self.ndim} dims")
+        return ops.Permute.apply(self, axes=dims) if self.ndim else self
 
-    def transpose(self, *axes: int) -> Tensor:
-        """``transpose()`` reverses dims; ``transpose(i, j)`` swaps two; a full permutation permutes."""
-        if not axes:
-            return self.T
-        if len(axes) == 2 and self.ndim != 2:
-            order = list(range(self.ndim))
-            i, j = (a % self.ndim for a in axes)
-            order[i], order[j] = order[j], order[i]
-            return self.permute(order)
-        return self.permute(axes)
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        """Swaps two dims, as ``torch.transpose``; ``.T`` reverses all dims, ``permute`` takes a full order.
+
+        Example:
+            >>> import gradcore as gc
+            >>> gc.zeros(2, 3, 4).transpose(0, 2).shape
+            (4, 3, 2)
+        """
+        i, j = wrap_dim(dim0, self.ndim, "transpose"), wrap_dim(dim1, self.ndim, "transpose")
+        if i == j or self.ndim < 2:
+            return self
+        order = list(range(self.ndim))
+        order[i], order[j] = order[j], order[i]
+        return self.permute(order)
+
+    swapaxes = swapdims = transpose
+
+    def t(self) -> Tensor:
+        """Transpose of a tensor with at most 2 dims, as ``torch.Tensor.t``."""
+        if self.ndim > 2:
+            raise ValueError(f"t() expects a tensor with <= 2 dims, got {self.ndim}; use transpose")
+        return self.T
 
     def expand(self, *shape: Any) -> Tensor:
         shape = _shape_arg(shape)
+        if len(shape) >= self.ndim:  # -1 keeps a dim's size, as in torch
+            lead = len(shape) - self.ndim
+            shape = tuple(self.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape))
         if ops.broadcast_shape(self.shape, shape, "expand") != shape:
             raise ValueError(f"expand: cannot expand shape {self.shape} to {shape}")
         return self if tuple(shape) == self.shape else ops.Expand.apply(self, shape=tuple(shape))
 
-    def flatten(self, start_dim: int = 0) -> Tensor:
-        start = start_dim % max(self.ndim, 1)
-        return self.reshape(self.shape[:start] + (-1,))
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Merges dims start_dim..end_dim into one, as ``torch.flatten``; a 0-d tensor becomes 1-d."""
+        if self.ndim == 0:
+            wrap_dim(start_dim, 0, "flatten"), wrap_dim(end_dim, 0, "flatten")
+            return self.reshape(1)
+        s, e = wrap_dim(start_dim, self.ndim, "flatten"), wrap_dim(end_dim, self.ndim, "flatten")
+        if s > e:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        return self.reshape(self.shape[:s] + (-1 if self.numel() else _prod(self.shape[s : e + 1]),)
+                            + self.shape[e + 1 :])
+
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+        """Splits one dim into ``sizes`` (one entry may be -1), as ``torch.unflatten``."""
+        d = wrap_dim(dim, self.ndim, "unflatten")
+        if self.ndim == 0:
+            raise ValueError("unflatten: a 0-d tensor has no dim to split")
+        sizes = tuple(int(n) for n in sizes)
+        if not sizes:
+            raise ValueError("unflatten: sizes must be non-empty")
+        inner = _resolve_shape(sizes, self.shape[d]) if self.shape[d] or -1 not in sizes else sizes
+        return self.reshape(self.shape[:d] + inner + self.shape[d + 1 :])
 
     def unsqueeze(self, dim: int) -> Tensor:
-        dim = dim % (self.ndim + 1)
+        dim = wrap_dim(dim, self.ndim + 1, "unsqueeze")
         return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
 
-    def squeeze(self, dim: int | None = None) -> Tensor:
+    def squeeze(self, dim: int | Sequence[int] | None = None) -> Tensor:
+        """Drops size-1 dims: all of them, or only those named by dim (an int or a tuple), as in PyTorch."""
         if dim is None:
             return self.reshape(tuple(n for n in self.shape if n != 1))
-        dim = dim % self.ndim
-        return self if self.shape[dim] != 1 else self.reshape(self.shape[:dim] + self.shape[dim + 1 :])
+        dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+        drop = {wrap_dim(d, self.ndim, "squeeze") for d in dims}
+        if self.ndim == 0:
+            return self
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in drop and n == 1)))
 
     def __getitem__(self, index: Any) -> Tensor:
         parts = index if isinstance(index, tuple) else (index,)
-        if not all(isinstance(p, _BASIC_INDEX) for p in parts):
-            raise TypeError(
-                "only basic indexing (ints, slices, None, ...) is supported, got "
-                + ", ".join(type(p).__name__ for p in parts)
-            )
+        if not all(isinstance(p, _BASIC_INDEX) and not isinstance(p, (bool, np.bool_)) for p in parts):
+            ops_index.check_index_types(parts)
+            return ops_index.advanced_getitem(self, index)
         _check_index_bounds(parts, self.shape)
         return ops.GetItem.apply(self, index=index)
+
+    # ------------------------------------------------------------ indexing ops (see ops_index.py)
+    def gather(self, dim: int, index: Any) -> Tensor:
+        return ops_index.gather(self, dim, index)
+
+    def scatter_add(self, dim: int, index: Any, src: Tensor) -> Tensor:
+        return ops_index.scatter_add(self, dim, index, src)
+
+    def scatter(self, dim: int, index: Any, src: Any) -> Tensor:
+        return ops_index.scatter(self, dim, index, src)
+
+    def index_select(self, dim: int, index: Any) -> Tensor:
+        return ops_index.index_select(self, dim, index)
+
+    def index_put(self, indices: Sequence[Any], values: Any, accumulate: bool = False) -> Tensor:
+        return ops_index.index_put(self, indices, values, accumulate)
+
+    def masked_fill(self, mask: Tensor, value: Any) -> Tensor:
+        return ops_index.masked_fill(self, mask, value)
+
+    def nonzero(self, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
+        return ops_index.nonzero(self, as_tuple)
+
+    def masked_select(self, mask: Tensor) -> Tensor:
+        return ops_index.masked_select(self, mask)
+
+    def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
+        return self._apply_inplace(lambda t: t.masked_fill(mask, value), "masked_fill_")
+
+    def index_put_(self, indices: Sequence[Any], values: Any, accumulate: bool = False) -> Tensor:
+        return self._apply_inplace(lambda t: t.index_put(indices, values, accumulate), "index_put_")
+
+    def scatter_add_(self, dim: int, index: Any, src: Tensor) -> Tensor:
+        return self._apply_inplace(lambda t: t.scatter_add(dim, index, src), "scatter_add_")
+
+    def where(self, condition: Tensor, other: Any) -> Tensor:
+        """``self`` where condition holds, else other (``torch.Tensor.where``)."""
+        return ops_index.where(condition, self, other)
+
+    def split(self, split_size: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+        return ops_index.split(self, split_size, dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        return ops_index.chunk(self, chunks, dim)
 
     def __len__(self) -> int:
         if not self.ndim:
@@ -766,6 +936,10 @@ def _rebuild_tensor(cls: type, array: np.ndarray, device: str, requires_grad: bo
     return t
 
 
+def _prod(shape: tuple[int, ...]) -> int:
+    return int(np.prod(shape, dtype=np.int64))
+
+
 def _shape_arg(shape: tuple) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
@@ -801,15 +975,16 @@ def _check_index_bounds(parts: tuple, shape: tuple[int, ...]) -> None:
 
 
 def _to_numpy_array(data: Any, dtype: DType | str | None) -> np.ndarray:
-    """A fresh C-contiguous array: lists give float32 (int64 when all ints), arrays keep their dtype."""
+    """A fresh C-contiguous array: Python floats give float32, ints int64, bools bool; NumPy arrays and
+    NumPy scalars keep their dtype (narrow ints widen to int32, float16 to float32)."""
     if isinstance(data, Tensor):
         array = data.numpy()
-    elif isinstance(data, np.ndarray):
-        array = data
+    elif isinstance(data, (np.ndarray, np.generic)):
+        array = np.asarray(data)
     else:
         array = np.asarray(data)
         if dtype is None:
-            if array.dtype.kind in "iub":
+            if array.dtype.kind in "iu":
                 array = array.astype(np.int64)
             elif array.dtype.kind == "f":
                 array = array.astype(np.float32)
@@ -817,8 +992,6 @@ def _to_numpy_array(data: Any, dtype: DType | str | None) -> np.ndarray:
         target = as_dtype(dtype).np
     elif array.dtype.kind in "iu" and array.dtype.itemsize < 4:
         target = np.dtype(np.int32)
-    elif array.dtype.kind == "b":
-        target = np.dtype(np.int64)
     elif array.dtype == np.float16:
         target = np.dtype(np.float32)
     else:

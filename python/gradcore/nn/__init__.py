@@ -3,6 +3,7 @@
 from . import functional, init, utils
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, SiLU, Softmax
 from .containers import ModuleDict, ModuleList
+from .embedding import Embedding
 from .layers import Dropout, Flatten, Identity, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .losses import (
     BCELoss,
@@ -24,6 +25,7 @@ __all__ = [
     "CrossEntropyLoss",
     "Dropout",
     "ELU",
+    "Embedding",
     "Flatten",
     "GELU",
     "HuberLoss",

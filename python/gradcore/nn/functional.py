@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from .. import backend, ops
 from ..creation import arange, generator
-from ..dtypes import DType, float32
+from ..dtypes import DType, int64
+from ..ops_index import index_bounds, where
 from ..tensor import Tensor
 from .norm_ops import LogSoftmaxRows
 
@@ -140,11 +141,48 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     return x * Tensor._wrap(mask, x.device)
 
 
-def one_hot(targets: Tensor, num_classes: int, dtype: DType = float32) -> Tensor:
-    """(N,) int targets -> (N, num_classes) rows with a 1 at each target."""
+def one_hot(targets: Tensor, num_classes: int = -1, dtype: DType = int64) -> Tensor:
+    """Targets of any shape -> shape + (num_classes,) with a 1 at each target, as ``F.one_hot``
+    (int64 by default, like PyTorch; num_classes=-1 takes max + 1).
+
+    Example:
+        >>> import gradcore as gc
+        >>> from gradcore.nn import functional as F
+        >>> F.one_hot(gc.tensor([[0, 2], [1, 0]]), 3).shape
+        (2, 2, 3)
+    """
     _check_targets_dtype(targets)
+    if num_classes == -1:
+        num_classes = int(targets.max().item()) + 1 if targets.numel() else 0
+    if targets.numel():
+        lo, hi = index_bounds(targets.detach())
+        if lo < 0 or hi >= num_classes:
+            bad = lo if lo < 0 else hi
+            raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got {bad}")
     classes = arange(num_classes, device=targets.device).to(targets.dtype)
-    return (targets.reshape(-1, 1) == classes).to(dtype)
+    return (targets.unsqueeze(-1) == classes).to(dtype)
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight`` picked by the int tensor ``input``: shape input.shape + (dim,), as
+    ``F.embedding``; the row at padding_idx gets no gradient.
+
+    Example:
+        >>> import gradcore as gc
+        >>> from gradcore.nn import functional as F
+        >>> F.embedding(gc.tensor([[0, 1]]), gc.ones(4, 3)).shape
+        (1, 2, 3)
+    """
+    _check_targets_dtype(input)
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be 2-d (num_embeddings, dim), got shape {weight.shape}")
+    rows = weight.index_select(0, input.reshape(-1))
+    if padding_idx is not None:
+        pad = padding_idx % weight.shape[0] if -weight.shape[0] <= padding_idx < weight.shape[0] else None
+        if pad is None:
+            raise ValueError(f"embedding: padding_idx {padding_idx} is out of range ({weight.shape[0]} rows)")
+        rows = where((input.reshape(-1, 1) == pad), rows.detach(), rows)
+    return rows.reshape(input.shape + (weight.shape[1],))
 
 
 def _check_targets_dtype(targets: Tensor) -> None:
