@@ -89,7 +89,9 @@ inline void check_matmul_args(const ArrayView& a, const ArrayView& b, const Arra
     for (int d = 0; d < nd - 2; ++d)
         GC_CHECK(a.shape[d] == b.shape[d] && out.shape[d] == a.shape[d], "matmul: batch dimensions differ");
     GC_CHECK(a.shape[nd - 1] == b.shape[nd - 2], "matmul: inner dimensions differ");
-    GC_CHECK(out.shape[nd - 2] == a.shape[nd - 2] && out.shape[nd - 1] == b.shape[nd - 1] && out.is_contiguous(),
+    // An empty output has nothing to lay out (NumPy gives such arrays arbitrary strides).
+    GC_CHECK(out.shape[nd - 2] == a.shape[nd - 2] && out.shape[nd - 1] == b.shape[nd - 1] &&
+                 (out.numel() == 0 || out.is_contiguous()),
              "matmul: output must be contiguous with shape (..., M, N)");
     check_same_dtype(a, b, "matmul");
     check_same_dtype(a, out, "matmul");

@@ -378,15 +378,15 @@ def arange(
     for v in bounds:
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
             raise TypeError(f"arange: start, end and step must be numbers, got {bounds!r}")
+    integral = all(isinstance(v, (int, np.integer)) for v in bounds)
+    dt = (int64 if integral else get_default_dtype()) if dtype is None else as_dtype(dtype)
+    if not dt.is_floating and not integral:  # torch truncates the bounds to the integer dtype first
+        start, end, step = int(start), int(end), int(step)
+        integral = True
     if step == 0:
         raise ValueError("arange: step must be nonzero")
     if (end - start) * step < 0:
         raise ValueError(f"arange: end ({end}) and start ({start}) disagree with the sign of step ({step})")
-    integral = all(isinstance(v, (int, np.integer)) for v in bounds)
-    if dtype is None:
-        dt = int64 if integral else get_default_dtype()
-    else:
-        dt = as_dtype(dtype)
     if integral:
         values = np.arange(int(start), int(end), int(step), dtype=np.int64)
     else:

@@ -199,7 +199,9 @@ def isclose(
     work = dtype if dtype.is_floating else as_dtype("float64")
     a, b = a.to(work), b.to(work)
     # Flags are added as numbers, then compared once, so the result has the comparisons' dtype.
-    close = _as_flag(a == b, work) + _as_flag((a - b).abs() <= atol + rtol * b.abs(), work)
+    # An infinite `other` is close only to itself (the tolerance would be inf).
+    within = _as_flag((a - b).abs() <= atol + rtol * b.abs(), work) * _as_flag(isfinite(b), work)
+    close = _as_flag(a == b, work) + within
     if equal_nan:
         close = close + _as_flag(a != a, work) * _as_flag(b != b, work)
     return close > 0

@@ -40,9 +40,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     """
     _check_dtypes(a, b, "matmul")
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(
-            f"matmul: both arguments need at least 1 dim, got shapes {a.shape} and {b.shape}"
-        )
+        raise ValueError(f"matmul: both arguments need at least 1 dim, got shapes {a.shape} and {b.shape}")
     k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if a.shape[-1] != k_b:
         raise _not_aligned(a, b, "matmul")

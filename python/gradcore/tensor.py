@@ -841,6 +841,8 @@ class Tensor:
             [3, 2, 1]
         """
         axes = _dims_arg(_shape_arg(dims), self.ndim, "flip")
+        if not axes:
+            return ops.Copy.apply(self)
         index = tuple(slice(None, None, -1) if d in axes else slice(None) for d in range(self.ndim))
         return ops.Copy.apply(ops.GetItem.apply(self, index=index))
 
