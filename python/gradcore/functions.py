@@ -187,7 +187,7 @@ def isclose(
 
     Example:
         >>> import gradcore as gc
-        >>> gc.isclose(gc.tensor([1.0, 2.0]), gc.tensor([1.0, 2.1])).tolist()
+        >>> [bool(v) for v in gc.isclose(gc.tensor([1.0, 2.0]), gc.tensor([1.0, 2.1])).tolist()]
         [True, False]
     """
     a, b = _tensor(input, "isclose").detach(), _tensor(other, "isclose").detach()
