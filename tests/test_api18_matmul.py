@@ -189,3 +189,28 @@ def test_vector_matrix_products_return_torch_shapes(device):
     assert (gc.ones(2, 3, device=device) @ v).shape == (2,)
     assert (gc.ones(4, 2, 3, device=device) @ v).shape == (4, 2)
     assert (v @ gc.ones(4, 3, 2, device=device)).shape == (4, 2)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not gc.cuda.is_available(), reason="no CUDA device on this machine")
+@pytest.mark.parametrize("variant", [0, 1])
+@pytest.mark.parametrize(
+    "shape_a,shape_b",
+    [
+        ((3, 70, 33), (3, 33, 65)),
+        ((2, 1, 5, 7), (1, 4, 7, 3)),
+        ((70000, 2, 3), (1, 3, 2)),
+        ((2, 4, 0), (2, 0, 3)),
+    ],
+)
+def test_batched_cuda_variants_match_cpu(variant, shape_a, shape_b):
+    from gradcore import _C
+
+    a, b = _pair(shape_a, shape_b, np.float32, seed=4)
+    old = _C.cuda.matmul_variant()
+    _C.cuda.set_matmul_variant(variant)
+    try:  # the 70000-item batch crosses the 65535 limit of gridDim.z
+        got = (gc.tensor(a, device="cuda") @ gc.tensor(b, device="cuda")).cpu()
+    finally:
+        _C.cuda.set_matmul_variant(old)
+    assert_close(got, np.matmul(a.astype(np.float64), b.astype(np.float64)), atol=1e-4, rtol=1e-4)
