@@ -1034,6 +1034,7 @@ _TYPE_NAMES = {
     "float64": "DoubleTensor",
     "int32": "IntTensor",
     "int64": "LongTensor",
+    "bool": "BoolTensor",
 }
 
 
@@ -1061,7 +1062,12 @@ def _check_constructor_args(data: Any, dtype: Any) -> None:
         )
 
 
-_DTYPE_NAMES = ("float32", "float64", "int32", "int64")
+def _is_dtype_name(name: str) -> bool:
+    try:
+        as_dtype(name)
+    except TypeError:
+        return False
+    return True
 
 
 def _to_args(
@@ -1074,7 +1080,7 @@ def _to_args(
             dtype, device = dtype or arg.dtype, device or arg.device
         elif isinstance(arg, bool):
             flags.append(arg)
-        elif isinstance(arg, str) and arg not in _DTYPE_NAMES:
+        elif isinstance(arg, str) and not _is_dtype_name(arg):
             device = arg
         elif arg is None:
             continue
