@@ -3,9 +3,11 @@
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gradcore as gc
-from gradcore.testing import assert_close, gradcheck
+from gradcore.testing import assert_close, broadcastable_shapes, gradcheck
 
 SHAPES = [
     ((3,), (3,)),  # dot: 0-d result
@@ -37,7 +39,7 @@ def _pair(shape_a, shape_b, dtype, seed=0):
     return rng.uniform(-1, 1, shape_a).astype(dtype), rng.uniform(-1, 1, shape_b).astype(dtype)
 
 
-def _check_matmul(fn_gc, fn_torch, a, b, device, tol):
+def _check_matmul(fn_gc, fn_torch, a, b, device, tol, backward=True):
     ta = torch.tensor(a.astype(np.float64), requires_grad=True)
     tb = torch.tensor(b.astype(np.float64), requires_grad=True)
     ref = fn_torch(ta, tb)
@@ -47,6 +49,8 @@ def _check_matmul(fn_gc, fn_torch, a, b, device, tol):
     assert out.shape == tuple(ref.shape)
     assert out.dtype is gc.tensor(a).dtype
     assert_close(out.cpu(), ref.detach().numpy(), name="forward", **tol)
+    if not backward:
+        return
     upstream = np.random.default_rng(7).uniform(-1, 1, tuple(ref.shape))
     ref.backward(torch.tensor(upstream))
     out.backward(gc.tensor(upstream.astype(a.dtype), device=device))
@@ -214,3 +218,27 @@ def test_batched_cuda_variants_match_cpu(variant, shape_a, shape_b):
     finally:
         _C.cuda.set_matmul_variant(old)
     assert_close(got, np.matmul(a.astype(np.float64), b.astype(np.float64)), atol=1e-4, rtol=1e-4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    batch=broadcastable_shapes(max_dims=3, max_side=3),
+    mkn=st.tuples(st.integers(0, 4), st.integers(0, 4), st.integers(0, 4)),
+    drop=st.sampled_from(["none", "a", "b"]),
+    seed=st.integers(0, 2**16),
+)
+def test_matmul_property_matches_torch(batch, mkn, drop, seed):
+    # Random broadcast batch dims (0-d to 3-d, sizes 0..3) and matrix sizes 0..4, 1-d operands included.
+    (m, k, n), (batch_a, batch_b) = mkn, batch
+    shape_a = (k,) if drop == "a" else batch_a + (m, k)
+    shape_b = (k,) if drop == "b" else batch_b + (k, n)
+    a, b = _pair(shape_a, shape_b, np.float64, seed)
+    # A gradient that is empty and must be summed over broadcast batch dims needs the sum of an empty
+    # tensor, which the reductions do not take yet (issue 13): forward only for those.
+    batch_a, batch_b = (() if drop == "a" else batch_a), (() if drop == "b" else batch_b)
+    batch_out = np.broadcast_shapes(batch_a, batch_b)
+    empty_sum = any(
+        bs != batch_out and 0 in batch_out + mat for bs, mat in ((batch_a, (m, k)), (batch_b, (k, n)))
+    )
+    tol = dict(atol=1e-12, rtol=1e-10)
+    _check_matmul(lambda x, y: x @ y, torch.matmul, a, b, "cpu", tol, backward=not empty_sum)
