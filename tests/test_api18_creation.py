@@ -94,6 +94,10 @@ def test_randint_forms_and_range(device):
     t = gc.randint(-3, 3, (20, 30))
     assert t.shape == (20, 30) and t.numpy().min() >= -3 and t.numpy().max() <= 2
     assert gc.randint(0, 5, size=(2,)).shape == (2,)
+    t = gc.randint(low=4, high=6, size=(50,))
+    assert set(np.unique(t.numpy())) == {4, 5}
+    assert set(np.unique(gc.randint(2, size=(50,)).numpy())) == {0, 1}
+    assert set(np.unique(gc.randint(3, high=5, size=(50,)).numpy())) == {3, 4}
     assert gc.randint(3, (2,), dtype=gc.float32).dtype is gc.float32
     with pytest.raises(ValueError, match="must be less than high"):
         gc.randint(5, 5, (2,))

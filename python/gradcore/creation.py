@@ -316,13 +316,15 @@ def rand(
 
 def randint(
     *args: Any,
+    low: int | None = None,
+    high: int | None = None,
     size: Any = None,
     dtype: DType | str | None = None,
     device: str | None = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    """Random integers in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``; int64
-    unless ``dtype`` is given, as ``torch.randint``.
+    """Random integers in [low, high): ``randint(high, size)``, ``randint(low, high, size)`` or keywords
+    ``low=, high=, size=``; int64 unless ``dtype`` is given, as ``torch.randint``.
 
     Example:
         >>> import gradcore as gc
@@ -331,9 +333,13 @@ def randint(
     """
     if size is None and args:
         args, size = args[:-1], args[-1]
-    if size is None or not 1 <= len(args) <= 2:
+    if len(args) == 2:
+        low, high = args
+    elif len(args) == 1:
+        low, high = (args[0], high) if high is not None else (low, args[0])
+    if size is None or high is None or len(args) > 2:
         raise TypeError("randint: expected randint(high, size) or randint(low, high, size)")
-    low, high = (0, args[0]) if len(args) == 1 else args
+    low = 0 if low is None else low
     shape = _shape((size,), "randint")
     if not int(low) < int(high):
         raise ValueError(f"randint: low ({low}) must be less than high ({high})")
