@@ -14,8 +14,9 @@ if TYPE_CHECKING:
 def _check_dtypes(a: Tensor, b: Tensor, what: str) -> None:
     if a.device != b.device:
         raise RuntimeError(f"{what}: expected both operands on one device, found {a.device} and {b.device}")
-    if a.dtype is not b.dtype or not a.dtype.is_floating:
-        raise TypeError(f"{what}: expected two float tensors of one dtype, got {a.dtype} and {b.dtype}")
+    da, db = a.dtype, b.dtype
+    if da is not db or not da.is_floating:
+        raise TypeError(f"{what}: expected two float tensors of one dtype, got {da} and {db}")
 
 
 def _not_aligned(a: Tensor, b: Tensor, what: str) -> ValueError:
@@ -39,6 +40,11 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         11.0
     """
     _check_dtypes(a, b, "matmul")
+    sa, sb = a.shape, b.shape
+    if len(sa) == 2 and len(sb) == 2:  # the common case, kept lean: it runs once per layer call
+        if sa[1] != sb[0]:
+            raise _not_aligned(a, b, "matmul")
+        return ops.MatMul.apply(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both arguments need at least 1 dim, got shapes {a.shape} and {b.shape}")
     k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
