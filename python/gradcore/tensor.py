@@ -234,8 +234,14 @@ class Tensor:
     def __dlpack_device__(self) -> tuple[int, int]:
         return self._data.__dlpack_device__()
 
-    def to(self, *args: Any, dtype: Any = None, device: str | None = None, non_blocking: bool = False,
-           copy: bool = False) -> Tensor:
+    def to(
+        self,
+        *args: Any,
+        dtype: Any = None,
+        device: str | None = None,
+        non_blocking: bool = False,
+        copy: bool = False,
+    ) -> Tensor:
         """Converts to a dtype and/or moves to a device, as ``torch.Tensor.to``: ``to(dtype)``,
         ``to(device, dtype)``, ``to(dtype=..., device=...)``, ``to(other)`` (other's dtype and device);
         ``copy=True`` always copies. Differentiable; returns self when nothing changes.
@@ -245,7 +251,7 @@ class Tensor:
             >>> gc.ones(2).to("cpu", dtype=gc.float64).dtype
             gradcore.float64
         """
-        dtype, device, copy = _to_args(self, args, dtype, device, non_blocking, copy)
+        dtype, device, copy = _to_args(args, dtype, device, copy)
         out = self
         if dtype is not None and dtype is not out.dtype:
             out = ops.Cast.apply(out, dtype=dtype)
@@ -1071,9 +1077,10 @@ def _is_dtype_name(name: str) -> bool:
 
 
 def _to_args(
-    t: Tensor, args: tuple, dtype: Any, device: str | None, non_blocking: bool, copy: bool
+    args: tuple, dtype: Any, device: str | None, copy: bool
 ) -> tuple[DType | None, str | None, bool]:
-    """Sorts Tensor.to's positional forms (dtype / device / other tensor, then non_blocking, copy)."""
+    """Sorts Tensor.to's positional forms (dtype / device / other tensor, then non_blocking, copy);
+    non_blocking means nothing here: copies are ordered on the current stream either way."""
     flags = []
     for arg in args:
         if isinstance(arg, Tensor):
