@@ -214,6 +214,8 @@ def test_new_factories_follow_self(device):
         assert got.device == device
         assert got.dtype.name == str(ref.dtype).replace("torch.", "")
         assert got.tolist() == ref.tolist()
+    e = x.new_empty(2, 3)
+    assert (e.shape, e.dtype, e.device) == ((2, 3), gc.float64, device)
     assert x.new_ones(2, requires_grad=True).requires_grad
     assert not x.new_tensor([1.0]).requires_grad
 
@@ -222,3 +224,10 @@ def test_repeat_flip_roll_double_backward():
     rng = np.random.default_rng(2)
     x = gc.tensor(rng.uniform(-1, 1, (2, 3)), dtype=gc.float64, requires_grad=True)
     assert gradcheck(lambda t: (t.repeat(2, 1).flip(0).roll(1, 1) * t.tile(2, 1)).sigmoid(), [x])
+
+
+def test_clip_method_matches_torch(device):
+    _check(lambda x: x.clip(-0.3, 0.4), lambda x: x.clip(-0.3, 0.4), (3, 4), device)
+    _check(lambda x: x.clip(max=0.1), lambda x: x.clip(max=0.1), (5,), device)
+    with pytest.raises(ValueError, match="at least one of min and max"):
+        gc.ones(2, device=device).clip()

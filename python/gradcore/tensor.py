@@ -999,6 +999,25 @@ class Tensor:
         """
         return self.new_full(_shape_arg(size), 0, dtype=dtype, device=device, requires_grad=requires_grad)
 
+    def new_empty(
+        self,
+        *size: Any,
+        dtype: DType | str | None = None,
+        device: str | None = None,
+        requires_grad: bool = False,
+    ) -> Tensor:
+        """An uninitialised tensor of ``size`` with this tensor's dtype and device unless given."""
+        from . import creation
+
+        dtype, device = dtype or self.dtype, device or self.device
+        return creation.empty(_shape_arg(size), dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def clip(self, min: Any = None, max: Any = None) -> Tensor:
+        """Alias of ``clamp``, as ``torch.Tensor.clip``."""
+        from . import functions
+
+        return functions.clamp(self, min, max)
+
     def new_ones(
         self,
         *size: Any,
