@@ -194,6 +194,8 @@ def test_format_like_torch():
     assert f"{gc.tensor(7):>4d}" == "   7"
     assert f"{gc.tensor([2.5]):.1f}" == "2.5"  # one element: formatted as its number
     assert f"{gc.tensor([1.0, 2.0])}" == str(gc.tensor([1.0, 2.0]))  # empty spec: str
+    assert f"{gc.tensor([2.5])}" == str(gc.tensor([2.5]))  # as torch: only 0-d prints as a number
+    assert f"{gc.tensor(2.5)}" == f"{torch.tensor(2.5)}" == "2.5"
     with pytest.raises(TypeError, match="unsupported format string"):
         f"{gc.tensor([1.0, 2.0]):.2f}"
     with pytest.raises(TypeError):

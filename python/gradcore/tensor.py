@@ -947,8 +947,9 @@ class Tensor:
         return self.numel() * self.dtype.itemsize
 
     def __format__(self, spec: str) -> str:
-        # As torch: a format spec applies to the Python number of a one-element tensor.
-        if self.numel() == 1:
+        # As torch for 0-d tensors: format the Python number; a spec is accepted on any one-element
+        # tensor too (torch refuses it unless 0-d), while f"{t}" of a 1-d tensor stays str(t) as in torch.
+        if self.ndim == 0 or (spec and self.numel() == 1):
             return format(self.item(), spec)
         if spec:
             raise TypeError(
