@@ -793,15 +793,14 @@ class Tensor:
         """
         if self.ndim > 2:
             raise ValueError(f"t() expects a tensor with <= 2 dims, but it has {self.ndim} (use mT)")
-        return ops.Permute.apply(self, axes=tuple(reversed(range(self.ndim))))
+        return self.permute(tuple(reversed(range(self.ndim))))
 
     @property
     def mT(self) -> Tensor:
         """The last two dims swapped (a batch of transposed matrices), as a view."""
         if self.ndim < 2:
             raise ValueError(f"mT needs a matrix or a batch of matrices, got a {self.ndim}-d tensor")
-        order = tuple(range(self.ndim - 2)) + (self.ndim - 1, self.ndim - 2)
-        return ops.Permute.apply(self, axes=order)
+        return self.permute(tuple(range(self.ndim - 2)) + (self.ndim - 1, self.ndim - 2))
 
     def repeat(self, *sizes: Any) -> Tensor:
         """Tiles the tensor ``sizes[i]`` times along dim i (a copy), as ``torch.Tensor.repeat``;
