@@ -205,6 +205,8 @@ def test_shape_function_errors(device):
         gc.transpose(x, 0, 2)
     with pytest.raises(TypeError, match="must be a Tensor"):
         gc.exp([1.0])
+    with pytest.raises(TypeError, match="must be a Tensor"):
+        gc.matmul(x, np.ones((3, 2)))
     s = gc.tensor(2.0, device=device)
     assert (
         gc.squeeze(s, 0).shape == ()

@@ -6,8 +6,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from . import linalg
 from .dtypes import DType, as_dtype, get_default_dtype, int64, promote
-from .linalg import bmm, matmul, mm
 from .tensor import Tensor
 
 __all__ = [
@@ -102,6 +102,28 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
 
 
 clip = clamp
+
+
+# ---------------------------------------------------------------- products
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    """Matrix product with torch.matmul's rules (1-d operands, broadcast batch dims).
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.matmul(gc.ones(4, 2, 3), gc.ones(3)).shape
+        (4, 2)
+    """
+    return linalg.matmul(_tensor(input, "matmul"), _tensor(other, "matmul"))
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Product of two matrices (2-d only). Example: ``gc.mm(gc.ones(2, 3), gc.ones(3, 4)).shape``."""
+    return linalg.mm(_tensor(input, "mm"), _tensor(mat2, "mm"))
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Product of (B, M, K) and (B, K, N) batches. Example: ``gc.bmm(gc.ones(2, 1, 3), gc.ones(2, 3, 1))``."""
+    return linalg.bmm(_tensor(input, "bmm"), _tensor(mat2, "bmm"))
 
 
 # ---------------------------------------------------------------- softmax
