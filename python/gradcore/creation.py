@@ -36,7 +36,7 @@ def tensor(
     data: Any, dtype: DType | str | None = None, device: str | None = None, requires_grad: bool = False
 ) -> Tensor:
     """A new tensor holding a copy of ``data`` (list, scalar, NumPy array or Tensor), as ``torch.tensor``:
-    Python floats give the default dtype, ints int64, NumPy data keeps its dtype.
+    Python floats give the default dtype, ints int64, NumPy arrays keep their dtype.
 
     Example:
         >>> import gradcore as gc
