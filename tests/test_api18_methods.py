@@ -3,14 +3,16 @@
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gradcore as gc
-from gradcore.testing import assert_close, gradcheck
+from gradcore.testing import assert_close, gradcheck, shapes
 
 TOL = dict(atol=1e-12, rtol=1e-10)
 
 
-def _check(fn_gc, fn_torch, shape, device, seed=0):
+def _check(fn_gc, fn_torch, shape, device, seed=0, backward=True):
     """Forward and backward of a shape method on a float64 input, against torch."""
     x = np.random.default_rng(seed).uniform(-1, 1, shape)
     tx = torch.tensor(x, requires_grad=True)
@@ -19,6 +21,8 @@ def _check(fn_gc, fn_torch, shape, device, seed=0):
     out = fn_gc(gx)
     assert out.shape == tuple(ref.shape)
     assert_close(out.cpu(), ref.detach().numpy(), name="forward", **TOL)
+    if not backward:
+        return
     upstream = np.random.default_rng(seed + 1).uniform(-1, 1, tuple(ref.shape))
     ref.backward(torch.tensor(upstream))
     out.backward(gc.tensor(upstream, device=device))
@@ -60,6 +64,17 @@ def test_mT_needs_2_dims(device):
 def test_repeat_matches_torch(shape, sizes, device):
     _check(lambda x: x.repeat(*sizes), lambda x: x.repeat(*sizes), shape, device)
     _check(lambda x: x.repeat(sizes), lambda x: x.repeat(sizes), shape, device)
+
+
+def test_repeat_of_many_dims_stays_within_the_kernels_8_dims(device):
+    # (2,1,2,1,2) repeated in every dim would need 10 interleaved dims at once: done in two groups.
+    _check(lambda x: x.repeat(2, 3, 1, 2, 2), lambda x: x.repeat(2, 3, 1, 2, 2), (2, 1, 2, 1, 2), device)
+    _check(
+        lambda x: x.repeat(2, 2, 2, 2, 2, 2, 2, 2),
+        lambda x: x.repeat(2, 2, 2, 2, 2, 2, 2, 2),
+        (1,) * 8,
+        device,
+    )
 
 
 def test_repeat_copies_and_checks_sizes(device):
@@ -233,3 +248,26 @@ def test_clip_method_matches_torch(device):
     _check(lambda x: x.clip(max=0.1), lambda x: x.clip(max=0.1), (5,), device)
     with pytest.raises(ValueError, match="at least one of min and max"):
         gc.ones(2, device=device).clip()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shape=shapes(min_dims=0, max_dims=3, min_side=0, max_side=3),
+    data=st.data(),
+)
+def test_shape_methods_property_match_torch(shape, data):
+    # repeat/tile/flip/roll on random shapes (0-d and empty dims included), forward and backward.
+    ndim = len(shape)
+    reps = tuple(data.draw(st.lists(st.integers(0, 3), min_size=ndim, max_size=ndim + 2)))
+    tile = tuple(data.draw(st.lists(st.integers(0, 2), min_size=0, max_size=ndim + 1)))
+    dims = tuple(data.draw(st.sets(st.integers(0, max(ndim - 1, 0)), max_size=ndim)))
+    shifts = tuple(data.draw(st.integers(-5, 5)) for _ in dims)
+    for fn_gc, fn_torch in [
+        (lambda x: x.repeat(reps), lambda x: x.repeat(reps)),
+        (lambda x: x.tile(tile), lambda x: x.tile(tile)),
+        (lambda x: x.flip(dims), lambda x: x.flip(dims)),
+        (lambda x: x.roll(3), lambda x: x.roll(3)),
+    ] + ([(lambda x: x.roll(shifts, dims), lambda x: x.roll(shifts, dims))] if dims else []):
+        # Gradients of an empty input need the sum of an empty tensor, which the reductions do not
+        # take yet (issue 13): forward only there.
+        _check(fn_gc, fn_torch, shape, "cpu", seed=len(reps), backward=0 not in shape)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -820,11 +821,32 @@ class Tensor:
         if any(r < 0 for r in sizes):
             raise ValueError(f"repeat: sizes must be non-negative, got {sizes}")
         shape = (1,) * (len(sizes) - self.ndim) + self.shape
-        # (1, s0, 1, s1, ...) broadcast to (r0, s0, r1, s1, ...) and merged: one strided copy.
-        interleaved = tuple(v for n in shape for v in (1, n))
-        expanded = tuple(v for r, n in zip(sizes, shape) for v in (r, n))
-        out = self.reshape(interleaved).expand(expanded).reshape(tuple(r * n for r, n in zip(sizes, shape)))
-        return out.clone() if all(r == 1 for r in sizes) else out
+        if all(r == 1 for r in sizes):
+            return self.reshape(shape).clone()
+        # A size-1 axis before each repeated dim, broadcast to the repeat count and merged into it:
+        # (s0, 1, s1) -> (s0, r1, s1) -> (s0, r1 * s1), one strided copy (a dim of size 1 just
+        # broadcasts). The kernels take 8 dims: past that, one dim at a time through a 4-d view.
+        out = self.reshape(shape)
+        split = [i for i, (r, n) in enumerate(zip(sizes, shape)) if r != 1 and n != 1]
+        steps = [range(len(shape))] if len(shape) + len(split) <= 8 else [[i] for i in range(len(shape))]
+        for dims in steps:
+            inter, wide, merged = [], [], []
+            for i, n in enumerate(out.shape):
+                r = sizes[i] if i in dims else 1
+                if r != 1 and n != 1:
+                    inter.append(1)
+                    wide.append(r)
+                inter.append(n)
+                wide.append(n if n != 1 else r)
+                merged.append(r * n)
+            if len(inter) > 8:  # view this one dim as (before, n, after) so the copy stays 4-d
+                (d,) = dims
+                lead, n, tail = math.prod(out.shape[:d]), out.shape[d], math.prod(out.shape[d + 1 :])
+                flat = out.reshape(lead, 1, n, tail).expand(lead, sizes[d], n, tail)
+                out = flat.reshape(tuple(merged))
+            elif tuple(wide) != out.shape:
+                out = out.reshape(tuple(inter)).expand(tuple(wide)).reshape(tuple(merged))
+        return out
 
     def tile(self, *dims: Any) -> Tensor:
         """``repeat`` that pads missing leading repeat counts with 1, as ``torch.tile``.
