@@ -181,10 +181,48 @@ void gemm_block(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const
     }
 }
 
+// Matrix-vector shapes: y (L) = Mat (L x K, strides sl, sk) @ v (K, stride sv), unpacked, since a packed
+// 12 x 32 micro-tile would be 1/12 (M == 1) or 1/32 (N == 1) useful work. Memory-bound either way.
+template <class T>
+void gemv(int64_t L, int64_t K, const T* Mat, int64_t sl, int64_t sk, const T* v, int64_t sv, T* y,
+          bool threaded) {
+    constexpr int W = Tile<T>::W;
+    auto rows = [&](int64_t l0, int64_t l1) {
+        if (sk == 1) {  // each output a dot product of a contiguous row: W-lane partial sums
+            for (int64_t l = l0; l < l1; ++l) {
+                const T* m = Mat + l * sl;
+                Vec<T> acc{};
+                int64_t k = 0;
+                if (sv == 1)
+                    for (; k + W <= K; k += W) acc += load(m + k) * load(v + k);
+                T sum = T(0);
+                for (int i = 0; i < W; ++i) sum += acc[i];
+                for (; k < K; ++k) sum += m[k] * v[k * sv];
+                y[l] = sum;
+            }
+            return;
+        }
+        // Otherwise axpy form: y += Mat[:, k] * v[k], unit-stride over l when Mat is column-major.
+        for (int64_t l = l0; l < l1; ++l) y[l] = T(0);
+        for (int64_t k = 0; k < K; ++k) {
+            const T* col = Mat + k * sk;
+            const T vk = v[k * sv];
+            if (sl == 1)
+                for (int64_t l = l0; l < l1; ++l) y[l] += col[l] * vk;
+            else
+                for (int64_t l = l0; l < l1; ++l) y[l] += col[l * sl] * vk;
+        }
+    };
+    if (threaded && 2.0 * L * K >= 2e6) parallel_for(L, 64, rows);
+    else rows(0, L);
+}
+
 // One product C (M x N, contiguous, leading dim N) = A @ B, split over threads when it is large enough.
 template <class T>
 void gemm_one(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa, const T* B, int64_t rsb,
               int64_t csb, T* C, bool threaded) {
+    if (N == 1) return gemv<T>(M, K, A, rsa, csa, B, rsb, C, threaded);
+    if (M == 1) return gemv<T>(N, K, B, csb, rsb, A, csa, C, threaded);
     // Split C between threads along its longer side, in whole micro-tiles; small products stay serial.
     const double flops = 2.0 * M * N * K;
     int nt = (!threaded || flops < 2e6) ? 1 : num_threads();

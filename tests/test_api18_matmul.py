@@ -242,3 +242,26 @@ def test_matmul_property_matches_torch(batch, mkn, drop, seed):
     )
     tol = dict(atol=1e-12, rtol=1e-10)
     _check_matmul(lambda x, y: x @ y, torch.matmul, a, b, "cpu", tol, backward=not empty_sum)
+
+
+@pytest.mark.parametrize("m,k", [(1, 1), (37, 5), (300, 130), (4100, 600)])
+@pytest.mark.parametrize("layout", ["rows", "cols", "strided"])
+def test_matrix_vector_shapes_every_layout(m, k, layout):
+    # N == 1 and M == 1 skip the packed kernel: check every operand layout on both sides.
+    rng = np.random.default_rng(m + k)
+    base = rng.uniform(-1, 1, (m, k)).astype(np.float32)
+    mat = {"rows": base, "cols": np.asfortranarray(base), "strided": np.repeat(base, 2, axis=1)[:, ::2]}[
+        layout
+    ]
+    v = rng.uniform(-1, 1, 2 * k).astype(np.float32)
+    vec = v[::2] if layout == "strided" else v[:k]
+    a, x = gc.from_numpy(mat), gc.from_numpy(vec)
+    ref_mv = base.astype(np.float64) @ vec.astype(np.float64)
+    tol = dict(atol=1e-5 * np.sqrt(k), rtol=1e-4)
+    assert_close(a @ x, ref_mv, **tol)  # N == 1
+    assert_close(a @ x.reshape(k, 1), ref_mv.reshape(m, 1), **tol)
+    w = rng.uniform(-1, 1, m).astype(np.float32)
+    ref_vm = w.astype(np.float64) @ base.astype(np.float64)
+    assert_close(gc.tensor(w) @ a, ref_vm, **tol)  # M == 1
+    assert_close(gc.tensor(w).reshape(1, m) @ a, ref_vm.reshape(1, k), **tol)
+    assert_close(a.T @ gc.tensor(w), ref_vm, **tol)  # N == 1 with a transposed matrix
