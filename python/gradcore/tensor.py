@@ -1053,6 +1053,7 @@ class Tensor:
 
 register_tensor_type(Tensor)
 
+
 class _HookHandle:
     """What ``register_hook`` returns: ``remove()`` unregisters the hook."""
 
@@ -1074,6 +1075,7 @@ def _rebuild_tensor(cls: type, array: np.ndarray, device: str, requires_grad: bo
     t = cls._wrap(backend.get(device).from_numpy(array), device)
     t.requires_grad = requires_grad
     return t
+
 
 # Type names of Tensor.type(), as torch's ("torch.FloatTensor").
 _TYPE_NAMES = {
