@@ -86,14 +86,48 @@ inline void check_lastdim_args(const ArrayView& x, const ArrayView& out, const c
     GC_CHECK(out.is_contiguous(), std::string(op) + ": output must be contiguous");
 }
 
+// matmul takes (..., M, K) @ (..., K, N) -> (..., M, N): equal batch dims (the caller broadcasts them,
+// stride 0 where expanded), any strides on the operands, a contiguous output.
 inline void check_matmul_args(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
-    GC_CHECK(a.ndim == 2 && b.ndim == 2 && out.ndim == 2, "matmul: operands must be 2-d");
-    GC_CHECK(a.shape[1] == b.shape[0], "matmul: inner dimensions differ");
-    GC_CHECK(out.shape[0] == a.shape[0] && out.shape[1] == b.shape[1] && out.is_contiguous(),
-             "matmul: output must be contiguous with shape (M, N)");
+    const int nd = a.ndim;
+    GC_CHECK(nd >= 2 && b.ndim == nd && out.ndim == nd, "matmul: operands must have the same number (>= 2) of dims");
+    for (int d = 0; d < nd - 2; ++d)
+        GC_CHECK(a.shape[d] == b.shape[d] && out.shape[d] == a.shape[d], "matmul: batch dimensions differ");
+    GC_CHECK(a.shape[nd - 1] == b.shape[nd - 2], "matmul: inner dimensions differ");
+    // An empty output has nothing to lay out (NumPy gives such arrays arbitrary strides).
+    GC_CHECK(out.shape[nd - 2] == a.shape[nd - 2] && out.shape[nd - 1] == b.shape[nd - 1] &&
+                 (out.numel() == 0 || out.is_contiguous()),
+             "matmul: output must be contiguous with shape (..., M, N)");
     check_same_dtype(a, b, "matmul");
     check_same_dtype(a, out, "matmul");
 }
+
+// The batch dims of a matmul (the leading ndim - 2, row-major), passed by value to CUDA kernels too.
+struct MatmulBatch {
+    int ndim = 0;
+    int64_t count = 1;
+    int64_t shape[kMaxDims] = {}, sa[kMaxDims] = {}, sb[kMaxDims] = {};
+
+    MatmulBatch(const ArrayView& a, const ArrayView& b) : ndim(a.ndim - 2) {
+        for (int d = 0; d < ndim; ++d) {
+            shape[d] = a.shape[d];
+            sa[d] = a.strides[d];
+            sb[d] = b.strides[d];
+            count *= shape[d];
+        }
+    }
+    // Element offsets of batch item i in a and in b.
+    GC_HD void offsets(int64_t i, int64_t& oa, int64_t& ob) const {
+        oa = 0;
+        ob = 0;
+        for (int d = ndim - 1; d >= 0; --d) {
+            const int64_t idx = i % shape[d];
+            i /= shape[d];
+            oa += idx * sa[d];
+            ob += idx * sb[d];
+        }
+    }
+};
 
 inline void check_softmax_ce_args(const ArrayView& logits, const ArrayView& targets, const ArrayView& loss,
                                   const ArrayView& dlogits) {

@@ -1,6 +1,6 @@
 // CPU matmul: a packed, cache-blocked GEMM (BLIS loop order) with a register-blocked micro-kernel.
 //
-// C (M x N) = A (M x K) @ B (K x N). A and B are read through their strides, so transposed
+// C (M x N) = A (M x K) @ B (K x N), for each item of a batch of such products. A and B are read through their strides, so transposed
 // operands cost nothing extra: packing copies them into the micro-kernel's order anyway.
 // Loop nest: jc (NC columns of B) > pc (KC slice of K, B panel packed to stay in L2/L3)
 //            > ic (MC rows, A block packed to stay in L2) > jr (NR) > ir (MR) > micro-kernel,
@@ -181,29 +181,95 @@ void gemm_block(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const
     }
 }
 
+// Matrix-vector shapes: y (L) = Mat (L x K, strides sl, sk) @ v (K, stride sv), unpacked, since a packed
+// 12 x 32 micro-tile would be 1/12 (M == 1) or 1/32 (N == 1) useful work. Memory-bound either way.
 template <class T>
-void gemm(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
-    const int64_t M = a.shape[0], K = a.shape[1], N = b.shape[1];
-    T* C = out.ptr<T>();
-    if (K == 0) {
-        std::fill(C, C + M * N, T(0));
-        return;
-    }
-    if (M == 0 || N == 0) return;
+void gemv(int64_t L, int64_t K, const T* Mat, int64_t sl, int64_t sk, const T* v, int64_t sv, T* y,
+          bool threaded) {
+    constexpr int W = Tile<T>::W;
+    auto rows = [&](int64_t l0, int64_t l1) {
+        if (sk == 1) {  // each output a dot product of a contiguous row: W-lane partial sums
+            for (int64_t l = l0; l < l1; ++l) {
+                const T* m = Mat + l * sl;
+                Vec<T> acc{};
+                int64_t k = 0;
+                if (sv == 1)
+                    for (; k + W <= K; k += W) acc += load(m + k) * load(v + k);
+                T sum = T(0);
+                for (int i = 0; i < W; ++i) sum += acc[i];
+                for (; k < K; ++k) sum += m[k] * v[k * sv];
+                y[l] = sum;
+            }
+            return;
+        }
+        // Otherwise axpy form: y += Mat[:, k] * v[k], unit-stride over l when Mat is column-major.
+        for (int64_t l = l0; l < l1; ++l) y[l] = T(0);
+        for (int64_t k = 0; k < K; ++k) {
+            const T* col = Mat + k * sk;
+            const T vk = v[k * sv];
+            if (sl == 1)
+                for (int64_t l = l0; l < l1; ++l) y[l] += col[l] * vk;
+            else
+                for (int64_t l = l0; l < l1; ++l) y[l] += col[l * sl] * vk;
+        }
+    };
+    if (threaded && 2.0 * L * K >= 2e6) parallel_for(L, 64, rows);
+    else rows(0, L);
+}
+
+// One product C (M x N, contiguous, leading dim N) = A @ B, split over threads when it is large enough.
+template <class T>
+void gemm_one(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa, const T* B, int64_t rsb,
+              int64_t csb, T* C, bool threaded) {
+    if (N == 1) return gemv<T>(M, K, A, rsa, csa, B, rsb, C, threaded);
+    if (M == 1) return gemv<T>(N, K, B, csb, rsb, A, csa, C, threaded);
     // Split C between threads along its longer side, in whole micro-tiles; small products stay serial.
     const double flops = 2.0 * M * N * K;
-    int nt = flops < 2e6 ? 1 : num_threads();
+    int nt = (!threaded || flops < 2e6) ? 1 : num_threads();
     bool split_m = M >= N;
     int64_t extent = split_m ? M : N, unit = split_m ? Tile<T>::MR : Tile<T>::NR;
     int64_t units = (extent + unit - 1) / unit;
     nt = static_cast<int>(std::min<int64_t>(nt, units));
     auto work = [&](int64_t u0, int64_t u1) {
         int64_t lo = u0 * unit, hi = std::min(extent, u1 * unit);
-        if (split_m) gemm_block<T>(lo, hi, 0, N, K, a.ptr<T>(), a.strides[0], a.strides[1], b.ptr<T>(), b.strides[0], b.strides[1], C, N);
-        else gemm_block<T>(0, M, lo, hi, K, a.ptr<T>(), a.strides[0], a.strides[1], b.ptr<T>(), b.strides[0], b.strides[1], C, N);
+        if (split_m) gemm_block<T>(lo, hi, 0, N, K, A, rsa, csa, B, rsb, csb, C, N);
+        else gemm_block<T>(0, M, lo, hi, K, A, rsa, csa, B, rsb, csb, C, N);
     };
     if (nt <= 1) work(0, units);
     else parallel_for(units, units / nt, work);
+}
+
+// (..., M, K) @ (..., K, N): batch dims equal (stride 0 where broadcast). A large product is split
+// inside; a batch of small ones is split between threads one whole product each, sharing nothing.
+template <class T>
+void gemm(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
+    const int nd = a.ndim;
+    const int64_t M = a.shape[nd - 2], K = a.shape[nd - 1], N = b.shape[nd - 1];
+    const int64_t rsa = a.strides[nd - 2], csa = a.strides[nd - 1], rsb = b.strides[nd - 2], csb = b.strides[nd - 1];
+    const MatmulBatch batch(a, b);
+    T* C = out.ptr<T>();
+    if (K == 0) {
+        std::fill(C, C + batch.count * M * N, T(0));
+        return;
+    }
+    if (M == 0 || N == 0 || batch.count == 0) return;
+    const T* A = a.ptr<T>();
+    const T* B = b.ptr<T>();
+    auto product = [&](int64_t i, bool threaded) {
+        int64_t oa, ob;
+        batch.offsets(i, oa, ob);
+        gemm_one<T>(M, N, K, A + oa, rsa, csa, B + ob, rsb, csb, C + i * M * N, threaded);
+    };
+    const double flops = 2.0 * M * N * K;
+    // Threads over the batch when each product is too small to split well and there are enough of them.
+    if (batch.count >= num_threads() && flops < 5e7) {
+        const int64_t per_thread = std::max<int64_t>(1, static_cast<int64_t>(2e6 / std::max(flops, 1.0)));
+        parallel_for(batch.count, per_thread, [&](int64_t i0, int64_t i1) {
+            for (int64_t i = i0; i < i1; ++i) product(i, false);
+        });
+    } else {
+        for (int64_t i = 0; i < batch.count; ++i) product(i, true);
+    }
 }
 
 }  // namespace

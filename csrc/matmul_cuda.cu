@@ -4,7 +4,9 @@
 // Operands are read through (row, column) strides, so transposed views cost no copy.
 // Row tiles go on gridDim.x (limit 2^31-1) and column tiles on gridDim.y, capped at 65535 and looped over,
 // so no (M, N) below 2^31 exceeds a grid limit (row tiles on y failed for M > ~4M rows).
-// Compiled, not yet run on a GPU (the grid layout and the current-stream launches).
+// Batched products ((..., M, K) @ (..., K, N)) put the batch on blockIdx.z (launched in chunks of
+// 65535); each block finds its matrices through MatmulBatch (stride 0 over broadcast batch dims).
+// Compiled, not yet run on a GPU (the grid layout, the batch and the current-stream launches).
 #include <algorithm>
 #include <atomic>
 #include <type_traits>
@@ -28,7 +30,14 @@ struct Operand {
 };
 
 template <class T>
-__global__ void matmul_naive(const T* A, Operand a, const T* B, Operand b, T* C, int M, int N, int K) {
+__global__ void matmul_naive(const T* A, Operand a, const T* B, Operand b, T* C, int M, int N, int K,
+                             MatmulBatch batch, int64_t z0) {
+    const int64_t z = z0 + blockIdx.z;
+    int64_t oa, ob;
+    batch.offsets(z, oa, ob);
+    A += oa;
+    B += ob;
+    C += z * M * N;
     // Rows from (blockIdx.x, threadIdx.y); columns from (blockIdx.y, threadIdx.x), so a warp writes a row run.
     int64_t row = int64_t(blockIdx.x) * blockDim.y + threadIdx.y;
     if (row >= M) return;
@@ -43,7 +52,15 @@ constexpr int BM = 64, BN = 64, BK = 16, TM = 4, TN = 4;  // 256 threads, each a
 
 template <class T>
 __global__ void __launch_bounds__(256) matmul_tiled(const T* A, Operand a, const T* B, Operand b, T* C, int M, int N,
-                                                    int K) {
+                                                    int K, MatmulBatch batch, int64_t z0) {
+    {
+        const int64_t z = z0 + blockIdx.z;
+        int64_t oa, ob;
+        batch.offsets(z, oa, ob);
+        A += oa;
+        B += ob;
+        C += z * M * N;
+    }
     __shared__ T As[BK][BM + 1];  // A tile stored k-major so a thread's 4 rows are one broadcast-free read
     __shared__ T Bs[BK][BN + 1];
     const int tx = threadIdx.x % (BN / TN), ty = threadIdx.x / (BN / TN);
@@ -102,24 +119,36 @@ __global__ void fill_zero(T* p, int64_t n) {
 
 void matmul(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
     check_matmul_args(a, b, out);
-    GC_CHECK(a.shape[0] < (1LL << 31) && b.shape[1] < (1LL << 31) && a.shape[1] < (1LL << 31),
+    const int nd = a.ndim;
+    GC_CHECK(a.shape[nd - 2] < (1LL << 31) && b.shape[nd - 1] < (1LL << 31) && a.shape[nd - 1] < (1LL << 31),
              "matmul: dimensions must be below 2^31");
-    const int M = int(a.shape[0]), K = int(a.shape[1]), N = int(b.shape[1]);
-    if (M == 0 || N == 0) return;
-    Operand oa{a.strides[0], a.strides[1]}, ob{b.strides[0], b.strides[1]};
+    const int M = int(a.shape[nd - 2]), K = int(a.shape[nd - 1]), N = int(b.shape[nd - 1]);
+    const MatmulBatch batch(a, b);
+    if (M == 0 || N == 0 || batch.count == 0) return;
+    Operand oa{a.strides[nd - 2], a.strides[nd - 1]}, ob{b.strides[nd - 2], b.strides[nd - 1]};
+    constexpr int64_t kMaxGridZ = 65535;
     dispatch_float(a.dtype, "matmul", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
         if (K == 0) {
-            fill_zero<T><<<grid_for(int64_t(M) * N), kThreads, 0, stream()>>>(out.ptr<T>(), int64_t(M) * N);
-        } else if (g_matmul_variant == 0) {
-            // grid x: 16-row tiles, grid y: 16-column tiles (capped; the kernel loops over the rest).
-            dim3 block(16, 16);
-            dim3 grid(unsigned((int64_t(M) + 15) / 16), unsigned(std::min<int64_t>((int64_t(N) + 15) / 16, 65535)));
-            matmul_naive<T><<<grid, block, 0, stream()>>>(a.ptr<T>(), oa, b.ptr<T>(), ob, out.ptr<T>(), M, N, K);
-        } else {
-            const int64_t row_tiles = (int64_t(M) + BM - 1) / BM, col_tiles = (int64_t(N) + BN - 1) / BN;
-            dim3 grid(unsigned(row_tiles), unsigned(std::min<int64_t>(col_tiles, 65535)));
-            matmul_tiled<T><<<grid, 256, 0, stream()>>>(a.ptr<T>(), oa, b.ptr<T>(), ob, out.ptr<T>(), M, N, K);
+            const int64_t n = batch.count * M * N;
+            fill_zero<T><<<grid_for(n), kThreads, 0, stream()>>>(out.ptr<T>(), n);
+            return;
+        }
+        for (int64_t z0 = 0; z0 < batch.count; z0 += kMaxGridZ) {
+            const unsigned nz = unsigned(std::min<int64_t>(kMaxGridZ, batch.count - z0));
+            if (g_matmul_variant == 0) {
+                // grid x: 16-row tiles, grid y: 16-column tiles (capped; the kernel loops over the rest).
+                dim3 block(16, 16);
+                dim3 grid(unsigned((int64_t(M) + 15) / 16), unsigned(std::min<int64_t>((int64_t(N) + 15) / 16, 65535)),
+                          nz);
+                matmul_naive<T><<<grid, block, 0, stream()>>>(a.ptr<T>(), oa, b.ptr<T>(), ob, out.ptr<T>(), M, N, K,
+                                                              batch, z0);
+            } else {
+                const int64_t row_tiles = (int64_t(M) + BM - 1) / BM, col_tiles = (int64_t(N) + BN - 1) / BN;
+                dim3 grid(unsigned(row_tiles), unsigned(std::min<int64_t>(col_tiles, 65535)), nz);
+                matmul_tiled<T><<<grid, 256, 0, stream()>>>(a.ptr<T>(), oa, b.ptr<T>(), ob, out.ptr<T>(), M, N, K,
+                                                            batch, z0);
+            }
         }
     });
     GC_LAUNCH_CHECK("matmul kernel");

@@ -68,3 +68,34 @@ def promote(a: DType, b: DType) -> DType:
     if b.is_floating:
         return b
     return int64
+
+
+# The dtype Python floats become (tensor([1.0]), zeros(), int / int, ...), as torch's default dtype.
+_default_float = float32
+
+
+def get_default_dtype() -> DType:
+    """The dtype that Python floats and the float factories (zeros, randn, ...) give; float32 at start.
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.get_default_dtype()
+        gradcore.float32
+    """
+    return _default_float
+
+
+def set_default_dtype(dtype: DType | str) -> None:
+    """Sets the default float dtype (float32 or float64 only, as in PyTorch).
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.set_default_dtype(gc.float64); gc.tensor([1.0]).dtype
+        gradcore.float64
+        >>> gc.set_default_dtype(gc.float32)
+    """
+    global _default_float
+    dt = as_dtype(dtype)
+    if not dt.is_floating:
+        raise TypeError(f"set_default_dtype: only floating-point types can be the default, got {dt}")
+    _default_float = dt

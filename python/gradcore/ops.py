@@ -577,17 +577,19 @@ class ScatterSlice(Function):
 
 
 class MatMul(Function):
+    """(..., M, K) @ (..., K, N) with equal batch dims (linalg.matmul broadcasts them first, as stride-0
+    views, and handles 1-d operands); one native call, batched over the leading dims."""
+
     def forward(self, a, b):
-        check_matmul_operands(a, b.shape, b.dtype, "matmul")
         self.save(a, b)
-        out = _empty(a.device, (a.shape[0], b.shape[1]), a.dtype)
+        out = _empty(a.device, a.shape[:-1] + b.shape[-1:], a.dtype)
         backend.kernel(a.device, "matmul")(a._data, b._data, out)
         return out
 
     def backward(self, g):
         a, b = self.saved
-        ga = g @ b.T if self.needs_input_grad[0] else None
-        gb = a.T @ g if self.needs_input_grad[1] else None
+        ga = MatMul.apply(g, b.mT) if self.needs_input_grad[0] else None
+        gb = MatMul.apply(a.mT, g) if self.needs_input_grad[1] else None
         return ga, gb
 
 

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from . import backend, ops, ops_index, reductions
+from . import backend, linalg, ops, ops_index, reductions
 from . import inplace as _inplace
 from .autograd import register_tensor_type, run_backward
-from .dtypes import DTYPE_OF_NUMPY, DType, as_dtype, bool_, float32, float64, from_numpy_dtype, int64, promote
+from .dtypes import (
+    DTYPE_OF_NUMPY,
+    DType,
+    as_dtype,
+    bool_,
+    float32,
+    float64,
+    from_numpy_dtype,
+    get_default_dtype,
+    int32,
+    int64,
+    promote,
+)
 from .ops_index import wrap_dim
 
 _BASIC_INDEX = (int, np.integer, slice, type(None), type(Ellipsis))
@@ -43,6 +56,7 @@ class Tensor:
         device: str = "cpu",
         requires_grad: bool = False,
     ) -> None:
+        _check_constructor_args(data, dtype)
         device = backend.normalize_device(device)
         array = _to_numpy_array(data, dtype)
         self._data = backend.get(device).from_numpy(array)
@@ -223,13 +237,30 @@ class Tensor:
     def __dlpack_device__(self) -> tuple[int, int]:
         return self._data.__dlpack_device__()
 
-    def to(self, target: str | DType | Any) -> Tensor:
-        """Moves to a device ("cpu"/"cuda") or converts to a dtype; differentiable either way."""
-        if isinstance(target, str) and target not in ("float32", "float64", "int32", "int64", "bool"):
-            device = backend.normalize_device(target)
-            return self if device == self.device else ops.ToDevice.apply(self, device)
-        dtype = as_dtype(target)
-        return self if dtype is self.dtype else ops.Cast.apply(self, dtype=dtype)
+    def to(
+        self,
+        *args: Any,
+        dtype: Any = None,
+        device: str | None = None,
+        non_blocking: bool = False,
+        copy: bool = False,
+    ) -> Tensor:
+        """Converts to a dtype and/or moves to a device, as ``torch.Tensor.to``: ``to(dtype)``,
+        ``to(device, dtype)``, ``to(dtype=..., device=...)``, ``to(other)`` (other's dtype and device);
+        ``copy=True`` always copies. Differentiable; returns self when nothing changes.
+
+        Example:
+            >>> import gradcore as gc
+            >>> gc.ones(2).to("cpu", dtype=gc.float64).dtype
+            gradcore.float64
+        """
+        dtype, device, copy = _to_args(args, dtype, device, copy)
+        out = self
+        if dtype is not None and dtype is not out.dtype:
+            out = ops.Cast.apply(out, dtype=dtype)
+        if device is not None and device != out.device:
+            out = ops.ToDevice.apply(out, device)
+        return out.clone() if copy and out is self else out
 
     def cpu(self) -> Tensor:
         return self.to("cpu")
@@ -462,7 +493,7 @@ class Tensor:
             elif isinstance(other, numbers.Integral):
                 dtype = int64 if self.dtype is bool_ else self.dtype
             else:
-                dtype = float32
+                dtype = get_default_dtype()
             # The scalar reaches the device as a kernel argument (no host upload; capturable in a graph).
             data = backend.get(self.device).empty((), dtype.np)
             backend.kernel(self.device, "fill")(data, float(other) if dtype.is_floating else int(other))
@@ -533,15 +564,14 @@ class Tensor:
 
     def _float_binary(self, other: Any, fn: type, reverse: bool = False) -> Tensor:
         # True division and powers of integer tensors give floats, as in PyTorch.
-        base = self if self.dtype.is_floating else self.to(float32)
+        base = self if self.dtype.is_floating else self.to(get_default_dtype())
         return base._binary(other, fn, reverse)
 
     def __matmul__(self, o: Any) -> Tensor:
-        o = self._coerce(o)
-        return ops.MatMul.apply(self, o)
+        return linalg.matmul(self, self._coerce(o))
 
     def __rmatmul__(self, o: Any) -> Tensor:
-        return ops.MatMul.apply(self._coerce(o), self)
+        return linalg.matmul(self._coerce(o), self)
 
     def _compare(self, other: Any, kernel: str) -> Tensor:
         """A bool tensor, as in PyTorch."""
@@ -763,12 +793,6 @@ class Tensor:
 
     swapaxes = swapdims = transpose
 
-    def t(self) -> Tensor:
-        """Transpose of a tensor with at most 2 dims, as ``torch.Tensor.t``."""
-        if self.ndim > 2:
-            raise ValueError(f"t() expects a tensor with <= 2 dims, got {self.ndim}; use transpose")
-        return self.T
-
     def expand(self, *shape: Any) -> Tensor:
         shape = _shape_arg(shape)
         if len(shape) >= self.ndim:  # -1 keeps a dim's size, as in torch
@@ -910,8 +934,283 @@ class Tensor:
             new._grad = copy.deepcopy(self._grad, memo)
         return new
 
+    # ------------------------------------------------------------ torch-compatible methods
+    # Methods a PyTorch user reaches for, with torch's names, argument spellings and edge cases.
+    def matmul(self, other: Tensor) -> Tensor:
+        """``self @ other`` with torch.matmul's rules (see ``gradcore.matmul``)."""
+        return linalg.matmul(self, self._coerce(other))
+
+    def mm(self, other: Tensor) -> Tensor:
+        """Product of two matrices (2-d only), as ``torch.Tensor.mm``."""
+        return linalg.mm(self, self._coerce(other))
+
+    def bmm(self, other: Tensor) -> Tensor:
+        """Product of two (B, M, K) and (B, K, N) batches (3-d only), as ``torch.Tensor.bmm``."""
+        return linalg.bmm(self, self._coerce(other))
+
+    def t(self) -> Tensor:
+        """The transpose of a matrix; 0-d and 1-d tensors come back as they are (as a view).
+
+        Example:
+            >>> import gradcore as gc
+            >>> gc.zeros(2, 3).t().shape
+            (3, 2)
+        """
+        if self.ndim > 2:
+            raise ValueError(f"t() expects a tensor with <= 2 dims, but it has {self.ndim} (use mT)")
+        return self.permute(tuple(reversed(range(self.ndim))))
+
+    @property
+    def mT(self) -> Tensor:
+        """The last two dims swapped (a batch of transposed matrices), as a view."""
+        if self.ndim < 2:
+            raise ValueError(f"mT needs a matrix or a batch of matrices, got a {self.ndim}-d tensor")
+        return self.permute(tuple(range(self.ndim - 2)) + (self.ndim - 1, self.ndim - 2))
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        """Tiles the tensor ``sizes[i]`` times along dim i (a copy), as ``torch.Tensor.repeat``;
+        extra leading sizes add dims.
+
+        Example:
+            >>> import gradcore as gc
+            >>> gc.tensor([1, 2]).repeat(2, 2).tolist()
+            [[1, 2, 1, 2], [1, 2, 1, 2]]
+        """
+        sizes = _shape_arg(sizes)
+        if len(sizes) < self.ndim:
+            raise ValueError(
+                f"repeat: {len(sizes)} repeat sizes {sizes} for a tensor with {self.ndim} dims; "
+                "give at least one per dim"
+            )
+        if any(r < 0 for r in sizes):
+            raise ValueError(f"repeat: sizes must be non-negative, got {sizes}")
+        shape = (1,) * (len(sizes) - self.ndim) + self.shape
+        if all(r == 1 for r in sizes):
+            return self.reshape(shape).clone()
+        # A size-1 axis before each repeated dim, broadcast to the repeat count and merged into it:
+        # (s0, 1, s1) -> (s0, r1, s1) -> (s0, r1 * s1), one strided copy (a dim of size 1 just
+        # broadcasts). The kernels take 8 dims: past that, one dim at a time through a 4-d view.
+        out = self.reshape(shape)
+        split = [i for i, (r, n) in enumerate(zip(sizes, shape)) if r != 1 and n != 1]
+        steps = [range(len(shape))] if len(shape) + len(split) <= 8 else [[i] for i in range(len(shape))]
+        for dims in steps:
+            inter, wide, merged = [], [], []
+            for i, n in enumerate(out.shape):
+                r = sizes[i] if i in dims else 1
+                if r != 1 and n != 1:
+                    inter.append(1)
+                    wide.append(r)
+                inter.append(n)
+                wide.append(n if n != 1 else r)
+                merged.append(r * n)
+            if len(inter) > 8:  # view this one dim as (before, n, after) so the copy stays 4-d
+                (d,) = dims
+                lead, n, tail = math.prod(out.shape[:d]), out.shape[d], math.prod(out.shape[d + 1 :])
+                flat = out.reshape(lead, 1, n, tail).expand(lead, sizes[d], n, tail)
+                out = flat.reshape(tuple(merged))
+            elif tuple(wide) != out.shape:
+                out = out.reshape(tuple(inter)).expand(tuple(wide)).reshape(tuple(merged))
+        return out
+
+    def tile(self, *dims: Any) -> Tensor:
+        """``repeat`` that pads missing leading repeat counts with 1, as ``torch.tile``.
+
+        Example:
+            >>> import gradcore as gc
+            >>> gc.ones(2, 3).tile(2).shape
+            (2, 6)
+        """
+        dims = _shape_arg(dims)
+        return self.repeat((1,) * (self.ndim - len(dims)) + dims)
+
+    def flip(self, *dims: Any) -> Tensor:
+        """Reverses the order of elements along ``dims`` (a copy), as ``torch.flip``.
+
+        Example:
+            >>> import gradcore as gc
+            >>> gc.tensor([1, 2, 3]).flip(0).tolist()
+            [3, 2, 1]
+        """
+        axes = _dims_arg(_shape_arg(dims), self.ndim, "flip")
+        if not axes:
+            return ops.Copy.apply(self)
+        index = tuple(slice(None, None, -1) if d in axes else slice(None) for d in range(self.ndim))
+        return ops.Copy.apply(ops.GetItem.apply(self, index=index))
+
+    def roll(self, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
+        """Shifts elements along ``dims`` cyclically (of the flattened tensor when ``dims`` is None),
+        as ``torch.roll``.
+
+        Example:
+            >>> import gradcore as gc
+            >>> gc.tensor([1, 2, 3, 4]).roll(1).tolist()
+            [4, 1, 2, 3]
+        """
+        shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+        if dims is None:
+            if len(shifts) != 1:
+                raise ValueError(f"roll: {len(shifts)} shifts need as many dims, got dims=None")
+            return self.flatten().roll(shifts, 0).reshape(self.shape)
+        dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+        if len(shifts) != len(dims):
+            raise ValueError(f"roll: shifts {shifts} and dims {dims} differ in length")
+        out = self
+        for shift, d in zip(shifts, dims):
+            (d,) = _dims_arg((d,), self.ndim, "roll")
+            n = self.shape[d] if self.ndim else 1
+            if n == 0 or int(shift) % n == 0:
+                continue
+            s = int(shift) % n
+            # The tensor twice along d, then the window that starts n - s in: a cyclic shift by s.
+            twice = out.repeat(tuple(2 if i == d else 1 for i in range(self.ndim)))
+            out = twice[(slice(None),) * d + (slice(n - s, 2 * n - s),)].contiguous()
+        return self.clone() if out is self else out
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        """``expand(other.shape)``: a broadcast view."""
+        return self.expand(other.shape)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        """``view(other.shape)``."""
+        return self.view(other.shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        """``reshape(other.shape)``."""
+        return self.reshape(other.shape)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        """This tensor converted to ``other``'s dtype."""
+        return self.to(other.dtype)
+
+    def type(self, dtype: DType | str | None = None) -> str | Tensor:
+        """Without an argument the type name (``"gradcore.FloatTensor"``); with a dtype (or a type name
+        such as ``"gradcore.DoubleTensor"``) this tensor converted to it, as ``torch.Tensor.type``.
+
+        Example:
+            >>> import gradcore as gc
+            >>> gc.ones(1).type(), gc.ones(1).type(gc.int64).dtype
+            ('gradcore.FloatTensor', gradcore.int64)
+        """
+        if dtype is None:
+            prefix = "gradcore.cuda." if self.device == "cuda" else "gradcore."
+            return prefix + _TYPE_NAMES.get(self.dtype.name, self.dtype.name + "Tensor")
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):
+            by_name = {v: k for k, v in _TYPE_NAMES.items()}
+            name = dtype.rsplit(".", 1)[-1]
+            if name not in by_name:
+                raise TypeError(f"type(): unknown tensor type {dtype!r}")
+            dtype = by_name[name]
+        return self.to(as_dtype(dtype))
+
+    def int(self) -> Tensor:
+        """This tensor as int32."""
+        return self.to(int32)
+
+    def is_contiguous(self) -> bool:
+        """Whether the elements are laid out densely in row-major order."""
+        return bool(backend.get(self.device).is_contiguous(self._data))
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device == "cuda"
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.is_floating
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self.dtype.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        """Bytes per element."""
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the elements take (numel * itemsize)."""
+        return self.numel() * self.dtype.itemsize
+
+    def __format__(self, spec: str) -> str:
+        # As torch for 0-d tensors: format the Python number; a spec is accepted on any one-element
+        # tensor too (torch refuses it unless 0-d), while f"{t}" of a 1-d tensor stays str(t) as in torch.
+        if self.ndim == 0 or (spec and self.numel() == 1):
+            return format(self.item(), spec)
+        if spec:
+            raise TypeError(
+                f"unsupported format string {spec!r} passed to Tensor.__format__ for a tensor of shape "
+                f"{self.shape}; only one-element tensors take a format spec"
+            )
+        return str(self)
+
+    def new_tensor(
+        self,
+        data: Any,
+        dtype: DType | str | None = None,
+        device: str | None = None,
+        requires_grad: bool = False,
+    ) -> Tensor:
+        """A copy of ``data`` with this tensor's dtype and device unless given."""
+        return Tensor(
+            data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad
+        )
+
+    def new_full(
+        self,
+        size: Sequence[int],
+        fill_value: float,
+        dtype: DType | str | None = None,
+        device: str | None = None,
+        requires_grad: bool = False,
+    ) -> Tensor:
+        """``fill_value`` in a new tensor of ``size``, with this tensor's dtype and device unless given."""
+        from . import creation
+
+        dtype, device = dtype or self.dtype, device or self.device
+        return creation.full(size, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_zeros(
+        self,
+        *size: Any,
+        dtype: DType | str | None = None,
+        device: str | None = None,
+        requires_grad: bool = False,
+    ) -> Tensor:
+        """Zeros of ``size`` with this tensor's dtype and device unless given.
+
+        Example:
+            >>> import gradcore as gc
+            >>> gc.ones(2, dtype=gc.float64).new_zeros(3).dtype
+            gradcore.float64
+        """
+        return self.new_full(_shape_arg(size), 0, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_empty(
+        self,
+        *size: Any,
+        dtype: DType | str | None = None,
+        device: str | None = None,
+        requires_grad: bool = False,
+    ) -> Tensor:
+        """An uninitialised tensor of ``size`` with this tensor's dtype and device unless given."""
+        from . import creation
+
+        dtype, device = dtype or self.dtype, device or self.device
+        return creation.empty(_shape_arg(size), dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_ones(
+        self,
+        *size: Any,
+        dtype: DType | str | None = None,
+        device: str | None = None,
+        requires_grad: bool = False,
+    ) -> Tensor:
+        """Ones of ``size`` with this tensor's dtype and device unless given."""
+        return self.new_full(_shape_arg(size), 1, dtype=dtype, device=device, requires_grad=requires_grad)
+
 
 register_tensor_type(Tensor)
+
 
 class _HookHandle:
     """What ``register_hook`` returns: ``remove()`` unregisters the hook."""
@@ -938,6 +1237,74 @@ def _rebuild_tensor(cls: type, array: np.ndarray, device: str, requires_grad: bo
 
 def _prod(shape: tuple[int, ...]) -> int:
     return int(np.prod(shape, dtype=np.int64))
+
+
+# Type names of Tensor.type(), as torch's ("torch.FloatTensor").
+_TYPE_NAMES = {
+    "float32": "FloatTensor",
+    "float64": "DoubleTensor",
+    "int32": "IntTensor",
+    "int64": "LongTensor",
+    "bool": "BoolTensor",
+}
+
+
+def _dims_arg(dims: tuple[int, ...], ndim: int, what: str) -> tuple[int, ...]:
+    """Dims wrapped into [0, ndim) (a 0-d tensor takes 0 and -1, as torch), checked for range and repeats."""
+    span = max(ndim, 1)
+    for d in dims:
+        if not -span <= d < span:
+            raise IndexError(f"{what}: dim {d} is out of range for a tensor with {ndim} dims")
+    out = tuple(d % span for d in dims)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{what}: dims {dims} contain duplicates")
+    return out
+
+
+def _check_constructor_args(data: Any, dtype: Any) -> None:
+    # torch.Tensor(2, 3) and torch.Tensor(5) make uninitialised tensors of that size; gradcore's
+    # constructor has torch.tensor's meaning only, so those spellings get an error, not a 0-d tensor.
+    if (isinstance(dtype, (int, np.integer)) and not isinstance(dtype, bool)) or (
+        type(data) is int and dtype is None
+    ):
+        raise TypeError(
+            "Tensor(data) copies data as gradcore.tensor(data) does; it does not take sizes. For a new "
+            "tensor of a given shape use gradcore.empty(2, 3) or gradcore.zeros(2, 3)"
+        )
+
+
+def _is_dtype_name(name: str) -> bool:
+    try:
+        as_dtype(name)
+    except TypeError:
+        return False
+    return True
+
+
+def _to_args(
+    args: tuple, dtype: Any, device: str | None, copy: bool
+) -> tuple[DType | None, str | None, bool]:
+    """Sorts Tensor.to's positional forms (dtype / device / other tensor, then non_blocking, copy);
+    non_blocking means nothing here: copies are ordered on the current stream either way."""
+    flags = []
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype, device = dtype or arg.dtype, device or arg.device
+        elif isinstance(arg, bool):
+            flags.append(arg)
+        elif isinstance(arg, str) and not _is_dtype_name(arg):
+            device = arg
+        elif arg is None:
+            continue
+        else:
+            dtype = arg
+    if len(flags) > 1:
+        copy = flags[1]
+    return (
+        None if dtype is None else as_dtype(dtype),
+        None if device is None else backend.normalize_device(device),
+        bool(copy),
+    )
 
 
 def _shape_arg(shape: tuple) -> tuple[int, ...]:
@@ -987,7 +1354,7 @@ def _to_numpy_array(data: Any, dtype: DType | str | None) -> np.ndarray:
             if array.dtype.kind in "iu":
                 array = array.astype(np.int64)
             elif array.dtype.kind == "f":
-                array = array.astype(np.float32)
+                array = array.astype(get_default_dtype().np)
     if dtype is not None:
         target = as_dtype(dtype).np
     elif array.dtype.kind in "iu" and array.dtype.itemsize < 4:
