@@ -113,18 +113,18 @@ void register_cpu(py::module_& m) {
         cpu::sgd_step(cpu_lists(p, g, buf, py::list()), lr, momentum, wd, dampening, nesterov, first);
     });
     m.def("layernorm_fwd", [](A x, A out, A rstd, double eps) {
-        cpu::layernorm_fwd(cpu_view(x), cpu_view(out), cpu_view(rstd), eps);
+        cpu::layernorm_fwd(cpu_view(x), cpu_out(out, "out"), cpu_out(rstd, "rstd"), eps);
     });
     m.def("layernorm_bwd", [](A g, A xhat, A rstd, A dx) {
-        cpu::layernorm_bwd(cpu_view(g), cpu_view(xhat), cpu_view(rstd), cpu_view(dx));
+        cpu::layernorm_bwd(cpu_view(g), cpu_view(xhat), cpu_view(rstd), cpu_out(dx, "dx"));
     });
-    m.def("log_softmax_fwd", [](A x, A out) { cpu::log_softmax_fwd(cpu_view(x), cpu_view(out)); });
-    m.def("log_softmax_bwd", [](A g, A out, A dx) { cpu::log_softmax_bwd(cpu_view(g), cpu_view(out), cpu_view(dx)); });
+    m.def("log_softmax_fwd", [](A x, A out) { cpu::log_softmax_fwd(cpu_view(x), cpu_out(out, "out")); });
+    m.def("log_softmax_bwd", [](A g, A out, A dx) { cpu::log_softmax_bwd(cpu_view(g), cpu_view(out), cpu_out(dx, "dx")); });
     m.def("dropout_mask", [](A out, double p, uint64_t seed, uint64_t offset) {
-        cpu::dropout_mask(cpu_view(out), p, seed, offset);
+        cpu::dropout_mask(cpu_out(out, "out"), p, seed, offset);
     }, py::arg("out"), py::arg("p"), py::arg("seed"), py::arg("offset"));
     m.def("fill", [](A out, const py::object& value) {
-        ArrayView v = cpu_view(out);
+        ArrayView v = cpu_out(out, "out");
         auto [f, i] = scalar_arg(v.dtype, value);
         cpu::fill(v, f, i);
     }, py::arg("out"), py::arg("value"));

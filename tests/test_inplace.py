@@ -303,6 +303,21 @@ def test_kernels_refuse_read_only_outputs_by_name():
     logits, targets = np.zeros((2, 3), np.float32), np.zeros(2, np.int64)
     with pytest.raises(ValueError, match="dlogits is a read-only array"):
         gc._C.cpu.softmax_ce(logits, targets, np.zeros((), np.float32), np.frombuffer(bytes(24), np.float32))
+    rows, row_stats = np.ones((2, 4), np.float32), np.ones((2, 1), np.float32)
+    ro_rows = np.frombuffer(bytes(32), dtype=np.float32).reshape(2, 4)
+    ro_stats = np.frombuffer(bytes(8), dtype=np.float32).reshape(2, 1)
+    kernels = gc._C.cpu
+    for call, name in [
+        (lambda: kernels.layernorm_fwd(rows, ro_rows, row_stats.copy(), 1e-5), "out"),
+        (lambda: kernels.layernorm_fwd(rows, rows.copy(), ro_stats, 1e-5), "rstd"),
+        (lambda: kernels.layernorm_bwd(rows, rows, row_stats, ro_rows), "dx"),
+        (lambda: kernels.log_softmax_fwd(rows, ro_rows), "out"),
+        (lambda: kernels.log_softmax_bwd(rows, rows, ro_rows), "dx"),
+        (lambda: kernels.dropout_mask(ro, 0.5, 1, 0), "out"),
+        (lambda: kernels.fill(ro, 1.0), "out"),
+    ]:
+        with pytest.raises(ValueError, match=f"{name} is a read-only array"):
+            call()
 
 
 @pytest.mark.parametrize(
