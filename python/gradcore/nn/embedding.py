@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..creation import generator
-from ..dtypes import DType, float32
+from ..dtypes import DType
 from ..tensor import Tensor
 from . import functional as F
-from .module import Module, Parameter
+from .module import Module, Parameter, factory_dtype
 
 
 class Embedding(Module):
@@ -27,10 +27,11 @@ class Embedding(Module):
         num_embeddings: int,
         embedding_dim: int,
         padding_idx: int | None = None,
-        dtype: DType = float32,
+        dtype: DType | str | None = None,
         device: str = "cpu",
     ) -> None:
         super().__init__()
+        dtype = factory_dtype(dtype, "Embedding")
         if num_embeddings < 0 or embedding_dim < 0:
             raise ValueError(f"Embedding: sizes must be >= 0, got ({num_embeddings}, {embedding_dim})")
         if padding_idx is not None:

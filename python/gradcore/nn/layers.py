@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..creation import uniform
-from ..dtypes import DType, float32
+from ..dtypes import DType
 from ..tensor import Tensor
 from . import functional as F
-from .module import Module, Parameter
+from .module import Module, Parameter, factory_dtype
 
 
 class Linear(Module):
@@ -29,10 +29,11 @@ class Linear(Module):
         in_features: int,
         out_features: int,
         bias: bool = True,
-        dtype: DType = float32,
+        dtype: DType | str | None = None,
         device: str | None = None,
     ) -> None:
         super().__init__()
+        dtype = factory_dtype(dtype, "Linear")
         self.in_features, self.out_features = in_features, out_features
         bound = 1.0 / math.sqrt(in_features) if in_features > 0 else 0.0
         self.weight = Parameter(uniform((out_features, in_features), -bound, bound, dtype=dtype))

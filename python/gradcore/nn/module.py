@@ -11,8 +11,17 @@ import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
-from ..dtypes import DType, as_dtype, float32, float64
+from ..dtypes import DType, as_dtype, float32, float64, get_default_dtype
 from ..tensor import Tensor
+
+
+def factory_dtype(dtype: DType | str | None, what: str) -> DType:
+    """A layer's parameter dtype: the given one, else gradcore.get_default_dtype() (torch's rule);
+    floating only, since weights are trained."""
+    dt = get_default_dtype() if dtype is None else as_dtype(dtype)
+    if not dt.is_floating:
+        raise TypeError(f"{what}: parameters need a floating dtype, got {dt}")
+    return dt
 
 
 class IncompatibleKeys(NamedTuple):

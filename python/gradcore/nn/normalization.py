@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 from ..autograd import no_grad
 from ..creation import ones, zeros
-from ..dtypes import DType, float32, int64
+from ..dtypes import DType, int64
 from ..tensor import Tensor
-from .module import Module, Parameter
+from .module import Module, Parameter, factory_dtype
 from .norm_ops import LayerNormRows
 
 
@@ -119,10 +119,11 @@ class LayerNorm(Module):
         eps: float = 1e-5,
         elementwise_affine: bool = True,
         bias: bool = True,
-        dtype: DType = float32,
+        dtype: DType | str | None = None,
         device: str | None = None,
     ) -> None:
         super().__init__()
+        dtype = factory_dtype(dtype, "LayerNorm")
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         self.normalized_shape, self.eps, self.elementwise_affine = shape, float(eps), elementwise_affine
         self.weight = Parameter(ones(shape, dtype=dtype)) if elementwise_affine else None
@@ -155,10 +156,11 @@ class BatchNorm1d(Module):
         momentum: float | None = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
-        dtype: DType = float32,
+        dtype: DType | str | None = None,
         device: str | None = None,
     ) -> None:
         super().__init__()
+        dtype = factory_dtype(dtype, "BatchNorm1d")
         self.num_features, self.eps, self.momentum = num_features, float(eps), momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = Parameter(ones((num_features,), dtype=dtype)) if affine else None
