@@ -908,7 +908,9 @@ class Tensor:
 
     def __repr__(self) -> str:
         body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
-        extra = "" if self.dtype is float32 else f", dtype={self.dtype}"
+        # torch's rule: the dtype is shown unless it is the default float dtype, int64 or bool
+        implied = self.dtype is get_default_dtype() or self.dtype.np in (np.int64, np.bool_)
+        extra = "" if implied else f", dtype={self.dtype}"
         extra += "" if self.device == "cpu" else f", device='{self.device}'"
         extra += ", requires_grad=True" if self.requires_grad else ""
         return f"tensor({body}{extra})"
