@@ -1168,7 +1168,7 @@ class Tensor:
         """``fill_value`` in a new tensor of ``size``, with this tensor's dtype and device unless given."""
         from . import creation
 
-        dtype, device = dtype or self.dtype, device or self.device
+        dtype, device = creation._like(self, dtype, device)  # the *_like functions' rule
         return creation.full(size, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
 
     def new_zeros(
@@ -1197,7 +1197,7 @@ class Tensor:
         """An uninitialised tensor of ``size`` with this tensor's dtype and device unless given."""
         from . import creation
 
-        dtype, device = dtype or self.dtype, device or self.device
+        dtype, device = creation._like(self, dtype, device)  # the *_like functions' rule
         return creation.empty(_shape_arg(size), dtype=dtype, device=device, requires_grad=requires_grad)
 
     def new_ones(
