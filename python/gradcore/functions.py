@@ -8,6 +8,7 @@ from typing import Any
 
 from . import linalg
 from .dtypes import DType, as_dtype, get_default_dtype, int64, promote
+from .ops_index import wrap_dim as _wrap_dim
 from .tensor import Tensor
 
 __all__ = [
@@ -339,9 +340,3 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     d = _wrap_dim(dim, x.ndim + 1, "unsqueeze")
     return x.reshape(x.shape[:d] + (1,) + x.shape[d:])
 
-
-def _wrap_dim(dim: int, ndim: int, what: str) -> int:
-    span = max(ndim, 1)  # a 0-d tensor takes dim 0 and -1, as in torch
-    if not -span <= dim < span:
-        raise IndexError(f"{what}: dim {dim} is out of range for a tensor with {ndim} dims")
-    return dim % span

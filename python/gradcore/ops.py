@@ -63,16 +63,10 @@ def sum_to(g: Any, shape: tuple[int, ...]) -> Any:
 def normalize_axes(axis: int | tuple[int, ...] | None, ndim: int) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
-    for a in axes:
-        if not -max(ndim, 1) <= a < max(ndim, 1):  # a 0-d tensor takes dim 0 or -1, as in torch
-            from .ops_index import DimError
+    from .ops_index import wrap_dims  # ops_index imports this module
 
-            raise DimError(f"axis {a} is out of range for a tensor with {ndim} dims")
-        out.append(int(a) % max(ndim, 1))
-    if len(set(out)) != len(out):
-        raise ValueError(f"repeated axis in {axis}")
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = wrap_dims(axes, ndim, "axis")  # a 0-d tensor takes dim 0 or -1, as in torch
     return tuple(sorted(out)) if ndim else ()
 
 

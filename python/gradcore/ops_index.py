@@ -35,6 +35,17 @@ def wrap_dim(dim: int, ndim: int, op: str) -> int:
     return int(dim) % n
 
 
+def wrap_dims(
+    dims: Sequence[int], ndim: int, op: str, duplicate: type[Exception] = ValueError
+) -> tuple[int, ...]:
+    """Each dim wrapped by wrap_dim, in the given order; a dim named twice raises ``duplicate`` (callers
+    differ there: torch's reductions raise RuntimeError, flip/roll/normalize_axes have raised ValueError)."""
+    out = tuple(wrap_dim(d, ndim, op) for d in dims)
+    if len(set(out)) != len(out):
+        raise duplicate(f"{op}: dims {tuple(dims)} contain duplicates (a dim appears multiple times)")
+    return out
+
+
 def _tensor_cls() -> Any:
     from .tensor import Tensor
 

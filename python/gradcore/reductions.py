@@ -15,6 +15,7 @@ import numpy as np
 
 from . import backend, ops
 from .dtypes import DType, as_dtype, float32, float64, int32, int64
+from .ops_index import wrap_dim, wrap_dims
 
 Dim = int | Sequence[int] | None
 Keep = bool | None
@@ -48,24 +49,14 @@ def _axes(dim: Dim, ndim: int) -> tuple[int, ...]:
     if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         return tuple(range(ndim))
     dims = (dim,) if isinstance(dim, (numbers.Integral, np.integer)) else tuple(dim)
-    out = []
-    for d in dims:
-        if not isinstance(d, (numbers.Integral, np.integer)) or isinstance(d, bool):
-            raise TypeError(f"dim must be an int or a tuple of ints, got {type(d).__name__}")
-        lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
-        if not lo <= d <= hi:
-            raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {d})")
-        out.append(int(d) % builtins.max(ndim, 1))
-    if len(set(out)) != len(out):
-        raise RuntimeError(f"dim {dims} appears multiple times in the list of dims")
+    out = wrap_dims(dims, ndim, "reduction", duplicate=RuntimeError)  # torch: RuntimeError for repeats
     return tuple(sorted(out)) if ndim else ()
 
 
 def _one_dim(dim: Any, ndim: int, name: str) -> int:
     if not isinstance(dim, (numbers.Integral, np.integer)) or isinstance(dim, bool):
         raise TypeError(f"{name}(): dim must be an int, got {type(dim).__name__}")
-    _axes(dim, ndim)
-    return int(dim) % builtins.max(ndim, 1)
+    return wrap_dim(dim, ndim, f"{name}()")
 
 
 def _count(x: Any, axes: tuple[int, ...]) -> int:

@@ -26,6 +26,7 @@ from .dtypes import (
     promote,
 )
 from .ops_index import wrap_dim
+from .ops_index import wrap_dims as _dims_arg
 
 _BASIC_INDEX = (int, np.integer, slice, type(None), type(Ellipsis))
 
@@ -1249,18 +1250,6 @@ _TYPE_NAMES = {
     "int64": "LongTensor",
     "bool": "BoolTensor",
 }
-
-
-def _dims_arg(dims: tuple[int, ...], ndim: int, what: str) -> tuple[int, ...]:
-    """Dims wrapped into [0, ndim) (a 0-d tensor takes 0 and -1, as torch), checked for range and repeats."""
-    span = max(ndim, 1)
-    for d in dims:
-        if not -span <= d < span:
-            raise IndexError(f"{what}: dim {d} is out of range for a tensor with {ndim} dims")
-    out = tuple(d % span for d in dims)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{what}: dims {dims} contain duplicates")
-    return out
 
 
 def _check_constructor_args(data: Any, dtype: Any) -> None:
