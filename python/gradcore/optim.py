@@ -119,6 +119,23 @@ class Optimizer:
             state[name] = buf
         return buf
 
+    def _next_step(self, p: Tensor) -> int:
+        """Counts one more step for p (the per-parameter ``step`` in its state, as torch's) and returns it."""
+        state = self.state.setdefault(p, {})
+        state["step"] = state.get("step", 0) + 1
+        return state["step"]
+
+    @staticmethod
+    def _ema_(buf: Tensor, value: Tensor, decay: float) -> Tensor:
+        """buf <- decay * buf + (1 - decay) * value, in place: the running averages of Adam and RMSprop."""
+        return buf.copy_(buf * decay + value * (1.0 - decay))
+
+    @staticmethod
+    def _check_nonnegative(**hyperparameters: float) -> None:
+        for name, value in hyperparameters.items():
+            if value < 0:
+                raise ValueError(f"invalid {name} value {value}")
+
     def _by_device(self, group: dict[str, Any]) -> dict[Any, list[Tensor]]:
         """Parameters of a group that have a gradient, by device (one fused call each)."""
         out: dict[Any, list[Tensor]] = {}
@@ -241,10 +258,7 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
         nesterov: bool = False,
     ) -> None:
-        if momentum < 0:
-            raise ValueError(f"invalid momentum value {momentum}")
-        if weight_decay < 0:
-            raise ValueError(f"invalid weight_decay value {weight_decay}")
+        self._check_nonnegative(momentum=momentum, weight_decay=weight_decay)
         defaults = dict(
             lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov
         )
@@ -340,9 +354,7 @@ class Adam(Optimizer):
             for device, ps in self._by_device(group).items():
                 by_step: dict[int, list[Tensor]] = {}
                 for p in ps:
-                    state = self.state.setdefault(p, {})
-                    state["step"] = state.get("step", 0) + 1
-                    by_step.setdefault(state["step"], []).append(p)
+                    by_step.setdefault(self._next_step(p), []).append(p)
                 for step, sps in by_step.items():
                     if group["amsgrad"]:
                         for p in sps:
@@ -372,8 +384,8 @@ class Adam(Optimizer):
         elif wd:
             g = g + p * wd
         m, v, vmax = (self._buffer(p, k) for k in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"))
-        m.copy_(m * b1 + g * (1.0 - b1))
-        v.copy_(v * b2 + g * g * (1.0 - b2))
+        self._ema_(m, g, b1)
+        self._ema_(v, g * g, b2)
         vmax.copy_(vmax.maximum(v))
         bc1, bc2 = 1.0 - b1**step, 1.0 - b2**step
         denom = vmax.sqrt() / (bc2**0.5) + eps
@@ -420,14 +432,7 @@ class RMSprop(Optimizer):
         momentum: float = 0.0,
         centered: bool = False,
     ) -> None:
-        for name, value in (
-            ("alpha", alpha),
-            ("eps", eps),
-            ("weight_decay", weight_decay),
-            ("momentum", momentum),
-        ):
-            if value < 0:
-                raise ValueError(f"invalid {name} value {value}")
+        self._check_nonnegative(alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
         defaults = dict(
             lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered
         )
@@ -441,14 +446,13 @@ class RMSprop(Optimizer):
             lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
             wd, mom = float(group["weight_decay"]), float(group["momentum"])
             for p in (p for p in group["params"] if p.grad is not None):
-                state = self.state.setdefault(p, {})
-                state["step"] = state.get("step", 0) + 1
+                self._next_step(p)
                 g = p.grad + p * wd if wd else p.grad
                 sq = self._buffer(p, "square_avg")
-                sq.copy_(sq * alpha + g * g * (1.0 - alpha))
+                self._ema_(sq, g * g, alpha)
                 if group["centered"]:
                     ga = self._buffer(p, "grad_avg")
-                    ga.copy_(ga * alpha + g * (1.0 - alpha))
+                    self._ema_(ga, g, alpha)
                     avg = (sq - ga * ga).sqrt() + eps
                 else:
                     avg = sq.sqrt() + eps
