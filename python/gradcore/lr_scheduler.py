@@ -175,6 +175,17 @@ def _per_group(name: str, optimizer: Any, value: float | Sequence[float]) -> lis
     return [value] * n
 
 
+def _phase(end_step: float, start_lr: str, end_lr: str, start_momentum: str, end_momentum: str) -> dict:
+    """One OneCycleLR phase: the step it ends at and the group keys its lr and momentum move between."""
+    return dict(
+        end_step=end_step,
+        start_lr=start_lr,
+        end_lr=end_lr,
+        start_momentum=start_momentum,
+        end_momentum=end_momentum,
+    )
+
+
 class OneCycleLR(LRScheduler):
     """The 1cycle policy: warm up from max_lr/div_factor to max_lr over pct_start of the steps, then
     anneal to initial_lr/final_div_factor; momentum (or Adam's beta1) cycles the opposite way."""
@@ -215,46 +226,19 @@ class OneCycleLR(LRScheduler):
                 f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}"
             )
         n = self.total_steps
+        # torch's phases: warm up from initial_lr to max_lr, then (three_phase) back down to initial_lr,
+        # then anneal to min_lr; momentum moves the opposite way.
+        warmup = _phase(float(pct_start * n) - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum")
         if three_phase:
             self._schedule_phases = [
-                dict(
-                    end_step=float(pct_start * n) - 1,
-                    start_lr="initial_lr",
-                    end_lr="max_lr",
-                    start_momentum="max_momentum",
-                    end_momentum="base_momentum",
-                ),
-                dict(
-                    end_step=float(2 * pct_start * n) - 2,
-                    start_lr="max_lr",
-                    end_lr="initial_lr",
-                    start_momentum="base_momentum",
-                    end_momentum="max_momentum",
-                ),
-                dict(
-                    end_step=n - 1,
-                    start_lr="initial_lr",
-                    end_lr="min_lr",
-                    start_momentum="max_momentum",
-                    end_momentum="max_momentum",
-                ),
+                warmup,
+                _phase(float(2 * pct_start * n) - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+                _phase(n - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
             ]
         else:
             self._schedule_phases = [
-                dict(
-                    end_step=float(pct_start * n) - 1,
-                    start_lr="initial_lr",
-                    end_lr="max_lr",
-                    start_momentum="max_momentum",
-                    end_momentum="base_momentum",
-                ),
-                dict(
-                    end_step=n - 1,
-                    start_lr="max_lr",
-                    end_lr="min_lr",
-                    start_momentum="base_momentum",
-                    end_momentum="max_momentum",
-                ),
+                warmup,
+                _phase(n - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
             ]
         self.anneal_strategy = anneal_strategy
         if last_epoch == -1:
