@@ -194,10 +194,13 @@ def ones(
     return _filled(_shape(size, "ones"), 1, dt, device, requires_grad)
 
 
-def _like(t: Tensor, dtype: DType | str | None, device: str | None) -> tuple[DType, str]:
+def _like(t: Tensor, dtype: DType | str | None, device: str | None, requires_grad: bool = False) -> dict:
+    """The keywords a *_like function (or a Tensor.new_* method) passes on: t's dtype and device unless
+    given."""
     if not isinstance(t, Tensor):
         raise TypeError(f"expected a Tensor, got {type(t).__name__}")
-    return (t.dtype if dtype is None else as_dtype(dtype)), (t.device if device is None else device)
+    dtype = t.dtype if dtype is None else as_dtype(dtype)
+    return dict(dtype=dtype, device=t.device if device is None else device, requires_grad=requires_grad)
 
 
 def zeros_like(
@@ -210,16 +213,14 @@ def zeros_like(
         >>> gc.zeros_like(gc.ones(2, dtype=gc.int64)).tolist()
         [0, 0]
     """
-    dt, dev = _like(input, dtype, device)
-    return zeros(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    return zeros(input.shape, **_like(input, dtype, device, requires_grad))
 
 
 def ones_like(
     input: Tensor, dtype: DType | str | None = None, device: str | None = None, requires_grad: bool = False
 ) -> Tensor:
     """Ones with ``input``'s shape, dtype and device (each overridable)."""
-    dt, dev = _like(input, dtype, device)
-    return ones(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    return ones(input.shape, **_like(input, dtype, device, requires_grad))
 
 
 def full_like(
@@ -236,32 +237,28 @@ def full_like(
         >>> gc.full_like(gc.zeros(2), 3).tolist()
         [3.0, 3.0]
     """
-    dt, dev = _like(input, dtype, device)
-    return full(input.shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
+    return full(input.shape, fill_value, **_like(input, dtype, device, requires_grad))
 
 
 def empty_like(
     input: Tensor, dtype: DType | str | None = None, device: str | None = None, requires_grad: bool = False
 ) -> Tensor:
     """An uninitialised tensor with ``input``'s shape, dtype and device (each overridable)."""
-    dt, dev = _like(input, dtype, device)
-    return empty(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    return empty(input.shape, **_like(input, dtype, device, requires_grad))
 
 
 def rand_like(
     input: Tensor, dtype: DType | str | None = None, device: str | None = None, requires_grad: bool = False
 ) -> Tensor:
     """Uniform samples in [0, 1) with ``input``'s shape, dtype and device (each overridable)."""
-    dt, dev = _like(input, dtype, device)
-    return rand(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    return rand(input.shape, **_like(input, dtype, device, requires_grad))
 
 
 def randn_like(
     input: Tensor, dtype: DType | str | None = None, device: str | None = None, requires_grad: bool = False
 ) -> Tensor:
     """Standard normal samples with ``input``'s shape, dtype and device (each overridable)."""
-    dt, dev = _like(input, dtype, device)
-    return randn(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    return randn(input.shape, **_like(input, dtype, device, requires_grad))
 
 
 def randint_like(
@@ -282,8 +279,7 @@ def randint_like(
     """
     if high is None:
         low, high = 0, low
-    dt, dev = _like(input, dtype, device)
-    return randint(low, high, input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    return randint(low, high, input.shape, **_like(input, dtype, device, requires_grad))
 
 
 def randn(

@@ -1169,8 +1169,8 @@ class Tensor:
         """``fill_value`` in a new tensor of ``size``, with this tensor's dtype and device unless given."""
         from . import creation
 
-        dtype, device = creation._like(self, dtype, device)  # the *_like functions' rule
-        return creation.full(size, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
+        like = creation._like(self, dtype, device, requires_grad)  # the *_like functions' rule
+        return creation.full(size, fill_value, **like)
 
     def new_zeros(
         self,
@@ -1198,8 +1198,8 @@ class Tensor:
         """An uninitialised tensor of ``size`` with this tensor's dtype and device unless given."""
         from . import creation
 
-        dtype, device = creation._like(self, dtype, device)  # the *_like functions' rule
-        return creation.empty(_shape_arg(size), dtype=dtype, device=device, requires_grad=requires_grad)
+        like = creation._like(self, dtype, device, requires_grad)  # the *_like functions' rule
+        return creation.empty(_shape_arg(size), **like)
 
     def new_ones(
         self,
