@@ -101,9 +101,14 @@ void register_cpu(py::module_& m) {
     m.def("argmin", [](A x, A out) { cpu::argmin_lastdim(cpu_view(x), cpu_out(out, "out")); });
     m.def("cumsum", [](A x, A out) { cpu::cumsum_lastdim(cpu_view(x), cpu_out(out, "out")); });
     m.def("matmul", [](A a, A b, A out) { cpu::matmul(cpu_view(a), cpu_view(b), cpu_out(out, "out")); });
-    m.def("softmax_ce", [](A logits, A targets, A loss, A dlogits) {
-        cpu::softmax_ce(cpu_view(logits), cpu_view(targets), cpu_out(loss, "loss"), cpu_out(dlogits, "dlogits"));
-    });
+    m.def(
+        "softmax_ce",
+        [](A logits, A targets, A loss, A dlogits, int64_t ignore_index, int reduction) {
+            cpu::softmax_ce(cpu_view(logits), cpu_view(targets), cpu_out(loss, "loss"), cpu_out(dlogits, "dlogits"),
+                            ignore_index, reduction);
+        },
+        py::arg("logits"), py::arg("targets"), py::arg("loss"), py::arg("dlogits"), py::arg("ignore_index") = -100,
+        py::arg("reduction") = 1);
     m.def("adam_step", [](const py::list& p, const py::list& g, const py::list& m1, const py::list& v, double lr,
                           double b1, double b2, double eps, double wd, int64_t step, bool decoupled) {
         cpu::adam_step(cpu_lists(p, g, m1, v), lr, b1, b2, eps, wd, step, decoupled);

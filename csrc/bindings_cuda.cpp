@@ -487,9 +487,13 @@ void register_cuda(py::module_& m) {
     m.def("argmin", [](A x, A out) { cuda::argmin_lastdim(x.view(), out.view()); });
     m.def("cumsum", [](A x, A out) { cuda::cumsum_lastdim(x.view(), out.view()); });
     m.def("matmul", [](A a, A b, A out) { cuda::matmul(a.view(), b.view(), out.view()); });
-    m.def("softmax_ce", [](A logits, A targets, A loss, A dlogits) {
-        cuda::softmax_ce(logits.view(), targets.view(), loss.view(), dlogits.view());
-    });
+    m.def(
+        "softmax_ce",
+        [](A logits, A targets, A loss, A dlogits, int64_t ignore_index, int reduction) {
+            cuda::softmax_ce(logits.view(), targets.view(), loss.view(), dlogits.view(), ignore_index, reduction);
+        },
+        py::arg("logits"), py::arg("targets"), py::arg("loss"), py::arg("dlogits"), py::arg("ignore_index") = -100,
+        py::arg("reduction") = 1);
     m.def("adam_step", [](const py::list& p, const py::list& g, const py::list& m1, const py::list& v, double lr,
                           double b1, double b2, double eps, double wd, int64_t step, bool decoupled) {
         cuda::adam_step(to_lists(p, g, m1, v), lr, b1, b2, eps, wd, step, decoupled);

@@ -26,7 +26,7 @@ struct OptimLists {
     void cumsum_lastdim(const ArrayView& x, const ArrayView& out);                               \
     void matmul(const ArrayView& a, const ArrayView& b, const ArrayView& out);                   \
     void softmax_ce(const ArrayView& logits, const ArrayView& targets, const ArrayView& loss,    \
-                    const ArrayView& dlogits);                                                   \
+                    const ArrayView& dlogits, int64_t ignore_index, int reduction);              \
     void adam_step(const OptimLists& t, double lr, double beta1, double beta2, double eps,       \
                    double weight_decay, int64_t step, bool decoupled);                           \
     void sgd_step(const OptimLists& t, double lr, double momentum, double weight_decay,          \
@@ -129,8 +129,14 @@ struct MatmulBatch {
     }
 };
 
+// softmax_ce's reduction codes: per-row losses (N,), their mean over the rows whose target is not
+// ignore_index (nan when all are ignored, as torch), or their sum.
+enum SoftmaxCeReduction : int { kCeNone = 0, kCeMean = 1, kCeSum = 2 };
+
 inline void check_softmax_ce_args(const ArrayView& logits, const ArrayView& targets, const ArrayView& loss,
-                                  const ArrayView& dlogits) {
+                                  const ArrayView& dlogits, int reduction) {
+    GC_CHECK(reduction == kCeNone || reduction == kCeMean || reduction == kCeSum,
+             "cross_entropy: reduction code must be 0 (none), 1 (mean) or 2 (sum)");
     GC_CHECK(logits.ndim == 2 && logits.is_contiguous(), "cross_entropy: logits must be contiguous (N, C)");
     GC_CHECK(targets.ndim == 1 && targets.shape[0] == logits.shape[0] && targets.is_contiguous(),
              "cross_entropy: targets must have shape (N,) matching the logits' batch");
@@ -140,6 +146,8 @@ inline void check_softmax_ce_args(const ArrayView& logits, const ArrayView& targ
     GC_CHECK(dlogits.is_contiguous() && dlogits.numel() == logits.numel(), "cross_entropy: bad dlogits buffer");
     check_same_dtype(logits, loss, "cross_entropy");
     check_same_dtype(logits, dlogits, "cross_entropy");
+    GC_CHECK(loss.is_contiguous() && loss.numel() == (reduction == kCeNone ? logits.shape[0] : 1),
+             "cross_entropy: the loss buffer must hold one value, or one per row for reduction 'none'");
 }
 
 // Every buffer of every parameter is checked before any is touched, so a bad entry never leaves the

@@ -262,8 +262,8 @@ def test_training_and_benchmark_entry_points_run_on_cuda(tmp_path):
 
 @pytest.mark.skipif(not gc.cuda.EMULATED, reason="counts sync points through the emulated device")
 def test_a_training_step_never_waits_for_the_device():
-    # Stream-ordered work: no op, backward or optimizer step copies to the host or synchronizes. The one
-    # documented exception: cross_entropy reads class targets on the host to check their range.
+    # Stream-ordered work: no op, backward or optimizer step copies to the host or synchronizes, the
+    # cross-entropy included (its fused kernel checks the targets and applies ignore_index on the device).
     from gradcore import nn
 
     native = gc.cuda.native()
@@ -272,18 +272,26 @@ def test_a_training_step_never_waits_for_the_device():
     x = gc.tensor(rng.random((16, 64), dtype=np.float32), device="cuda")
     y = gc.tensor(rng.integers(0, 10, 16), device="cuda")
     onehot = gc.tensor(np.eye(10, dtype=np.float32)[rng.integers(0, 10, 16)], device="cuda")
-    losses = [(nn.MSELoss(), onehot, 0), (nn.BCEWithLogitsLoss(), onehot, 0), (nn.CrossEntropyLoss(), y, 1)]
+    y_ignored = gc.tensor(np.where(rng.random(16) < 0.25, -100, rng.integers(0, 10, 16)), device="cuda")
+    losses = [
+        (nn.MSELoss(), onehot),
+        (nn.BCEWithLogitsLoss(), onehot),
+        (nn.CrossEntropyLoss(), y),
+        (nn.CrossEntropyLoss(), y.to(gc.int32)),
+        (nn.CrossEntropyLoss(reduction="sum"), y_ignored),
+        (nn.CrossEntropyLoss(ignore_index=3), y),
+    ]
     for opt in (
         gc.optim.Adam(net.parameters(), lr=1e-3),
         gc.optim.SGD(net.parameters(), lr=0.1, momentum=0.9),
     ):
-        for loss_fn, target, allowed in losses:
+        for loss_fn, target in losses:
             before = native.sync_points()
             loss = loss_fn(net(x), target)
             opt.zero_grad()
             loss.backward()
             opt.step()
-            assert native.sync_points() - before <= allowed, type(loss_fn).__name__
+            assert native.sync_points() == before, type(loss_fn).__name__
     before = native.sync_points()
     loss.item()
     assert native.sync_points() == before + 1

@@ -648,30 +648,42 @@ class BinaryCrossEntropy(Function):
 
 
 class SoftmaxCrossEntropy(Function):
-    """Mean softmax cross-entropy of (N, C) logits against int targets, fused: the kernel
-    writes the loss and d(loss)/d(logits) in one call, and backward only scales it."""
+    """Softmax cross-entropy of (N, C) logits against int targets, fused: the kernel writes the loss
+    ('mean' over the rows whose target is not ignore_index, 'sum', or 'none': one per row) and
+    d(loss)/d(logits) in one call, with no host read; backward only scales it."""
 
-    def forward(self, logits, targets):
+    _REDUCTION_CODES = {"none": 0, "mean": 1, "sum": 2}
+
+    def forward(self, logits, targets, ignore_index=-100, reduction="mean"):
         data = contiguous_data(logits)
         be = backend.get(logits.device)
-        loss = be.empty((), logits.dtype.np)
+        loss = be.empty((logits.shape[0],) if reduction == "none" else (), logits.dtype.np)
         dlogits = be.empty(logits.shape, logits.dtype.np)
-        backend.kernel(logits.device, "softmax_ce")(data, contiguous_data(targets), loss, dlogits)
-        self.save(logits, targets, dlogits)
+        code = self._REDUCTION_CODES[reduction]
+        kernel = backend.kernel(logits.device, "softmax_ce")
+        kernel(data, contiguous_data(targets), loss, dlogits, int(ignore_index), code)
+        self.save(logits, targets, dlogits, ignore_index, reduction)
         return loss
 
     def backward(self, g):
         from .tensor import Tensor
 
-        logits, targets, dlogits = self.saved
+        logits, targets, dlogits, ignore_index, reduction = self.saved
         if is_grad_enabled():  # create_graph: the composite form keeps the gradient differentiable
-            from .nn.functional import one_hot, softmax
+            from .nn.functional import softmax
 
-            n = logits.shape[0]
-            return (softmax(logits, axis=-1) - one_hot(targets, logits.shape[1], logits.dtype)) * (
-                g / n
-            ), None
+            classes = logits.shape[1]
+            kept = (targets != ignore_index).to(logits.dtype).unsqueeze(1)
+            # An ignored target matches no class: its row of the one-hot is zero, as is its kept flag.
+            cls = Tensor(np.arange(classes), device=logits.device).to(targets.dtype).reshape((1, classes))
+            onehot = (targets.unsqueeze(1) == cls).to(logits.dtype)
+            diff = softmax(logits, axis=-1) * kept - onehot
+            if reduction == "none":
+                return diff * g.unsqueeze(1), None
+            return diff * (g / kept.sum() if reduction == "mean" else g), None
         grad = Tensor._wrap(dlogits, logits.device)
+        if reduction == "none":
+            return grad * g.unsqueeze(1), None
         return (grad if is_unit_seed(g) else grad * g), None
 
 

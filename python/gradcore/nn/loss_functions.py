@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import ops
 from ..creation import arange
+from ..dtypes import int32, int64
 from ..tensor import Tensor
 from .loss_ops import BinaryCrossEntropyElementwise
 
@@ -183,7 +184,21 @@ def _class_dim(input: Tensor, name: str) -> int:
 
 def _check_class_targets(input: Tensor, target: Tensor, ignore_index: int, name: str) -> tuple[int, bool]:
     """Validates (N, d1, ...) int targets against (N, C, d1, ...) input; returns C and whether any
-    target is ignore_index. Out-of-range targets raise IndexError naming the value, as in PyTorch."""
+    target is ignore_index. Out-of-range targets raise IndexError naming the value, as in PyTorch.
+    This reads the targets on the host (on CUDA, a sync)."""
+    classes = _check_class_target_layout(input, target, name)
+    t = target.numpy()
+    ignored = t == ignore_index
+    bad = ~ignored & ((t < 0) | (t >= classes))
+    if bad.any():
+        where = np.argwhere(bad)[0]
+        at = f"row {int(where[0])}" if where.size == 1 else f"position {tuple(int(i) for i in where)}"
+        raise IndexError(f"{name}: target {int(t[tuple(where)])} at {at} is out of range [0, {classes})")
+    return classes, bool(ignored.any())
+
+
+def _check_class_target_layout(input: Tensor, target: Tensor, name: str) -> int:
+    """The checks of _check_class_targets that need no host read (type, dtype, device, shape); returns C."""
     if not isinstance(target, Tensor):
         raise TypeError(f"{name}: target must be a Tensor, got {type(target).__name__}")
     if target.dtype.is_floating:
@@ -197,15 +212,7 @@ def _check_class_targets(input: Tensor, target: Tensor, ignore_index: int, name:
             f"{name}: targets must have shape {expected} to match input {input.shape} (input is (C,), (N, C) "
             f"or (N, C, d1, ...)), got {target.shape}"
         )
-    classes = input.shape[cdim]
-    t = target.numpy()
-    ignored = t == ignore_index
-    bad = ~ignored & ((t < 0) | (t >= classes))
-    if bad.any():
-        where = np.argwhere(bad)[0]
-        at = f"row {int(where[0])}" if where.size == 1 else f"position {tuple(int(i) for i in where)}"
-        raise IndexError(f"{name}: target {int(t[tuple(where)])} at {at} is out of range [0, {classes})")
-    return classes, bool(ignored.any())
+    return input.shape[cdim]
 
 
 def _class_shape(input: Tensor, cdim: int) -> tuple[int, ...]:
@@ -244,7 +251,9 @@ def nll_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """Negative log-likelihood of (N, C, d1, ...) log-probabilities at (N, d1, ...) class targets;
-    'mean' divides by the summed weights of the non-ignored targets, as in PyTorch.
+    'mean' divides by the summed weights of the non-ignored targets, as in PyTorch. The targets are read
+    on the host once per call (on CUDA, a sync) to name out-of-range ones: for a training step with no
+    host read, use cross_entropy on the logits (its fused kernel checks them on the device).
 
     Example:
         >>> import gradcore as gc
@@ -271,9 +280,12 @@ def cross_entropy(
 ) -> Tensor:
     """Softmax cross-entropy of (N, C, d1, ...) logits against (N, d1, ...) class indices or against
     class probabilities of the logits' shape, with torch's weight, ignore_index, reduction and
-    label_smoothing. The plain (N, C) mean case runs the fused native kernel. Class targets are read on
-    the host once per call (a small copy, and on CUDA a sync) to name out-of-range targets and to see
-    whether any equals ignore_index; a fused kernel that takes ignore_index would make this unneeded.
+    label_smoothing. (N, C) logits with int64/int32 class targets, no weight and no label smoothing run
+    the fused native kernel (any reduction, any ignore_index) with no host read: on CUDA an
+    out-of-range target is flagged on the device and raised as IndexError at the next sync point
+    (``.item()``, ``gradcore.cuda.synchronize()``), on the CPU at once. The other cases (weights,
+    label smoothing, (N, C, d1, ...) or (C,) logits, other target dtypes, an empty batch) take the
+    composite path, which reads the targets on the host once per call (on CUDA, a sync) to name bad ones.
 
     Example:
         >>> import gradcore as gc
@@ -292,12 +304,13 @@ def cross_entropy(
         raise TypeError(f"cross_entropy: input must be a float Tensor, got {getattr(input, 'dtype', input)}")
     if isinstance(target, Tensor) and target.dtype.is_floating and target.shape == input.shape:
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
-    # Targets are checked on the host first (one small read, like the kernels' own range check): bad
-    # ones raise IndexError naming them, and an ignored one sends the call down the general path.
-    classes, any_ignored = _check_class_targets(input, target, ignore_index, "cross_entropy")
-    plain = weight is None and reduction == "mean" and label_smoothing == 0.0 and input.ndim == 2
-    if plain and input.shape[0] > 0 and not any_ignored:
-        return ops.SoftmaxCrossEntropy.apply(input, target)
+    plain = weight is None and label_smoothing == 0.0 and input.ndim == 2 and input.shape[0] > 0
+    if plain and getattr(target, "dtype", None) in (int64, int32):
+        # The fused kernel checks the targets' range itself (on CUDA, on the device): no host read.
+        _check_class_target_layout(input, target, "cross_entropy")
+        return ops.SoftmaxCrossEntropy.apply(input, target, ignore_index=ignore_index, reduction=reduction)
+    # The composite path checks the targets on the host (one small read): bad ones raise IndexError.
+    classes, _ = _check_class_targets(input, target, ignore_index, "cross_entropy")
     weight = _check_class_weight(weight, input, classes, "cross_entropy")
     cdim = _class_dim(input, "cross_entropy")
     logp = log_softmax(input, dim=cdim)
