@@ -16,7 +16,9 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,8 +55,9 @@ class Result:
 
 
 class Bench:
-    def __init__(self, device: str, quick: bool) -> None:
+    def __init__(self, device: str, quick: bool, lib: str | None = None) -> None:
         self.device, self.quick = device, quick
+        self.lib = lib  # time only this library (the others are left to their own processes)
         self.np = np
         self.torch = optional("torch")
         if self.torch is not None and device == "cuda" and not self.torch.cuda.is_available():
@@ -91,6 +94,8 @@ class Bench:
     ) -> None:
         res = Result(case, size, unit, work)
         for lib, fn in fns.items():
+            if self.lib is not None and lib != self.lib:
+                continue
             if isinstance(fn, str):
                 res.times[lib] = fn
                 continue
@@ -476,6 +481,23 @@ def machine(device: str) -> dict[str, Any]:
     return info
 
 
+def _results_in_own_processes(argv: list[str], libs: list[str]) -> list[Result]:
+    """Runs this script once per library (--lib) and merges the timings case by case."""
+    merged: dict[tuple[str, str], Result] = {}
+    for lib in libs:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "part.json")
+            print(f"[{lib}: own process]", flush=True)
+            subprocess.run([sys.executable, __file__, *argv, "--lib", lib, "--json", out], check=True)
+            with open(out) as f:
+                part = json.load(f)["results"]
+        for r in part:
+            key = (r["case"], r["size"])
+            res = merged.setdefault(key, Result(r["case"], r["size"], r["unit"], r["work"]))
+            res.times.update(r["times"])
+    return list(merged.values())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -485,11 +507,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="where to write results (default benchmarks/results/<device>.json)")
     parser.add_argument("--only", help="comma-separated subset: matmul,elementwise,softmax_ce,adam,mlp")
     parser.add_argument("--plot", help="write a PNG bar chart of the ratios (needs matplotlib)")
+    parser.add_argument("--lib", help="time only this library (gradcore, numpy, torch or cupy)")
+    parser.add_argument(
+        "--one-process",
+        action="store_true",
+        help="time every library in this process (default for --quick and --device cuda; a full CPU run "
+        "times each library in its own process, as OpenMP/OpenBLAS/torch thread pools disturb each other)",
+    )
     args = parser.parse_args(argv)
     if args.device == "cuda" and not gc.cuda.is_available():
         print("benchmarks: CUDA is not available here", file=sys.stderr)
         return 2
-    b = Bench(args.device, args.quick)
+    b = Bench(args.device, args.quick, args.lib)
     families = {
         "matmul": bench_matmul,
         "elementwise": bench_elementwise,
@@ -501,9 +530,15 @@ def main(argv: list[str] | None = None) -> int:
     for name in chosen:
         if name not in families:
             parser.error(f"unknown family {name!r}")
-        print(f"[{name}]", flush=True)
-        families[name](b)
-    table = markdown(b.results, args.device)
+    if args.device == "cpu" and not (args.quick or args.one_process or args.lib):
+        own_argv = argv if argv is not None else sys.argv[1:]
+        b.results = _results_in_own_processes(own_argv, ["gradcore", "numpy", "torch"])
+    else:
+        for name in chosen:
+            print(f"[{name}]", flush=True)
+            families[name](b)
+    # A --lib child process only hands its timings back; its parent prints the table.
+    table = markdown(b.results, args.device) if args.lib is None else ""
     out = args.json or (None if args.quick else os.path.join(HERE, "results", f"{args.device}.json"))
     if out:
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
@@ -519,8 +554,9 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError:
             print("--plot needs matplotlib: pip install 'gradcore[bench]'", file=sys.stderr)
             status = 1
-    print()
-    print(table)  # last, so the table is what a reader of the log sees at the bottom
+    if table:
+        print()
+        print(table)  # last, so the table is what a reader of the log sees at the bottom
     return status
 
 
