@@ -16,14 +16,14 @@ from . import _C
 _CACHE_MIN_BYTES = _C.cpu.cache_min_bytes
 
 
-def check_size(shape: tuple[int, ...], dtype: np.dtype) -> None:
-    """Raises ValueError naming ``shape`` when a dim is negative or the byte size overflows int64."""
-    if any(int(s) < 0 for s in shape):
+def checked_nbytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
+    """The byte size of ``shape``; ValueError naming it when a dim is negative or the size overflows int64."""
+    if shape and min(shape) < 0:
         raise ValueError(f"negative dimension in shape {tuple(shape)}")
-    if np.dtype(dtype).itemsize * prod(int(s) for s in shape) >= 1 << 63:
-        raise ValueError(
-            f"shape {tuple(shape)} of {np.dtype(dtype)} is too large (its size in bytes overflows int64)"
-        )
+    nbytes = dtype.itemsize * prod(shape)  # Python ints: exact, so the overflow test below is reliable
+    if nbytes >= 1 << 63:
+        raise ValueError(f"shape {tuple(shape)} of {dtype} is too large (its size in bytes overflows int64)")
+    return nbytes
 
 
 class CPUBackend:
@@ -34,15 +34,14 @@ class CPUBackend:
 
     @staticmethod
     def empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        check_size(shape, dtype)
         # Large buffers come from the native host cache (no page faults on reuse); small ones from NumPy.
-        if dtype.itemsize * prod(shape) >= _CACHE_MIN_BYTES:
+        if checked_nbytes(shape, dtype) >= _CACHE_MIN_BYTES:
             return _C.cpu.cached_empty(list(shape), dtype)
         return np.empty(shape, dtype)
 
     @staticmethod
     def zeros(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        check_size(shape, dtype)
+        checked_nbytes(shape, dtype)
         return np.zeros(shape, dtype)
 
     @staticmethod
