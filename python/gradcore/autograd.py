@@ -332,6 +332,14 @@ def _node(t: Tensor) -> Any:
     return t._ctx if t._ctx is not None else t
 
 
+def unit_seed_for(t: Tensor) -> Tensor:
+    """The implicit gradient of a one-element output: ones of its shape, dtype and device."""
+    from . import backend
+
+    seed = _tensor_type._wrap(backend.get(t.device).empty(t.shape, t.dtype.np), t.device)
+    return seed.fill_(1.0)
+
+
 def run_backward(
     root: Tensor, gradient: Tensor, retain_graph: bool, create_graph: bool, unit_seed: bool = False
 ) -> None:
@@ -384,10 +392,7 @@ def grad(
         if g is None:
             if o.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            from . import backend
-
-            g = _tensor_type._wrap(backend.get(o.device).empty(o.shape, o.dtype.np), o.device)
-            g.fill_(1.0)
+            g = unit_seed_for(o)
         else:
             g = o._coerce(g).to(o.dtype)
             if g.shape != o.shape:

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import backend, linalg, ops, ops_index, reductions
 from . import inplace as _inplace
-from .autograd import register_tensor_type, run_backward
+from .autograd import register_tensor_type, run_backward, unit_seed_for
 from .dtypes import (
     DTYPE_OF_NUMPY,
     DType,
@@ -174,8 +174,7 @@ class Tensor:
                     f"grad can be implicitly created only for scalar outputs; this tensor has shape "
                     f"{self.shape}, so pass gradient= of that shape"
                 )
-            gradient = Tensor._wrap(backend.get(self.device).empty(self.shape, self.dtype.np), self.device)
-            gradient.fill_(1.0)
+            gradient = unit_seed_for(self)
         else:
             gradient = self._coerce(gradient).to(self.dtype)
             if gradient.shape != self.shape:
