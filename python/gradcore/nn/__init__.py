@@ -16,7 +16,18 @@ from .losses import (
     SmoothL1Loss,
 )
 from .module import Module, Parameter
-from .normalization import BatchNorm1d, LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .pooling import (
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    ConstantPad2d,
+    MaxPool2d,
+    ReflectionPad2d,
+    ReplicationPad2d,
+    Unflatten,
+    Upsample,
+    ZeroPad2d,
+)
 
 __all__ = [
     "BCELoss",
@@ -51,4 +62,16 @@ __all__ = [
     "functional",
     "init",
     "utils",
+]
+__all__ += [
+    "AdaptiveAvgPool2d",
+    "AvgPool2d",
+    "BatchNorm2d",
+    "ConstantPad2d",
+    "MaxPool2d",
+    "ReflectionPad2d",
+    "ReplicationPad2d",
+    "Unflatten",
+    "Upsample",
+    "ZeroPad2d",
 ]

@@ -204,6 +204,7 @@ from .loss_functions import (  # noqa: E402
     smooth_l1_loss,
 )
 from .normalization import batch_norm, layer_norm  # noqa: E402
+from .pool_functions import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d, pad  # noqa: E402
 
 __all__ = [
     "batch_norm",
@@ -229,3 +230,4 @@ __all__ = [
     "softmax",
     "tanh",
 ]
+__all__ += ["adaptive_avg_pool2d", "avg_pool2d", "interpolate", "max_pool2d", "pad"]
