@@ -2,6 +2,7 @@
 // threads, each plane's windows walked in torch's order so ties and NaNs pick torch's argmax.
 #include <cmath>
 #include <type_traits>
+#include <vector>
 #include "parallel.h"
 #include "pool.h"
 
@@ -45,11 +46,11 @@ void max_pool2d_fwd(const ArrayView& x, const ArrayView& y, const ArrayView& idx
                     T m = -INFINITY;
                     for (int64_t a = hs; a < he; a += p.dh) {
                         for (int64_t b = ws; b < we; b += p.dw) {
+                            // torch's test (the last NaN wins), as selects: random data defeats a branch
                             const T v = xp[a * w + b];
-                            if (v > m || std::isnan(v)) {  // torch's test: the last NaN wins
-                                m = v;
-                                best = a * w + b;
-                            }
+                            const bool take = v > m || v != v;
+                            m = take ? v : m;
+                            best = take ? a * w + b : best;
                         }
                     }
                     yp[i * ow + j] = m;
@@ -87,22 +88,31 @@ void avg_pool2d_fwd(const ArrayView& x, const ArrayView& y, const Pool2dParams& 
 void avg_pool2d_bwd(const ArrayView& gy, const ArrayView& gx, const Pool2dParams& p) {
     check_pool2d("avg_pool2d backward", gx, gy, p);
     const int64_t h = gx.shape[2], w = gx.shape[3], oh = gy.shape[2], ow = gy.shape[3];
+    // Window ranges per input row / column (windows i with i*s - pad <= a < i*s - pad + k) and each
+    // output's reciprocal divisor: computed once per call, not per element of every plane.
+    std::vector<int64_t> i0(h), i1(h), j0(w), j1(w);
+    for (int64_t a = 0; a < h; ++a) {  // a negative numerator truncates toward 0; the max(0) fixes it
+        i0[a] = std::max<int64_t>(0, (a + p.ph - p.kh + p.sh) / p.sh);
+        i1[a] = std::min(oh, (a + p.ph) / p.sh + 1);
+    }
+    for (int64_t b = 0; b < w; ++b) {
+        j0[b] = std::max<int64_t>(0, (b + p.pw - p.kw + p.sw) / p.sw);
+        j1[b] = std::min(ow, (b + p.pw) / p.sw + 1);
+    }
     dispatch_float(gy.dtype, "avg_pool2d", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
+        std::vector<T> inv(oh * ow);
+        for (int64_t i = 0; i < oh; ++i)
+            for (int64_t j = 0; j < ow; ++j)
+                inv[i * ow + j] = T(1) / T(avg_pool_divisor(i * p.sh - p.ph, j * p.sw - p.pw, h, w, p));
         for_planes(gx, gy, [&](int64_t plane) {
             const T* gp = gy.ptr<T>() + plane * oh * ow;
             T* xp = gx.ptr<T>() + plane * h * w;
             for (int64_t a = 0; a < h; ++a) {
-                // windows i with i*sh - ph <= a < i*sh - ph + kh
-                const int64_t i0 = std::max<int64_t>(0, (a + p.ph - p.kh + p.sh) / p.sh);
-                const int64_t i1 = std::min(oh, (a + p.ph) / p.sh + 1);
                 for (int64_t b = 0; b < w; ++b) {
-                    const int64_t j0 = std::max<int64_t>(0, (b + p.pw - p.kw + p.sw) / p.sw);
-                    const int64_t j1 = std::min(ow, (b + p.pw) / p.sw + 1);
                     T s = 0;
-                    for (int64_t i = i0; i < i1; ++i)
-                        for (int64_t j = j0; j < j1; ++j)
-                            s += gp[i * ow + j] / T(avg_pool_divisor(i * p.sh - p.ph, j * p.sw - p.pw, h, w, p));
+                    for (int64_t i = i0[a]; i < i1[a]; ++i)
+                        for (int64_t j = j0[b]; j < j1[b]; ++j) s += gp[i * ow + j] * inv[i * ow + j];
                     xp[a * w + b] = s;
                 }
             }
