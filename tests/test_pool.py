@@ -376,3 +376,25 @@ def test_docstring_examples(name):
 
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+@pytest.mark.parametrize("affine, track", [(False, True), (True, False)])
+def test_batchnorm2d_options_match_torch(affine, track):
+    ours = nn.BatchNorm2d(2, affine=affine, track_running_stats=track, dtype=gc.float64)
+    theirs = torch.nn.BatchNorm2d(2, affine=affine, track_running_stats=track, dtype=torch.float64)
+    assert sorted(ours.state_dict()) == sorted(theirs.state_dict())
+    arr = np.random.default_rng(12).normal(size=(3, 2, 4, 4))
+    for mode in ("train", "eval"):
+        getattr(ours, mode)(), getattr(theirs, mode)()
+        x, tx = _pair(arr)
+        out, ref = ours(x), theirs(tx)
+        assert_close(out, ref.detach().numpy(), atol=1e-10, rtol=1e-10, name=mode)
+        _backward_both(out, ref, "cpu")
+        assert_close(x.grad, tx.grad.numpy(), atol=1e-10, rtol=1e-10, name=f"{mode} grad")
+    assert_close(
+        F.batch_norm(gc.tensor(arr), None, None, training=True),
+        TF.batch_norm(torch.tensor(arr), None, None, training=True).numpy(),
+        atol=1e-10,
+    )
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        nn.BatchNorm2d(2)(gc.zeros(1, 2, 1, 1))

@@ -212,7 +212,7 @@ def interpolate(
             raise ValueError(f"interpolate: size {size} must have {k} entries for a {input.ndim}-d input")
         scales: tuple[float | None, ...] = (None,) * k
     else:
-        sf = (scale_factor,) * k if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
+        sf = (scale_factor,) * k if np.ndim(scale_factor) == 0 else tuple(scale_factor)
         if len(sf) != k:
             raise ValueError(f"interpolate: scale_factor {scale_factor} must have {k} entries")
         out_sizes = tuple(math.floor(n * float(f)) for n, f in zip(in_sizes, sf))
