@@ -398,3 +398,24 @@ def test_batchnorm2d_options_match_torch(affine, track):
     )
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         nn.BatchNorm2d(2)(gc.zeros(1, 2, 1, 1))
+
+
+def test_pool1d_matches_torch(device):
+    arr = np.random.default_rng(13).normal(size=(2, 3, 9))
+    for ours, theirs in [
+        (lambda t: F.max_pool1d(t, 3, 2, 1, 2, True), lambda t: TF.max_pool1d(t, 3, 2, 1, 2, True)),
+        (lambda t: F.avg_pool1d(t, 4, 3, 2, True, False), lambda t: TF.avg_pool1d(t, 4, 3, 2, True, False)),
+        (lambda t: nn.MaxPool1d(2)(t[0]), lambda t: torch.nn.MaxPool1d(2)(t[0])),
+        (lambda t: nn.AvgPool1d(3, 1, 1)(t), lambda t: torch.nn.AvgPool1d(3, 1, 1)(t)),
+    ]:
+        x, tx = _pair(arr, device)
+        out, ref = ours(x), theirs(tx)
+        assert_close(out.cpu(), ref.detach().numpy(), atol=1e-12, rtol=1e-12, name="forward")
+        _backward_both(out, ref, device)
+        assert_close(x.grad.cpu(), tx.grad.numpy(), atol=1e-12, rtol=1e-12, name="grad")
+    _, idx = F.max_pool1d(gc.tensor(arr, device=device), 2, return_indices=True)
+    np.testing.assert_array_equal(
+        idx.cpu().numpy(), TF.max_pool1d(torch.tensor(arr), 2, return_indices=True)[1]
+    )
+    with pytest.raises(ValueError, match="2-d .* or 3-d"):
+        F.max_pool1d(gc.zeros(1, 1, 2, 2), 2)

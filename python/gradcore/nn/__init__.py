@@ -19,8 +19,10 @@ from .module import Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import (
     AdaptiveAvgPool2d,
+    AvgPool1d,
     AvgPool2d,
     ConstantPad2d,
+    MaxPool1d,
     MaxPool2d,
     ReflectionPad2d,
     ReplicationPad2d,
@@ -65,9 +67,11 @@ __all__ = [
 ]
 __all__ += [
     "AdaptiveAvgPool2d",
+    "AvgPool1d",
     "AvgPool2d",
     "BatchNorm2d",
     "ConstantPad2d",
+    "MaxPool1d",
     "MaxPool2d",
     "ReflectionPad2d",
     "ReplicationPad2d",

@@ -204,7 +204,15 @@ from .loss_functions import (  # noqa: E402
     smooth_l1_loss,
 )
 from .normalization import batch_norm, layer_norm  # noqa: E402
-from .pool_functions import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d, pad  # noqa: E402
+from .pool_functions import (  # noqa: E402
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    interpolate,
+    max_pool1d,
+    max_pool2d,
+    pad,
+)
 
 __all__ = [
     "batch_norm",
@@ -230,4 +238,12 @@ __all__ = [
     "softmax",
     "tanh",
 ]
-__all__ += ["adaptive_avg_pool2d", "avg_pool2d", "interpolate", "max_pool2d", "pad"]
+__all__ += [
+    "adaptive_avg_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "interpolate",
+    "max_pool1d",
+    "max_pool2d",
+    "pad",
+]

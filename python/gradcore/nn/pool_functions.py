@@ -300,3 +300,85 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
             idx = tensor(_pad_index(n, b, a, mode), dtype=int64, device=input.device)
             out = _index_select_checked(out, d, idx)
     return out if out is not input else input.clone()
+
+
+def _as_2d(input: Tensor, op: str) -> Tensor:
+    """(N, C, L) or (C, L) as (N, C, 1, L) or (C, 1, L): the 1-d pools are the 2-d ones over one row."""
+    if not isinstance(input, Tensor) or input.ndim not in (2, 3):
+        shape = input.shape if isinstance(input, Tensor) else type(input).__name__
+        raise ValueError(f"{op}: expected a 2-d (C, L) or 3-d (N, C, L) input, got {shape}")
+    return input.unsqueeze(-2)
+
+
+def _one(v: Any, name: str, op: str) -> int:
+    vals = (v,) if isinstance(v, (int, np.integer)) else tuple(v)
+    if len(vals) != 1:
+        raise TypeError(f"{op}: {name} must be an int or a 1-tuple, got {v!r}")
+    return int(vals[0])
+
+
+def max_pool1d(
+    input: Tensor,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """1-d max pooling over (N, C, L) or (C, L) input, as ``torch.nn.functional.max_pool1d``.
+
+    Example:
+        >>> import gradcore as gc
+        >>> from gradcore.nn import functional as F
+        >>> F.max_pool1d(gc.tensor([[[1.0, 3.0, 2.0, 0.0]]]), 2).tolist()
+        [[[3.0, 2.0]]]
+    """
+    op = "max_pool1d"
+    k = _one(kernel_size, "kernel_size", op)
+    s = (
+        k
+        if stride is None or (not isinstance(stride, int) and len(stride) == 0)
+        else _one(stride, "stride", op)
+    )
+    out = max_pool2d(
+        _as_2d(input, op),
+        (1, k),
+        (1, s),
+        (0, _one(padding, "padding", op)),
+        (1, _one(dilation, "dilation", op)),
+        ceil_mode,
+        return_indices,
+    )
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """1-d average pooling over (N, C, L) or (C, L) input, as ``torch.nn.functional.avg_pool1d``.
+
+    Example:
+        >>> import gradcore as gc
+        >>> from gradcore.nn import functional as F
+        >>> F.avg_pool1d(gc.tensor([[[1.0, 3.0, 2.0, 0.0]]]), 2).tolist()
+        [[[2.0, 1.0]]]
+    """
+    op = "avg_pool1d"
+    k = _one(kernel_size, "kernel_size", op)
+    s = (
+        k
+        if stride is None or (not isinstance(stride, int) and len(stride) == 0)
+        else _one(stride, "stride", op)
+    )
+    out = avg_pool2d(
+        _as_2d(input, op), (1, k), (1, s), (0, _one(padding, "padding", op)), ceil_mode, count_include_pad
+    )
+    return out.squeeze(-2)

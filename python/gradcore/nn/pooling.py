@@ -1,4 +1,4 @@
-"""Pooling, upsampling, padding and reshaping modules: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample,
+"""Pooling, upsampling, padding and reshaping modules: Max/AvgPool1d/2d, AdaptiveAvgPool2d, Upsample,
 ZeroPad2d / ConstantPad2d / ReflectionPad2d / ReplicationPad2d and Unflatten, with torch's arguments."""
 
 from __future__ import annotations
@@ -8,7 +8,16 @@ from typing import Any
 
 from ..tensor import Tensor
 from .module import Module
-from .pool_functions import IntOrPair, adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d, pad
+from .pool_functions import (
+    IntOrPair,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    interpolate,
+    max_pool1d,
+    max_pool2d,
+    pad,
+)
 
 
 class MaxPool2d(Module):
@@ -78,6 +87,51 @@ class AvgPool2d(Module):
             self.ceil_mode,
             self.count_include_pad,
             self.divisor_override,
+        )
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool1d(MaxPool2d):
+    """1-d max pooling of (N, C, L) or (C, L) input (see ``F.max_pool1d``).
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.nn.MaxPool1d(2)(gc.randn(1, 3, 8)).shape
+        (1, 3, 4)
+    """
+
+    def forward(self, x: Tensor) -> Any:
+        return max_pool1d(
+            x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, self.return_indices
+        )
+
+
+class AvgPool1d(Module):
+    """1-d average pooling of (N, C, L) or (C, L) input (see ``F.avg_pool1d``).
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.nn.AvgPool1d(2)(gc.ones(1, 1, 4)).tolist()
+        [[[1.0, 1.0]]]
+    """
+
+    def __init__(
+        self,
+        kernel_size: int,
+        stride: int | None = None,
+        padding: int = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
+        super().__init__()
+        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
+        self.padding, self.ceil_mode, self.count_include_pad = padding, ceil_mode, count_include_pad
+
+    def forward(self, x: Tensor) -> Tensor:
+        return avg_pool1d(
+            x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad
         )
 
     def extra_repr(self) -> str:
