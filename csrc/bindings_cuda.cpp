@@ -526,6 +526,9 @@ void register_cuda(py::module_& m) {
     m.def("max_pool2d_fwd", [](A x, A y, A idx, const std::array<int64_t, 8>& k) {
         cuda::max_pool2d_fwd(x.view(), y.view(), idx.view(), pool_params(k));
     }, py::arg("x"), py::arg("out"), py::arg("indices"), py::arg("params"));
+    m.def("max_pool2d_bwd", [](A gy, A idx, A gx, const std::array<int64_t, 8>& k) {
+        cuda::max_pool2d_bwd(gy.view(), idx.view(), gx.view(), pool_params(k));
+    }, py::arg("grad_output"), py::arg("indices"), py::arg("grad_input"), py::arg("params"));
     m.def("avg_pool2d_fwd", [](A x, A y, const std::array<int64_t, 8>& k, bool count_include_pad, int64_t divisor) {
         cuda::avg_pool2d_fwd(x.view(), y.view(), pool_params(k, count_include_pad, divisor));
     }, py::arg("x"), py::arg("out"), py::arg("params"), py::arg("count_include_pad"), py::arg("divisor"));
