@@ -228,11 +228,13 @@ def test_pool_bad_inputs():
         st.sampled_from([0.5, 0.7, 1.0, 1.3, 1.7, 2.0, 2.5, 3.0]), st.sampled_from([0.6, 1.0, 1.5, 2.0, 2.2])
     ),
     recompute=st.booleans(),
+    mode=st.sampled_from(["nearest", "nearest-exact"]),
 )
-def test_interpolate_nearest_matches_torch(shape, size, scale, recompute):
+def test_interpolate_nearest_matches_torch(shape, size, scale, recompute, mode):
     arr = np.random.default_rng(6).normal(size=shape)
     x, tx = _pair(arr)
     kw = dict(size=size) if size else dict(scale_factor=scale, recompute_scale_factor=recompute)
+    kw["mode"] = mode
     got, want = _same_outcome(lambda: F.interpolate(x, **kw), lambda: TF.interpolate(tx, **kw))
     if got is None:
         return

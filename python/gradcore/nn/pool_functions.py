@@ -167,13 +167,14 @@ def adaptive_avg_pool2d(input: Tensor, output_size: IntOrPair | Sequence[int | N
     return out.squeeze(0) if unbatched else out
 
 
-def _nearest_index(n_in: int, n_out: int, scale: float | None) -> np.ndarray:
-    """torch's nearest source index: floor(dst * s) in float32, s = 1/scale_factor when given, else in/out;
-    torch's exact shortcuts for an unchanged size and for doubling come first."""
-    if n_out == 2 * n_in:
+def _nearest_index(n_in: int, n_out: int, scale: float | None, exact: bool = False) -> np.ndarray:
+    """torch's nearest source index in float32: floor(dst * s) ('nearest'; doubling is exactly dst // 2)
+    or floor((dst + 0.5) * s) ('nearest-exact'), s = 1/scale_factor when given, else in/out."""
+    if n_out == 2 * n_in and not exact:
         return np.arange(n_out, dtype=np.int64) >> 1
     s = np.float32(1.0 / scale) if scale is not None and scale > 0 else np.float32(n_in) / np.float32(n_out)
-    src = np.floor(np.arange(n_out, dtype=np.float32) * s).astype(np.int64)
+    dst = np.arange(n_out, dtype=np.float32) + (np.float32(0.5) if exact else np.float32(0))
+    src = np.floor(dst * s).astype(np.int64)
     return np.minimum(src, n_in - 1)
 
 
@@ -186,8 +187,8 @@ def interpolate(
     recompute_scale_factor: bool | None = None,
 ) -> Tensor:
     """Resizes the spatial dims of (N, C, L), (N, C, H, W) or (N, C, D, H, W) input, as
-    ``torch.nn.functional.interpolate``; only mode='nearest' (source index floor(dst * in / out), or
-    floor(dst / scale_factor) when a scale is given, as torch).
+    ``torch.nn.functional.interpolate``; modes 'nearest' (source index floor(dst * in / out), or
+    floor(dst / scale_factor) when a scale is given, as torch) and 'nearest-exact' (dst + 0.5).
 
     Example:
         >>> import gradcore as gc
@@ -195,8 +196,10 @@ def interpolate(
         >>> F.interpolate(gc.tensor([[[[1.0, 2.0]]]]), scale_factor=2).tolist()
         [[[[1.0, 1.0, 2.0, 2.0], [1.0, 1.0, 2.0, 2.0]]]]
     """
-    if mode != "nearest":
-        raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented (only 'nearest')")
+    if mode not in ("nearest", "nearest-exact"):
+        raise NotImplementedError(
+            f"interpolate: mode {mode!r} is not implemented (only 'nearest' and 'nearest-exact')"
+        )
     if align_corners is not None:
         raise ValueError("interpolate: align_corners only applies to the linear modes, not 'nearest'")
     if not isinstance(input, Tensor) or input.ndim not in (3, 4, 5):
@@ -226,7 +229,8 @@ def interpolate(
     for i in range(k):
         if out_sizes[i] == in_sizes[i]:  # torch copies the dim, whatever the scale
             continue
-        idx = tensor(_nearest_index(in_sizes[i], out_sizes[i], scales[i]), dtype=int64, device=input.device)
+        src = _nearest_index(in_sizes[i], out_sizes[i], scales[i], mode == "nearest-exact")
+        idx = tensor(src, dtype=int64, device=input.device)
         out = _index_select_checked(out, 2 + i, idx)
     return out if out is not input else input.clone()
 

@@ -176,8 +176,10 @@ class Upsample(Module):
         recompute_scale_factor: bool | None = None,
     ) -> None:
         super().__init__()
-        if mode != "nearest":
-            raise NotImplementedError(f"Upsample: mode {mode!r} is not implemented (only 'nearest')")
+        if mode not in ("nearest", "nearest-exact"):
+            raise NotImplementedError(
+                f"Upsample: mode {mode!r} is not implemented (only 'nearest' and 'nearest-exact')"
+            )
         self.size, self.scale_factor, self.mode = size, scale_factor, mode
         self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
 
