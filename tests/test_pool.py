@@ -421,3 +421,34 @@ def test_pool1d_matches_torch(device):
     )
     with pytest.raises(ValueError, match="2-d .* or 3-d"):
         F.max_pool1d(gc.zeros(1, 1, 2, 2), 2)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(
+    not gc.cuda.is_available(), reason="no CUDA device (GRADCORE_EMULATE_CUDA=1 emulates one)"
+)
+@pytest.mark.parametrize("dtype, shape", [(np.float32, (1, 2, 1700, 1000)), (np.float64, (2, 3, 40, 50))])
+def test_cuda_kernels_match_cpu_past_one_grid(dtype, shape):
+    """The float32 case has more outputs than one launch of grid_for covers (132 SMs x 32 blocks x 256
+    threads on an H100), so every grid-stride loop wraps; overlapping dilated windows with ties and a
+    NaN. Max-pool (values, indices, gradient: one summation order on both devices) must agree exactly."""
+    rng = np.random.default_rng(14)
+    arr = rng.integers(-4, 5, shape).astype(dtype)
+    g_max = rng.normal(size=shape[:3] + (shape[3] - 2,)).astype(dtype)
+    g_avg = rng.normal(size=shape).astype(dtype)
+    out = {}
+    for dev in ("cpu", "cuda"):
+        nan_arr = arr.copy()
+        nan_arr[0, 1, 7, 11] = np.nan
+        x = gc.tensor(nan_arr, device=dev, requires_grad=True)
+        y, idx = F.max_pool2d(x, 3, 1, 1, (1, 2), return_indices=True)
+        y.backward(gc.tensor(g_max, device=dev))
+        xa = gc.tensor(arr, device=dev, requires_grad=True)
+        a = F.avg_pool2d(xa, 3, 1, 1, ceil_mode=True, count_include_pad=False)
+        a.backward(gc.tensor(g_avg, device=dev))
+        out[dev] = [t.cpu().numpy() for t in (y, idx, x.grad, a, xa.grad)]
+    for got, want, name in zip(out["cuda"], out["cpu"], ["values", "indices", "grad", "avg", "avg grad"]):
+        if name.startswith("avg"):
+            assert_close(got, want, atol=1e-5, rtol=1e-5, name=name)
+        else:
+            np.testing.assert_array_equal(got, want, err_msg=name)
