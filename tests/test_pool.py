@@ -136,6 +136,7 @@ def test_gradcheck(device):
     assert gradcheck(lambda t: F.pad(t, (1, -1, 2, 0), value=3.0), [x])
     assert gradcheck(lambda t: F.pad(t, (2, 1, 1, 3), mode="reflect"), [x])
     assert gradcheck(lambda t: F.adaptive_avg_pool2d(t, (2, 4)), [x])
+    assert gradcheck(lambda t: F.adaptive_avg_pool2d(t, (5, 3)), [x])
 
 
 @pytest.mark.parametrize("pool", ["max", "avg"])
@@ -452,3 +453,13 @@ def test_cuda_kernels_match_cpu_past_one_grid(dtype, shape):
             assert_close(got, want, atol=1e-5, rtol=1e-5, name=name)
         else:
             np.testing.assert_array_equal(got, want, err_msg=name)
+
+
+@pytest.mark.parametrize("size", [1, (2, 3), (3, 4), (None, 2), (7, 5)])
+def test_adaptive_avg_pool2d_matches_torch(device, size):
+    arr = np.random.default_rng(15).normal(size=(2, 3, 6, 9))
+    x, tx = _pair(arr, device)
+    out, ref = F.adaptive_avg_pool2d(x, size), TF.adaptive_avg_pool2d(tx, size)
+    assert_close(out.cpu(), ref.detach().numpy(), atol=1e-12, rtol=1e-12, name="forward")
+    _backward_both(out, ref, device)
+    assert_close(x.grad.cpu(), tx.grad.numpy(), atol=1e-12, rtol=1e-12, name="grad")

@@ -148,7 +148,8 @@ def _adaptive_matrix(n_in: int, n_out: int, like: Tensor) -> Tensor:
 
 def adaptive_avg_pool2d(input: Tensor, output_size: IntOrPair | Sequence[int | None]) -> Tensor:
     """Average pooling to a fixed (OH, OW) with torch's adaptive windows; None keeps that input size.
-    Computed as two small averaging matmuls (A_h @ x @ A_w^T), so backward comes from matmul's.
+    Windows that tile the input run the avg-pool kernel; others are two small averaging matmuls
+    (A_h @ x @ A_w^T), so backward comes from matmul's.
 
     Example:
         >>> import gradcore as gc
@@ -163,7 +164,14 @@ def adaptive_avg_pool2d(input: Tensor, output_size: IntOrPair | Sequence[int | N
     oh, ow = (x.shape[2 + i] if sizes[i] is None else int(sizes[i]) for i in range(2))
     if oh <= 0 or ow <= 0:
         raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {(oh, ow)}")
-    out = _adaptive_matrix(x.shape[2], oh, x) @ x @ _adaptive_matrix(x.shape[3], ow, x).transpose(0, 1)
+    h, w = x.shape[2:]
+    if h % oh == 0 and w % ow == 0:  # equal windows that tile the input: torch's windows, the pool kernel
+        k = (h // oh, w // ow)
+        out = AvgPool2d.apply(
+            x, out_hw=(oh, ow), params=(k[0], k[1], k[0], k[1], 0, 0, 1, 1), count_include_pad=True, divisor=0
+        )
+    else:
+        out = _adaptive_matrix(h, oh, x) @ x @ _adaptive_matrix(w, ow, x).transpose(0, 1)
     return out.squeeze(0) if unbatched else out
 
 
