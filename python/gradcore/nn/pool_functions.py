@@ -55,7 +55,7 @@ def _pool_geometry(
     k = _pair(kernel_size, "kernel_size", op)
     s = (
         k
-        if stride is None or (not isinstance(stride, int) and len(stride) == 0)
+        if stride is None or (np.ndim(stride) == 1 and len(stride) == 0)
         else _pair(stride, "stride", op)
     )
     p, d = _pair(padding, "padding", op), _pair(dilation, "dilation", op)
@@ -350,7 +350,7 @@ def max_pool1d(
     k = _one(kernel_size, "kernel_size", op)
     s = (
         k
-        if stride is None or (not isinstance(stride, int) and len(stride) == 0)
+        if stride is None or (np.ndim(stride) == 1 and len(stride) == 0)
         else _one(stride, "stride", op)
     )
     out = max_pool2d(
@@ -387,7 +387,7 @@ def avg_pool1d(
     k = _one(kernel_size, "kernel_size", op)
     s = (
         k
-        if stride is None or (not isinstance(stride, int) and len(stride) == 0)
+        if stride is None or (np.ndim(stride) == 1 and len(stride) == 0)
         else _one(stride, "stride", op)
     )
     out = avg_pool2d(
