@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -53,11 +54,7 @@ def _pool_geometry(
     x: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool, op: str
 ) -> tuple[tuple[int, int], tuple[int, ...]]:
     k = _pair(kernel_size, "kernel_size", op)
-    s = (
-        k
-        if stride is None or (np.ndim(stride) == 1 and len(stride) == 0)
-        else _pair(stride, "stride", op)
-    )
+    s = k if stride is None or (np.ndim(stride) == 1 and len(stride) == 0) else _pair(stride, "stride", op)
     p, d = _pair(padding, "padding", op), _pair(dilation, "dilation", op)
     if min(k) <= 0:
         raise ValueError(f"{op}: kernel_size must be positive, got {k}")
@@ -175,6 +172,13 @@ def adaptive_avg_pool2d(input: Tensor, output_size: IntOrPair | Sequence[int | N
     return out.squeeze(0) if unbatched else out
 
 
+@lru_cache(maxsize=256)
+def _device_index(device: str, make: Any, *args: Any) -> Tensor:
+    """The int64 index tensor ``make(*args)`` on ``device``, uploaded once: later calls (a training loop,
+    a captured CUDA graph) reuse it. Callers only read it."""
+    return tensor(make(*args), dtype=int64, device=device)
+
+
 def _nearest_index(n_in: int, n_out: int, scale: float | None, exact: bool = False) -> np.ndarray:
     """torch's nearest source index in float32: floor(dst * s) ('nearest'; doubling is exactly dst // 2)
     or floor((dst + 0.5) * s) ('nearest-exact'), s = 1/scale_factor when given, else in/out."""
@@ -237,8 +241,9 @@ def interpolate(
     for i in range(k):
         if out_sizes[i] == in_sizes[i]:  # torch copies the dim, whatever the scale
             continue
-        src = _nearest_index(in_sizes[i], out_sizes[i], scales[i], mode == "nearest-exact")
-        idx = tensor(src, dtype=int64, device=input.device)
+        idx = _device_index(
+            input.device, _nearest_index, in_sizes[i], out_sizes[i], scales[i], mode == "nearest-exact"
+        )
         out = _index_select_checked(out, 2 + i, idx)
     return out if out is not input else input.clone()
 
@@ -309,7 +314,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
         if mode != "reflect" and n == 0 or mode == "circular" and (b > n or a > n):
             raise ValueError(f"pad: {mode} padding ({b}, {a}) does not fit dim {d} of size {n}")
         if b or a:
-            idx = tensor(_pad_index(n, b, a, mode), dtype=int64, device=input.device)
+            idx = _device_index(input.device, _pad_index, n, b, a, mode)
             out = _index_select_checked(out, d, idx)
     return out if out is not input else input.clone()
 
@@ -348,11 +353,7 @@ def max_pool1d(
     """
     op = "max_pool1d"
     k = _one(kernel_size, "kernel_size", op)
-    s = (
-        k
-        if stride is None or (np.ndim(stride) == 1 and len(stride) == 0)
-        else _one(stride, "stride", op)
-    )
+    s = k if stride is None or (np.ndim(stride) == 1 and len(stride) == 0) else _one(stride, "stride", op)
     out = max_pool2d(
         _as_2d(input, op),
         (1, k),
@@ -385,11 +386,7 @@ def avg_pool1d(
     """
     op = "avg_pool1d"
     k = _one(kernel_size, "kernel_size", op)
-    s = (
-        k
-        if stride is None or (np.ndim(stride) == 1 and len(stride) == 0)
-        else _one(stride, "stride", op)
-    )
+    s = k if stride is None or (np.ndim(stride) == 1 and len(stride) == 0) else _one(stride, "stride", op)
     out = avg_pool2d(
         _as_2d(input, op), (1, k), (1, s), (0, _one(padding, "padding", op)), ceil_mode, count_include_pad
     )
