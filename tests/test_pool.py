@@ -245,6 +245,20 @@ def test_interpolate_nearest_matches_torch(shape, size, scale, recompute, mode):
     assert_close(x.grad, tx.grad.numpy(), atol=1e-12, rtol=0, name="grad")
 
 
+@pytest.mark.parametrize("ndim", [3, 4, 5])
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
+@pytest.mark.parametrize("n, scale", [(3, 1.3), (5, 2.1), (4, 2.0), (6, 0.7), (7, 1.0)])
+def test_interpolate_scale_rules_per_rank(ndim, mode, n, scale):
+    """torch's 2-d 'nearest' kernel copies an unchanged size and halves a doubled one whatever the scale;
+    its 1-d and 3-d kernels, and 'nearest-exact', always use the scale."""
+    shape = (1, 2) + (2,) * (ndim - 3) + (n,)
+    arr = np.random.default_rng(18).normal(size=shape)
+    sf = (1.0,) * (ndim - 3) + (scale,)
+    got = F.interpolate(gc.tensor(arr), scale_factor=sf, mode=mode)
+    want = TF.interpolate(torch.tensor(arr), scale_factor=sf, mode=mode)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
 def test_interpolate_ranks_module_and_errors(device):
     arr = np.random.default_rng(7).normal(size=(1, 2, 5))
     assert_close(
@@ -463,3 +477,18 @@ def test_adaptive_avg_pool2d_matches_torch(device, size):
     assert_close(out.cpu(), ref.detach().numpy(), atol=1e-12, rtol=1e-12, name="forward")
     _backward_both(out, ref, device)
     assert_close(x.grad.cpu(), tx.grad.numpy(), atol=1e-12, rtol=1e-12, name="grad")
+
+
+def test_adaptive_1d_and_upsampling_nearest_match_torch(device):
+    arr = np.random.default_rng(16).normal(size=(2, 3, 10))
+    for size in (1, 3, 5):
+        x, tx = _pair(arr, device)
+        out, ref = nn.AdaptiveAvgPool1d(size)(x), torch.nn.AdaptiveAvgPool1d(size)(tx)
+        assert_close(out.cpu(), ref.detach().numpy(), atol=1e-12, rtol=1e-12, name=f"forward {size}")
+        _backward_both(out, ref, device)
+        assert_close(x.grad.cpu(), tx.grad.numpy(), atol=1e-12, rtol=1e-12, name=f"grad {size}")
+    arr4 = np.random.default_rng(17).normal(size=(1, 2, 3, 4))
+    got = nn.UpsamplingNearest2d(size=(5, 7))(gc.tensor(arr4, device=device))
+    np.testing.assert_array_equal(
+        got.cpu().numpy(), torch.nn.UpsamplingNearest2d(size=(5, 7))(torch.tensor(arr4)).numpy()
+    )

@@ -18,6 +18,7 @@ from .losses import (
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import (
+    AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
     AvgPool1d,
     AvgPool2d,
@@ -28,6 +29,7 @@ from .pooling import (
     ReplicationPad2d,
     Unflatten,
     Upsample,
+    UpsamplingNearest2d,
     ZeroPad2d,
 )
 
@@ -66,6 +68,7 @@ __all__ = [
     "utils",
 ]
 __all__ += [
+    "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
     "AvgPool1d",
     "AvgPool2d",
@@ -77,5 +80,6 @@ __all__ += [
     "ReplicationPad2d",
     "Unflatten",
     "Upsample",
+    "UpsamplingNearest2d",
     "ZeroPad2d",
 ]

@@ -179,10 +179,14 @@ def _device_index(device: str, make: Any, *args: Any) -> Tensor:
     return tensor(make(*args), dtype=int64, device=device)
 
 
-def _nearest_index(n_in: int, n_out: int, scale: float | None, exact: bool = False) -> np.ndarray:
-    """torch's nearest source index in float32: floor(dst * s) ('nearest'; doubling is exactly dst // 2)
-    or floor((dst + 0.5) * s) ('nearest-exact'), s = 1/scale_factor when given, else in/out."""
-    if n_out == 2 * n_in and not exact:
+def _nearest_index(n_in: int, n_out: int, scale: float | None, exact: bool, shortcuts: bool) -> np.ndarray:
+    """torch's nearest source index in float32: floor(dst * s) ('nearest') or floor((dst + 0.5) * s)
+    ('nearest-exact'), s = 1/scale_factor when given, else in/out. torch's 2-d 'nearest' kernel alone
+    (``shortcuts``) copies a dim whose size is unchanged and maps a doubled one to dst // 2, whatever
+    the scale; its 1-d and 3-d kernels do not."""
+    if shortcuts and n_out == n_in:
+        return np.arange(n_out, dtype=np.int64)
+    if shortcuts and n_out == 2 * n_in:
         return np.arange(n_out, dtype=np.int64) >> 1
     s = np.float32(1.0 / scale) if scale is not None and scale > 0 else np.float32(n_in) / np.float32(n_out)
     dst = np.arange(n_out, dtype=np.float32) + (np.float32(0.5) if exact else np.float32(0))
@@ -239,10 +243,18 @@ def interpolate(
         raise ValueError(f"interpolate: input spatial size {in_sizes} must be non-zero")
     out = input
     for i in range(k):
-        if out_sizes[i] == in_sizes[i]:  # torch copies the dim, whatever the scale
-            continue
+        shortcuts = mode == "nearest" and k == 2
+        src = _nearest_index(in_sizes[i], out_sizes[i], scales[i], mode == "nearest-exact", shortcuts)
+        if out_sizes[i] == in_sizes[i] and np.array_equal(src, np.arange(in_sizes[i])):
+            continue  # an identity: no copy
         idx = _device_index(
-            input.device, _nearest_index, in_sizes[i], out_sizes[i], scales[i], mode == "nearest-exact"
+            input.device,
+            _nearest_index,
+            in_sizes[i],
+            out_sizes[i],
+            scales[i],
+            mode == "nearest-exact",
+            shortcuts,
         )
         out = _index_select_checked(out, 2 + i, idx)
     return out if out is not input else input.clone()
@@ -391,3 +403,16 @@ def avg_pool1d(
         _as_2d(input, op), (1, k), (1, s), (0, _one(padding, "padding", op)), ceil_mode, count_include_pad
     )
     return out.squeeze(-2)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: int | Sequence[int]) -> Tensor:
+    """Average pooling of (N, C, L) or (C, L) input to a fixed length with torch's adaptive windows.
+
+    Example:
+        >>> import gradcore as gc
+        >>> from gradcore.nn import functional as F
+        >>> F.adaptive_avg_pool1d(gc.tensor([[[1.0, 3.0, 2.0, 0.0]]]), 2).tolist()
+        [[[2.0, 1.0]]]
+    """
+    size = _one(output_size, "output_size", "adaptive_avg_pool1d")
+    return adaptive_avg_pool2d(_as_2d(input, "adaptive_avg_pool1d"), (1, size)).squeeze(-2)
