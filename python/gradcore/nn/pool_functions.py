@@ -1,5 +1,5 @@
-"""torch.nn.functional's pooling, upsampling and padding: max_pool2d, avg_pool2d, adaptive_avg_pool2d,
-interpolate (nearest) and pad, with torch's argument names, output-size rules and errors."""
+"""torch.nn.functional's pooling, upsampling and padding: max/avg_pool1d/2d, adaptive_avg_pool1d/2d,
+interpolate (nearest, nearest-exact) and pad, with torch's argument names, output-size rules and errors."""
 
 from __future__ import annotations
 
