@@ -492,3 +492,23 @@ def test_adaptive_1d_and_upsampling_nearest_match_torch(device):
     np.testing.assert_array_equal(
         got.cpu().numpy(), torch.nn.UpsamplingNearest2d(size=(5, 7))(torch.tensor(arr4)).numpy()
     )
+
+
+def test_batch_norm_training_gradients(device):
+    """The closed-form batch-norm gradient: gradcheck, and double backward against torch."""
+    rng = np.random.default_rng(19)
+    arr, w_np = rng.normal(size=(3, 2, 3, 2)), rng.normal(size=2)
+    x = gc.tensor(arr, dtype=gc.float64, device=device, requires_grad=True)
+    w = gc.tensor(w_np, dtype=gc.float64, device=device, requires_grad=True)
+    assert gradcheck(lambda t, s: F.batch_norm(t, None, None, s, None, training=True), [x, w])
+    x.grad = w.grad = None  # gradcheck leaves its gradients there
+    tx, tw = torch.tensor(arr, requires_grad=True), torch.tensor(w_np, requires_grad=True)
+    y, ty = F.batch_norm(x, None, None, w, None, training=True), TF.batch_norm(tx, None, None, tw, None, True)
+    v_np, u_np = rng.normal(size=arr.shape), rng.normal(size=arr.shape)
+    (gx,) = gc.autograd.grad(y, x, gc.tensor(v_np, device=device), create_graph=True)
+    (tgx,) = torch.autograd.grad(ty, tx, torch.tensor(v_np), create_graph=True)
+    assert_close(gx.cpu(), tgx.detach().numpy(), atol=1e-10, rtol=1e-10, name="grad")
+    (gx * gc.tensor(u_np, device=device)).sum().backward()
+    (tgx * torch.tensor(u_np)).sum().backward()
+    assert_close(x.grad.cpu(), tx.grad.numpy(), atol=1e-10, rtol=1e-10, name="double backward x")
+    assert_close(w.grad.cpu(), tw.grad.numpy(), atol=1e-10, rtol=1e-10, name="double backward w")
