@@ -235,3 +235,7 @@ __all__ += [  # the reductions
     "all", "amax", "amin", "any", "argmax", "argmin", "cumsum", "logsumexp", "max", "mean", "min", "norm",
     "prod", "std", "sum", "var",
 ]
+
+from . import distributed  # noqa: E402 - data-parallel training (MPI starts only in init_process_group)
+
+__all__ += ["distributed"]
