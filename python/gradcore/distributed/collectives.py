@@ -103,7 +103,7 @@ def _group(group: Any, what: str) -> ProcessGroup:
 def _check_tensor(t: Any, what: str, name: str = "tensor") -> Tensor:
     if not isinstance(t, Tensor):
         raise TypeError(f"{what}: {name} must be a gradcore Tensor, got {type(t).__name__}")
-    if any(s == 0 and n > 1 for s, n in zip(t._data.strides, t.shape)):
+    if t.numel() > 1 and any(s == 0 and n > 1 for s, n in zip(t._data.strides, t.shape)):
         raise ValueError(
             f"{what}: {name} is an expanded view (stride 0) and cannot be written in place; "
             "pass a contiguous tensor (x.contiguous())"
@@ -117,9 +117,9 @@ def _host_buffer(t: Tensor) -> tuple[np.ndarray, bool]:
     """(a contiguous host array MPI can reduce, whether it must be written back into t afterwards)."""
     if t.device == "cpu" and t._data.dtype in _MPI_DTYPES and t._data.flags.c_contiguous:
         return t._data, False  # the tensor's own storage: no copy
-    if t._data.dtype in _MPI_DTYPES:
-        return np.ascontiguousarray(t.numpy()), True
-    return np.ascontiguousarray(t.detach().to(dtype=float32).numpy()), True  # half types: in float32
+    host = t.numpy() if t._data.dtype in _MPI_DTYPES else t.detach().to(dtype=float32).numpy()  # half: f32
+    # Not np.ascontiguousarray: it makes a 0-d array 1-d.
+    return (host if host.flags.c_contiguous and t.device != "cpu" else np.array(host, order="C")), True
 
 
 def _write_back(t: Tensor, host: np.ndarray) -> None:
