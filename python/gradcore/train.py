@@ -366,6 +366,7 @@ def _fit(cfg: TrainConfig, log, status: dict[str, Any]) -> dict[str, Any]:
     if cfg.plot and shard.writer:
         plot_history(history, cfg.plot)
         log(f"wrote {cfg.plot}")
+    shard.done()  # distributed: the ranks leave together, so a late failure on rank 0 still reaches them
     return {"history": history, "test_accuracy": final_acc, "model": model, "optimizer": opt}
 
 

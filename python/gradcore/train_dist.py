@@ -110,6 +110,12 @@ class Shard:
         s, total, c = all_reduce_coalesced_host([seen, loss_sum, correct])
         return int(s), total, int(c)
 
+    def done(self) -> None:
+        """Waits for every rank at the end of training: a failure on rank 0 after the last epoch (its
+        checkpoint or plot) then reaches ranks that are still there to hear it."""
+        if self.world > 1:
+            _dist().barrier()
+
 
 def load_checkpoint(path: str) -> Any:
     """``gradcore.load(path)`` read by rank 0 and sent to the other ranks (the file is on rank 0's host)."""

@@ -157,9 +157,11 @@ class ProcessGroup:
         mpi = self.MPI
         payload = text.encode()[:_NOTICE_BYTES]
         peers = [r for r in range(self.size) if r != self.rank]
-        for r in peers:
-            self.ctl.Isend([payload, mpi.BYTE], dest=r, tag=_NOTICE_TAG)
-        waiting = {r: self.ctl.Irecv([bytearray(1), mpi.BYTE], source=r, tag=_ACK_TAG) for r in peers}
+        # The requests and buffers are kept (self._reports) until exit: MPI reads them after this returns.
+        sends = [self.ctl.Isend([payload, mpi.BYTE], dest=r, tag=_NOTICE_TAG) for r in peers]
+        acks = {r: (bytearray(1), r) for r in peers}
+        waiting = {r: self.ctl.Irecv([buf, mpi.BYTE], source=r, tag=_ACK_TAG) for r, (buf, _) in acks.items()}
+        self._reports = (payload, sends, acks, dict(waiting))
         deadline = time.monotonic() + self.grace
         while waiting and time.monotonic() < deadline:
             for r, req in list(waiting.items()):
