@@ -6,6 +6,8 @@ In-process tests never start MPI. The multi-rank tests run tests/mpi/*.py (or th
 
 import dataclasses
 import datetime
+import doctest
+import importlib
 import os
 import re
 import signal
@@ -40,6 +42,7 @@ def mpirun(n: int, *args: str, timeout: float = 90, env: dict | None = None, cwd
     start = time.monotonic()
     proc = subprocess.Popen(
         cmd,
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -210,6 +213,22 @@ def test_nccl_reason_without_a_gpu():
         assert reason == "no CUDA device is available"
     elif not nccl_backend.nccl_installed():
         assert "pip install 'gradcore[nccl]'" in reason
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "gradcore.distributed",
+        "gradcore.distributed.launch",
+        "gradcore.distributed.sampler",
+        "gradcore.distributed.collectives",
+        "gradcore.distributed.process_group",
+        "gradcore.nn.parallel.distributed",
+    ],
+)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
 
 
 def test_package_imports_without_starting_mpi():
