@@ -383,3 +383,105 @@ def test_nccl_one_rank_on_a_real_gpu():
         pytest.skip("nccl4py is not installed (pip install 'gradcore[nccl]')")
     out = _ok(mpirun(1, str(MPI_SCRIPTS / "nccl_one_rank.py")))
     assert "nccl OK" in out
+
+
+class _FakeNccl:
+    """Stands in for nccl4py (module ``nccl.core``) on the emulated device, whose device pointers are host
+    addresses: it records every call and does one rank's work with memmove, so the glue (pointers,
+    counts, dtypes, ops, stream, contiguous copies) is checked without a GPU."""
+
+    class NcclRedOp:
+        SUM, AVG, PROD, MIN, MAX = "SUM", "AVG", "PROD", "MIN", "MAX"
+
+    class UniqueId:
+        @staticmethod
+        def from_bytes(b):
+            assert len(b) == 128
+            return b
+
+    calls: list = []
+
+    @staticmethod
+    def get_unique_id():
+        return b"u" * 128
+
+    class Communicator:
+        @classmethod
+        def init(cls, nranks, rank, uid):
+            assert (nranks, rank, uid) == (1, 0, b"u" * 128)
+            return cls()
+
+        def allreduce(self, send, recv, op, *, stream):
+            _FakeNccl.calls.append(("allreduce", send.__cuda_array_interface__, op, stream))
+            assert send.__cuda_array_interface__ == recv.__cuda_array_interface__  # in place
+
+        def broadcast(self, send, recv, root, *, stream):
+            _FakeNccl.calls.append(("broadcast", recv.__cuda_array_interface__, root, stream))
+
+        def allgather(self, send, recv, *, stream):
+            import ctypes
+
+            s, r = send.__cuda_array_interface__, recv.__cuda_array_interface__
+            nbytes = s["shape"][0] * np.dtype(s["typestr"]).itemsize
+            ctypes.memmove(r["data"][0], s["data"][0], nbytes)
+            _FakeNccl.calls.append(("allgather", s, r, stream))
+
+        def destroy(self):
+            _FakeNccl.calls.append(("destroy",))
+
+
+class _OneRankGroup:
+    rank, size, nccl = 0, 1, None
+
+    class comm:  # noqa: N801 - stands in for an mpi4py communicator
+        @staticmethod
+        def Ibcast(buf, root):  # noqa: N802
+            return None
+
+    def wait(self, requests, what):
+        pass
+
+
+@pytest.mark.cuda
+def test_nccl_glue_with_a_stand_in_for_nccl4py(monkeypatch):
+    if not gc.cuda.EMULATED:
+        pytest.skip("the stand-in reads device pointers as host memory: emulated device only")
+    import types
+
+    pkg, core = types.ModuleType("nccl"), types.ModuleType("nccl.core")
+    for name in ("NcclRedOp", "UniqueId", "get_unique_id", "Communicator"):
+        setattr(core, name, getattr(_FakeNccl, name))
+    pkg.core = core
+    monkeypatch.setitem(sys.modules, "nccl", pkg)
+    monkeypatch.setitem(sys.modules, "nccl.core", core)
+    monkeypatch.setattr(nccl_backend, "usable_reason", lambda: None)
+    _FakeNccl.calls.clear()
+    comm = nccl_backend.NCCLCommunicator(_OneRankGroup())
+    stream = gc.cuda.Stream()
+    with gc.cuda.stream(stream):
+        t = gc.tensor([[1.0, 2.0], [3.0, 4.0]], device="cuda")
+        comm.all_reduce(t, "avg")
+        kind, cai, op, on = _FakeNccl.calls[-1]
+        assert (kind, op, on) == ("allreduce", "AVG", stream.cuda_stream)  # on the current stream
+        assert cai["data"][0] == t.__cuda_array_interface__["data"][0] and cai["shape"] == (4,)
+        assert cai["typestr"] == "<f4"
+        flags = gc.tensor([True, False], device="cuda")
+        comm.all_reduce(flags, "sum")  # bool: or = max over 0/1 bytes
+        assert _FakeNccl.calls[-1][1]["typestr"] == "|u1" and _FakeNccl.calls[-1][2] == "MAX"
+        comm.all_reduce(flags, "product")
+        assert _FakeNccl.calls[-1][2] == "MIN"
+        view = t.T  # not contiguous: a contiguous copy goes to NCCL and is written back
+        version = view._version
+        comm.broadcast(view, 0)
+        assert _FakeNccl.calls[-1][1]["data"][0] != t.__cuda_array_interface__["data"][0]
+        assert t.tolist() == [[1.0, 2.0], [3.0, 4.0]] and view._version > version
+        n = len(_FakeNccl.calls)
+        comm.all_reduce(gc.zeros(0, device="cuda"), "sum")  # nothing to send: no call
+        assert len(_FakeNccl.calls) == n
+        outs = [gc.zeros(2, 2, dtype=gc.int64, device="cuda")]
+        comm.all_gather(outs, gc.tensor([[5, 6], [7, 8]], device="cuda"))
+        assert outs[0].tolist() == [[5, 6], [7, 8]] and _FakeNccl.calls[-1][1]["typestr"] == "<i8"
+        with pytest.raises(TypeError, match="NCCL cannot carry"):
+            comm._check_dtype(types.SimpleNamespace(dtype=types.SimpleNamespace(name="complex64")), "x")
+    comm.destroy()
+    assert _FakeNccl.calls[-1] == ("destroy",)

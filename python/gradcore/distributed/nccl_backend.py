@@ -140,6 +140,8 @@ class NCCLCommunicator:
     def _in_place(self, t: Any, what: str, run: Any) -> None:
         """Runs ``run(contiguous_tensor)`` on t's storage, or on a contiguous copy written back after."""
         self._check_dtype(t, what)
+        if t.numel() == 0:
+            return  # nothing to send, and a null pointer is no device buffer to nccl4py
         if backend.get(t.device).is_contiguous(t._data):
             run(t)
         else:
