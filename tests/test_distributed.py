@@ -485,3 +485,13 @@ def test_nccl_glue_with_a_stand_in_for_nccl4py(monkeypatch):
             comm._check_dtype(types.SimpleNamespace(dtype=types.SimpleNamespace(name="complex64")), "x")
     comm.destroy()
     assert _FakeNccl.calls[-1] == ("destroy",)
+
+
+def test_train_warns_when_mpiexec_started_copies_without_distributed(monkeypatch):
+    monkeypatch.setenv("PMI_SIZE", "2")
+    with pytest.warns(UserWarning, match="mpiexec started 2 processes but --distributed was not given"):
+        gc.train_dist.validate(gc.train.TrainConfig(), gc.train.validate_config)
+    monkeypatch.setenv("PMI_SIZE", "1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gc.train_dist.validate(gc.train.TrainConfig(), gc.train.validate_config)

@@ -8,6 +8,8 @@ ranks, or without ``--distributed``.
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +34,13 @@ def validate(cfg: Any, validate_config: Callable[[Any], Any]) -> Any:
     """``validate_config(cfg)`` on one process; with ``cfg.distributed``, on rank 0 only (files such as the
     checkpoint live on its host) and every rank raises its ``ConfigError`` or returns its result."""
     if not getattr(cfg, "distributed", False):
+        launched = os.environ.get("PMI_SIZE") or os.environ.get("OMPI_COMM_WORLD_SIZE") or "1"
+        if launched.isdigit() and int(launched) > 1:
+            warnings.warn(
+                f"mpiexec started {launched} processes but --distributed was not given: each trains alone "
+                "(and they write the same files); pass --distributed for data-parallel training",
+                stacklevel=3,
+            )
         return validate_config(cfg)
     from .train import ConfigError
 
