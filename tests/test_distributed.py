@@ -150,6 +150,18 @@ def test_dataloader_with_a_sampler():
 
 
 # ---------------------------------------------------------------------------------------- small pieces
+def test_contiguous_cpu_tensors_go_to_mpi_without_a_copy():
+    from gradcore.distributed.collectives import _host_buffer
+
+    t = gc.ones(3, 4)
+    host, copy_back = _host_buffer(t)
+    assert host is t._data and not copy_back  # MPI reads and writes the tensor's own NumPy buffer
+    host, copy_back = _host_buffer(t.T)  # not contiguous: a contiguous copy, written back after
+    assert copy_back and host.flags.c_contiguous and not np.shares_memory(host, t._data)
+    host, copy_back = _host_buffer(gc.tensor(2.0))
+    assert host.shape == () and not copy_back  # 0-d stays 0-d
+
+
 def test_reduce_op_names():
     assert reduce_op_name(gc.distributed.ReduceOp.SUM) == "sum"
     assert [reduce_op_name(s) for s in ("SUM", "mean", "prod", "Max", "min")] == [
@@ -185,6 +197,30 @@ def test_post_accumulate_grad_hook_matches_torch():
         (w * 2).register_post_accumulate_grad_hook(print)
     with pytest.raises(RuntimeError, match="doesn't require gradient"):
         gc.ones(2).register_post_accumulate_grad_hook(print)
+
+
+def test_leaf_gradients_arrive_layer_by_layer_from_the_last_as_in_torch():
+    """DDP's buckets can only start early if a layer's parameters get their gradients right after that
+    layer's backward, not all at the end of the pass."""
+
+    def layer_order(model, x):
+        order = []
+        for name, p in model.named_parameters():
+            p.register_post_accumulate_grad_hook(lambda p, name=name: order.append(int(name.split(".")[0])))
+        model(x).sum().backward()
+        return [k for i, k in enumerate(order) if k not in order[:i]]
+
+    ours = gc.nn.Sequential(
+        gc.nn.Linear(5, 16), gc.nn.Tanh(), gc.nn.Linear(16, 8), gc.nn.ReLU(), gc.nn.Linear(8, 3)
+    )
+    theirs = torch.nn.Sequential(
+        torch.nn.Linear(5, 16),
+        torch.nn.Tanh(),
+        torch.nn.Linear(16, 8),
+        torch.nn.ReLU(),
+        torch.nn.Linear(8, 3),
+    )
+    assert layer_order(ours, gc.randn(4, 5)) == layer_order(theirs, torch.randn(4, 5)) == [4, 2, 0]
 
 
 def test_backend_route_selection():

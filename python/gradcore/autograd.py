@@ -322,9 +322,12 @@ def _topological_order(roots: list[Any]) -> list[Any]:
             continue
         seen.add(id(node))
         stack.append((node, True))
-        for child in _children(node):
-            if id(child) not in seen:
-                stack.append((child, False))
+        kids = [c for c in _children(node) if id(c) not in seen]
+        # Leaves go on the stack first, so they are visited last: in the reversed order backward runs,
+        # a leaf's gradient is then accumulated right after its consumer's backward, not after the whole
+        # graph (as torch's engine does; DistributedDataParallel starts its all-reduces from there).
+        stack.extend((c, False) for c in kids if not isinstance(c, Function))
+        stack.extend((c, False) for c in kids if isinstance(c, Function))
     return order
 
 

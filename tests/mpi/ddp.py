@@ -64,6 +64,24 @@ gathered = [gc.zeros_like(flat) for _ in range(world)]
 dist.all_gather(gathered, flat)
 assert all(bool((g == gathered[0]).all().item()) for g in gathered), "replicas diverged"
 
+# buckets start while backward still runs: the first launch comes before the last gradient arrives
+events = []
+real_all_reduce = dist.all_reduce
+
+
+def spy(t, *args, **kwargs):
+    events.append(sum(sum(b.ready) for b in ddp.reducer.buckets))  # gradients arrived so far
+    return real_all_reduce(t, *args, **kwargs)
+
+
+ddp.reducer.dist = type("Spy", (), {"all_reduce": staticmethod(spy)})
+x, y = batch(5)
+nn.functional.cross_entropy(ddp(mine(x)), mine(y)).backward()
+ddp.reducer.dist = dist
+n_params = len(list(model.parameters()))
+assert len(events) == len(ddp.reducer.buckets) and events == sorted(events), events
+assert events[0] < n_params, f"the first bucket waited for every gradient: {events}"
+
 # state_dict as torch: "module." in front; the module's own state_dict has none
 assert list(ddp.state_dict())[0] == "module.0.weight" and list(model.state_dict())[0] == "0.weight"
 
