@@ -531,3 +531,11 @@ def test_train_warns_when_mpiexec_started_copies_without_distributed(monkeypatch
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gc.train_dist.validate(gc.train.TrainConfig(), gc.train.validate_config)
+
+
+def test_train_distributed_without_mpi_is_an_option_error(monkeypatch):
+    monkeypatch.setattr(launch, "mpi_available", lambda: False)
+    with pytest.raises(gc.train.ConfigError, match="distributed: needs mpi4py") as info:
+        gc.train.fit(gc.train.TrainConfig(distributed=True, epochs=1))
+    assert info.value.option == "--distributed"
+    assert not gc.distributed.is_initialized()
