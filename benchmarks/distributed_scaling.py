@@ -69,6 +69,7 @@ def main() -> None:
                             "global_batch": args.batch,
                             "threads": threads,
                             "step_ms": ms,
+                            "bucket_mb": args.bucket_mb,
                             "load": os.getloadavg()[0],
                         }
                     )
