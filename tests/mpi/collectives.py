@@ -7,7 +7,8 @@ import numpy as np
 import gradcore as gc
 import gradcore.distributed as dist
 
-dist.init_process_group(timeout=60)
+# argv: device (cpu), backend (default: None, MPI for CPU and NCCL for CUDA where usable)
+dist.init_process_group(backend=sys.argv[2] if len(sys.argv) > 2 else None, timeout=60)
 rank, world = dist.get_rank(), dist.get_world_size()
 device = sys.argv[1] if len(sys.argv) > 1 else "cpu"
 ranks = np.arange(world)

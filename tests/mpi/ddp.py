@@ -10,7 +10,8 @@ import gradcore.distributed as dist
 from gradcore import nn
 from gradcore.nn.parallel import DistributedDataParallel as DDP
 
-dist.init_process_group(timeout=60)
+# argv: device (cpu), backend (default: None, MPI for CPU and NCCL for CUDA where usable)
+dist.init_process_group(backend=sys.argv[2] if len(sys.argv) > 2 else None, timeout=60)
 rank, world = dist.get_rank(), dist.get_world_size()
 device = sys.argv[1] if len(sys.argv) > 1 else "cpu"
 B = 6  # per rank
