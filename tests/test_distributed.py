@@ -365,8 +365,8 @@ def test_train_distributed_on_two_ranks_then_resume_on_one(tmp_path):
     more = dataclasses.replace(cfg, epochs=3, checkpoint=str(ck), resume=True)
     res = gc.train.fit(more, log=resumed.append)
     assert resumed[0] == f"resumed from {ck} after epoch 2" and len(res["history"]["train_loss"]) == 3
-    again = mpirun(
-        1,
+    again = mpirun(  # and the one-process checkpoint goes on on two ranks
+        2,
         "-m",
         "gradcore",
         "train",
