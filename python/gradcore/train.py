@@ -359,6 +359,8 @@ def _fit(cfg: TrainConfig, log, status: dict[str, Any]) -> dict[str, Any]:
             with _sigint_deferred():
                 save(_checkpoint_state(model, opt, epoch + 1, history, cfg, loader), cfg.checkpoint)
                 status["saved"] = epoch + 1
+        elif cfg.checkpoint:  # distributed: rank 0 saved it, so Ctrl-C on any rank names it
+            status["saved"] = epoch + 1
     final_acc = (
         history["test_acc"][-1] if history["test_acc"] else evaluate(model, x_test, y_test, cfg.device)[1]
     )
