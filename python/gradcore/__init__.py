@@ -9,7 +9,7 @@ Example:
     (3,)
 """
 
-from . import autograd, cuda, data, nn, optim, testing, train
+from . import autograd, cuda, data, distributed, nn, optim, testing, train
 from .autograd import detect_anomaly, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange,
@@ -159,6 +159,7 @@ __all__ = [
     "autograd",
     "cuda",
     "data",
+    "distributed",
     "detect_anomaly",
     "enable_grad",
     "float32",
@@ -235,7 +236,3 @@ __all__ += [  # the reductions
     "all", "amax", "amin", "any", "argmax", "argmin", "cumsum", "logsumexp", "max", "mean", "min", "norm",
     "prod", "std", "sum", "var",
 ]
-
-from . import distributed  # noqa: E402 - data-parallel training (MPI starts only in init_process_group)
-
-__all__ += ["distributed"]
