@@ -94,6 +94,28 @@ out = gc.zeros(world * 2, 3, device=device)
 dist.all_gather_into_tensor(out, gc.full((2, 3), float(rank), device=device))
 check("all_gather_into_tensor", out, np.repeat(ranks, 6).reshape(world * 2, 3).astype(np.float32))
 
+# reduce into one rank; point to point in a ring
+for dst in ranks:
+    t = gc.tensor(base.astype(np.float32) * (rank + 1), device=device)
+    dist.reduce(t, dst=int(dst), op="sum")
+    want = base * (sum(ranks + 1) if rank == dst else rank + 1)
+    check(f"reduce dst={dst}", t, want.astype(np.float32))
+if world > 1:
+    right, left = (rank + 1) % world, (rank - 1) % world
+    out = gc.full((2, 2), float(rank), dtype=gc.float64, device=device)
+    into = gc.zeros(2, 2, dtype=gc.float64, device=device)
+    if rank % 2 == 0:  # even ranks send first: blocking sends and receives in a ring cannot deadlock
+        dist.send(out, dst=right)
+        assert dist.recv(into, src=left) == left
+    else:
+        dist.recv(into, src=left)
+        dist.send(out, dst=right)
+    check("send/recv", into, np.full((2, 2), float(left)))
+    works = [dist.isend(out, dst=right, tag=5), dist.irecv(into, src=left, tag=5)]
+    for w in works:
+        w.wait()
+    check("isend/irecv", into, np.full((2, 2), float(left)))
+
 # objects, barrier
 box = [{"from": rank, "list": [1, 2]}, "x"] if rank == 1 % world else [None, None]
 dist.broadcast_object_list(box, src=1 % world)

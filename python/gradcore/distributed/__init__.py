@@ -21,6 +21,11 @@ from .collectives import (
     barrier,
     broadcast,
     broadcast_object_list,
+    irecv,
+    isend,
+    recv,
+    reduce,
+    send,
 )
 from .process_group import (
     DistributedError,
@@ -57,8 +62,13 @@ __all__ = [
     "get_rank",
     "get_world_size",
     "init_process_group",
+    "irecv",
+    "isend",
     "is_available",
     "is_initialized",
     "launch",
+    "recv",
+    "reduce",
     "report_failure",
+    "send",
 ]

@@ -262,6 +262,57 @@ def all_gather_into_tensor(
     return _done(Work(g, [req], "all_gather_into_tensor", _finish(out, recv, copy_back)), async_op)
 
 
+def reduce(
+    tensor: Tensor, dst: int, op: Any = ReduceOp.SUM, group: Any = None, async_op: bool = False
+) -> Work | None:
+    """Reduces ``tensor`` over all ranks into rank ``dst``'s ``tensor`` (in place; the others' tensors are
+    left as they were), as ``torch.distributed.reduce``. Through MPI on every device."""
+    g = _group(group, "reduce")
+    t = _check_tensor(tensor, "reduce")
+    _check_rank(g, dst, "reduce", "dst")
+    name = reduce_op_name(op)
+    _check_op_dtype(name, t, "reduce")
+    host, copy_back = _host_buffer(t)
+    mine = g.rank == dst
+    if mine:
+        req = g.comm.Ireduce(g.MPI.IN_PLACE, host, op=_mpi_op(g, name, host.dtype), root=dst)
+    else:
+        req = g.comm.Ireduce(host, None, op=_mpi_op(g, name, host.dtype), root=dst)
+    if not mine:
+        return _done(Work(g, [req], "reduce"), async_op)
+    divide = (lambda: np.divide(host, g.size, out=host)) if name == "avg" else None
+    return _done(Work(g, [req], "reduce", _finish(t, host, copy_back, divide)), async_op)
+
+
+def isend(tensor: Tensor, dst: int, group: Any = None, tag: int = 0) -> Work:
+    """Starts sending ``tensor`` to rank ``dst``; ``wait()`` on the returned Work. Through MPI."""
+    g = _group(group, "isend")
+    t = _check_tensor(tensor, "isend")
+    _check_rank(g, dst, "isend", "dst")
+    host, _ = _host_buffer(t)
+    return Work(g, [g.comm.Isend(host, dest=dst, tag=tag)], "send", lambda: host)  # keeps host alive
+
+
+def irecv(tensor: Tensor, src: int, group: Any = None, tag: int = 0) -> Work:
+    """Starts receiving into ``tensor`` (in place) from rank ``src``; ``wait()`` on the returned Work."""
+    g = _group(group, "irecv")
+    t = _check_tensor(tensor, "irecv")
+    _check_rank(g, src, "irecv", "src")
+    host, copy_back = _host_buffer(t)
+    return Work(g, [g.comm.Irecv(host, source=src, tag=tag)], "recv", _finish(t, host, copy_back))
+
+
+def send(tensor: Tensor, dst: int, group: Any = None, tag: int = 0) -> None:
+    """Sends ``tensor`` to rank ``dst`` (returns when it may be reused), as ``torch.distributed.send``."""
+    isend(tensor, dst, group, tag).wait()
+
+
+def recv(tensor: Tensor, src: int, group: Any = None, tag: int = 0) -> int:
+    """Receives into ``tensor`` from rank ``src``, in place; returns ``src`` as torch does."""
+    irecv(tensor, src, group, tag).wait()
+    return src
+
+
 def barrier(group: Any = None, async_op: bool = False) -> Work | None:
     """Returns when every rank has called it (with the group's deadline)."""
     g = _group(group, "barrier")
