@@ -147,6 +147,8 @@ def test_conv_transpose2d_matches_torch(device, c):
         (1, 16, 40, (33, 30), (3, 3), dict(padding=1)),  # one sample: the GEMM splits over threads
         (3, 24, 20, (9, 9), (1, 1), {}),  # 1x1: the input is read as its own im2col matrix
         (1, 24, 20, (9, 9), (1, 1), dict(stride=2)),  # strided 1x1: im2col again
+        (2, 5, 7, (10, 13), (3, 5), dict(padding=2, dilation=(2, 1))),  # stride 1, OW == W: contiguous taps
+        (3, 4, 6, (8, 9), (2, 3), dict(padding=(0, 1))),  # the same with OH == H - 1
         (2, 6, 12, (17, 15), (5, 3), dict(stride=(2, 1), padding=(2, 0), dilation=(1, 2), groups=3)),
     ],
 )
