@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <vector>
 #include "conv.h"
 #include "gemm_cpu.h"
 #include "parallel.h"
@@ -150,7 +151,8 @@ std::unique_ptr<T[]> scratch(int64_t n) { return std::unique_ptr<T[]>(new T[std:
 
 // Runs sample(n, col, threaded) for every n: whole samples per thread when there are enough of them
 // (each thread with its own col buffer), else one after another with the GEMM split over threads.
-// begin(col) / end() bracket each thread's share (the weight gradient's private sums).
+// begin(n0) / end(state) bracket each thread's share, whose first sample is n0 (the weight gradient's
+// private sums).
 template <class T, class Sample, class Begin, class End>
 void over_batch(const Geometry& g, Sample&& sample, Begin&& begin, End&& end) {
     const int64_t col_size = g.direct ? 0 : g.CKK * g.L;
@@ -160,14 +162,14 @@ void over_batch(const Geometry& g, Sample&& sample, Begin&& begin, End&& end) {
         const int64_t min_per_thread = std::max<int64_t>(1, static_cast<int64_t>(2e6 / std::max(flops, 1.0)));
         parallel_for(g.N, min_per_thread, [&](int64_t n0, int64_t n1) {
             auto col = scratch<T>(col_size);
-            auto state = begin();
+            auto state = begin(n0);
             for (int64_t n = n0; n < n1; ++n) sample(n, col.get(), false, state);
             end(state);
         });
         return;
     }
     auto col = scratch<T>(col_size);
-    auto state = begin();
+    auto state = begin(int64_t(0));
     for (int64_t n = 0; n < g.N; ++n) sample(n, col.get(), true, state);
     end(state);
 }
@@ -188,7 +190,7 @@ void forward(const ArrayView& xv, const ArrayView& wv, const ArrayView& yv, cons
                             y + (n * g.O + grp * g.Og) * g.L, threaded);
         }
     };
-    over_batch<T>(g, sample, [] { return NoState{}; }, [](NoState&) {});
+    over_batch<T>(g, sample, [](int64_t) { return NoState{}; }, [](NoState&) {});
 }
 
 template <class T>
@@ -208,7 +210,7 @@ void backward_input(const ArrayView& gyv, const ArrayView& wv, const ArrayView& 
             col2im(col, gxg, g);
         }
     };
-    over_batch<T>(g, sample, [] { return NoState{}; }, [](NoState&) {});
+    over_batch<T>(g, sample, [](int64_t) { return NoState{}; }, [](NoState&) {});
 }
 
 template <class T>
@@ -219,12 +221,14 @@ void backward_weight(const ArrayView& xv, const ArrayView& gyv, const ArrayView&
     T* gw = gwv.ptr<T>();
     const int64_t wsize = g.O * g.CKK;
     std::fill(gw, gw + wsize, T(0));
-    std::mutex reduce;
     struct Partial {
+        int64_t first;                   // the thread's first sample: partial sums are added in this order
         std::unique_ptr<T[]> sum, prod;  // this thread's share of gW, and one sample's product
     };
-    auto begin = [&] {
-        Partial s{scratch<T>(wsize), scratch<T>(g.Og * g.CKK)};
+    std::mutex mutex;
+    std::vector<Partial> done;
+    auto begin = [&](int64_t n0) {
+        Partial s{n0, scratch<T>(wsize), scratch<T>(g.Og * g.CKK)};
         std::fill(s.sum.get(), s.sum.get() + wsize, T(0));
         return s;
     };
@@ -241,11 +245,16 @@ void backward_weight(const ArrayView& xv, const ArrayView& gyv, const ArrayView&
         }
     };
     auto end = [&](Partial& s) {
-        std::lock_guard<std::mutex> lock(reduce);
-        const T* sum = s.sum.get();
-        for (int64_t i = 0; i < wsize; ++i) gw[i] += sum[i];
+        std::lock_guard<std::mutex> lock(mutex);
+        done.push_back(std::move(s));
     };
     over_batch<T>(g, sample, begin, end);
+    // A fixed order (by first sample), not the threads' finishing order: the result is reproducible.
+    std::sort(done.begin(), done.end(), [](const Partial& a, const Partial& b) { return a.first < b.first; });
+    for (const Partial& s : done) {
+        const T* sum = s.sum.get();
+        for (int64_t i = 0; i < wsize; ++i) gw[i] += sum[i];
+    }
 }
 
 }  // namespace

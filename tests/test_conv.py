@@ -450,3 +450,20 @@ def test_native_kernels_check_their_operands():
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_weight_gradient_is_reproducible():
+    # Threads' partial sums are added in a fixed order, so repeated runs agree bit for bit.
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((16, 8, 12, 12)).astype(np.float32)
+    gy = rng.standard_normal((16, 6, 12, 12)).astype(np.float32)
+    results = []
+    for _ in range(3):
+        gw = np.empty((6, 8, 3, 3), np.float32)
+        _C.cpu.conv2d_backward_weight(x, gy, gw, 1, 1, 1, 1, 1, 1, 1)
+        results.append(gw)
+    assert all(np.array_equal(results[0], r) for r in results[1:])
+    want = torch.nn.grad.conv2d_weight(
+        torch.tensor(x, dtype=torch.float64), (6, 8, 3, 3), torch.tensor(gy, dtype=torch.float64), padding=1
+    )
+    assert_close(results[0], want.numpy(), atol=1e-3, rtol=1e-4)
