@@ -408,9 +408,26 @@ def test_bad_input_raises_a_clear_error(make, message):
     assert isinstance(info.value, RuntimeError)
 
 
-def test_padding_modes_other_than_zeros_are_refused_by_name():
-    with pytest.raises(NotImplementedError, match="padding_mode='reflect' is not supported"):
-        nn.Conv2d(3, 4, 3, padding_mode="reflect")
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize(
+    "kw", [dict(padding=1), dict(padding=(2, 1), stride=2), dict(padding="same", dilation=(1, 2)), dict()]
+)
+@pytest.mark.parametrize("unbatched", [False, True])
+def test_padding_modes_match_torch(device, mode, kw, unbatched):
+    torch.manual_seed(0)
+    tm = torch.nn.Conv2d(3, 4, (3, 2), padding_mode=mode, **kw).double()
+    m = nn.Conv2d(3, 4, (3, 2), padding_mode=mode, dtype=gc.float64, device=device, **kw)
+    m.load_state_dict(_state_from_torch(tm))
+    assert repr(m) == repr(tm)
+    x = np.random.default_rng(0).uniform(-1, 1, (3, 7, 8) if unbatched else (2, 3, 7, 8))
+    _compare(m, tm, [x], gc.float64, device)
+
+
+def test_padding_mode_errors():
+    with pytest.raises(ConvError, match="too large for padding_mode='reflect'"):
+        nn.Conv2d(1, 1, 3, padding=3, padding_mode="reflect")(_x(1, 1, 3, 3))
+    with pytest.raises(ConvError, match="only 'zeros' padding mode"):
+        nn.ConvTranspose2d(1, 1, 3, padding_mode="circular")
 
 
 @pytest.mark.cuda
