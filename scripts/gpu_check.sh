@@ -70,24 +70,25 @@ step_test() {
 
 # sanitize_with TOOL LIMIT PYTEST_ARGS...: findings and test failures reported separately
 sanitize_with() {
-    local tool=$1 limit=$2
+    # TOOL may carry a run name after a colon (racecheck:conv), so one tool can run twice with separate logs.
+    local tool=${1%%:*} name=${1/:/_} limit=$2
     shift 2
-    rm -f "$OUT/$tool".sanitizer.*.log
+    rm -f "$OUT/$name".sanitizer.*.log
     # API errors are expected (the out-of-memory tests), so only memory and race reports count.
-    run "$tool" "$limit" env GRADCORE_HYPOTHESIS_PROFILE=ci-gpu "$SANITIZER" --tool "$tool" \
-        --target-processes all --report-api-errors no --log-file "$OUT/$tool.sanitizer.%p.log" \
+    run "$name" "$limit" env GRADCORE_HYPOTHESIS_PROFILE=ci-gpu "$SANITIZER" --tool "$tool" \
+        --target-processes all --report-api-errors no --log-file "$OUT/$name.sanitizer.%p.log" \
         "${PYTEST[@]}" "$@"
     local tests_rc=$?
-    if grep -qE "^SKIPPED .*(no CUDA device|built without CUDA)" "$OUT/$tool.log"; then
-        echo "   $tool: cuda tests were skipped: nothing was checked"
+    if grep -qE "^SKIPPED .*(no CUDA device|built without CUDA)" "$OUT/$name.log"; then
+        echo "   $name: cuda tests were skipped: nothing was checked"
         tests_rc=1
     fi
     local findings
     # memcheck ends with "ERROR SUMMARY: N errors", racecheck with "hazards displayed (N errors, ...)".
-    findings=$(cat "$OUT/$tool".sanitizer.*.log 2>/dev/null |
+    findings=$(cat "$OUT/$name".sanitizer.*.log 2>/dev/null |
         sed -n -e 's/.*ERROR SUMMARY: \([0-9][0-9]*\) error.*/\1/p' \
             -e 's/.*hazards displayed (\([0-9][0-9]*\) error.*/\1/p' | awk '{s += $1} END {print s + 0}')
-    echo "   $tool: $findings sanitizer finding(s) (reports: $OUT/$tool.sanitizer.*.log); pytest exit $tests_rc"
+    echo "   $name: $findings sanitizer finding(s) (reports: $OUT/$name.sanitizer.*.log); pytest exit $tests_rc"
     [ "$findings" = 0 ] && [ "$tests_rc" = 0 ]
 }
 
@@ -101,6 +102,9 @@ step_sanitize() {
     sanitize_with memcheck 360 -m cuda tests || rc=1
     sanitize_with racecheck 200 -m cuda tests/test_cuda.py tests/test_cuda_coverage.py \
         -k "reduction or argmax or softmax or matmul or variants" || rc=1
+    # The conv kernels' shared-memory tiles (implicit GEMM), on the small float32 cases of both variants.
+    sanitize_with racecheck:conv 300 -m cuda tests/test_cuda_conv.py \
+        -k "(variants_match and float32 and not 64x32x28) or empty or int32" || rc=1
     return "$rc"
 }
 
