@@ -1,8 +1,8 @@
 // A block-tiled GEMM whose operands are index maps ("implicit GEMM"): the caller's problem type says how
 // to fetch A[m, k], B[k, n] and where C[m, n] goes, so convolutions run as GEMMs without an im2col buffer.
 // Same scheme as matmul_cuda.cu's tiled variant: BK = 16 slices of A and B staged in shared memory, 256
-// threads, 16 accumulators per thread. Plain CUDA C++ with no runtime calls, so tests/native/conv_cuda_sim.cpp can
-// run it on the host. Compiled, not yet run on a GPU.
+// threads, 16 accumulators per thread. Plain CUDA C++ with no runtime calls, so
+// tests/native/conv_cuda_sim.cpp runs it on the host. Compiled, not yet run on a GPU.
 #pragma once
 #include <cstdint>
 #include "common.h"
@@ -96,34 +96,45 @@ __global__ void __launch_bounds__(kBlockThreads) implicit_gemm(const P p, int sp
 #pragma unroll
             for (int j = 0; j < TN; ++j) acc[i][j] = T(0);
 
-        for (int k0 = k_begin; k0 < k_end; k0 += BK) {
+        // The next slice is fetched into registers while this one is multiplied from shared memory, so the
+        // global loads' latency hides behind the arithmetic.
+        T pa[WA::kPer], pb[WB::kPer];
+        auto fetch = [&](int k0) {
             if constexpr (P::kWalkA == Walk::Rows) {
 #pragma unroll
                 for (int j = 0; j < WA::kPer; ++j) {
-                    const int kk = WA::kk(tid, j), k = k0 + kk;
-                    As[kk][WA::row(tid, j)] = (va[0] && k < k_end) ? p.a_at(ra[0], p.a_k(k)) : T(0);
+                    const int k = k0 + WA::kk(tid, j);
+                    pa[j] = (va[0] && k < k_end) ? p.a_at(ra[0], p.a_k(k)) : T(0);
                 }
             } else {
-                const int kk = WA::kk(tid, 0), k = k0 + kk;
+                const int k = k0 + WA::kk(tid, 0);
                 const bool kin = k < k_end;
                 const auto ka = p.a_k(kin ? k : k0);
 #pragma unroll
-                for (int j = 0; j < WA::kPer; ++j) As[kk][WA::row(tid, j)] = (kin && va[j]) ? p.a_at(ra[j], ka) : T(0);
+                for (int j = 0; j < WA::kPer; ++j) pa[j] = (kin && va[j]) ? p.a_at(ra[j], ka) : T(0);
             }
             if constexpr (P::kWalkB == Walk::Rows) {
 #pragma unroll
                 for (int j = 0; j < WB::kPer; ++j) {
-                    const int kk = WB::kk(tid, j), k = k0 + kk;
-                    Bs[kk][WB::row(tid, j)] = (vb[0] && k < k_end) ? p.b_at(cb[0], p.b_k(k)) : T(0);
+                    const int k = k0 + WB::kk(tid, j);
+                    pb[j] = (vb[0] && k < k_end) ? p.b_at(cb[0], p.b_k(k)) : T(0);
                 }
             } else {
-                const int kk = WB::kk(tid, 0), k = k0 + kk;
+                const int k = k0 + WB::kk(tid, 0);
                 const bool kin = k < k_end;
                 const auto kb = p.b_k(kin ? k : k0);
 #pragma unroll
-                for (int j = 0; j < WB::kPer; ++j) Bs[kk][WB::row(tid, j)] = (kin && vb[j]) ? p.b_at(cb[j], kb) : T(0);
+                for (int j = 0; j < WB::kPer; ++j) pb[j] = (kin && vb[j]) ? p.b_at(cb[j], kb) : T(0);
             }
+        };
+        if (k_begin < k_end) fetch(k_begin);
+        for (int k0 = k_begin; k0 < k_end; k0 += BK) {
+#pragma unroll
+            for (int j = 0; j < WA::kPer; ++j) As[WA::kk(tid, j)][WA::row(tid, j)] = pa[j];
+#pragma unroll
+            for (int j = 0; j < WB::kPer; ++j) Bs[WB::kk(tid, j)][WB::row(tid, j)] = pb[j];
             __syncthreads();
+            if (k0 + BK < k_end) fetch(k0 + BK);
 #pragma unroll
             for (int k = 0; k < BK; ++k) {
                 T a[TM], b[TN];

@@ -105,7 +105,8 @@ void run_gemm(const P& p, int64_t groups, int splits, int k_chunk, int64_t cap_y
     const int64_t col_tiles = (int64_t(p.N) + TileT::BN - 1) / TileT::BN;
     const int64_t blocks_z = groups * splits;
     for (int64_t z0 = 0; z0 < blocks_z; z0 += chunk_z) {
-        SimDim3 grid{unsigned(row_tiles), unsigned(std::min(col_tiles, cap_y)), unsigned(std::min(chunk_z, blocks_z - z0))};
+        SimDim3 grid{unsigned(row_tiles), unsigned(std::min(col_tiles, cap_y)),
+                     unsigned(std::min(chunk_z, blocks_z - z0))};
         sim::launch(grid, igemm::kBlockThreads, [&] { igemm::implicit_gemm<P, TileT>(p, splits, k_chunk, z0); });
     }
 }
@@ -188,7 +189,8 @@ void check_case(const Case& c, std::mt19937_64& rng, bool quick) {
     std::vector<double> yr, gxr, gwr;
     reference(c, g, xd, wd, gyd, yr, gxr, gwr);
     std::vector<T> x(xd.begin(), xd.end()), w(wd.begin(), wd.end()), gy(gyd.begin(), gyd.end());
-    const double scale = std::sqrt(double(std::max<int64_t>({g.Cg * g.KH * g.KW, g.Og * g.KH * g.KW, g.N * g.OH * g.OW})));
+    const double scale =
+        std::sqrt(double(std::max<int64_t>({g.Cg * g.KH * g.KW, g.Og * g.KH * g.KW, g.N * g.OH * g.OW})));
     char buf[200];
     std::snprintf(buf, sizeof buf, "%s N%ld C%ld %ldx%ld O%ld k%ldx%ld s%ld,%ld p%ld,%ld d%ld,%ld g%ld",
                   sizeof(T) == 4 ? "f32" : "f64", long(c.N), long(c.C), long(c.H), long(c.W), long(c.O), long(c.KH),
@@ -211,9 +213,11 @@ void check_case(const Case& c, std::mt19937_64& rng, bool quick) {
         const int64_t cap_y = tile < 0 ? 65535 : 1, chunk_z = tile < 0 ? 65535 : 2;
         std::vector<T> y(yr.size(), poison), gx(gxr.size(), poison), gw(gwr.size(), poison);
         auto fp = conv::forward_problem<T>(g, x.data(), w.data(), y.data());
-        run_gemm_tile(tile < 0 ? conv::pick_tile(fp.M, fp.N) : tile, fp, g.groups, 1, std::max(fp.K, 1), cap_y, chunk_z);
+        const int ft = tile < 0 ? conv::pick_tile(fp.M, fp.N) : tile;
+        run_gemm_tile(ft, fp, g.groups, 1, std::max(fp.K, 1), cap_y, chunk_z);
         auto bp = conv::backward_input_problem<T>(g, gy.data(), w.data(), gx.data());
-        run_gemm_tile(tile < 0 ? conv::pick_tile(bp.M, bp.N) : tile, bp, g.groups, 1, std::max(bp.K, 1), cap_y, chunk_z);
+        const int bt = tile < 0 ? conv::pick_tile(bp.M, bp.N) : tile;
+        run_gemm_tile(bt, bp, g.groups, 1, std::max(bp.K, 1), cap_y, chunk_z);
         // backward weight under two machine sizes: few SMs (usually one split) and many (split K)
         for (int sms : {1, 132}) {
             std::fill(gw.begin(), gw.end(), poison);
