@@ -4,7 +4,8 @@
 //   1: implicit GEMM (implicit_gemm_cuda.cuh), per group, no im2col buffer (default):
 //      forward          C[m = (n, oh, ow), o] = sum over k = (c, kh, kw) of x-gather[m, k] * w[o, k]
 //      backward_input   C[m = (n, ih, iw), c] = sum over k = (o, kh, kw) of gy-gather[m, k] * w[o, c, kh, kw]
-//                       (gather form: each gx element collects the (o, kh, kw) that reach it; no atomics)
+//                       (gather form: each gx element collects the (o, kh, kw) that reach it; no atomics);
+//                       strided convs run one GEMM per stride phase over only the taps that reach it
 //      backward_weight  C[o, j = (c, kh, kw)] = sum over k = (n, oh, ow) of gy[n, o, oh, ow] * x-gather[k, j],
 //                       K split over blocks into a partial buffer that a second kernel sums in split order.
 //   Shapes whose per-group GEMM or per-sample offsets do not fit int32 take variant 0.
@@ -76,6 +77,17 @@ void forward_tiled(const conv::Geom& g, const ArrayView& x, const ArrayView& w, 
 
 template <class T>
 void backward_input_tiled(const conv::Geom& g, const ArrayView& gy, const ArrayView& w, const ArrayView& gx) {
+    if (conv::backward_input_phases(g) > 0) {
+        // Every gx pixel belongs to exactly one phase; a phase no tap reaches (K = 0) is written as zeros.
+        for (int64_t ih0 = 0; ih0 < std::min(g.sh, g.H); ++ih0)
+            for (int64_t iw0 = 0; iw0 < std::min(g.sw, g.W); ++iw0) {
+                const auto p = conv::backward_input_phase_problem<T>(g, ih0, iw0, gy.ptr<T>(), w.ptr<T>(),
+                                                                     gx.ptr<T>());
+                if (p.M == 0) continue;  // no pixel in this phase (cannot happen for ih0 < H, iw0 < W)
+                launch_implicit_gemm(p, g.groups, 1, std::max(p.K, 1), "conv2d_backward_input kernel (stride phase)");
+            }
+        return;
+    }
     const auto p = conv::backward_input_problem<T>(g, gy.ptr<T>(), w.ptr<T>(), gx.ptr<T>());
     launch_implicit_gemm(p, g.groups, 1, std::max(p.K, 1), "conv2d_backward_input kernel (implicit GEMM)");
 }

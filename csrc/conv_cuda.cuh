@@ -172,6 +172,103 @@ struct BwdInputProblem {
     }
 };
 
+// Backward input of a strided conv, one stride phase at a time: the gx pixels with ih = ih0 + a * sh,
+// iw = iw0 + b * sw (0 <= ih0 < sh, 0 <= iw0 < sw) are reached only by the taps kh = kh0 + t * step_h
+// (kh * dh = ih0 + ph mod sh) and likewise kw, from output row oh = base_h + a - t * dstep_h. So each phase
+// is a dense GEMM over just its taps: with stride 2 the generic gather form above would multiply by three
+// zeros for every useful product.
+struct PhaseAxis {
+    int i0, count;       // the phase's first input index and how many it has (i0 + count * stride covers the rest)
+    int k0, k_count;     // its first tap and how many taps reach it
+    int k_step, o_step;  // the tap step, and the output-index step per tap step (k_step * dil / stride)
+    int base;            // the output index of (i0, k0): (i0 + pad - k0 * dil) / stride, exact
+};
+
+inline int64_t gcd64(int64_t a, int64_t b) {
+    while (b) {
+        const int64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+// The phase starting at input index i0 along one axis (in, k, stride, pad, dil).
+inline PhaseAxis phase_axis(int64_t i0, int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
+    PhaseAxis a;
+    a.i0 = int(i0);
+    a.count = i0 < in ? int((in - i0 + s - 1) / s) : 0;
+    const int64_t r = (i0 + p) % s, g = gcd64(d, s);
+    a.k_step = int(s / g), a.o_step = int(d / g);  // kh * d = r (mod s) repeats every s / g taps
+    a.k0 = 0, a.k_count = 0, a.base = 0;
+    for (int64_t kk = 0; kk < std::min<int64_t>(k, a.k_step); ++kk)
+        if (kk * d % s == r) {
+            a.k0 = int(kk);
+            a.k_count = int((k - kk + a.k_step - 1) / a.k_step);
+            a.base = int((i0 + p - kk * d) / s);
+            break;
+        }
+    return a;
+}
+
+template <class T_>
+struct BwdInputPhaseProblem {
+    using T = T_;
+    static constexpr Walk kWalkA = Walk::Rows, kWalkB = Walk::Ks;
+    int M, N, K;
+    const T* __restrict__ gy;
+    const T* __restrict__ w;
+    T* __restrict__ gx;
+    Dims d;
+    PhaseAxis ph, pw;
+    FastDivmod by_ab, by_b, by_tu, by_u;
+
+    struct RowA {
+        const T* base;  // gy at (n, g*Og)
+        int oh, ow;     // the output pixel that tap (t, u) = (0, 0) reads
+    };
+    struct KA {
+        int o_off, dh, dw;  // o * OH * OW, t * o_step_h, u * o_step_w
+    };
+    struct ColB {
+        const T* base;  // w at (g*Og, c)
+    };
+    using KB = int;  // o * Cg * KH * KW + kh * KW + kw
+
+    __device__ RowA a_row(int g, int m) const {
+        int n, ab, a, b;
+        by_ab.divmod(m, n, ab);
+        by_b.divmod(ab, a, b);
+        return {gy + (int64_t(n) * d.O + int64_t(g) * d.Og) * d.OHW, ph.base + a, pw.base + b};
+    }
+    __device__ KA a_k(int k) const {
+        int o, tu, t, u;
+        by_tu.divmod(k, o, tu);
+        by_u.divmod(tu, t, u);
+        return {o * d.OHW, t * ph.o_step, u * pw.o_step};
+    }
+    __device__ T a_at(const RowA& ra, const KA& ka) const {
+        const int oh = ra.oh - ka.dh, ow = ra.ow - ka.dw;
+        return inside(oh, d.OH) && inside(ow, d.OW) ? __ldg(ra.base + ka.o_off + oh * d.OW + ow) : T(0);
+    }
+    __device__ ColB b_col(int g, int c) const {
+        return {w + int64_t(g) * d.Og * d.Cg * d.KHW + int64_t(c) * d.KHW};
+    }
+    __device__ KB b_k(int k) const {
+        int o, tu, t, u;
+        by_tu.divmod(k, o, tu);
+        by_u.divmod(tu, t, u);
+        return o * d.Cg * d.KHW + (ph.k0 + t * ph.k_step) * d.KW + pw.k0 + u * pw.k_step;
+    }
+    __device__ T b_at(const ColB& cb, KB off) const { return __ldg(cb.base + off); }
+    __device__ void store(int g, int, int m, int c, T v) const {
+        int n, ab, a, b;
+        by_ab.divmod(m, n, ab);
+        by_b.divmod(ab, a, b);
+        gx[(int64_t(n) * d.C + g * d.Cg + c) * d.HW + (ph.i0 + a * d.sh) * d.W + pw.i0 + b * d.sw] = v;
+    }
+};
+
 // Backward weight: A[o, k = (n, oh, ow)] = gy[n, g*Og + o, oh, ow],
 // B[k, j = (c, kh, kw)] = x[n, g*Cg + c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw].
 // Split s writes out + s * split_stride (the partial buffer), or gw itself when there is one split.
@@ -260,6 +357,27 @@ BwdInputProblem<T> backward_input_problem(const Geom& g, const T* gy, const T* w
     p.by_khw = FastDivmod(g.KH * g.KW), p.by_kw = FastDivmod(g.KW);
     p.by_sh = FastDivmod(g.sh), p.by_sw = FastDivmod(g.sw);
     return p;
+}
+
+// The phase (ih0, iw0) of a strided backward input; M == 0 when the phase holds no pixel.
+template <class T>
+BwdInputPhaseProblem<T> backward_input_phase_problem(const Geom& g, int64_t ih0, int64_t iw0, const T* gy,
+                                                     const T* w, T* gx) {
+    BwdInputPhaseProblem<T> p;
+    p.d = make_dims(g);
+    p.ph = phase_axis(ih0, g.H, g.KH, g.sh, g.ph, g.dh);
+    p.pw = phase_axis(iw0, g.W, g.KW, g.sw, g.pw, g.dw);
+    p.M = int(g.N * p.ph.count * p.pw.count), p.N = int(g.Cg), p.K = int(g.Og * p.ph.k_count * p.pw.k_count);
+    p.gy = gy, p.w = w, p.gx = gx;
+    p.by_ab = FastDivmod(int64_t(p.ph.count) * p.pw.count), p.by_b = FastDivmod(p.pw.count);
+    p.by_tu = FastDivmod(int64_t(p.ph.k_count) * p.pw.k_count), p.by_u = FastDivmod(p.pw.k_count);
+    return p;
+}
+
+// Strided backward input runs phase by phase when there are few phases (one launch each).
+inline int64_t backward_input_phases(const Geom& g) {
+    const int64_t n = std::min(g.sh, g.H) * std::min(g.sw, g.W);
+    return (g.sh > 1 || g.sw > 1) && n <= 64 ? n : 0;
 }
 
 // The output pointer and split stride are set once the split plan is known.

@@ -244,6 +244,20 @@ void check_case(const Case& c, std::mt19937_64& rng, bool quick) {
         }
         compare("forward_tiled", tag + " tile " + std::to_string(tile), y, yr, scale);
         compare("backward_input_tiled", tag + " tile " + std::to_string(tile), gx, gxr, scale);
+        // strided: the per-phase GEMMs conv_cuda.cu runs instead (and here also for up to 4x the phases it
+        // would take, so a large stride's phases are checked too)
+        const int64_t phases = std::min(g.sh, g.H) * std::min(g.sw, g.W);
+        if ((g.sh > 1 || g.sw > 1) && phases <= 256) {
+            std::fill(gx.begin(), gx.end(), poison);
+            for (int64_t ih0 = 0; ih0 < std::min(g.sh, g.H); ++ih0)
+                for (int64_t iw0 = 0; iw0 < std::min(g.sw, g.W); ++iw0) {
+                    auto pp = conv::backward_input_phase_problem<T>(g, ih0, iw0, gy.data(), w.data(), gx.data());
+                    if (pp.M == 0) continue;
+                    const int pt = tile < 0 ? conv::pick_tile(pp.M, pp.N) : tile;
+                    run_gemm_tile(pt, pp, g.groups, 1, std::max(pp.K, 1), cap_y, chunk_z);
+                }
+            compare("backward_input_phases", tag + " tile " + std::to_string(tile), gx, gxr, scale);
+        }
     }
 }
 
@@ -263,6 +277,9 @@ int main(int argc, char** argv) {
         {1, 3, 12, 12, 4, 5, 5, 4, 4, 3, 3, 2, 2, 1},      // stride > 1 with dilation: sparse gather in backward
         {2, 2, 1, 1, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1},        // 1x1 input, padding only
         {1, 4, 10, 3, 8, 3, 1, 1, 2, 0, 1, 3, 1, 2},
+        {2, 16, 7, 7, 8, 4, 4, 2, 2, 1, 1, 1, 1, 1},       // a VAE decoder step as conv_transpose2d sees it
+        {1, 2, 9, 8, 3, 3, 3, 3, 2, 1, 0, 2, 3, 1},        // stride and dilation sharing factors: taps skip
+        {1, 1, 5, 5, 1, 2, 2, 7, 7, 0, 0, 1, 1, 1},        // stride beyond the input: phases no tap reaches
     };
     std::uniform_int_distribution<int> u(0, 1 << 30);
     for (int i = 0; i < n_random; ++i) {
@@ -280,7 +297,7 @@ int main(int argc, char** argv) {
         cases.push_back(c);
     }
     for (size_t i = 0; i < cases.size(); ++i) {
-        const bool quick = i >= 11 && i % 4 != 0;  // every tile for the fixed cases and a quarter of the rest
+        const bool quick = i >= 14 && i % 4 != 0;  // every tile for the fixed cases and a quarter of the rest
         check_case<float>(cases[i], rng, quick);
         check_case<double>(cases[i], rng, quick);
     }
