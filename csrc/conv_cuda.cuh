@@ -396,10 +396,20 @@ struct SplitPlan {
     int splits, k_chunk;  // split s sums k in [s * k_chunk, min(K, (s + 1) * k_chunk)); every split non-empty
 };
 
+// The tile shape that wastes least on a narrow M or N (a conv with 32 output channels has N = 32):
+// 0: 128 x 32, 1: 32 x 128, 2: 64 x 64.
+inline int pick_tile(int64_t M, int64_t N) {
+    if (N <= 32 && M > 32) return 0;
+    if (M <= 32 && N > 32) return 1;
+    return 2;
+}
+
 // Splits K (backward-weight's batch x output pixels, often 10^4-10^6 long against a few hundred outputs)
 // until about four waves of blocks run on `sms` multiprocessors, each split at least 256 long, at most 256.
 inline SplitPlan plan_splits(int64_t M, int64_t N, int64_t K, int64_t groups, int sms) {
-    const int64_t tiles = std::max<int64_t>(1, ((M + 63) / 64) * ((N + 63) / 64) * groups);
+    const int tile = pick_tile(M, N);
+    const int64_t bm = tile == 0 ? 128 : tile == 1 ? 32 : 64, bn = 4096 / bm;  // every tile has 4096 outputs
+    const int64_t tiles = std::max<int64_t>(1, ((M + bm - 1) / bm) * ((N + bn - 1) / bn) * groups);
     const int64_t want = std::max<int64_t>(1, (4 * int64_t(sms) + tiles - 1) / tiles);
     const int64_t most = std::max<int64_t>(1, K / 256);
     int64_t splits = std::min<int64_t>({want, most, 256});
@@ -407,14 +417,6 @@ inline SplitPlan plan_splits(int64_t M, int64_t N, int64_t K, int64_t groups, in
     k_chunk = std::max<int64_t>(igemm::BK, (k_chunk + igemm::BK - 1) / igemm::BK * igemm::BK);
     splits = std::max<int64_t>(1, (K + k_chunk - 1) / k_chunk);
     return {int(splits), int(k_chunk)};
-}
-
-// The tile shape that wastes least on a narrow M or N (a conv with 32 output channels has N = 32):
-// 0: 128 x 32, 1: 32 x 128, 2: 64 x 64.
-inline int pick_tile(int64_t M, int64_t N) {
-    if (N <= 32 && M > 32) return 0;
-    if (M <= 32 && N > 32) return 1;
-    return 2;
 }
 
 // ---------------------------------------------------------------- variant 0: direct, one thread per output
