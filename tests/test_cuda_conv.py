@@ -104,7 +104,22 @@ CASES = [
     (2, 150, 5, 5, 3, 3, 3, (1, 1), (1, 1), (1, 1), 1),  # K = 1350 in many slices, N = 3
     (1, 3, 12, 12, 4, 5, 5, (4, 4), (3, 3), (2, 2), 1),
     (2, 2, 1, 1, 3, 3, 3, (1, 1), (1, 1), (1, 1), 1),  # 1x1 input, padding only
-    (64, 32, 28, 28, 64, 3, 3, (1, 1), (1, 1), (1, 1), 1),  # the benchmark shape: split-K in backward-weight
+    (
+        4,
+        16,
+        14,
+        14,
+        32,
+        4,
+        4,
+        (2, 2),
+        (1, 1),
+        (1, 1),
+        1,
+    ),  # a VAE decoder step (backward-input by stride phase)
+    (2, 6, 11, 10, 4, 3, 3, (3, 2), (1, 2), (2, 3), 2),  # stride and dilation sharing factors
+    # the benchmark layer at batch 8 (the direct variant runs under compute-sanitizer too): split-K
+    (8, 32, 28, 28, 64, 3, 3, (1, 1), (1, 1), (1, 1), 1),
 ]
 
 
@@ -136,6 +151,27 @@ def test_random_geometries(case, variant, seed):
     n, c, h, w, o, kh, kw, stride, padding, dilation, groups = case
     x, wt, gy = make_case(n, c, h, w, o, kh, kw, stride, padding, dilation, groups, np.float32, seed)
     check_case(variant, x, wt, gy, stride, padding, dilation, groups)
+
+
+@pytest.mark.parametrize("variant", [0, 1])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_input_rows_that_no_window_reaches(variant, dtype):
+    # conv_transpose2d with output_padding: x (its output) has rows and columns past the last window, so y
+    # is smaller than conv2d's formula gives. Reference: torch on the full-size y, the extra outputs cut off
+    # (forward) or fed zero gradients (backward).
+    stride, padding, dilation = (2, 1), (1, 0), (1, 3)
+    x, w, gy_full = make_case(2, 4, 11, 9, 6, 3, 2, stride, padding, dilation, 2, dtype)
+    oh, ow = gy_full.shape[2] - 1, gy_full.shape[3] - 2
+    gy = np.ascontiguousarray(gy_full[:, :, :oh, :ow])
+    gy_padded = np.zeros_like(gy_full)
+    gy_padded[:, :, :oh, :ow] = gy
+    y_ref, gx_ref, gw_ref = torch_reference(x, w, gy_padded, stride, padding, dilation, 2)
+    with conv_variant(variant):
+        y, gx, gw = run_kernels("cuda", x, w, gy, stride, padding, dilation, 2)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    assert_close(y, y_ref[:, :, :oh, :ow], atol=tol, rtol=tol, name="y")
+    assert_close(gx, gx_ref, atol=tol, rtol=tol, name="gx")
+    assert_close(gw, gw_ref, atol=tol * 10, rtol=tol, name="gw")
 
 
 @pytest.mark.parametrize("variant", [0, 1])
