@@ -24,6 +24,8 @@ static SimDim3 threadIdx, blockIdx, blockDim, gridDim;
 #define __forceinline__ inline
 #define __launch_bounds__(n)
 #define __shared__ static
+#define __align__(n) __attribute__((aligned(n)))
+#define GC_IGEMM_CHECK_ALIGNMENT
 template <class T>
 inline T __ldg(const T* p) {
     return *p;
