@@ -52,7 +52,8 @@ __device__ __forceinline__ void load_run(T (&dst)[N], const T* src) {
     struct alignas(kBytes) Chunk {
         T v[kPer];
     };
-#ifdef GC_IGEMM_CHECK_ALIGNMENT  // the host simulation (tests/native/conv_cuda_sim.cpp) checks what a GPU would fault on
+    // The host simulation (tests/native/conv_cuda_sim.cpp) checks what a GPU would fault on.
+#ifdef GC_IGEMM_CHECK_ALIGNMENT
     if (reinterpret_cast<uintptr_t>(src) % kBytes != 0) __builtin_trap();
 #endif
 #pragma unroll
@@ -82,7 +83,8 @@ __global__ void __launch_bounds__(kBlockThreads) implicit_gemm(const P p, int sp
     using WB = Walker<BN, P::kWalkB>;
     // Rows padded by 16 bytes: a row stays a whole number of 16-byte chunks, and rows start in different banks.
     constexpr int PAD = 16 / int(sizeof(T));
-    static_assert((BM + PAD) * sizeof(T) % 16 == 0 && (BN + PAD) * sizeof(T) % 16 == 0, "tile rows must be 16-byte runs");
+    static_assert((BM + PAD) * sizeof(T) % 16 == 0 && (BN + PAD) * sizeof(T) % 16 == 0,
+                  "tile rows must be whole 16-byte runs");
     __shared__ __align__(16) T As[BK][BM + PAD];
     __shared__ __align__(16) T Bs[BK][BN + PAD];
 
