@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The GPU check, run on a lent GPU machine (no network): scripts/gpu_check.sh [build] [test] [sanitize] [bench]
-# (no argument: all four, in that order). Each step runs alone and logs to $OUT (or ./gpu_check):
+# The GPU check, run on a lent GPU machine (no network): scripts/gpu_check.sh [build] [test] [conv] [sanitize] [bench]
+# (no argument: all five, in that order). Each step runs alone and logs to $OUT (or ./gpu_check):
 #   build     offline install for sm_90 (pip --no-build-isolation --no-deps; scikit-build-core, pybind11,
 #             cmake and ninja installed already, or from WHEELHOUSE=DIR), then checks the real device is usable
 #   test      the whole suite, then the -m cuda tests alone (they must not be skipped)
+#   conv      the conv2d kernels alone (no other new op needed): both CUDA variants against the CPU twins and
+#             torch, the Python layer's conv tests on the device, then their timings ($OUT/conv_timing.json)
 #   sanitize  compute-sanitizer memcheck over the -m cuda tests and racecheck over the shared-memory kernels'
 #             tests; sanitizer findings are counted apart from test failures, and no run stops at a failure
 #   bench     benchmarks/run.py --device cuda (JSON in $OUT/cuda.json)
@@ -108,18 +110,29 @@ step_sanitize() {
     return "$rc"
 }
 
+step_conv() {
+    local rc=0
+    run conv_tests 400 "${PYTEST[@]}" tests/test_cuda_conv.py tests/test_conv.py tests/test_conv_cuda_sim.py || rc=1
+    if grep -E "^SKIPPED .*(needs a real GPU|no CUDA device|built without CUDA)" "$OUT/conv_tests.log"; then
+        echo "   conv tests were skipped on a GPU machine"
+        rc=1
+    fi
+    run conv_timing 300 "$PY" scripts/conv_cuda_timing.py --json "$OUT/conv_timing.json" || rc=1
+    return "$rc"
+}
+
 step_bench() {
     run bench 540 "$PY" benchmarks/run.py --device cuda --json "$OUT/cuda.json"
 }
 
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(build test sanitize bench)
+[ ${#steps[@]} -eq 0 ] && steps=(build test conv sanitize bench)
 status=0
 for s in "${steps[@]}"; do
     case "$s" in
-    build | test | sanitize | bench) "step_$s" || { status=1; echo "== step $s FAILED"; } ;;
+    build | test | conv | sanitize | bench) "step_$s" || { status=1; echo "== step $s FAILED"; } ;;
     *)
-        echo "gpu_check: unknown step '$s' (build, test, sanitize, bench)" >&2
+        echo "gpu_check: unknown step '$s' (build, test, conv, sanitize, bench)" >&2
         exit 1
         ;;
     esac
