@@ -40,9 +40,9 @@ def sim(tmp_path_factory):
 
 
 def test_cuda_conv_kernels_match_the_reference_on_the_host(sim):
-    # 16 fixed geometries (the VAE's layers among them) and 16 random ones, float32 and float64.
+    # 16 fixed geometries (the VAE's layers among them) and 8 random ones, float32 and float64.
     run = subprocess.run(
-        [str(sim), "16"],
+        [str(sim), "8"],
         capture_output=True,
         text=True,
         timeout=600,
@@ -50,5 +50,5 @@ def test_cuda_conv_kernels_match_the_reference_on_the_host(sim):
     )
     report = run.stdout[-6000:] + run.stderr[-6000:]
     assert run.returncode == 0, report
-    assert "32 cases, 0 failures" in run.stdout, report
+    assert "24 cases, 0 failures" in run.stdout, report
     assert "ERROR: AddressSanitizer" not in run.stderr and "runtime error" not in run.stderr, report
