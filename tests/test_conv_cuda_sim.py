@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(
 
 def _build(out: pathlib.Path) -> pathlib.Path:
     exe = out / "conv_cuda_sim"
-    base = [CXX, "-std=c++17", "-O1", "-g", f"-I{ROOT / 'csrc'}", str(SOURCE), "-o", str(exe)]
+    base = [CXX, "-std=c++17", "-O1", f"-I{ROOT / 'csrc'}", str(SOURCE), "-o", str(exe)]
     sanitized = subprocess.run(
         base[:1] + ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"] + base[1:],
         capture_output=True,
