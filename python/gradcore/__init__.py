@@ -235,3 +235,12 @@ __all__ += [  # the reductions
     "all", "amax", "amin", "any", "argmax", "argmin", "cumsum", "logsumexp", "max", "mean", "min", "norm",
     "prod", "std", "sum", "var",
 ]
+
+# Half precision (issue 18): float16 / bfloat16 storage computed in float32, and autocast.
+from . import amp as amp  # noqa: E402
+from .autocast import autocast as autocast  # noqa: E402
+from .dtypes import bfloat16 as bfloat16  # noqa: E402
+from .dtypes import float16 as float16  # noqa: E402
+from .dtypes import float16 as half  # noqa: E402
+
+__all__ += ["amp", "autocast", "bfloat16", "float16", "half"]
