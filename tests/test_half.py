@@ -1,0 +1,257 @@
+"""float16 / bfloat16: casts bit-exact with torch, ops rounded once as torch's, promotion, DLPack, save/load."""
+
+import ml_dtypes
+import numpy as np
+import pytest
+import torch
+
+import gradcore as gc
+
+HALF = [(gc.float16, torch.float16), (gc.bfloat16, torch.bfloat16)]
+IDS = ["float16", "bfloat16"]
+
+
+def _bits(t):
+    """The 16-bit patterns of a gradcore half tensor, as uint16."""
+    return np.ascontiguousarray(t.cpu().numpy()).view(np.uint16)
+
+
+def _torch_bits(t):
+    return t.contiguous().view(torch.int16).numpy().view(np.uint16)
+
+
+def _from_bits(bits, dtype):
+    npdt = np.float16 if dtype is gc.float16 else ml_dtypes.bfloat16
+    return gc.from_numpy(np.ascontiguousarray(bits, dtype=np.uint16).view(npdt))
+
+
+def _assert_bits(ours_t, ref_t, is_f16):
+    """Equal bit patterns, except that any NaN matches any NaN (torch's scalar and vector paths differ)."""
+    ours, ref = _bits(ours_t), _torch_bits(ref_t)
+    inf = 0x7C00 if is_f16 else 0x7F80
+    nan_o, nan_r = (ours & 0x7FFF) > inf, (ref & 0x7FFF) > inf
+    np.testing.assert_array_equal(nan_o, nan_r)
+    bad = np.flatnonzero((ours != ref) & ~nan_o)
+    assert bad.size == 0, f"{bad.size} mismatches, first at {bad[0]}: ours {ours[bad[0]]:#06x} torch {ref[bad[0]]:#06x}"
+
+
+def _float32_sample(n=1 << 18, seed=0):
+    """Random float32 bit patterns plus every half/bfloat16 value and the midpoints around them."""
+    rng = np.random.default_rng(seed)
+    rand = rng.integers(0, 1 << 32, n, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    halves = np.arange(1 << 16, dtype=np.uint16).view(np.float16).astype(np.float32)
+    bf = (np.arange(1 << 16, dtype=np.uint32) << 16).view(np.float32)
+    near = np.concatenate([halves, bf])
+    near_bits = near.view(np.uint32)
+    ties = np.concatenate([near_bits + d for d in (1, 0x1000, 0x0FFF, 0x1001, 0x8000, 0x7FFF, 0x8001)])
+    special = np.array([65504, 65519.99, 65520, 65536, 1e-8, 2.0**-25, 2.0**-24, 2.0**-14, -0.0, np.inf, -np.inf,
+                        3.4e38, np.nan], np.float32)
+    return np.concatenate([rand, near, ties.astype(np.uint32).view(np.float32), special])
+
+
+# ------------------------------------------------------------------ casts
+
+
+@pytest.mark.parametrize("dt,tdt", HALF, ids=IDS)
+def test_every_half_bit_pattern_to_float32_matches_torch(dt, tdt):
+    bits = np.arange(1 << 16, dtype=np.uint16)
+    ours = _from_bits(bits, dt).float().numpy()
+    ref = torch.from_numpy(bits.view(np.int16)).view(tdt).float().numpy()
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(ref))
+    ok = ~np.isnan(ref)
+    np.testing.assert_array_equal(ours[ok].view(np.uint32), ref[ok].view(np.uint32))
+
+
+@pytest.mark.parametrize("dt,tdt", HALF, ids=IDS)
+def test_float32_to_half_rounds_as_torch(dt, tdt):
+    x = _float32_sample()
+    _assert_bits(gc.from_numpy(x).to(dt), torch.from_numpy(x).to(tdt), dt is gc.float16)
+
+
+@pytest.mark.parametrize("dt,tdt", HALF, ids=IDS)
+def test_float64_and_ints_to_half_as_torch(dt, tdt):
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.standard_normal(5000) * 10.0 ** rng.integers(-9, 6, 5000), [1e300, -1e-300, 65519.5]])
+    _assert_bits(gc.from_numpy(x).to(dt), torch.from_numpy(x).to(tdt), dt is gc.float16)
+    for npdt in (np.int32, np.int64):
+        i = rng.integers(-(1 << 20), 1 << 20, 5000).astype(npdt)
+        _assert_bits(gc.from_numpy(i).to(dt), torch.from_numpy(i).to(tdt), dt is gc.float16)
+    b = np.array([True, False])
+    _assert_bits(gc.from_numpy(b).to(dt), torch.from_numpy(b).to(tdt), dt is gc.float16)
+
+
+@pytest.mark.parametrize("dt,tdt", HALF, ids=IDS)
+def test_half_to_ints_bool_float64_as_torch(dt, tdt):
+    x = np.random.default_rng(2).uniform(-3000, 3000, 4000).astype(np.float32)
+    x[:4] = [0.0, -0.0, 0.5, -0.75]
+    ours, ref = gc.from_numpy(x).to(dt), torch.from_numpy(x).to(tdt)
+    for g, t in ((gc.int32, torch.int32), (gc.int64, torch.int64), (gc.bool, torch.bool), (gc.float64, torch.float64)):
+        np.testing.assert_array_equal(ours.to(g).numpy(), ref.to(t).numpy())
+    assert ours.to(dt) is ours or np.array_equal(_bits(ours.to(dt)), _bits(ours))
+    other = gc.bfloat16 if dt is gc.float16 else gc.float16
+    tother = torch.bfloat16 if dt is gc.float16 else torch.float16
+    _assert_bits(ours.to(other), ref.to(tother), other is gc.float16)
+
+
+def test_tensor_creation_and_methods():
+    a = gc.tensor([1.0, 2.0], dtype=gc.float16)
+    assert a.dtype is gc.float16 and gc.half is gc.float16 and a.element_size() == 2
+    assert gc.tensor(np.ones(2, np.float16)).dtype is gc.float16  # NumPy float16 is kept, as torch
+    assert a.half() .dtype is gc.float16 and a.bfloat16().dtype is gc.bfloat16 and a.float().dtype is gc.float32
+    assert a.is_floating_point() and gc.bfloat16.is_floating_point and gc.zeros(2, dtype="bfloat16").dtype is gc.bfloat16
+    assert a.type() == "gradcore.HalfTensor" and a.bfloat16().type() == "gradcore.BFloat16Tensor"
+    # Python floats reach a half type through float32, as torch.tensor(..., dtype=half) rounds
+    v = [0.1, 1 / 3, 65519.9, 1e-6]
+    for dt, tdt in HALF:
+        _assert_bits(gc.tensor(v, dtype=dt), torch.tensor(v, dtype=tdt), dt is gc.float16)
+        _assert_bits(gc.full((3,), 0.1, dtype=dt), torch.full((3,), 0.1, dtype=tdt), dt is gc.float16)
+
+
+# ------------------------------------------------------------------ promotion
+
+
+def test_promotion_table_matches_torch():
+    pairs = [(gc.float16, torch.float16), (gc.bfloat16, torch.bfloat16), (gc.float32, torch.float32),
+             (gc.float64, torch.float64), (gc.int32, torch.int32), (gc.int64, torch.int64), (gc.bool, torch.bool)]
+    for ga, ta in pairs:
+        for gb, tb in pairs:
+            if ga not in (gc.float16, gc.bfloat16) and gb not in (gc.float16, gc.bfloat16):
+                continue
+            ours = (gc.ones(2, dtype=ga) + gc.ones(2, dtype=gb)).dtype
+            ref = (torch.ones(2, dtype=ta) + torch.ones(2, dtype=tb)).dtype
+            assert ours.name == str(ref).split(".")[1], (ga, gb, ours, ref)
+    for dt, tdt in HALF:  # Python scalars keep the half type
+        assert (gc.ones(2, dtype=dt) * 2.5).dtype is dt and (torch.ones(2, dtype=tdt) * 2.5).dtype == tdt
+        assert (gc.ones(2, dtype=dt) + 3).dtype is dt
+
+
+# ------------------------------------------------------------------ ops: float32 inside, rounded once
+
+
+def _rand(shape, seed, scale=1.0):
+    return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(np.float32)
+
+
+@pytest.mark.parametrize("dt,tdt", HALF, ids=IDS)
+def test_elementwise_ops_round_once_as_torch(dt, tdt, device):
+    a32, b32 = _rand((64, 33), 3), _rand((64, 33), 4)
+    a, b = gc.from_numpy(a32).to(dt).to(device), gc.from_numpy(b32).to(dt).to(device)
+    ta, tb = torch.from_numpy(a32).to(tdt), torch.from_numpy(b32).to(tdt)
+    f16 = dt is gc.float16
+    for name in ("add", "sub", "mul", "div", "maximum"):
+        dunder = "__truediv__" if name == "div" else f"__{name}__"
+        ours = gc.maximum(a, b) if name == "maximum" else getattr(a, dunder)(b)
+        ref = getattr(torch, name)(ta, tb)
+        assert ours.dtype is dt
+        _assert_bits(ours, ref, f16)
+    for name in ("relu", "abs"):
+        _assert_bits(getattr(a, name)(), getattr(ta, name)(), f16)
+    _assert_bits(-a, -ta, f16)
+    _assert_bits(a[:, 1:] * b[0, 1:], ta[:, 1:] * tb[0, 1:], f16)  # strided and broadcast operands
+    # transcendental ones: float32 kernels differ from torch's by an ulp at most, so one half ulp
+    for name in ("exp", "tanh", "sigmoid", "sqrt"):
+        x = a.abs() if name == "sqrt" else a
+        ours, ref = getattr(x, name)().float().cpu().numpy(), getattr(x.cpu().float(), name)().numpy()
+        ref16 = torch.from_numpy(ref).to(tdt).float().numpy()
+        ulp = 2.0**-10 if f16 else 2.0**-7
+        np.testing.assert_allclose(ours, ref16, rtol=ulp, atol=1e-7)
+
+
+@pytest.mark.parametrize("dt,tdt", HALF, ids=IDS)
+def test_matmul_and_linear_round_once(dt, tdt, device):
+    a32, w32 = _rand((17, 40), 5), _rand((9, 40), 6)
+    a, w = gc.from_numpy(a32).to(dt).to(device), gc.from_numpy(w32).to(dt).to(device)
+    out = a @ w.T
+    assert out.dtype is dt
+    # reference: the float64 product of the half inputs, rounded once to the half type
+    ref = (a.double().cpu().numpy() @ w.double().cpu().numpy().T)
+    ref_h = torch.from_numpy(ref).float().to(tdt).float().numpy()
+    ulp = 2.0**-10 if dt is gc.float16 else 2.0**-7
+    np.testing.assert_allclose(out.float().cpu().numpy(), ref_h, rtol=ulp, atol=1e-3)
+    lin = gc.nn.functional.linear(a, w, gc.zeros(9, dtype=dt, device=device))
+    np.testing.assert_allclose(lin.float().cpu().numpy(), ref_h, rtol=ulp, atol=1e-3)
+
+
+@pytest.mark.parametrize("dt", [gc.float16, gc.bfloat16], ids=IDS)
+def test_sum_of_1e5_halves_accumulates_in_float(dt, device):
+    x = gc.from_numpy(np.random.default_rng(7).uniform(0, 1, 100_000).astype(np.float32)).to(dt).to(device)
+    exact = x.double().sum().item()
+    got = x.sum()
+    assert got.dtype is dt
+    # one rounding to the half type of a sum accurate to float32 (a half accumulator would be off by far more)
+    ulp = 2.0**-10 if dt is gc.float16 else 2.0**-7
+    assert abs(got.item() - exact) <= ulp * abs(exact)
+    assert abs(x.float().sum().item() - exact) <= 1e-6 * exact
+    assert abs(x.mean().item() - exact / 1e5) <= ulp * exact / 1e5
+
+
+@pytest.mark.parametrize("dt,tdt", HALF, ids=IDS)
+def test_softmax_family_and_layer_norm_return_half(dt, tdt, device):
+    x32 = _rand((8, 10), 8, 3.0)
+    x, tx = gc.from_numpy(x32).to(dt).to(device), torch.from_numpy(x32).to(tdt)
+    F = gc.nn.functional
+    ulp = 2.0**-10 if dt is gc.float16 else 2.0**-7
+    for ours, ref in (
+        (F.log_softmax(x, dim=1), torch.log_softmax(tx, 1)),
+        (F.softmax(x, dim=1), torch.softmax(tx, 1)),
+        (F.layer_norm(x, (10,)), torch.nn.functional.layer_norm(tx, (10,))),
+    ):
+        assert ours.dtype is dt
+        np.testing.assert_allclose(ours.float().cpu().numpy(), ref.float().numpy(), rtol=2 * ulp, atol=4 * ulp)
+    t = gc.tensor([1, 0, 3, 9, 2, 2, 0, 5], device=device)
+    ce = F.cross_entropy(x, t)
+    ref = torch.nn.functional.cross_entropy(tx, torch.tensor(t.cpu().numpy()))
+    assert ce.dtype is dt
+    np.testing.assert_allclose(ce.float().item(), ref.float().item(), rtol=2 * ulp)
+
+
+@pytest.mark.parametrize("dt", [gc.float16, gc.bfloat16], ids=IDS)
+def test_backward_of_half_tensors_gives_half_gradients(dt, device):
+    w = gc.from_numpy(_rand((4, 3), 9)).to(dt).to(device).requires_grad_()
+    x = gc.from_numpy(_rand((5, 4), 10)).to(dt).to(device)
+    (x @ w).relu().sum().backward()
+    assert w.grad.dtype is dt
+    ref = x.double().T @ ((x.double() @ w.double()) > 0).double()
+    ulp = 2.0**-10 if dt is gc.float16 else 2.0**-7
+    np.testing.assert_allclose(w.grad.double().cpu().numpy(), ref.cpu().numpy(), rtol=4 * ulp, atol=4 * ulp)
+
+
+def test_indexing_where_cat_keep_bits(device):
+    x = _from_bits(np.arange(0, 1 << 16, 7, dtype=np.uint16), gc.bfloat16).to(device)
+    np.testing.assert_array_equal(_bits(x[5:40:3]), _bits(x)[5:40:3])
+    np.testing.assert_array_equal(_bits(gc.cat([x[:3], x[-2:]])), np.r_[_bits(x)[:3], _bits(x)[-2:]])
+    m = gc.from_numpy(np.arange(x.numel()) % 2 == 0).to(device)
+    h = x.to(gc.float16)
+    np.testing.assert_array_equal(_bits(gc.where(m, h, h * 0)), np.where(m.cpu().numpy(), _bits(h), _bits(h * 0)))
+
+
+# ------------------------------------------------------------------ interop and checkpoints
+
+
+@pytest.mark.parametrize("dt,tdt", HALF, ids=IDS)
+def test_dlpack_round_trip_with_torch(dt, tdt):
+    x = gc.from_numpy(_rand((3, 4), 11)).to(dt)
+    t = torch.from_dlpack(x)
+    assert t.dtype == tdt
+    np.testing.assert_array_equal(_torch_bits(t), _bits(x))
+    t[0, 0] = 7.0  # shared memory
+    assert x[0, 0].item() == 7.0
+    back = gc.from_dlpack(torch.arange(6, dtype=tdt).reshape(2, 3).T)  # strided producer
+    assert back.dtype is dt and back.tolist() == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]
+
+
+@pytest.mark.parametrize("dt", [gc.float16, gc.bfloat16], ids=IDS)
+def test_save_load_round_trip(dt, tmp_path):
+    x = _from_bits(np.arange(0, 1 << 16, 3, dtype=np.uint16), dt)
+    gc.save({"x": x, "y": (x[:5],)}, tmp_path / "h.npz")
+    back = gc.load(tmp_path / "h.npz")
+    assert gc.tensor(back["x"]).dtype is dt
+    np.testing.assert_array_equal(back["x"].view(np.uint16), _bits(x))
+    np.testing.assert_array_equal(back["y"][0].view(np.uint16), _bits(x)[:5])
+
+
+def test_optimizer_refuses_half_parameters_by_name():
+    p = gc.nn.Parameter(gc.ones(3, dtype=gc.float16))
+    p.grad = gc.ones(3, dtype=gc.float16)
+    with pytest.raises(ValueError, match="float16"):
+        gc.optim.SGD([p], lr=0.1).step()
