@@ -1,4 +1,5 @@
-"""float16 / bfloat16: casts bit-exact with torch, ops rounded once as torch's, promotion, DLPack, save/load."""
+"""float16 / bfloat16: casts bit-exact with torch, ops rounded once as torch's, promotion, DLPack, save/load
+(the device fixture runs the ops on the emulated cuda device too)."""
 
 import ml_dtypes
 import numpy as np
@@ -32,7 +33,9 @@ def _assert_bits(ours_t, ref_t, is_f16):
     nan_o, nan_r = (ours & 0x7FFF) > inf, (ref & 0x7FFF) > inf
     np.testing.assert_array_equal(nan_o, nan_r)
     bad = np.flatnonzero((ours != ref) & ~nan_o)
-    assert bad.size == 0, f"{bad.size} mismatches, first at {bad[0]}: ours {ours[bad[0]]:#06x} torch {ref[bad[0]]:#06x}"
+    assert bad.size == 0, (
+        f"{bad.size} mismatches, first at {bad[0]}: ours {ours[bad[0]]:#06x} torch {ref[bad[0]]:#06x}"
+    )
 
 
 def _float32_sample(n=1 << 18, seed=0):
@@ -44,8 +47,24 @@ def _float32_sample(n=1 << 18, seed=0):
     near = np.concatenate([halves, bf])
     near_bits = near.view(np.uint32)
     ties = np.concatenate([near_bits + d for d in (1, 0x1000, 0x0FFF, 0x1001, 0x8000, 0x7FFF, 0x8001)])
-    special = np.array([65504, 65519.99, 65520, 65536, 1e-8, 2.0**-25, 2.0**-24, 2.0**-14, -0.0, np.inf, -np.inf,
-                        3.4e38, np.nan], np.float32)
+    special = np.array(
+        [
+            65504,
+            65519.99,
+            65520,
+            65536,
+            1e-8,
+            2.0**-25,
+            2.0**-24,
+            2.0**-14,
+            -0.0,
+            np.inf,
+            -np.inf,
+            3.4e38,
+            np.nan,
+        ],
+        np.float32,
+    )
     return np.concatenate([rand, near, ties.astype(np.uint32).view(np.float32), special])
 
 
@@ -71,7 +90,9 @@ def test_float32_to_half_rounds_as_torch(dt, tdt):
 @pytest.mark.parametrize("dt,tdt", HALF, ids=IDS)
 def test_float64_and_ints_to_half_as_torch(dt, tdt):
     rng = np.random.default_rng(1)
-    x = np.concatenate([rng.standard_normal(5000) * 10.0 ** rng.integers(-9, 6, 5000), [1e300, -1e-300, 65519.5]])
+    x = np.concatenate(
+        [rng.standard_normal(5000) * 10.0 ** rng.integers(-9, 6, 5000), [1e300, -1e-300, 65519.5]]
+    )
     _assert_bits(gc.from_numpy(x).to(dt), torch.from_numpy(x).to(tdt), dt is gc.float16)
     for npdt in (np.int32, np.int64):
         i = rng.integers(-(1 << 20), 1 << 20, 5000).astype(npdt)
@@ -85,7 +106,12 @@ def test_half_to_ints_bool_float64_as_torch(dt, tdt):
     x = np.random.default_rng(2).uniform(-3000, 3000, 4000).astype(np.float32)
     x[:4] = [0.0, -0.0, 0.5, -0.75]
     ours, ref = gc.from_numpy(x).to(dt), torch.from_numpy(x).to(tdt)
-    for g, t in ((gc.int32, torch.int32), (gc.int64, torch.int64), (gc.bool, torch.bool), (gc.float64, torch.float64)):
+    for g, t in (
+        (gc.int32, torch.int32),
+        (gc.int64, torch.int64),
+        (gc.bool, torch.bool),
+        (gc.float64, torch.float64),
+    ):
         np.testing.assert_array_equal(ours.to(g).numpy(), ref.to(t).numpy())
     assert ours.to(dt) is ours or np.array_equal(_bits(ours.to(dt)), _bits(ours))
     other = gc.bfloat16 if dt is gc.float16 else gc.float16
@@ -97,8 +123,14 @@ def test_tensor_creation_and_methods():
     a = gc.tensor([1.0, 2.0], dtype=gc.float16)
     assert a.dtype is gc.float16 and gc.half is gc.float16 and a.element_size() == 2
     assert gc.tensor(np.ones(2, np.float16)).dtype is gc.float16  # NumPy float16 is kept, as torch
-    assert a.half() .dtype is gc.float16 and a.bfloat16().dtype is gc.bfloat16 and a.float().dtype is gc.float32
-    assert a.is_floating_point() and gc.bfloat16.is_floating_point and gc.zeros(2, dtype="bfloat16").dtype is gc.bfloat16
+    assert (
+        a.half().dtype is gc.float16 and a.bfloat16().dtype is gc.bfloat16 and a.float().dtype is gc.float32
+    )
+    assert (
+        a.is_floating_point()
+        and gc.bfloat16.is_floating_point
+        and gc.zeros(2, dtype="bfloat16").dtype is gc.bfloat16
+    )
     assert a.type() == "gradcore.HalfTensor" and a.bfloat16().type() == "gradcore.BFloat16Tensor"
     # Python floats reach a half type through float32, as torch.tensor(..., dtype=half) rounds
     v = [0.1, 1 / 3, 65519.9, 1e-6]
@@ -111,8 +143,15 @@ def test_tensor_creation_and_methods():
 
 
 def test_promotion_table_matches_torch():
-    pairs = [(gc.float16, torch.float16), (gc.bfloat16, torch.bfloat16), (gc.float32, torch.float32),
-             (gc.float64, torch.float64), (gc.int32, torch.int32), (gc.int64, torch.int64), (gc.bool, torch.bool)]
+    pairs = [
+        (gc.float16, torch.float16),
+        (gc.bfloat16, torch.bfloat16),
+        (gc.float32, torch.float32),
+        (gc.float64, torch.float64),
+        (gc.int32, torch.int32),
+        (gc.int64, torch.int64),
+        (gc.bool, torch.bool),
+    ]
     for ga, ta in pairs:
         for gb, tb in pairs:
             if ga not in (gc.float16, gc.bfloat16) and gb not in (gc.float16, gc.bfloat16):
@@ -164,7 +203,7 @@ def test_matmul_and_linear_round_once(dt, tdt, device):
     out = a @ w.T
     assert out.dtype is dt
     # reference: the float64 product of the half inputs, rounded once to the half type
-    ref = (a.double().cpu().numpy() @ w.double().cpu().numpy().T)
+    ref = a.double().cpu().numpy() @ w.double().cpu().numpy().T
     ref_h = torch.from_numpy(ref).float().to(tdt).float().numpy()
     ulp = 2.0**-10 if dt is gc.float16 else 2.0**-7
     np.testing.assert_allclose(out.float().cpu().numpy(), ref_h, rtol=ulp, atol=1e-3)
@@ -197,7 +236,9 @@ def test_softmax_family_and_layer_norm_return_half(dt, tdt, device):
         (F.layer_norm(x, (10,)), torch.nn.functional.layer_norm(tx, (10,))),
     ):
         assert ours.dtype is dt
-        np.testing.assert_allclose(ours.float().cpu().numpy(), ref.float().numpy(), rtol=2 * ulp, atol=4 * ulp)
+        np.testing.assert_allclose(
+            ours.float().cpu().numpy(), ref.float().numpy(), rtol=2 * ulp, atol=4 * ulp
+        )
     t = gc.tensor([1, 0, 3, 9, 2, 2, 0, 5], device=device)
     ce = F.cross_entropy(x, t)
     ref = torch.nn.functional.cross_entropy(tx, torch.tensor(t.cpu().numpy()))
@@ -222,7 +263,9 @@ def test_indexing_where_cat_keep_bits(device):
     np.testing.assert_array_equal(_bits(gc.cat([x[:3], x[-2:]])), np.r_[_bits(x)[:3], _bits(x)[-2:]])
     m = gc.from_numpy(np.arange(x.numel()) % 2 == 0).to(device)
     h = x.to(gc.float16)
-    np.testing.assert_array_equal(_bits(gc.where(m, h, h * 0)), np.where(m.cpu().numpy(), _bits(h), _bits(h * 0)))
+    np.testing.assert_array_equal(
+        _bits(gc.where(m, h, h * 0)), np.where(m.cpu().numpy(), _bits(h), _bits(h * 0))
+    )
 
 
 # ------------------------------------------------------------------ interop and checkpoints

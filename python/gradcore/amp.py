@@ -103,8 +103,11 @@ class GradScaler:
 
     def state_dict(self) -> dict[str, Any]:
         return {
-            "scale": self._scale, "growth_factor": self._growth_factor, "backoff_factor": self._backoff_factor,
-            "growth_interval": self._growth_interval, "_growth_tracker": self._growth_tracker,
+            "scale": self._scale,
+            "growth_factor": self._growth_factor,
+            "backoff_factor": self._backoff_factor,
+            "growth_interval": self._growth_interval,
+            "_growth_tracker": self._growth_tracker,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

@@ -23,8 +23,18 @@ LOWER_PRECISION = {"MatMul", "Linear", "Conv2d", "ConvTranspose2d"}
 FLOAT32 = {
     "cpu": {"SoftmaxCrossEntropy", "BinaryCrossEntropy", "BinaryCrossEntropyElementwise", "Prod"},
     "cuda": {
-        "SoftmaxCrossEntropy", "BinaryCrossEntropy", "BinaryCrossEntropyElementwise", "Prod",
-        "LogSoftmaxRows", "LayerNormRows", "Sum", "CumSum", "Norm2", "Exp", "Log", "Pow",
+        "SoftmaxCrossEntropy",
+        "BinaryCrossEntropy",
+        "BinaryCrossEntropyElementwise",
+        "Prod",
+        "LogSoftmaxRows",
+        "LayerNormRows",
+        "Sum",
+        "CumSum",
+        "Norm2",
+        "Exp",
+        "Log",
+        "Pow",
     },
 }
 _DEFAULT_DTYPE = {"cpu": bfloat16, "cuda": float16}
@@ -102,7 +112,10 @@ class autocast:
     """
 
     def __init__(
-        self, device_type: str = "cuda", dtype: DType | str | None = None, enabled: bool = True,
+        self,
+        device_type: str = "cuda",
+        dtype: DType | str | None = None,
+        enabled: bool = True,
         cache_enabled: bool | None = None,
     ) -> None:
         device_type = str(device_type).split(":")[0]

@@ -83,7 +83,9 @@ def _import_bfloat16(obj: Any, numpy_error: Exception) -> np.ndarray:
     return np.asarray(owner).view(imported.dtype)
 
 
-def bfloat16_capsule(array: np.ndarray, *, max_version: Any = None, dl_device: Any = None, copy: Any = None) -> Any:
+def bfloat16_capsule(
+    array: np.ndarray, *, max_version: Any = None, dl_device: Any = None, copy: Any = None
+) -> Any:
     """A DLPack capsule (kDLBfloat, 16 bits) of a CPU bfloat16 array, which NumPy cannot export itself."""
     from . import _dlpack_abi
 

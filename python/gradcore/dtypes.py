@@ -1,4 +1,5 @@
-"""The dtypes gradcore tensors hold (float16/32/64, bfloat16, int32/64, bool), and conversion from NumPy or strings."""
+"""The dtypes gradcore tensors hold (float16/32/64, bfloat16, int32/64, bool), and conversion from NumPy
+or strings."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ _ALL = (float32, float64, int32, int64, bool_, float16, bfloat16)
 _BY_NAME = {d.name: d for d in _ALL}
 _BY_NP = {d.np: d for d in _ALL}
 DTYPE_OF_NUMPY = _BY_NP  # numpy dtype -> DType, for the hot path
+_SUPPORTED = "float32, float64, float16, bfloat16, int32, int64 and bool"
 
 
 def as_dtype(value: DType | str | np.dtype | type) -> DType:
@@ -54,7 +56,7 @@ def as_dtype(value: DType | str | np.dtype | type) -> DType:
         return _BY_NP[np.dtype(value)]
     except (KeyError, TypeError):
         raise TypeError(
-            f"unsupported dtype {value!r}: gradcore supports float32, float64, float16, bfloat16, int32, int64 and bool"
+            f"unsupported dtype {value!r}: gradcore supports {_SUPPORTED}"
         ) from None
 
 
@@ -62,7 +64,7 @@ def from_numpy_dtype(dt: np.dtype) -> DType:
     found = _BY_NP.get(dt)
     if found is None:
         raise TypeError(
-            f"unsupported dtype {dt}: gradcore supports float32, float64, float16, bfloat16, int32, int64 and bool"
+            f"unsupported dtype {dt}: gradcore supports {_SUPPORTED}"
         )
     return found
 

@@ -119,7 +119,8 @@ def mean(
         x = x.to(as_dtype(dtype))
     base = x if x.dtype.is_floating else x.to(float32)
     if base.dtype.itemsize == 2:  # float16/bfloat16: sum and divide in float32, round once (n may overflow)
-        return (base.to(float32).sum(axis=axes, keepdims=_keep(keepdim, keepdims)) / _count(x, axes)).to(x.dtype)
+        total = base.to(float32).sum(axis=axes, keepdims=_keep(keepdim, keepdims))
+        return (total / _count(x, axes)).to(x.dtype)
     return base.sum(axis=axes, keepdims=_keep(keepdim, keepdims)) / _count(x, axes)
 
 

@@ -273,7 +273,7 @@ def _unflatten(node: Any, arrays: dict[str, np.ndarray], fail: Any, where: str =
             raise fail(f"metadata refers to array {body!r} at {where}, which the file does not hold")
         if kind == "__bfloat16__":
             if arrays[body].dtype != np.uint16:
-                raise fail(f"bfloat16 array {body!r} at {where} is stored as {arrays[body].dtype}, not uint16")
+                raise fail(f"bfloat16 array {body!r} at {where} is stored as {arrays[body].dtype}")
             import ml_dtypes
 
             return arrays[body].view(ml_dtypes.bfloat16)
