@@ -298,3 +298,24 @@ def test_optimizer_refuses_half_parameters_by_name():
     p.grad = gc.ones(3, dtype=gc.float16)
     with pytest.raises(ValueError, match="float16"):
         gc.optim.SGD([p], lr=0.1).step()
+
+
+@pytest.mark.parametrize("dt,tdt", HALF, ids=IDS)
+def test_python_scalars_as_torch(dt, tdt, device):
+    x32 = _rand((300,), 12, 100.0)
+    x, tx = gc.from_numpy(x32).to(dt).to(device), torch.from_numpy(x32).to(tdt)
+    f16 = dt is gc.float16
+    # torch's rules: * and / keep the number in float32, + and - round it to the half type first
+    for ours, ref in (
+        (x * 0.1, tx * 0.1),
+        (0.3 * x, 0.3 * tx),
+        (x / 3.7, tx / 3.7),
+        (x / 100000, tx / 100000),  # 100000 is inf as a float16: the scalar stays float32
+        (3.7 / x, 3.7 / tx),
+        (0.3 - x, 0.3 - tx),
+        (x - 0.3, tx - 0.3),
+        (x + 3.7, tx + 3.7),
+        (0.1 + x, 0.1 + tx),
+    ):
+        assert ours.dtype is dt
+        _assert_bits(ours, ref, f16)

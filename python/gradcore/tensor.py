@@ -14,6 +14,7 @@ from . import inplace as _inplace
 from .autograd import register_tensor_type, run_backward, unit_seed_for
 from .dtypes import (
     DTYPE_OF_NUMPY,
+    HALF_TYPES,
     DType,
     as_dtype,
     bool_,
@@ -513,6 +514,13 @@ class Tensor:
         return Tensor(other, device=self.device)
 
     def _binary(self, other: Any, fn: type, reverse: bool = False) -> Tensor:
+        if not isinstance(other, Tensor) and self.dtype in HALF_TYPES and type(other) in (float, int):
+            # As torch: x * number and x / number compute in float32 and round once (x / 1e5 must not see
+            # inf); number / x is half(1 / x) * number; + and - round the number to the half type first.
+            if fn is ops.Mul or (fn is ops.Div and not reverse):
+                return self.to(float32)._binary(other, fn, reverse).to(self.dtype)
+            if fn is ops.Div:
+                return (1.0 / self.to(float32)).to(self.dtype)._binary(other, ops.Mul)
         other = self._coerce(other)
         a, b = (other, self) if reverse else (self, other)
         if fn is ops.Sub and a.dtype is bool_ and b.dtype is bool_:
