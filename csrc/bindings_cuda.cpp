@@ -22,6 +22,7 @@ namespace gc {
 namespace cuda {
 void set_matmul_variant(int v);
 int matmul_variant();
+void matmul_half(const ArrayView& a, const ArrayView& b, const ArrayView& out);  // matmul_half_cuda.cu
 }  // namespace cuda
 
 namespace {
@@ -531,7 +532,11 @@ void register_cuda(py::module_& m) {
     m.def("prod", [](A x, A out) { cuda::reduce_prod(dv(x), dout(out)); });
     m.def("argmin", [](A x, A out) { cuda::argmin_lastdim(dv(x), dout(out)); });
     m.def("cumsum", [](A x, A out) { cuda::cumsum_lastdim(dv(x), dout(out)); });
-    m.def("matmul", [](A a, A b, A out) { cuda::matmul(dv(a), dv(b), dout(out)); });
+    m.def("matmul", [](A a, A b, A out) {
+        // float16/bfloat16 on tensor cores (float accumulation, one rounding); the CPU twin: float32 GEMM
+        if (is_half(a.dtype) && b.dtype == a.dtype && out.dtype == a.dtype) cuda::matmul_half(a.view(), b.view(), out.view());
+        else cuda::matmul(dv(a), dv(b), dout(out));
+    });
     m.def(
         "softmax_ce",
         [](A logits, A targets, A loss, A dlogits, int64_t ignore_index, int reduction) {

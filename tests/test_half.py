@@ -319,3 +319,32 @@ def test_python_scalars_as_torch(dt, tdt, device):
     ):
         assert ours.dtype is dt
         _assert_bits(ours, ref, f16)
+
+
+# ------------------------------------------------------------------ tensor cores (a real GPU only)
+
+real_gpu = pytest.mark.skipif(
+    not gc.cuda.is_available() or gc.cuda.EMULATED, reason="tensor-core matmul: needs a real GPU (sm_80+)"
+)
+
+
+@pytest.mark.cuda
+@real_gpu
+@pytest.mark.parametrize("dt", [gc.float16, gc.bfloat16], ids=IDS)
+@pytest.mark.parametrize("shape", [(1, 1, 1), (70, 33, 129), (128, 256, 64), (5, 1000, 3)])
+def test_tensor_core_matmul_against_float64(dt, shape):
+    """WMMA with float accumulation, rounded once: |C - C64| <= 2 half-ulps of |C64| + K * 2^-24 * sum|a||b|
+    (the float32 accumulation error bound) + 2^-24 (float16's subnormal spacing), on ragged shapes, a
+    transposed operand and a broadcast batch."""
+    M, K, N = shape
+    rng = np.random.default_rng(M + K + N)
+    a = gc.from_numpy(rng.standard_normal((3, M, K)).astype(np.float32)).to(dt)
+    b = gc.from_numpy(rng.standard_normal((N, K)).astype(np.float32)).to(dt)
+    out = a.cuda() @ b.cuda().T.expand(3, K, N)
+    assert out.dtype is dt
+    a64, b64 = a.double().numpy(), b.double().numpy().T
+    ref = a64 @ b64
+    bound = np.abs(a64) @ np.abs(b64)
+    ulp = 2.0**-10 if dt is gc.float16 else 2.0**-7
+    err = np.abs(out.double().cpu().numpy() - ref)
+    assert (err <= 2 * ulp * np.abs(ref) + K * 2.0**-24 * bound + 2.0**-24).all(), err.max()
