@@ -348,3 +348,14 @@ def test_tensor_core_matmul_against_float64(dt, shape):
     ulp = 2.0**-10 if dt is gc.float16 else 2.0**-7
     err = np.abs(out.double().cpu().numpy() - ref)
     assert (err <= 2 * ulp * np.abs(ref) + K * 2.0**-24 * bound + 2.0**-24).all(), err.max()
+
+
+def test_finfo_matches_torch():
+    for dt, tdt in HALF + [(gc.float32, torch.float32), (gc.float64, torch.float64)]:
+        ours, ref = gc.finfo(dt), torch.finfo(tdt)
+        for key in ("max", "min", "eps", "tiny", "smallest_normal", "resolution", "bits"):
+            assert getattr(ours, key) == getattr(ref, key), (dt, key)
+    with pytest.raises(TypeError, match="floating"):
+        gc.finfo(gc.int32)
+    x = gc.tensor([3e4, -4e4, 100.0], dtype=gc.float16)  # norm scales by finfo(max) of the half type
+    np.testing.assert_allclose(x.norm().item(), np.linalg.norm([3e4, -4e4, 100.0]), rtol=1e-3)

@@ -240,7 +240,8 @@ __all__ += [  # the reductions
 from . import amp as amp  # noqa: E402
 from .autocast import autocast as autocast  # noqa: E402
 from .dtypes import bfloat16 as bfloat16  # noqa: E402
+from .dtypes import finfo as finfo  # noqa: E402
 from .dtypes import float16 as float16  # noqa: E402
 from .dtypes import float16 as half  # noqa: E402
 
-__all__ += ["amp", "autocast", "bfloat16", "float16", "half"]
+__all__ += ["amp", "autocast", "bfloat16", "finfo", "float16", "half"]

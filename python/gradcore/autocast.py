@@ -1,8 +1,9 @@
 """gradcore.autocast: mixed precision as torch.autocast, by casting the inputs of listed primitives.
 
 Inside ``autocast`` the primitives named in ``LOWER_PRECISION`` (matmul, linear, conv) run in the half type
-on float32 inputs, and those in ``FLOAT32[device]`` (losses, prod; on cuda also softmax, norms, sums) run in
-float32 on half inputs; every other op runs in its inputs' dtype. The casts are ordinary differentiable
+on float32 inputs, and those in ``FLOAT32[device]`` (losses, prod; on cuda also softmax, norms, sums) and the
+composite losses marked ``@float32_inputs`` run in float32 on half inputs; every other op runs in its inputs'
+dtype. The casts are ordinary differentiable
 ``Cast`` primitives, so gradients reach float32 parameters in float32 and the optimizer state stays float32.
 The lists follow torch 2.13's autocast (CPU: bfloat16 default; CUDA: float16 default); adding a primitive is
 adding its Function class name to a list.
@@ -88,6 +89,27 @@ def _cast_inputs(cls: type, inputs: tuple) -> tuple:
         if name in FLOAT32.get(device, ()) and _active(device) is not None:
             return tuple(t.to(float32) if t.dtype in (float16, bfloat16) else t for t in inputs)
     return inputs
+
+
+def _up(value: Any) -> Any:
+    if isinstance(value, autograd._tensor_type) and value.dtype in (float16, bfloat16):
+        if _active(value.device):
+            return value.to(float32)
+    return value
+
+
+def float32_inputs(fn: Any) -> Any:
+    """Marks a composite op (a loss) that autocast runs in float32: inside an enabled region its float16 /
+    bfloat16 tensor arguments are cast up first, as torch's autocast does for its float32 list."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if autograd._autocast_hook is not None:
+            args = tuple(_up(a) for a in args)
+            kwargs = {k: _up(v) for k, v in kwargs.items()}
+        return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def _count_region(delta: int) -> None:

@@ -60,6 +60,32 @@ def as_dtype(value: DType | str | np.dtype | type) -> DType:
         ) from None
 
 
+class finfo:
+    """Machine limits of a float dtype as Python floats (``max``, ``min``, ``eps``, ``tiny``,
+    ``smallest_normal``, ``resolution``, ``bits``), as ``torch.finfo``; the default dtype when none is given.
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.finfo(gc.float16).max, gc.finfo(gc.bfloat16).eps
+        (65504.0, 0.0078125)
+    """
+
+    def __init__(self, dtype: DType | str | None = None) -> None:
+        dt = get_default_dtype() if dtype is None else as_dtype(dtype)
+        if not dt.is_floating:
+            raise TypeError(f"finfo: {dt} is not a floating point dtype (use numpy.iinfo for integers)")
+        f = ml_dtypes.finfo(dt.np)  # NumPy's finfo, extended to bfloat16
+        self.dtype = dt.name
+        self.bits = int(f.bits)
+        self.max, self.min, self.eps = float(f.max), float(f.min), float(f.eps)
+        self.tiny = self.smallest_normal = float(f.tiny)
+        self.resolution = 10.0 ** -int(f.precision)  # torch's: 10**-digits exactly
+
+    def __repr__(self) -> str:
+        limits = f"resolution={self.resolution}, min={self.min}, max={self.max}, eps={self.eps}"
+        return f"finfo({limits}, dtype={self.dtype})"
+
+
 def from_numpy_dtype(dt: np.dtype) -> DType:
     found = _BY_NP.get(dt)
     if found is None:

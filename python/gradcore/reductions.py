@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import backend, ops
-from .dtypes import DType, as_dtype, float32, float64, int32, int64
+from .dtypes import DType, as_dtype, finfo, float32, float64, int32, int64
 from .ops_index import wrap_dim, wrap_dims
 
 Dim = int | Sequence[int] | None
@@ -371,7 +371,7 @@ def logsumexp(x: Any, dim: Dim, keepdim: bool = False, *, axis: Dim = None, keep
         x = x.to(float32)
     if x.numel() == 0:
         return _finalize(x.exp().sum(axis=axes, keepdims=True).log(), x, axes, keep)
-    big = float(np.finfo(x.dtype.np).max)
+    big = float(finfo(x.dtype).max)
     # A finite shift: an all -inf (or +inf) slice then gives -inf (+inf) instead of nan.
     m = x.detach().amax(axis=axes, keepdims=True).clamp(-big, big)
     out = (x - m).exp().sum(axis=axes, keepdims=True).log() + m
