@@ -359,3 +359,23 @@ def test_finfo_matches_torch():
         gc.finfo(gc.int32)
     x = gc.tensor([3e4, -4e4, 100.0], dtype=gc.float16)  # norm scales by finfo(max) of the half type
     np.testing.assert_allclose(x.norm().item(), np.linalg.norm([3e4, -4e4, 100.0]), rtol=1e-3)
+
+
+@pytest.mark.parametrize("dt", [gc.float16, gc.bfloat16], ids=IDS)
+def test_module_in_a_half_type_runs_forward_and_backward(dt, device):
+    gc.manual_seed(0)
+    nn = gc.nn
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.LayerNorm(16), nn.Linear(16, 3)).to(device)
+    ref = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.LayerNorm(16), nn.Linear(16, 3)).to(device)
+    ref.load_state_dict(model.state_dict())
+    model.half() if dt is gc.float16 else model.bfloat16()
+    assert all(p.dtype is dt for p in model.parameters())
+    x = gc.from_numpy(_rand((4, 8), 13)).to(device)
+    y = gc.tensor([0, 2, 1, 0], device=device)
+    loss = gc.nn.functional.cross_entropy(model(x.to(dt)), y)
+    loss.backward()
+    gc.nn.functional.cross_entropy(ref(x), y).backward()
+    assert loss.dtype is dt and all(p.grad.dtype is dt for p in model.parameters())
+    tol = 2e-2 if dt is gc.float16 else 8e-2
+    for p, q in zip(model.parameters(), ref.parameters()):
+        np.testing.assert_allclose(p.grad.float().cpu().numpy(), q.grad.cpu().numpy(), atol=tol, rtol=tol)
