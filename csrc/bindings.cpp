@@ -84,12 +84,19 @@ HostArg cpu_out(const py::array& a, const char* name) { return HostArg(raw_out(a
 
 // Every view is built (and every output checked) before the kernel runs, so a read-only parameter or
 // state buffer anywhere in the lists fails the step before any tensor is touched.
-OptimLists cpu_lists(const py::list& p, const py::list& g, const py::list& b1, const py::list& b2) {
-    OptimLists t;
-    auto fill = [](const py::list& src, std::vector<ArrayView>& dst, const char* name) {
+// Half-type entries become float32 twins owned by the returned lists, which write them back when they die
+// at the end of the binding's call (torch steps half parameters in float32 too, rounding once).
+struct HostOptimLists : OptimLists {
+    std::vector<std::unique_ptr<HostArg>> keep;
+};
+
+HostOptimLists cpu_lists(const py::list& p, const py::list& g, const py::list& b1, const py::list& b2) {
+    HostOptimLists t;
+    auto fill = [&t](const py::list& src, std::vector<ArrayView>& dst, const char* name) {
         for (auto item : src) {
             auto a = item.cast<py::array>();
-            dst.push_back(name ? raw_out(a, name) : raw_view(a));  // half parameters: refused by name
+            t.keep.push_back(std::make_unique<HostArg>(name ? raw_out(a, name) : raw_view(a), name != nullptr));
+            dst.push_back(*t.keep.back());
         }
     };
     fill(p, t.params, "optimizer parameter");

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -462,15 +463,24 @@ class DevArg {
 DevArg dv(const CudaArray& a) { return DevArg(a, false); }
 DevArg dout(const CudaArray& a) { return DevArg(a, true); }
 
-OptimLists to_lists(const py::list& p, const py::list& g, const py::list& b1, const py::list& b2) {
-    OptimLists t;
-    auto fill = [](const py::list& src, std::vector<ArrayView>& dst) {
-        for (auto item : src) dst.push_back(item.cast<const CudaArray&>().view());
+// Half-type entries become float32 twins owned by the returned lists, which write them back (parameters
+// and state) when they die at the end of the binding's call.
+struct DevOptimLists : OptimLists {
+    std::vector<std::unique_ptr<DevArg>> keep;
+};
+
+DevOptimLists to_lists(const py::list& p, const py::list& g, const py::list& b1, const py::list& b2) {
+    DevOptimLists t;
+    auto fill = [&t](const py::list& src, std::vector<ArrayView>& dst, bool out) {
+        for (auto item : src) {
+            t.keep.push_back(std::make_unique<DevArg>(item.cast<const CudaArray&>(), out));
+            dst.push_back(*t.keep.back());
+        }
     };
-    fill(p, t.params);
-    fill(g, t.grads);
-    fill(b1, t.bufs1);
-    fill(b2, t.bufs2);
+    fill(p, t.params, true);
+    fill(g, t.grads, false);
+    fill(b1, t.bufs1, true);
+    fill(b2, t.bufs2, true);
     return t;
 }
 

@@ -293,11 +293,25 @@ def test_save_load_round_trip(dt, tmp_path):
     np.testing.assert_array_equal(back["y"][0].view(np.uint16), _bits(x)[:5])
 
 
-def test_optimizer_refuses_half_parameters_by_name():
-    p = gc.nn.Parameter(gc.ones(3, dtype=gc.float16))
-    p.grad = gc.ones(3, dtype=gc.float16)
-    with pytest.raises(ValueError, match="float16"):
-        gc.optim.SGD([p], lr=0.1).step()
+@pytest.mark.parametrize("dt,tdt", HALF, ids=IDS)
+@pytest.mark.parametrize("opt", ["SGD", "Adam"])
+def test_optimizer_steps_half_parameters_as_torch(dt, tdt, opt, device):
+    """The fused step runs in float32 on float32 twins of the half parameter, gradient and state, and
+    rounds each once; torch's step differs by a half-type ulp at most."""
+    p32, g32 = _rand((50,), 14), _rand((50,), 15)
+    p = gc.nn.Parameter(gc.from_numpy(p32).to(dt).to(device))
+    tp = torch.nn.Parameter(torch.from_numpy(p32).to(tdt))
+    kw = {"lr": 0.1, "momentum": 0.9} if opt == "SGD" else {"lr": 0.01}
+    ours, ref = getattr(gc.optim, opt)([p], **kw), getattr(torch.optim, opt)([tp], **kw, foreach=False)
+    for _ in range(3):
+        p.grad = gc.from_numpy(g32).to(dt).to(device)
+        tp.grad = torch.from_numpy(g32).to(tdt)
+        ours.step()
+        ref.step()
+    assert p.dtype is dt
+    ulp = 2.0**-10 if dt is gc.float16 else 2.0**-7
+    got, want = p.float().cpu().numpy(), tp.float().detach().numpy()
+    np.testing.assert_allclose(got, want, rtol=2 * ulp, atol=2 * ulp)
 
 
 @pytest.mark.parametrize("dt,tdt", HALF, ids=IDS)
