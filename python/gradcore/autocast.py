@@ -83,11 +83,12 @@ def _cast_inputs(cls: type, inputs: tuple) -> tuple:
         dt = _active(device)
         if dt is None:
             return inputs
-        return tuple(t.to(dt) if t.dtype is float32 else t for t in inputs)
+        return tuple(t.to(dt) if getattr(t, "dtype", None) is float32 else t for t in inputs)
     if inputs:
         device = getattr(inputs[0], "device", None)
         if name in FLOAT32.get(device, ()) and _active(device) is not None:
-            return tuple(t.to(float32) if t.dtype in (float16, bfloat16) else t for t in inputs)
+            half = (float16, bfloat16)
+            return tuple(t.to(float32) if getattr(t, "dtype", None) in half else t for t in inputs)
     return inputs
 
 
