@@ -146,3 +146,16 @@ def test_grad_scaler_scales_unscales_and_skips_inf_steps():
         scaler.update()
     assert scaler.get_scale() == 1024.0  # grown after growth_interval clean steps
     assert gc.amp.GradScaler(enabled=False).scale(w).tolist() == w.tolist()
+
+
+@pytest.mark.skipif(not hasattr(F, "conv2d"), reason="conv2d arrives with the conv helper's branch")
+def test_conv2d_runs_in_the_half_type_as_torch():
+    x, w = (
+        np.random.default_rng(4).standard_normal((2, 3, 6, 6)).astype(np.float32),
+        np.ones((4, 3, 3, 3), np.float32),
+    )
+    with gc.autocast("cpu"), torch.autocast("cpu"):
+        ours = F.conv2d(gc.from_numpy(x), gc.from_numpy(w))
+        ref = TF.conv2d(torch.from_numpy(x), torch.from_numpy(w))
+    assert ours.dtype is gc.bfloat16 and ref.dtype == torch.bfloat16
+    np.testing.assert_allclose(ours.float().numpy(), ref.float().numpy(), rtol=2**-7, atol=2**-6)

@@ -514,7 +514,7 @@ class Tensor:
         return Tensor(other, device=self.device)
 
     def _binary(self, other: Any, fn: type, reverse: bool = False) -> Tensor:
-        if not isinstance(other, Tensor) and self.dtype in HALF_TYPES and type(other) in (float, int):
+        if type(other) in (float, int) and self.dtype in HALF_TYPES:
             # As torch: x * number and x / number compute in float32 and round once (x / 1e5 must not see
             # inf); number / x is half(1 / x) * number; + and - round the number to the half type first.
             if fn is ops.Mul or (fn is ops.Div and not reverse):
