@@ -393,3 +393,14 @@ def test_module_in_a_half_type_runs_forward_and_backward(dt, device):
     tol = 2e-2 if dt is gc.float16 else 8e-2
     for p, q in zip(model.parameters(), ref.parameters()):
         np.testing.assert_allclose(p.grad.float().cpu().numpy(), q.grad.cpu().numpy(), atol=tol, rtol=tol)
+
+
+@pytest.mark.parametrize("dt", [gc.float16, gc.bfloat16], ids=IDS)
+def test_dlpack_round_trip_within_gradcore(dt, device):
+    """Both devices' capsules carry the half type codes (kDLFloat/16, kDLBfloat/16) and share memory."""
+    x = gc.from_numpy(_rand((2, 5), 16)).to(dt).to(device)
+    y = gc.from_dlpack(x.T)
+    assert y.dtype is dt and y.device == device and y.shape == (5, 2)
+    np.testing.assert_array_equal(_bits(y), _bits(x.T))
+    x.fill_(2.0)
+    assert y.float().cpu().numpy().tolist() == [[2.0, 2.0]] * 5

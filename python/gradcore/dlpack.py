@@ -29,10 +29,13 @@ def from_dlpack(obj: Any) -> Tensor:
         raise TypeError(f"from_dlpack: {type(obj).__name__} does not implement __dlpack__")
     device_type, device_id = (int(v) for v in obj.__dlpack_device__())
     if device_type == _KDL_CPU:
-        try:
-            array = np.from_dlpack(obj)  # NumPy asks for a versioned capsule and accepts either kind
-        except (BufferError, TypeError, ValueError, RuntimeError) as e:
-            array = _import_bfloat16(obj, e)  # NumPy has no bfloat16: read the capsule ourselves
+        if "bfloat16" in str(getattr(obj, "dtype", "")):  # NumPy has no bfloat16: read the capsule ourselves
+            array = _import_bfloat16(obj, TypeError("from_dlpack: the capsule does not hold bfloat16"))
+        else:
+            try:
+                array = np.from_dlpack(obj)  # NumPy asks for a versioned capsule and accepts either kind
+            except (BufferError, TypeError, ValueError, RuntimeError) as e:
+                array = _import_bfloat16(obj, e)  # a producer without .dtype
         from_numpy_dtype(array.dtype)  # a clear TypeError for dtypes gradcore does not hold
         return Tensor._wrap(array, "cpu")
     if device_type == _KDL_CUDA:

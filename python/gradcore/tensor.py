@@ -223,7 +223,7 @@ class Tensor:
         """A DLPack capsule sharing this tensor's memory (the Python array API protocol): ``stream`` is
         the consumer's stream (CUDA), ``max_version`` >= (1, 0) asks for a versioned capsule, and a
         ``dl_device`` other than this tensor's or ``copy=True`` raise BufferError."""
-        if self._data.dtype.kind == "V":  # bfloat16 on the cpu: NumPy has no DLPack code for it
+        if isinstance(self._data, np.ndarray) and self._data.dtype.kind == "V":  # bfloat16: NumPy cannot
             from .dlpack import bfloat16_capsule
 
             return bfloat16_capsule(self._data, max_version=max_version, dl_device=dl_device, copy=copy)
