@@ -1,6 +1,6 @@
 """gradcore.nn: modules, layers, losses and the functional API."""
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, SiLU, Softmax
 from .containers import ModuleDict, ModuleList
 from .embedding import Embedding
@@ -50,5 +50,6 @@ __all__ = [
     "Tanh",
     "functional",
     "init",
+    "parallel",
     "utils",
 ]
