@@ -58,8 +58,11 @@ def test_which_ops_change_dtype_matches_torch_cpu_bfloat16():
 
 def test_enabled_false_nesting_decorator_and_errors():
     a, b = gc.randn(2, 3), gc.randn(3, 2)
+    assert not gc.is_autocast_enabled("cpu") and gc.get_autocast_dtype("cuda") is gc.float16
     with gc.autocast("cpu"):
         assert (a @ b).dtype is gc.bfloat16
+        assert gc.is_autocast_enabled("cpu") and not gc.is_autocast_enabled("cuda")
+        assert gc.get_autocast_dtype("cpu") is gc.bfloat16
         with gc.autocast("cpu", enabled=False):
             assert (a @ b).dtype is gc.float32
         with gc.autocast("cuda"):  # another device's region leaves cpu ops as they were
