@@ -24,6 +24,8 @@ namespace cuda {
 void set_matmul_variant(int v);
 int matmul_variant();
 void matmul_half(const ArrayView& a, const ArrayView& b, const ArrayView& out);  // matmul_half_cuda.cu
+template <class Op> void unary_half(const ArrayView& x, const ArrayView& out);  // elementwise_half_cuda.cu
+template <class Op> void binary_half(const ArrayView& a, const ArrayView& b, const ArrayView& out);
 }  // namespace cuda
 
 namespace {
@@ -517,18 +519,32 @@ void register_cuda(py::module_& m) {
         .def("__dlpack_device__", [](const CudaArray&) { return py::make_tuple(int(dl::kCUDA), current_device()); });
 
     using A = const CudaArray&;
-#define GC_BIND_UNARY(name, Op)                  \
-    m.def("unary_" #name, [](A x, A out) {       \
-        cuda::OpScope scope("unary_" #name);     \
+#define GC_BIND_UNARY(name, Op)              \
+    m.def("unary_" #name, [](A x, A out) {   \
+        cuda::OpScope scope("unary_" #name); \
         cuda::unary<Op>(dv(x), dout(out));   \
     });
-#define GC_BIND_BINARY(name, Op)                            \
-    m.def("binary_" #name, [](A a, A b, A out) {            \
-        cuda::OpScope scope("binary_" #name);               \
-        cuda::binary<Op>(dv(a), dv(b), dout(out));   \
+#define GC_BIND_BINARY(name, Op)                       \
+    m.def("binary_" #name, [](A a, A b, A out) {       \
+        cuda::OpScope scope("binary_" #name);          \
+        cuda::binary<Op>(dv(a), dv(b), dout(out));     \
     });
-    GC_UNARY_OPS(GC_BIND_UNARY)
-    GC_BINARY_OPS(GC_BIND_BINARY)
+// The float ops: float16/bfloat16 operands go to the native half kernels (one launch, float inside).
+#define GC_BIND_UNARY_FLOAT(name, Op)                                                          \
+    m.def("unary_" #name, [](A x, A out) {                                                     \
+        cuda::OpScope scope("unary_" #name);                                                   \
+        if (is_half(x.dtype) && out.dtype == x.dtype) cuda::unary_half<Op>(x.view(), out.view()); \
+        else cuda::unary<Op>(dv(x), dout(out));                                                \
+    });
+#define GC_BIND_BINARY_FLOAT(name, Op)                                                           \
+    m.def("binary_" #name, [](A a, A b, A out) {                                                 \
+        cuda::OpScope scope("binary_" #name);                                                    \
+        if (is_half(out.dtype) && a.dtype == out.dtype && b.dtype == out.dtype)                  \
+            cuda::binary_half<Op>(a.view(), b.view(), out.view());                               \
+        else cuda::binary<Op>(dv(a), dv(b), dout(out));                                          \
+    });
+    GC_UNARY_OPS(GC_BIND_UNARY_FLOAT)
+    GC_BINARY_OPS(GC_BIND_BINARY_FLOAT)
     GC_BITWISE_UNARY_OPS(GC_BIND_UNARY)
     GC_BITWISE_BINARY_OPS(GC_BIND_BINARY)
 #define GC_BIND_COMPARE(name, Op) \
