@@ -404,3 +404,21 @@ def test_dlpack_round_trip_within_gradcore(dt, device):
     np.testing.assert_array_equal(_bits(y), _bits(x.T))
     x.fill_(2.0)
     assert y.float().cpu().numpy().tolist() == [[2.0, 2.0]] * 5
+
+
+@pytest.mark.parametrize("dt,tdt", HALF, ids=IDS)
+def test_conv2d_in_half_types_against_torch(dt, tdt, device):
+    x32, w32 = _rand((2, 3, 7, 7), 17), _rand((4, 3, 3, 3), 18)
+    x = gc.from_numpy(x32).to(dt).to(device).requires_grad_()
+    w = gc.from_numpy(w32).to(dt).to(device).requires_grad_()
+    out = gc.nn.functional.conv2d(x, w, padding=1)
+    out.sum().backward()
+    tx, tw = torch.from_numpy(x32).to(tdt).requires_grad_(), torch.from_numpy(w32).to(tdt).requires_grad_()
+    ref = torch.nn.functional.conv2d(tx, tw, padding=1)
+    ref.sum().backward()
+    assert out.dtype is dt and w.grad.dtype is dt and x.grad.dtype is dt
+    ulp = 2.0**-10 if dt is gc.float16 else 2.0**-7
+    for ours, want in ((out, ref), (w.grad, tw.grad), (x.grad, tx.grad)):
+        want = want.detach().float().numpy()
+        got = ours.float().cpu().numpy()
+        np.testing.assert_allclose(got, want, rtol=2 * ulp, atol=2 * ulp * np.abs(want).max())
