@@ -67,6 +67,8 @@ class Tensor:
         self._ctx = None
         self._vc = None
         self._base = None
+        self._hooks = None
+        self._retains_grad = False
         self.requires_grad = requires_grad
 
     @classmethod
@@ -79,12 +81,16 @@ class Tensor:
         t._ctx = None
         t._vc = None
         t._base = None
+        # Set, not left unset: reading an unset slot raises inside getattr(t, name, default), ~0.4 us a
+        # time, and the reverse pass reads these two for every node.
+        t._hooks = None
+        t._retains_grad = False
         return t
 
     # ------------------------------------------------------------ properties
     @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(self._data.shape)
+        return self._data.shape  # a tuple on every storage (NumPy, the CUDA array, the emulator's)
 
     @property
     def ndim(self) -> int:
@@ -107,7 +113,7 @@ class Tensor:
 
     def numel(self) -> int:
         """The number of elements."""
-        return int(np.prod(self._data.shape, dtype=np.int64))
+        return math.prod(self._data.shape)  # exact Python ints; np.prod costs ~2 us a call
 
     def dim(self) -> int:
         return self.ndim
@@ -501,6 +507,11 @@ class Tensor:
         return Tensor(other, device=self.device)
 
     def _binary(self, other: Any, fn: type, reverse: bool = False) -> Tensor:
+        # Fast path: two tensors of one dtype on one device (the common case) need no coercion.
+        if isinstance(other, Tensor) and other.device == self.device:
+            data, odata = self._data, other._data
+            if data.dtype is odata.dtype and (fn is not ops.Sub or data.dtype.kind != "b"):
+                return fn.apply(other, self) if reverse else fn.apply(self, other)
         other = self._coerce(other)
         a, b = (other, self) if reverse else (self, other)
         if fn is ops.Sub and a.dtype is bool_ and b.dtype is bool_:
