@@ -523,6 +523,9 @@ class Tensor:
         return fn.apply(a, b)
 
     def __add__(self, o: Any) -> Tensor:
+        # _binary's fast path inlined for the most common op (one Python frame less per call).
+        if isinstance(o, Tensor) and o.device == self.device and self._data.dtype is o._data.dtype:
+            return ops.Add.apply(self, o)
         return self._binary(o, ops.Add)
 
     def __radd__(self, o: Any) -> Tensor:
@@ -535,6 +538,8 @@ class Tensor:
         return self._binary(o, ops.Sub, True)
 
     def __mul__(self, o: Any) -> Tensor:
+        if isinstance(o, Tensor) and o.device == self.device and self._data.dtype is o._data.dtype:
+            return ops.Mul.apply(self, o)
         return self._binary(o, ops.Mul)
 
     def __rmul__(self, o: Any) -> Tensor:
