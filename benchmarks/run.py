@@ -362,6 +362,30 @@ def bench_mlp(b: Bench) -> None:
         b.run("MLP train step (CE+Adam)", f"{'-'.join(map(str, sizes))} b{batch}", "GFLOP/s", flops, fns)
 
 
+def bench_tiny(b: Bench) -> None:
+    """One tiny eager op (a + b on 16 floats): the per-op host cost, 1000 ops per timed run."""
+    a_np = np.arange(16, dtype=np.float32)
+    x, y = b.g(a_np), b.g(a_np[::-1].copy())
+    check("tiny add", (x + y).numpy(), a_np + a_np[::-1], 0, 0)
+    ops = range(1000)
+
+    def ours():
+        for _ in ops:
+            x + y
+
+    fns: dict[str, Any] = {"gradcore": ours}
+    for lib, (px, py) in b.peer_arrays(a_np, a_np[::-1].copy()).items():
+
+        def peer(px=px, py=py):
+            for _ in ops:
+                px + py
+
+        fns[lib] = peer
+    fns.update(b.absent())
+    # work: 1000 ops, scaled so that the derived rate reads in Mop/s
+    b.run("tiny eager op a + b (x1000)", "16 floats", "Mop/s", 1000 * 1e3, fns)
+
+
 def _gradcore_mlp(sizes: list[int], host_params: list[np.ndarray], device: str) -> nn.Sequential:
     layers: list[nn.Module] = []
     for i, (a, c) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -505,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--quick", action="store_true", help="small sizes, 3 runs: a correctness smoke test")
     parser.add_argument("--json", help="where to write results (default benchmarks/results/<device>.json)")
-    parser.add_argument("--only", help="comma-separated subset: matmul,elementwise,softmax_ce,adam,mlp")
+    parser.add_argument("--only", help="comma-separated subset: matmul,elementwise,softmax_ce,adam,mlp,tiny")
     parser.add_argument("--plot", help="write a PNG bar chart of the ratios (needs matplotlib)")
     parser.add_argument("--lib", help="time only this library (gradcore, numpy, torch or cupy)")
     parser.add_argument(
@@ -525,6 +549,7 @@ def main(argv: list[str] | None = None) -> int:
         "softmax_ce": bench_softmax_ce,
         "adam": bench_adam,
         "mlp": bench_mlp,
+        "tiny": bench_tiny,
     }
     chosen = args.only.split(",") if args.only else list(families)
     for name in chosen:
