@@ -12,7 +12,7 @@ import numpy as np
 
 from . import autograd as _autograd
 from . import backend
-from .autograd import Function, is_anomaly_enabled, is_grad_enabled, is_unit_seed, no_grad
+from .autograd import Function, is_grad_enabled, is_unit_seed, no_grad
 from .dtypes import DType, bool_
 
 # ---------------------------------------------------------------- helpers shared by the forwards
@@ -633,7 +633,8 @@ class Linear(Function):
     def backward(self, g):
         x, weight = self.saved
         need = self.needs_input_grad
-        if not is_grad_enabled() and not is_anomaly_enabled():  # no create_graph: straight to the kernels
+        # No create_graph (and no anomaly mode, which names each backward op): straight to the kernels.
+        if not is_grad_enabled() and not _autograd.is_anomaly_enabled():
             return self._backward_kernels(g, x, weight, need)
         gx = g @ weight if need[0] else None
         gw = g.T @ x if need[1] else None

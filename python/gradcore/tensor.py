@@ -507,11 +507,6 @@ class Tensor:
         return Tensor(other, device=self.device)
 
     def _binary(self, other: Any, fn: type, reverse: bool = False) -> Tensor:
-        # Fast path: two tensors of one dtype on one device (the common case) need no coercion.
-        if isinstance(other, Tensor) and other.device == self.device:
-            data, odata = self._data, other._data
-            if data.dtype is odata.dtype and (fn is not ops.Sub or data.dtype.kind != "b"):
-                return fn.apply(other, self) if reverse else fn.apply(self, other)
         other = self._coerce(other)
         a, b = (other, self) if reverse else (self, other)
         if fn is ops.Sub and a.dtype is bool_ and b.dtype is bool_:
@@ -532,6 +527,10 @@ class Tensor:
         return self._binary(o, ops.Add, True)
 
     def __sub__(self, o: Any) -> Tensor:
+        # Bool - bool raises in _binary: the fast path takes float tensors only.
+        if isinstance(o, Tensor) and o.device == self.device and self._data.dtype is o._data.dtype:
+            if self._data.dtype.kind == "f":
+                return ops.Sub.apply(self, o)
         return self._binary(o, ops.Sub)
 
     def __rsub__(self, o: Any) -> Tensor:
