@@ -20,6 +20,7 @@ from .dtypes import DType, bool_
 # backend.kernel's cache, read inline by the elementwise forwards (a function call less per op); a miss
 # goes through backend.kernel, which fills it.
 _KERNELS = backend._kernel_cache
+_BACKENDS = backend._BACKENDS  # likewise backend.get's table (a miss goes through backend.get)
 
 
 def _empty(like_device: str, shape: tuple[int, ...], dtype: DType) -> Any:
@@ -84,7 +85,7 @@ class _Unary(Function):
     def forward(self, x):
         self.saved = (x,)
         data, device = x._data, x.device
-        out = backend.get(device).empty(data.shape, data.dtype)
+        out = (_BACKENDS.get(device) or backend.get(device)).empty(data.shape, data.dtype)
         name = "unary_" + self.kernel
         (_KERNELS.get((device, name)) or backend.kernel(device, name))(data, out)
         return out
@@ -207,7 +208,7 @@ class _Binary(Function):
         if shape != db.shape:  # the op's name is only needed for the error message
             shape = broadcast_shape(shape, db.shape, type(self).__name__.lower())
         device = a.device
-        out = backend.get(device).empty(shape, da.dtype)
+        out = (_BACKENDS.get(device) or backend.get(device)).empty(shape, da.dtype)
         name = "binary_" + self.kernel
         (_KERNELS.get((device, name)) or backend.kernel(device, name))(da, db, out)
         return out

@@ -73,6 +73,7 @@ class Tensor:
 
     @classmethod
     def _wrap(cls, data: Any, device: str) -> Tensor:
+        # Function.apply (autograd.py) inlines this body for speed: a slot added here goes there too.
         t = object.__new__(cls)
         t._data = data
         t.device = device
