@@ -205,13 +205,8 @@ class Function:
     view = False  # True where the output is a view of inputs[0] (it shares its version counter)
     _hooks: Any = None  # a dict once register_hook is called on the output
 
-    def __init__(self) -> None:
-        # apply() does not run this (it makes the object with object.__new__ and sets `saved` itself, and
-        # `released` / `_out` when it records the call): one Python call less per op. The fields are
-        # slots, so no instance __dict__ is made either.
-        self.saved: tuple = ()
-        self.released = False
-        self._out: Any = None
+    # No Python __init__ (one call less per op): apply() sets `saved` before forward, and `released` and
+    # `_out` when it records the call. They are slots, so no instance __dict__ is made per op either.
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
@@ -249,7 +244,7 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Tensor, **kwargs: Any) -> Tensor:
-        fn = _new_object(cls)  # no __init__ call (see Function.__init__)
+        fn = cls()
         fn.saved = ()
         # The hot path of every op: slot reads instead of properties, no generator, one thread-local
         # read for the grad mode (each saved step is ~0.05-0.1 us, against a ~2 us op).
