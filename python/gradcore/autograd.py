@@ -28,7 +28,6 @@ class _State(threading.local):
 
 _state = _State()
 _tensor_type: Any = None  # gradcore.Tensor, registered by tensor.py (which imports this module)
-_new_object = object.__new__
 
 
 def register_tensor_type(cls: type) -> None:
@@ -174,6 +173,9 @@ _MODIFIED = (
     "[{dtype} {shape}], saved by {fn}, is at version {now}; expected version {then} instead. "
     "Hint: clone() the tensor before modifying it in place, or do the in-place write before using it."
 )
+
+
+_new_object = object.__new__  # Function.apply makes its output tensor with this
 
 
 def _version(t: Any) -> int:
