@@ -102,6 +102,24 @@ class detect_anomaly(_FlagScope):
     def __init__(self, enabled: bool = True) -> None:
         super().__init__(enabled)
 
+    # How many enabling scopes are open in any thread: while none is, Function.apply skips reading the
+    # thread-local flag (a few hundred instructions per op).
+    def __enter__(self) -> None:
+        super().__enter__()
+        global _anomaly_scopes
+        with _anomaly_lock:
+            _anomaly_scopes += 1
+
+    def __exit__(self, *exc: object) -> None:
+        global _anomaly_scopes
+        with _anomaly_lock:
+            _anomaly_scopes -= 1
+        super().__exit__(*exc)
+
+
+_anomaly_scopes = 0
+_anomaly_lock = threading.Lock()
+
 
 def _check_finite(t: Tensor, what: str) -> None:
     if not t.dtype.is_floating:
@@ -273,7 +291,7 @@ class Function:
                 out._base, out._view_chain = base, ((cls, kwargs),)
             else:  # a view of a view: replayed from the root base when the view is written in place
                 out._base, out._view_chain = base._base, base._view_chain + ((cls, kwargs),)
-        if _state.anomaly:
+        if _anomaly_scopes and _state.anomaly:
             inside = _state.backward_of
             _check_finite(
                 out, f"Function {cls.__name__}" + (f" (in the backward of {inside})" if inside else "")
