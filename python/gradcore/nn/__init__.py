@@ -1,8 +1,9 @@
 """gradcore.nn: modules, layers, losses and the functional API."""
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, SiLU, Softmax
 from .containers import ModuleDict, ModuleList
+from .conv import Conv2d, ConvTranspose2d
 from .embedding import Embedding
 from .layers import Dropout, Flatten, Identity, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .losses import (
@@ -22,6 +23,8 @@ __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
+    "Conv2d",
+    "ConvTranspose2d",
     "CrossEntropyLoss",
     "Dropout",
     "ELU",
@@ -50,5 +53,6 @@ __all__ = [
     "Tanh",
     "functional",
     "init",
+    "parallel",
     "utils",
 ]

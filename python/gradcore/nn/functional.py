@@ -193,6 +193,7 @@ def _check_targets_dtype(targets: Tensor) -> None:
 
 
 # The losses and norms live in their own files; re-exported here as torch.nn.functional has them.
+from .conv_ops import conv2d, conv_transpose2d  # noqa: E402
 from .loss_functions import (  # noqa: E402
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -209,6 +210,8 @@ __all__ = [
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "conv2d",
+    "conv_transpose2d",
     "cross_entropy",
     "dropout",
     "elu",
