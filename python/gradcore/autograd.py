@@ -28,6 +28,7 @@ class _State(threading.local):
 
 _state = _State()
 _tensor_type: Any = None  # gradcore.Tensor, registered by tensor.py (which imports this module)
+_autocast_hook: Any = None  # set by autocast.py while a region is open: (cls, inputs) -> inputs
 
 
 def register_tensor_type(cls: type) -> None:
@@ -264,6 +265,8 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Tensor, **kwargs: Any) -> Tensor:
+        if _autocast_hook is not None:
+            inputs = _autocast_hook(cls, inputs)
         fn = cls()
         fn.saved = ()
         # The hot path of every op: slot reads instead of properties, no generator, one thread-local
