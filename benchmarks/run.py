@@ -362,6 +362,30 @@ def bench_mlp(b: Bench) -> None:
         b.run("MLP train step (CE+Adam)", f"{'-'.join(map(str, sizes))} b{batch}", "GFLOP/s", flops, fns)
 
 
+def bench_tiny(b: Bench) -> None:
+    """One tiny eager op (a + b on 16 floats): the per-op host cost, 1000 ops per timed run."""
+    a_np = np.arange(16, dtype=np.float32)
+    x, y = b.g(a_np), b.g(a_np[::-1].copy())
+    check("tiny add", (x + y).numpy(), a_np + a_np[::-1], 0, 0)
+    ops = range(1000)
+
+    def ours():
+        for _ in ops:
+            x + y
+
+    fns: dict[str, Any] = {"gradcore": ours}
+    for lib, (px, py) in b.peer_arrays(a_np, a_np[::-1].copy()).items():
+
+        def peer(px=px, py=py):
+            for _ in ops:
+                px + py
+
+        fns[lib] = peer
+    fns.update(b.absent())
+    # work: 1000 ops, scaled so that the derived rate reads in Mop/s
+    b.run("tiny eager op a + b (x1000)", "16 floats", "Mop/s", 1000 * 1e3, fns)
+
+
 def _gradcore_mlp(sizes: list[int], host_params: list[np.ndarray], device: str) -> nn.Sequential:
     layers: list[nn.Module] = []
     for i, (a, c) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -520,6 +544,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     b = Bench(args.device, args.quick, args.lib)
     families = {
+        "tiny": bench_tiny,  # also a valid --only name: one tiny eager op, the per-op host cost
         "matmul": bench_matmul,
         "elementwise": bench_elementwise,
         "softmax_ce": bench_softmax_ce,

@@ -44,23 +44,27 @@ inline Vec<T> load(const T* p) {
 template <class T>
 inline void store(T* p, Vec<T> v) { std::memcpy(p, &v, sizeof(v)); }
 
-// acc(MR x NR) = Ap(MR x kc, packed k-major) @ Bp(kc x NR, packed k-major); then C = acc (+ C).
-template <class T>
+// acc(R x NR) = Ap(R x kc, packed k-major in MR-row strips) @ Bp(kc x NR, packed k-major); then
+// C = acc (+ C). R = MR for full tiles; R = 4 or 8 for the last strip of an M that is not a multiple of
+// 12 (M = 64, 128, 256, 8192 in the MLP), which then goes straight to C instead of computing 12 rows
+// into a side buffer (at M = 64 that was 72 rows of work for 64).
+template <class T, int R = Tile<T>::MR>
 void micro_kernel(int64_t kc, const T* __restrict Ap, const T* __restrict Bp, T* C, int64_t ldc,
                   bool accumulate) {
     constexpr int MR = Tile<T>::MR, NV = Tile<T>::NV, W = Tile<T>::W, NR = Tile<T>::NR;
-    Vec<T> acc[MR][NV];
-    for (int i = 0; i < MR; ++i)
+    static_assert(R >= 1 && R <= MR, "R rows of an MR-row strip");
+    Vec<T> acc[R][NV];
+    for (int i = 0; i < R; ++i)
         for (int j = 0; j < NV; ++j) acc[i][j] = Vec<T>{};
     for (int64_t k = 0; k < kc; ++k) {
         Vec<T> b[NV];
         for (int j = 0; j < NV; ++j) b[j] = load(Bp + k * NR + j * W);
-        for (int i = 0; i < MR; ++i) {
+        for (int i = 0; i < R; ++i) {
             const T a = Ap[k * MR + i];
             for (int j = 0; j < NV; ++j) acc[i][j] += a * b[j];
         }
     }
-    for (int i = 0; i < MR; ++i)
+    for (int i = 0; i < R; ++i)
         for (int j = 0; j < NV; ++j) {
             T* c = C + i * ldc + j * W;
             store(c, accumulate ? load(c) + acc[i][j] : acc[i][j]);
@@ -169,6 +173,10 @@ void gemm_block(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const
                         T* c = C + (ic + ir) * ldc + jc + jr;
                         if (mr == MR && nr == NR) {
                             micro_kernel(kc, Ap + ir * kc, Bp + jr * kc, c, ldc, accumulate);
+                        } else if (mr == 8 && nr == NR) {
+                            micro_kernel<T, 8>(kc, Ap + ir * kc, Bp + jr * kc, c, ldc, accumulate);
+                        } else if (mr == 4 && nr == NR) {
+                            micro_kernel<T, 4>(kc, Ap + ir * kc, Bp + jr * kc, c, ldc, accumulate);
                         } else {  // edge tile: compute a full tile aside, copy the valid part
                             micro_kernel(kc, Ap + ir * kc, Bp + jr * kc, edge, NR, false);
                             for (int64_t i = 0; i < mr; ++i)

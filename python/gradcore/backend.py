@@ -35,6 +35,12 @@ class CPUBackend:
     @staticmethod
     def empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         # Large buffers come from the native host cache (no page faults on reuse); small ones from NumPy.
+        # checked_nbytes inlined for the common case (this runs once per op): a positive product of
+        # non-negative dims below the cache threshold needs no further check.
+        if not shape or min(shape) >= 0:
+            nbytes = dtype.itemsize * prod(shape)
+            if nbytes < _CACHE_MIN_BYTES:
+                return np.empty(shape, dtype)
         if checked_nbytes(shape, dtype) >= _CACHE_MIN_BYTES:
             return _C.cpu.cached_empty(list(shape), dtype)
         return np.empty(shape, dtype)

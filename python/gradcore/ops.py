@@ -10,11 +10,17 @@ from typing import Any
 
 import numpy as np
 
+from . import autograd as _autograd
 from . import backend
 from .autograd import Function, is_grad_enabled, is_unit_seed, no_grad
 from .dtypes import DType, bool_, finfo
 
 # ---------------------------------------------------------------- helpers shared by the forwards
+
+# backend.kernel's cache, read inline by the elementwise forwards (a function call less per op); a miss
+# goes through backend.kernel, which fills it.
+_KERNELS = backend._kernel_cache
+_BACKENDS = backend._BACKENDS  # likewise backend.get's table (a miss goes through backend.get)
 
 
 def _empty(like_device: str, shape: tuple[int, ...], dtype: DType) -> Any:
@@ -77,8 +83,12 @@ class _Unary(Function):
     kernel = ""
 
     def forward(self, x):
-        self.save(x)
-        return _run_unary(self.kernel, x._data, x.device, x.shape, x.dtype)
+        self.saved = (x,)
+        data, device = x._data, x.device
+        out = (_BACKENDS.get(device) or backend.get(device)).empty(data.shape, data.dtype)
+        name = "unary_" + self.kernel
+        (_KERNELS.get((device, name)) or backend.kernel(device, name))(data, out)
+        return out
 
 
 class Neg(_Unary):
@@ -192,10 +202,15 @@ class _Binary(Function):
     kernel = ""
 
     def forward(self, a, b):
-        self.save(a, b)
-        shape = broadcast_shape(a.shape, b.shape, type(self).__name__.lower())
-        out = _empty(a.device, shape, a.dtype)
-        backend.kernel(a.device, "binary_" + self.kernel)(a._data, b._data, out)
+        self.saved = (a, b)
+        da, db = a._data, b._data
+        shape = da.shape
+        if shape != db.shape:  # the op's name is only needed for the error message
+            shape = broadcast_shape(shape, db.shape, type(self).__name__.lower())
+        device = a.device
+        out = (_BACKENDS.get(device) or backend.get(device)).empty(shape, da.dtype)
+        name = "binary_" + self.kernel
+        (_KERNELS.get((device, name)) or backend.kernel(device, name))(da, db, out)
         return out
 
 
@@ -618,11 +633,42 @@ class Linear(Function):
 
     def backward(self, g):
         x, weight = self.saved
-        gx = g @ weight if self.needs_input_grad[0] else None
-        gw = g.T @ x if self.needs_input_grad[1] else None
-        if len(self.needs_input_grad) == 2:
+        need = self.needs_input_grad
+        # No create_graph (and no anomaly mode, which names each backward op): straight to the kernels.
+        if not is_grad_enabled() and not _autograd.is_anomaly_enabled():
+            return self._backward_kernels(g, x, weight, need)
+        gx = g @ weight if need[0] else None
+        gw = g.T @ x if need[1] else None
+        if len(need) == 2:
             return gx, gw
-        return gx, gw, (g.sum(axis=0) if self.needs_input_grad[2] else None)
+        return gx, gw, (g.sum(axis=0) if need[2] else None)
+
+    @staticmethod
+    def _backward_kernels(g, x, weight, need):
+        """dx = g @ W, dW = g.T @ x (in W's layout: g read transposed in place), db = g summed over rows,
+        with no Tensor-level Permute / MatMul / Sum nodes: 3 Functions' host work saved per layer."""
+        Tensor = _autograd._tensor_type  # no import statement on the hot path (~1 us each)
+        device = g.device
+        be = backend.get(device)
+        gd = contiguous_data(g)
+        dtype = gd.dtype
+        matmul = backend.kernel(device, "matmul")
+        gx = gw = gb = None
+        if need[0]:
+            out = be.empty(x.shape, dtype)
+            matmul(gd, weight._data, out)
+            gx = Tensor._wrap(out, device)
+        if need[1]:
+            out = be.empty(weight.shape, dtype)
+            matmul(be.permute(gd, (1, 0)), x._data, out)
+            gw = Tensor._wrap(out, device)
+        if len(need) == 2:
+            return gx, gw
+        if need[2]:
+            rows = be.empty((1, gd.shape[1]), dtype)
+            backend.kernel(device, "sum")(gd, rows)
+            gb = Tensor._wrap(be.view_reshape(rows, (gd.shape[1],)), device)
+        return gx, gw, gb
 
 
 class BinaryCrossEntropy(Function):
@@ -666,11 +712,10 @@ class SoftmaxCrossEntropy(Function):
         return loss
 
     def backward(self, g):
-        from .tensor import Tensor
-
         logits, targets, dlogits, ignore_index, reduction = self.saved
         if is_grad_enabled():  # create_graph: the composite form keeps the gradient differentiable
             from .nn.functional import softmax
+            from .tensor import Tensor
 
             classes = logits.shape[1]
             kept = (targets != ignore_index).to(logits.dtype).unsqueeze(1)
@@ -681,7 +726,7 @@ class SoftmaxCrossEntropy(Function):
             if reduction == "none":
                 return diff * g.unsqueeze(1), None
             return diff * (g / kept.sum() if reduction == "mean" else g), None
-        grad = Tensor._wrap(dlogits, logits.device)
+        grad = _autograd._tensor_type._wrap(dlogits, logits.device)
         if reduction == "none":
             return grad * g.unsqueeze(1), None
         return (grad if is_unit_seed(g) else grad * g), None

@@ -360,11 +360,12 @@ class Adam(Optimizer):
                         for p in sps:
                             self._amsgrad_update(p, lr, b1, b2, eps, wd, step)
                         continue
+                    grads, exp_avg, exp_avg_sq = self._adam_lists(sps)
                     backend.kernel(device, "adam_step")(
                         self._written(sps),
-                        [p.grad.contiguous()._data for p in sps],
-                        [self._buffer(p, "exp_avg")._data for p in sps],
-                        [self._buffer(p, "exp_avg_sq")._data for p in sps],
+                        grads,
+                        exp_avg,
+                        exp_avg_sq,
                         lr,
                         b1,
                         b2,
@@ -374,6 +375,28 @@ class Adam(Optimizer):
                         self.decoupled,
                     )
         return loss
+
+    def _adam_lists(self, ps: list[Tensor]) -> tuple[list[Any], list[Any], list[Any]]:
+        """The storages of ps' gradients (contiguous) and moment buffers, one state lookup per parameter
+        (this runs every step: the per-call work of ``_buffer`` twice per parameter added up)."""
+        grads, exp_avg, exp_avg_sq = [], [], []
+        for p in ps:
+            g = p._grad
+            if not backend.get(g.device).is_contiguous(g._data):
+                g = g.contiguous()
+            grads.append(g._data)
+            state = self.state.get(p)
+            m = v = None
+            if state is not None:
+                m, v = state.get("exp_avg"), state.get("exp_avg_sq")
+            shape, device = p._data.shape, p.device
+            if m is None or m.device != device or m._data.shape != shape:
+                m = self._buffer(p, "exp_avg")
+            if v is None or v.device != device or v._data.shape != shape:
+                v = self._buffer(p, "exp_avg_sq")
+            exp_avg.append(m._data)
+            exp_avg_sq.append(v._data)
+        return grads, exp_avg, exp_avg_sq
 
     def _amsgrad_update(
         self, p: Tensor, lr: float, b1: float, b2: float, eps: float, wd: float, step: int

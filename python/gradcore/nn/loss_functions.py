@@ -304,8 +304,6 @@ def cross_entropy(
         >>> round(loss.item(), 4)
         0.1269
     """
-    from .functional import log_softmax
-
     _check_reduction(reduction, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
@@ -318,6 +316,8 @@ def cross_entropy(
         # The fused kernel checks the targets' range itself (on CUDA, on the device): no host read.
         _check_class_target_layout(input, target, "cross_entropy")
         return ops.SoftmaxCrossEntropy.apply(input, target, ignore_index=ignore_index, reduction=reduction)
+    from .functional import log_softmax  # here, not at the top: the fused path above runs per step
+
     # The composite path checks the targets on the host (one small read): bad ones raise IndexError.
     classes, _ = _check_class_targets(input, target, ignore_index, "cross_entropy")
     weight = _check_class_weight(weight, input, classes, "cross_entropy")
