@@ -39,6 +39,7 @@ MODULES = [
     "gradcore.testing",
     "gradcore.optim",
     "gradcore.data",
+    "gradcore.images",
     "gradcore.train",
     "gradcore.cuda",
     "gradcore.nn.functional",
