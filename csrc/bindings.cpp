@@ -3,11 +3,13 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 #include "allocator_cpu.h"
+#include "conv.h"
 #include "kernels.h"
 #include "rownorm.h"
 #include "numpy_dtype.h"
 #include "parallel.h"
 #include "philox.h"
+#include "pool.h"
 #include "scalar_arg.h"
 
 namespace py = pybind11;
@@ -101,6 +103,16 @@ void register_cpu(py::module_& m) {
     m.def("argmin", [](A x, A out) { cpu::argmin_lastdim(cpu_view(x), cpu_out(out, "out")); });
     m.def("cumsum", [](A x, A out) { cpu::cumsum_lastdim(cpu_view(x), cpu_out(out, "out")); });
     m.def("matmul", [](A a, A b, A out) { cpu::matmul(cpu_view(a), cpu_view(b), cpu_out(out, "out")); });
+    // conv2d's three kernels; the geometry travels flat: (stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, groups).
+#define GC_BIND_CONV(name, in1, in2, out)                                                                   \
+    m.def(#name, [](A in1, A in2, A out, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, \
+                    int64_t groups) {                                                                     \
+        cpu::name(cpu_view(in1), cpu_view(in2), cpu_out(out, #out), Conv2dParams{sh, sw, ph, pw, dh, dw, groups}); \
+    })
+    GC_BIND_CONV(conv2d_forward, x, w, y);
+    GC_BIND_CONV(conv2d_backward_input, gy, w, gx);
+    GC_BIND_CONV(conv2d_backward_weight, x, gy, gw);
+#undef GC_BIND_CONV
     m.def(
         "softmax_ce",
         [](A logits, A targets, A loss, A dlogits, int64_t ignore_index, int reduction) {
@@ -147,6 +159,16 @@ void register_cpu(py::module_& m) {
     m.def("where", [](A cond, A a, A b, A out) {
         cpu::where(cpu_view(cond), cpu_view(a), cpu_view(b), cpu_out(out, "out"));
     });
+    m.def("max_pool2d_fwd", [](A x, A y, A idx, const std::array<int64_t, 8>& k) {
+        cpu::max_pool2d_fwd(cpu_view(x), cpu_out(y, "out"), cpu_out(idx, "indices"), pool_params(k));
+    }, py::arg("x"), py::arg("out"), py::arg("indices"), py::arg("params"));
+    m.def("avg_pool2d_fwd", [](A x, A y, const std::array<int64_t, 8>& k, bool count_include_pad, int64_t divisor) {
+        cpu::avg_pool2d_fwd(cpu_view(x), cpu_out(y, "out"), pool_params(k, count_include_pad, divisor));
+    }, py::arg("x"), py::arg("out"), py::arg("params"), py::arg("count_include_pad"), py::arg("divisor"));
+    m.def("avg_pool2d_bwd", [](A gy, A gx, const std::array<int64_t, 8>& k, bool count_include_pad, int64_t divisor) {
+        cpu::avg_pool2d_bwd(cpu_view(gy), cpu_out(gx, "grad_input"), pool_params(k, count_include_pad, divisor));
+    }, py::arg("grad_output"), py::arg("grad_input"), py::arg("params"), py::arg("count_include_pad"),
+       py::arg("divisor"));
     m.def("num_threads", [] { return num_threads(); });
     m.def("cached_empty", &cached_empty, "an uninitialised array from the large-buffer host cache");
     m.attr("cache_min_bytes") = cpu::kHostCacheMinBytes;

@@ -13,6 +13,7 @@
 #include "kernels.h"
 #include "rownorm.h"
 #include "numpy_dtype.h"
+#include "pool.h"
 #include "scalar_arg.h"
 
 namespace py = pybind11;
@@ -522,6 +523,16 @@ void register_cuda(py::module_& m) {
         cuda::scatter(src.view(), dim, index.view(), out.view(), accumulate);
     });
     m.def("where", [](A cond, A a, A b, A out) { cuda::where(cond.view(), a.view(), b.view(), out.view()); });
+    m.def("max_pool2d_fwd", [](A x, A y, A idx, const std::array<int64_t, 8>& k) {
+        cuda::max_pool2d_fwd(x.view(), y.view(), idx.view(), pool_params(k));
+    }, py::arg("x"), py::arg("out"), py::arg("indices"), py::arg("params"));
+    m.def("avg_pool2d_fwd", [](A x, A y, const std::array<int64_t, 8>& k, bool count_include_pad, int64_t divisor) {
+        cuda::avg_pool2d_fwd(x.view(), y.view(), pool_params(k, count_include_pad, divisor));
+    }, py::arg("x"), py::arg("out"), py::arg("params"), py::arg("count_include_pad"), py::arg("divisor"));
+    m.def("avg_pool2d_bwd", [](A gy, A gx, const std::array<int64_t, 8>& k, bool count_include_pad, int64_t divisor) {
+        cuda::avg_pool2d_bwd(gy.view(), gx.view(), pool_params(k, count_include_pad, divisor));
+    }, py::arg("grad_output"), py::arg("grad_input"), py::arg("params"), py::arg("count_include_pad"),
+       py::arg("divisor"));
 
     m.def("device_count", [] {
         int n = 0;

@@ -3,6 +3,7 @@
 // conv2d's input gradient, its input gradient is conv2d's forward, and both weight gradients are
 // conv2d_backward_weight with the roles of input and output swapped.
 #pragma once
+#include <algorithm>
 #include <string>
 #include "common.h"
 
@@ -29,9 +30,20 @@ GC_DECLARE_CONV_KERNELS(cpu)
 GC_DECLARE_CONV_KERNELS(cuda)
 #endif
 
-// The output size along one spatial dim (torch's formula); <= 0 means the input is too small.
+// The output size along one spatial dim (torch's formula, floor division); <= 0 means the input is too
+// small for the dilated kernel.
 inline int64_t conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil) {
-    return (in + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+    const int64_t span = in + 2 * pad - dil * (k - 1) - 1;
+    return (span >= 0 ? span / stride : -((-span + stride - 1) / stride)) + 1;
+}
+
+// Whether `out` is a valid output size for an input of size `in`: conv2d's own size, or the size of the
+// conv_transpose2d input that produced `in` with an output_padding in [0, max(stride, dilation)), whose
+// extra rows no window reaches (so the kernels take the output size from the operands, never recompute it).
+inline bool conv_out_size_ok(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad, int64_t dil) {
+    const int64_t slack = std::max(stride, dil) - 1;
+    return out >= 0 && out <= conv_out_size(in, k, stride, pad, dil) &&
+           out >= conv_out_size(in - slack, k, stride, pad, dil);
 }
 
 // Checks shared by both devices: ranks, dtypes, contiguity, channel/group counts and that the
@@ -49,8 +61,8 @@ inline void check_conv2d(const char* op, const ArrayView& x, const ArrayView& w,
     GC_CHECK(x.shape[1] % p.groups == 0 && w.shape[0] % p.groups == 0, o + ": channels not divisible by groups");
     GC_CHECK(w.shape[1] == x.shape[1] / p.groups, o + ": weight's in-channels do not match input / groups");
     GC_CHECK(y.shape[0] == x.shape[0] && y.shape[1] == w.shape[0], o + ": output batch/channels mismatch");
-    GC_CHECK(y.shape[2] == conv_out_size(x.shape[2], w.shape[2], p.stride_h, p.pad_h, p.dil_h) &&
-                 y.shape[3] == conv_out_size(x.shape[3], w.shape[3], p.stride_w, p.pad_w, p.dil_w),
+    GC_CHECK(conv_out_size_ok(x.shape[2], y.shape[2], w.shape[2], p.stride_h, p.pad_h, p.dil_h) &&
+                 conv_out_size_ok(x.shape[3], y.shape[3], w.shape[3], p.stride_w, p.pad_w, p.dil_w),
              o + ": output spatial size does not match the parameters");
 }
 

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 #include <vector>
+#include "gemm_cpu.h"
 #include "kernels.h"
 #include "parallel.h"
 
@@ -273,6 +274,18 @@ void gemm(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
 }
 
 }  // namespace
+
+template <class T>
+void gemm_strided(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa, const T* B, int64_t rsb,
+                  int64_t csb, T* C, bool threaded) {
+    if (M == 0 || N == 0) return;
+    if (K == 0) return std::fill(C, C + M * N, T(0));  // the packed loops would leave C unwritten
+    gemm_one<T>(M, N, K, A, rsa, csa, B, rsb, csb, C, threaded);
+}
+template void gemm_strided<float>(int64_t, int64_t, int64_t, const float*, int64_t, int64_t, const float*, int64_t,
+                                  int64_t, float*, bool);
+template void gemm_strided<double>(int64_t, int64_t, int64_t, const double*, int64_t, int64_t, const double*,
+                                   int64_t, int64_t, double*, bool);
 
 void matmul(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
     check_matmul_args(a, b, out);

@@ -193,6 +193,7 @@ def _check_targets_dtype(targets: Tensor) -> None:
 
 
 # The losses and norms live in their own files; re-exported here as torch.nn.functional has them.
+from .conv_ops import conv2d, conv_transpose2d  # noqa: E402
 from .loss_functions import (  # noqa: E402
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -204,11 +205,22 @@ from .loss_functions import (  # noqa: E402
     smooth_l1_loss,
 )
 from .normalization import batch_norm, layer_norm  # noqa: E402
+from .pool_functions import (  # noqa: E402
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    interpolate,
+    max_pool1d,
+    max_pool2d,
+    pad,
+)
 
 __all__ = [
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "conv2d",
+    "conv_transpose2d",
     "cross_entropy",
     "dropout",
     "elu",
@@ -228,4 +240,13 @@ __all__ = [
     "smooth_l1_loss",
     "softmax",
     "tanh",
+]
+__all__ += [
+    "adaptive_avg_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "interpolate",
+    "max_pool1d",
+    "max_pool2d",
+    "pad",
 ]

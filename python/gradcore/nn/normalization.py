@@ -1,4 +1,4 @@
-"""Normalization: layer_norm / batch_norm functions and the LayerNorm / BatchNorm1d modules."""
+"""Normalization: layer_norm / batch_norm functions and the LayerNorm / BatchNorm1d / BatchNorm2d modules."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def batch_norm(
     momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> Tensor:
-    """Normalizes each channel (dim 1) of (N, C) or (N, C, L) input by batch statistics while training
+    """Normalizes each channel (dim 1) of (N, C, ...) input by batch statistics while training
     (updating the running stats in place with the unbiased variance, as torch) or by the running stats.
 
     Example:
@@ -73,10 +73,10 @@ def batch_norm(
         >>> [round(row[0], 4) for row in out.tolist()]
         [-1.0, 1.0]
     """
-    if input.ndim not in (2, 3):
-        raise ValueError(f"batch_norm expects (N, C) or (N, C, L) input, got shape {input.shape}")
-    axes = (0,) if input.ndim == 2 else (0, 2)
-    bshape = (1, input.shape[1]) + ((1,) if input.ndim == 3 else ())
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm expects (N, C, ...) input (2 or more dims), got shape {input.shape}")
+    axes = (0,) + tuple(range(2, input.ndim))  # every dim but the channels
+    bshape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
     if training or running_mean is None or running_var is None:
         count = input.numel() // max(input.shape[1], 1)
         if count <= 1:
@@ -138,16 +138,12 @@ class LayerNorm(Module):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
-class BatchNorm1d(Module):
-    """Batch normalization of (N, C) or (N, C, L) input per channel; keeps running mean/var buffers
-    (updated with ``momentum``, or a cumulative average when momentum is None) used in eval mode.
+class _BatchNorm(Module):
+    """Batch normalization per channel (dim 1), shared by BatchNorm1d / BatchNorm2d; keeps running mean/var
+    buffers (updated with ``momentum``, or a cumulative average when momentum is None) used in eval mode."""
 
-    Example:
-        >>> import gradcore as gc
-        >>> bn = gc.nn.BatchNorm1d(3)
-        >>> bn(gc.randn(8, 3)).shape, [n for n, _ in bn.named_buffers()]
-        ((8, 3), ['running_mean', 'running_var', 'num_batches_tracked'])
-    """
+    _ranks: tuple[int, ...] = ()
+    _layout = ""
 
     def __init__(
         self,
@@ -160,7 +156,7 @@ class BatchNorm1d(Module):
         device: str | None = None,
     ) -> None:
         super().__init__()
-        dtype = factory_dtype(dtype, "BatchNorm1d")
+        dtype = factory_dtype(dtype, type(self).__name__)
         self.num_features, self.eps, self.momentum = num_features, float(eps), momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = Parameter(ones((num_features,), dtype=dtype)) if affine else None
@@ -175,10 +171,10 @@ class BatchNorm1d(Module):
             self.to(device)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+        if x.ndim not in self._ranks or x.shape[1] != self.num_features:
+            layout = self._layout.format(c=self.num_features)
             raise ValueError(
-                f"BatchNorm1d({self.num_features}) expects (N, {self.num_features}) or "
-                f"(N, {self.num_features}, L) input, got shape {x.shape}"
+                f"{type(self).__name__}({self.num_features}) expects {layout} input, got shape {x.shape}"
             )
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
@@ -200,3 +196,31 @@ class BatchNorm1d(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization of (N, C) or (N, C, L) input per channel; keeps running mean/var buffers
+    (updated with ``momentum``, or a cumulative average when momentum is None) used in eval mode.
+
+    Example:
+        >>> import gradcore as gc
+        >>> bn = gc.nn.BatchNorm1d(3)
+        >>> bn(gc.randn(8, 3)).shape, [n for n, _ in bn.named_buffers()]
+        ((8, 3), ['running_mean', 'running_var', 'num_batches_tracked'])
+    """
+
+    _ranks, _layout = (2, 3), "(N, {c}) or (N, {c}, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization of (N, C, H, W) input per channel, statistics over N, H and W (torch's running
+    stats: unbiased variance in running_var, biased variance to normalize).
+
+    Example:
+        >>> import gradcore as gc
+        >>> bn = gc.nn.BatchNorm2d(3)
+        >>> bn(gc.randn(4, 3, 5, 5)).shape, sorted(bn.state_dict())
+        ((4, 3, 5, 5), ['bias', 'num_batches_tracked', 'running_mean', 'running_var', 'weight'])
+    """
+
+    _ranks, _layout = (4,), "(N, {c}, H, W)"

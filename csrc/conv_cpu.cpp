@@ -1,0 +1,223 @@
+// CPU 2-d convolution (NCHW): im2col / col2im around the packed GEMM of matmul_cpu.cpp, threaded over the batch.
+//
+// Per sample and group, with col the (Cg*KH*KW x OH*OW) matrix of input windows (im2col):
+//   forward          y_g  (Og x L)   = W_g (Og x CKK) @ col
+//   backward_input   col' (CKK x L)  = W_g^T @ gy_g,   then gx_g = col2im(col')
+//   backward_weight  gW_g (Og x CKK) += gy_g @ col^T   (summed over the batch)
+// A 1x1 kernel with stride 1 and no padding reads x itself as col. When the batch has at least one sample
+// per thread, each thread takes whole samples with its own col buffer (the weight gradient in a private
+// partial sum, added up at the end); otherwise the samples run in turn and the GEMM splits over threads.
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include "conv.h"
+#include "gemm_cpu.h"
+#include "parallel.h"
+
+namespace gc::cpu {
+namespace {
+
+struct Geometry {
+    int64_t N, C, H, W;      // input (or input gradient)
+    int64_t O, KH, KW;       // weight (O, C / G, KH, KW)
+    int64_t OH, OW;          // output (or output gradient)
+    int64_t G, Cg, Og, CKK, L;
+    int64_t sh, sw, ph, pw, dh, dw;
+    bool direct;             // col == x: 1x1 kernel, stride 1, no padding, same spatial size
+};
+
+Geometry geometry(const ArrayView& x, const ArrayView& w, const ArrayView& y, const Conv2dParams& p) {
+    Geometry g;
+    g.N = x.shape[0], g.C = x.shape[1], g.H = x.shape[2], g.W = x.shape[3];
+    g.O = w.shape[0], g.KH = w.shape[2], g.KW = w.shape[3];
+    g.OH = y.shape[2], g.OW = y.shape[3];
+    g.G = p.groups, g.Cg = g.C / g.G, g.Og = g.O / g.G;
+    g.CKK = g.Cg * g.KH * g.KW, g.L = g.OH * g.OW;
+    g.sh = p.stride_h, g.sw = p.stride_w, g.ph = p.pad_h, g.pw = p.pad_w, g.dh = p.dil_h, g.dw = p.dil_w;
+    g.direct = g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && g.OH == g.H &&
+               g.OW == g.W;
+    return g;
+}
+
+// The output columns [lo, hi) whose tap at input offset `off + ow * s` lands inside [0, size).
+inline void valid_range(int64_t off, int64_t s, int64_t size, int64_t out, int64_t& lo, int64_t& hi) {
+    lo = off >= 0 ? 0 : std::min(out, (-off + s - 1) / s);
+    hi = size - 1 - off < 0 ? 0 : std::min(out, (size - 1 - off) / s + 1);
+    hi = std::max(hi, lo);
+}
+
+// col (Cg*KH*KW x OH*OW) from one sample's group of channels x (Cg, H, W); zeros where a window
+// reaches into the padding.
+template <class T>
+void im2col(const T* x, T* col, const Geometry& g) {
+    for (int64_t c = 0; c < g.Cg; ++c)
+        for (int64_t kh = 0; kh < g.KH; ++kh)
+            for (int64_t kw = 0; kw < g.KW; ++kw) {
+                T* row = col + ((c * g.KH + kh) * g.KW + kw) * g.L;
+                const int64_t w_off = kw * g.dw - g.pw;
+                int64_t lo, hi;
+                valid_range(w_off, g.sw, g.W, g.OW, lo, hi);
+                for (int64_t oh = 0; oh < g.OH; ++oh) {
+                    T* r = row + oh * g.OW;
+                    const int64_t h = oh * g.sh - g.ph + kh * g.dh;
+                    if (h < 0 || h >= g.H) {
+                        std::fill(r, r + g.OW, T(0));
+                        continue;
+                    }
+                    const T* src = x + (c * g.H + h) * g.W + w_off;
+                    std::fill(r, r + lo, T(0));
+                    if (g.sw == 1) std::memcpy(r + lo, src + lo, (hi - lo) * sizeof(T));
+                    else
+                        for (int64_t ow = lo; ow < hi; ++ow) r[ow] = src[ow * g.sw];
+                    std::fill(r + hi, r + g.OW, T(0));
+                }
+            }
+}
+
+// gx (Cg, H, W) = the sum of col's windows put back where im2col took them (gx starts zeroed).
+template <class T>
+void col2im(const T* col, T* gx, const Geometry& g) {
+    for (int64_t c = 0; c < g.Cg; ++c)
+        for (int64_t kh = 0; kh < g.KH; ++kh)
+            for (int64_t kw = 0; kw < g.KW; ++kw) {
+                const T* row = col + ((c * g.KH + kh) * g.KW + kw) * g.L;
+                const int64_t w_off = kw * g.dw - g.pw;
+                int64_t lo, hi;
+                valid_range(w_off, g.sw, g.W, g.OW, lo, hi);
+                for (int64_t oh = 0; oh < g.OH; ++oh) {
+                    const int64_t h = oh * g.sh - g.ph + kh * g.dh;
+                    if (h < 0 || h >= g.H) continue;
+                    const T* r = row + oh * g.OW;
+                    T* dst = gx + (c * g.H + h) * g.W + w_off;
+                    if (g.sw == 1)
+                        for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += r[ow];
+                    else
+                        for (int64_t ow = lo; ow < hi; ++ow) dst[ow * g.sw] += r[ow];
+                }
+            }
+}
+
+template <class T>
+std::unique_ptr<T[]> scratch(int64_t n) { return std::unique_ptr<T[]>(new T[std::max<int64_t>(n, 1)]); }
+
+// Runs sample(n, col, threaded) for every n: whole samples per thread when there are enough of them
+// (each thread with its own col buffer), else one after another with the GEMM split over threads.
+// begin(col) / end() bracket each thread's share (the weight gradient's private sums).
+template <class T, class Sample, class Begin, class End>
+void over_batch(const Geometry& g, Sample&& sample, Begin&& begin, End&& end) {
+    const int64_t col_size = g.direct ? 0 : g.CKK * g.L;
+    const double flops = 2.0 * g.Og * g.CKK * g.L * g.G;  // per sample
+    const int nt = num_threads();
+    if (nt > 1 && g.N >= nt) {
+        const int64_t min_per_thread = std::max<int64_t>(1, static_cast<int64_t>(2e6 / std::max(flops, 1.0)));
+        parallel_for(g.N, min_per_thread, [&](int64_t n0, int64_t n1) {
+            auto col = scratch<T>(col_size);
+            auto state = begin();
+            for (int64_t n = n0; n < n1; ++n) sample(n, col.get(), false, state);
+            end(state);
+        });
+        return;
+    }
+    auto col = scratch<T>(col_size);
+    auto state = begin();
+    for (int64_t n = 0; n < g.N; ++n) sample(n, col.get(), true, state);
+    end(state);
+}
+
+struct NoState {};
+
+template <class T>
+void forward(const ArrayView& xv, const ArrayView& wv, const ArrayView& yv, const Conv2dParams& p) {
+    const Geometry g = geometry(xv, wv, yv, p);
+    const T* x = xv.ptr<T>();
+    const T* w = wv.ptr<T>();
+    T* y = yv.ptr<T>();
+    auto sample = [&](int64_t n, T* col, bool threaded, NoState&) {
+        for (int64_t grp = 0; grp < g.G; ++grp) {
+            const T* xg = x + (n * g.C + grp * g.Cg) * g.H * g.W;
+            if (!g.direct) im2col(xg, col, g);
+            gemm_strided<T>(g.Og, g.L, g.CKK, w + grp * g.Og * g.CKK, g.CKK, 1, g.direct ? xg : col, g.L, 1,
+                            y + (n * g.O + grp * g.Og) * g.L, threaded);
+        }
+    };
+    over_batch<T>(g, sample, [] { return NoState{}; }, [](NoState&) {});
+}
+
+template <class T>
+void backward_input(const ArrayView& gyv, const ArrayView& wv, const ArrayView& gxv, const Conv2dParams& p) {
+    const Geometry g = geometry(gxv, wv, gyv, p);
+    const T* gy = gyv.ptr<T>();
+    const T* w = wv.ptr<T>();
+    T* gx = gxv.ptr<T>();
+    auto sample = [&](int64_t n, T* col, bool threaded, NoState&) {
+        for (int64_t grp = 0; grp < g.G; ++grp) {
+            T* gxg = gx + (n * g.C + grp * g.Cg) * g.H * g.W;
+            // W_g^T (CKK x Og) through strides: the GEMM packs it anyway.
+            gemm_strided<T>(g.CKK, g.L, g.Og, w + grp * g.Og * g.CKK, 1, g.CKK, gy + (n * g.O + grp * g.Og) * g.L,
+                            g.L, 1, g.direct ? gxg : col, threaded);
+            if (g.direct) continue;
+            std::fill(gxg, gxg + g.Cg * g.H * g.W, T(0));
+            col2im(col, gxg, g);
+        }
+    };
+    over_batch<T>(g, sample, [] { return NoState{}; }, [](NoState&) {});
+}
+
+template <class T>
+void backward_weight(const ArrayView& xv, const ArrayView& gyv, const ArrayView& gwv, const Conv2dParams& p) {
+    const Geometry g = geometry(xv, gwv, gyv, p);
+    const T* x = xv.ptr<T>();
+    const T* gy = gyv.ptr<T>();
+    T* gw = gwv.ptr<T>();
+    const int64_t wsize = g.O * g.CKK;
+    std::fill(gw, gw + wsize, T(0));
+    std::mutex reduce;
+    struct Partial {
+        std::unique_ptr<T[]> sum, prod;  // this thread's share of gW, and one sample's product
+    };
+    auto begin = [&] {
+        Partial s{scratch<T>(wsize), scratch<T>(g.Og * g.CKK)};
+        std::fill(s.sum.get(), s.sum.get() + wsize, T(0));
+        return s;
+    };
+    auto sample = [&](int64_t n, T* col, bool threaded, Partial& s) {
+        for (int64_t grp = 0; grp < g.G; ++grp) {
+            const T* xg = x + (n * g.C + grp * g.Cg) * g.H * g.W;
+            if (!g.direct) im2col(xg, col, g);
+            // col^T (L x CKK) through strides.
+            gemm_strided<T>(g.Og, g.CKK, g.L, gy + (n * g.O + grp * g.Og) * g.L, g.L, 1, g.direct ? xg : col, 1,
+                            g.L, s.prod.get(), threaded);
+            T* acc = s.sum.get() + grp * g.Og * g.CKK;
+            const T* prod = s.prod.get();
+            for (int64_t i = 0; i < g.Og * g.CKK; ++i) acc[i] += prod[i];
+        }
+    };
+    auto end = [&](Partial& s) {
+        std::lock_guard<std::mutex> lock(reduce);
+        const T* sum = s.sum.get();
+        for (int64_t i = 0; i < wsize; ++i) gw[i] += sum[i];
+    };
+    over_batch<T>(g, sample, begin, end);
+}
+
+}  // namespace
+
+void conv2d_forward(const ArrayView& x, const ArrayView& w, const ArrayView& y, const Conv2dParams& p) {
+    check_conv2d("conv2d_forward", x, w, y, p);
+    dispatch_float(x.dtype, "conv2d_forward", [&](auto* tag) { forward<std::remove_pointer_t<decltype(tag)>>(x, w, y, p); });
+}
+
+void conv2d_backward_input(const ArrayView& gy, const ArrayView& w, const ArrayView& gx, const Conv2dParams& p) {
+    check_conv2d("conv2d_backward_input", gx, w, gy, p);
+    dispatch_float(gx.dtype, "conv2d_backward_input",
+                   [&](auto* tag) { backward_input<std::remove_pointer_t<decltype(tag)>>(gy, w, gx, p); });
+}
+
+void conv2d_backward_weight(const ArrayView& x, const ArrayView& gy, const ArrayView& gw, const Conv2dParams& p) {
+    check_conv2d("conv2d_backward_weight", x, gw, gy, p);
+    dispatch_float(x.dtype, "conv2d_backward_weight",
+                   [&](auto* tag) { backward_weight<std::remove_pointer_t<decltype(tag)>>(x, gy, gw, p); });
+}
+
+}  // namespace gc::cpu

@@ -1,0 +1,240 @@
+"""Convolution layers: nn.Conv2d and nn.ConvTranspose2d (torch's arguments, weight layouts and init)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from ..creation import empty
+from ..dtypes import DType
+from ..tensor import Tensor
+from . import init
+from .conv_ops import ConvError, Pair, _pair, conv2d, conv_transpose2d
+from .module import Module, Parameter, factory_dtype
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+class _ConvNd(Module):
+    """What both layers share: arguments, parameters, torch's default init and repr."""
+
+    transposed = False
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Pair,
+        stride: Pair,
+        padding: Pair | str,
+        dilation: Pair,
+        groups: int,
+        bias: bool,
+        padding_mode: str,
+        output_padding: Pair,
+        device: str | None,
+        dtype: DType | str | None,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        dtype = factory_dtype(dtype, name)
+        for what, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < (1 if what == "groups" else 0):
+                raise ConvError(
+                    f"{name}: {what} must be a {'positive' if what == 'groups' else 'non-negative'} "
+                    f"int, got {v!r}"
+                )
+        if in_channels % groups or out_channels % groups:
+            raise ConvError(
+                f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must be divisible "
+                f"by groups ({groups})"
+            )
+        if padding_mode not in _PADDING_MODES:
+            raise ConvError(f"{name}: padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}")
+        if padding_mode != "zeros":
+            raise NotImplementedError(
+                f"{name}: padding_mode={padding_mode!r} is not supported yet (only 'zeros')"
+            )
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = _pair(kernel_size, "kernel_size", name)
+        self.stride = _pair(stride, "stride", name)
+        self.dilation = _pair(dilation, "dilation", name)
+        self.output_padding = _pair(output_padding, "output_padding", name)
+        if isinstance(padding, str):
+            if padding not in ("valid", "same"):
+                raise ConvError(f"{name}: invalid padding string {padding!r} (expected 'valid' or 'same')")
+            if padding == "same" and self.stride != (1, 1):
+                raise ConvError(f"{name}: padding='same' is not supported for strided convolutions")
+            self.padding: tuple[int, int] | str = padding
+        else:
+            self.padding = _pair(padding, "padding", name)
+        self.groups, self.padding_mode = groups, padding_mode
+        if min(self.kernel_size) <= 0:
+            raise ConvError(f"{name}: kernel_size must be positive, got {self.kernel_size}")
+        if self.transposed:
+            shape = (in_channels, out_channels // groups) + self.kernel_size
+        else:
+            shape = (out_channels, in_channels // groups) + self.kernel_size
+        self.weight = Parameter(empty(shape, dtype=dtype))
+        self.bias = Parameter(empty((out_channels,), dtype=dtype)) if bias else None
+        self.reset_parameters()
+        if device is not None:
+            self.to(device)
+
+    def reset_parameters(self) -> None:
+        """torch's default: weight ~ kaiming_uniform(a=sqrt(5)), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
+        and the bias from the same bound (fan_in from the weight's dims 1..3, as torch computes it)."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0, 0):
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
+        return s
+
+
+class Conv2d(_ConvNd):
+    """2-d convolution over (N, C, H, W) or (C, H, W) inputs, as ``torch.nn.Conv2d``: weight of shape
+    (out_channels, in_channels / groups, *kernel_size), bias of shape (out_channels,).
+
+    Example:
+        >>> import gradcore as gc
+        >>> conv = gc.nn.Conv2d(1, 32, 3, padding=1)
+        >>> conv(gc.zeros(8, 1, 28, 28)).shape
+        (8, 32, 28, 28)
+        >>> conv
+        Conv2d(1, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Pair,
+        stride: Pair = 1,
+        padding: Pair | str = 0,
+        dilation: Pair = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: str | None = None,
+        dtype: DType | str | None = None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            0,
+            device,
+            dtype,
+        )
+
+    def forward(self, input: Tensor) -> Tensor:
+        return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class ConvTranspose2d(_ConvNd):
+    """2-d transposed convolution, as ``torch.nn.ConvTranspose2d``: weight of shape
+    (in_channels, out_channels / groups, *kernel_size). ``forward(input, output_size=None)``: an
+    ``output_size`` picks the output_padding that gives that size, as in torch.
+
+    Example:
+        >>> import gradcore as gc
+        >>> up = gc.nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1)
+        >>> up(gc.zeros(8, 32, 7, 7)).shape
+        (8, 16, 14, 14)
+    """
+
+    transposed = True
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Pair,
+        stride: Pair = 1,
+        padding: Pair = 0,
+        output_padding: Pair = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Pair = 1,
+        padding_mode: str = "zeros",
+        device: str | None = None,
+        dtype: DType | str | None = None,
+    ) -> None:
+        if isinstance(padding, str):
+            raise ConvError(f"ConvTranspose2d: padding must be an int or a pair of ints, got {padding!r}")
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            output_padding,
+            device,
+            dtype,
+        )
+
+    def _output_padding(self, input: Tensor, output_size: Sequence[int] | None) -> tuple[int, int]:
+        if output_size is None:
+            return self.output_padding
+        size = tuple(int(s) for s in output_size)[-2:]
+        if len(size) != 2:
+            raise ConvError(f"ConvTranspose2d: output_size must have at least 2 entries, got {output_size!r}")
+        out = []
+        for i in range(2):
+            n = input.shape[-2 + i]
+            smallest = (
+                (n - 1) * self.stride[i]
+                - 2 * self.padding[i]
+                + self.dilation[i] * (self.kernel_size[i] - 1)
+                + 1
+            )
+            extra = size[i] - smallest
+            if not 0 <= extra < max(self.stride[i], self.dilation[i]):
+                largest = smallest + max(self.stride[i], self.dilation[i]) - 1
+                raise ConvError(
+                    f"ConvTranspose2d: requested an output size of {size}, but valid sizes range from "
+                    f"{smallest} to {largest} along dim {i} (for an input of {tuple(input.shape[-2:])})"
+                )
+            out.append(extra)
+        return out[0], out[1]
+
+    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
+        return conv_transpose2d(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(input, output_size),
+            self.groups,
+            self.dilation,
+        )
+
+
+__all__ = ["Conv2d", "ConvTranspose2d"]
