@@ -201,3 +201,23 @@ def test_wrong_image_size_and_foreign_checkpoint_are_one_line_errors(tmp_path, c
 
 def test_default_output_folder_is_under_runs():
     assert VAEConfig().out == os.path.join("runs", "vae") and VAEConfig().data == "mnist-subset"
+
+
+def test_training_step_gives_the_same_loss_on_each_device(device, monkeypatch):
+    gc.manual_seed(3)
+    cpu_model = VAE()
+    model = VAE().to(device)
+    model.load_state_dict(cpu_model.state_dict())
+    rng = np.random.default_rng(1)
+    x_np = rng.uniform(0, 1, (2, 1, 28, 28)).astype(np.float32)
+    eps_np = rng.standard_normal((2, 32)).astype(np.float32)
+    losses = []
+    for m, dev in ((cpu_model, "cpu"), (model, device)):
+        monkeypatch.setattr(vae_module, "randn_like", lambda t, dev=dev: gc.tensor(eps_np, device=dev))
+        x = gc.tensor(x_np, device=dev)
+        logits, mean, log_var = m(x)
+        loss, _, _ = vae_loss(logits, x, mean, log_var)
+        loss.backward()
+        losses.append((loss.item(), m.decoder[-1].weight.grad.cpu().numpy()))
+    assert losses[1][0] == pytest.approx(losses[0][0], rel=1e-5)
+    assert_close(losses[1][1], losses[0][1], atol=1e-4, rtol=1e-4, name="last decoder layer's weight grad")
