@@ -9,7 +9,7 @@ Example:
     (3,)
 """
 
-from . import autograd, cuda, data, nn, optim, testing, train
+from . import autograd, cuda, data, distributed, nn, optim, testing, train
 from .autograd import detect_anomaly, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange,
@@ -159,6 +159,7 @@ __all__ = [
     "autograd",
     "cuda",
     "data",
+    "distributed",
     "detect_anomaly",
     "enable_grad",
     "float32",

@@ -107,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="write loss and accuracy curves here, e.g. curves.png (needs matplotlib; default: none)",
     )
     t.add_argument("--no-progress", action="store_true", help="no progress bar (it only shows on a terminal)")
+    t.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel over the ranks started by mpiexec -n N (needs gradcore[distributed]); "
+        "--batch-size is the global batch; rank 0 prints and writes the checkpoint and plot",
+    )
     _add_vae_parser(sub)
     return parser
 
@@ -209,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         resume=args.resume,
         plot=args.plot,
         progress=not args.no_progress and sys.stderr.isatty(),
+        distributed=args.distributed,
         model=args.model,
     )
     try:

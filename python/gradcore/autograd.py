@@ -322,9 +322,12 @@ def _topological_order(roots: list[Any]) -> list[Any]:
             continue
         seen.add(id(node))
         stack.append((node, True))
-        for child in _children(node):
-            if id(child) not in seen:
-                stack.append((child, False))
+        kids = [c for c in _children(node) if id(c) not in seen]
+        # Leaves go on the stack first, so they are visited last: in the reversed order backward runs,
+        # a leaf's gradient is then accumulated right after its consumer's backward, not after the whole
+        # graph (as torch's engine does; DistributedDataParallel starts its all-reduces from there).
+        stack.extend((c, False) for c in kids if not isinstance(c, Function))
+        stack.extend((c, False) for c in kids if isinstance(c, Function))
     return order
 
 
@@ -423,6 +426,26 @@ def grad(
     return tuple(result)
 
 
+# Post-accumulate-grad hooks by id of their leaf (Tensor has __slots__); an entry dies with its tensor.
+_post_accumulate_hooks: dict[int, dict[int, Any]] = {}
+
+
+def post_accumulate_hooks_for(t: Tensor) -> dict[int, Any]:
+    """The hook table of leaf t that ``register_post_accumulate_grad_hook`` adds to."""
+    hooks = _post_accumulate_hooks.get(id(t))
+    if hooks is None:
+        hooks = _post_accumulate_hooks[id(t)] = {}
+        weakref.finalize(t, _post_accumulate_hooks.pop, id(t), None)
+    return hooks
+
+
+def _run_post_accumulate_hooks(leaf: Tensor) -> None:
+    hooks = _post_accumulate_hooks.get(id(leaf)) if _post_accumulate_hooks else None
+    if hooks:
+        for hook in list(hooks.values()):
+            hook(leaf)
+
+
 def _run_hooks(hooks: Any, g: Tensor) -> Tensor:
     for hook in list(hooks.values()):
         new = hook(g)
@@ -451,6 +474,7 @@ def _reverse_pass(
                     g = _run_hooks(hooks, g)
                 if capture is None:
                     node._accumulate_grad(g if create_graph else g.detach())
+                    _run_post_accumulate_hooks(node)
                 elif id(node) in capture:
                     captured[id(node)] = g
                 continue

@@ -186,11 +186,20 @@ def load_mnist(folder: str | os.PathLike, split: str = "train") -> tuple[np.ndar
 class DataLoader:
     """Batches of (features, labels) tensors over arrays, reshuffled each epoch with a seeded generator.
 
+    Data-parallel training takes one of two forms. ``rank=, world_size=``: every rank draws the same
+    global batches of ``batch_size`` (same seed) and keeps its slice of each (sizes differ by at most one),
+    so training on N ranks sees the batches one process would. ``sampler=`` (e.g. a
+    ``gradcore.distributed.DistributedSampler``, as in torch): batches of ``batch_size`` from the
+    sampler's indices, in its order (``shuffle`` must then be False; call ``sampler.set_epoch``).
+
     Example:
         >>> import numpy as np, gradcore as gc
         >>> loader = gc.data.DataLoader(np.zeros((10, 3), np.float32), np.arange(10), batch_size=4)
         >>> [xb.shape[0] for xb, yb in loader]
         [4, 4, 2]
+        >>> shard = gc.data.DataLoader(np.zeros((10, 3)), np.arange(10), batch_size=4, rank=1, world_size=2)
+        >>> [yb.tolist() for xb, yb in shard]
+        [[2, 3], [6, 7], [9]]
     """
 
     def __init__(
@@ -202,6 +211,9 @@ class DataLoader:
         seed: int = 0,
         drop_last: bool = False,
         device: str = "cpu",
+        sampler: Any = None,
+        rank: int | None = None,
+        world_size: int | None = None,
     ) -> None:
         if len(x) != len(y):
             raise ValueError(f"features have {len(x)} rows but labels have {len(y)}")
@@ -210,14 +222,42 @@ class DataLoader:
         self.x, self.y = np.ascontiguousarray(x), np.ascontiguousarray(y)
         self.batch_size, self.shuffle, self.drop_last, self.device = batch_size, shuffle, drop_last, device
         self.rng = np.random.default_rng(seed)
+        self.sampler, self.rank, self.world_size = sampler, rank, world_size
+        _check_sharding(self, len(self.y))
 
     def __len__(self) -> int:
-        n = len(self.y)
+        n = len(self.y) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         n = len(self.y)
-        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        if self.sampler is not None:
+            order = np.fromiter(iter(self.sampler), dtype=np.int64)
+        else:
+            order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         for b in range(len(self)):
             idx = order[b * self.batch_size : (b + 1) * self.batch_size]
+            if self.world_size is not None:  # this rank's slice of the global batch
+                lo, hi = len(idx) * self.rank, len(idx) * (self.rank + 1)
+                idx = idx[lo // self.world_size : hi // self.world_size]
             yield Tensor(self.x[idx], device=self.device), Tensor(self.y[idx], device=self.device)
+
+
+def _check_sharding(loader: DataLoader, n: int) -> None:
+    sampler, rank, world_size = loader.sampler, loader.rank, loader.world_size
+    if sampler is not None:
+        if loader.shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        if rank is not None or world_size is not None:
+            raise ValueError("pass either sampler= or rank= and world_size=, not both")
+        if not hasattr(sampler, "__iter__") or not hasattr(sampler, "__len__"):
+            raise TypeError(f"sampler must be iterable and sized, got {type(sampler).__name__}")
+        return
+    if (rank is None) != (world_size is None):
+        raise ValueError("rank and world_size go together: pass both (or neither)")
+    if world_size is None:
+        return
+    if isinstance(world_size, bool) or not isinstance(world_size, (int, np.integer)) or world_size < 1:
+        raise ValueError(f"world_size must be a positive integer, got {world_size!r}")
+    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or not 0 <= rank < world_size:
+        raise ValueError(f"rank must be in [0, {world_size - 1}] for world_size {world_size}, got {rank!r}")

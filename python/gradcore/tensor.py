@@ -477,6 +477,26 @@ class Tensor:
             owner._hooks = {}
         return _HookHandle(owner._hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+        """Calls ``hook(tensor)`` on this leaf after backward has accumulated its gradient into ``.grad``
+        (torch's hook of that name; DistributedDataParallel starts its bucket reductions from it).
+        Returns a handle whose ``remove()`` unregisters it.
+
+        Example:
+            >>> import gradcore as gc
+            >>> w = gc.tensor([1.0, 2.0], requires_grad=True)
+            >>> h = w.register_post_accumulate_grad_hook(lambda p: print(p.grad.tolist()))
+            >>> (w * 3).sum().backward()
+            [3.0, 3.0]
+        """
+        if self._ctx is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        from .autograd import post_accumulate_hooks_for
+
+        return _HookHandle(post_accumulate_hooks_for(self), hook)
+
     # ------------------------------------------------------------ elementwise
     def _coerce(self, other: Any) -> Tensor:
         if isinstance(other, Tensor):

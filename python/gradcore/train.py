@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backend, nn, optim
+from . import backend, nn, optim, train_dist
 from .autograd import no_grad
 from .creation import generator, manual_seed
 from .data import DataLoader, load_digits, load_mnist, load_mnist_subset
@@ -24,6 +24,7 @@ from .tensor import Tensor
 # What may differ between a checkpoint and the run that resumes it. Everything else that shapes the
 # model or the data (hidden sizes, dropout, data, seed) must match, or resuming is refused.
 RESUMABLE_CHANGES = ("epochs", "lr", "batch_size", "device", "checkpoint", "plot", "progress", "resume")
+RESUMABLE_CHANGES += ("distributed",)  # a checkpoint resumes with any number of ranks, or on one process
 # --data value naming the bundled 28x28 MNIST subset (a folder of that name is spelled ./mnist-subset).
 MNIST_SUBSET = "mnist-subset"
 MODELS = ("mlp", "cnn")
@@ -45,6 +46,7 @@ class TrainConfig:
     resume: bool = False
     plot: str | None = None
     progress: bool = True
+    distributed: bool = False  # data-parallel over mpiexec's ranks (--batch-size stays the global batch)
     model: str = "mlp"  # "mlp" or "cnn" (cnn.build_cnn; flat square images are reshaped for it)
 
 
@@ -213,7 +215,7 @@ def _set_lr(opt: optim.Optimizer, lr: float) -> None:
 
 
 def _resume(path: str, model, opt, loader, cfg: TrainConfig, log) -> tuple[int, dict[str, list[float]]]:
-    state = load(path)
+    state = train_dist.load_checkpoint(path) if cfg.distributed else load(path)  # distributed: from rank 0
     needed = ("model", "optimizer", "epoch", "history", "config", "loader_rng", "global_rng")
     if not isinstance(state, dict) or any(k not in state for k in needed):
         raise ValueError(f"{path} is a gradcore checkpoint but not one written by training (no {needed})")
@@ -285,10 +287,10 @@ def fit(cfg: TrainConfig, log=print) -> dict[str, Any]:
     (epochs, lr, batch size, device...) may differ from the run that wrote it. Ctrl-C raises
     ``TrainingInterrupted`` saying where the last complete checkpoint is.
     """
-    cfg = validate_config(cfg)
+    cfg = train_dist.validate(cfg, validate_config)  # distributed: rank 0 checks, every rank gets its verdict
     status: dict[str, Any] = {"epoch": 0, "saved": None}  # what _fit has reached, for the Ctrl-C message
     try:
-        return _fit(cfg, log, status)
+        return train_dist.run(_fit, cfg, log, status)  # distributed: a failure is reported to the other ranks
     except KeyboardInterrupt as e:
         if isinstance(e, TrainingInterrupted):
             raise
@@ -296,7 +298,9 @@ def fit(cfg: TrainConfig, log=print) -> dict[str, Any]:
 
 
 def _fit(cfg: TrainConfig, log, status: dict[str, Any]) -> dict[str, Any]:
-    if cfg.checkpoint:
+    shard = train_dist.Shard(cfg)  # rank and world size; only rank 0 (the writer) logs and writes files
+    log = shard.log(log)
+    if cfg.checkpoint and shard.writer:
         for stale in remove_stale_temporaries(cfg.checkpoint):
             log(f"removed {stale}, left by an interrupted save")
     manual_seed(cfg.seed)
@@ -310,7 +314,10 @@ def _fit(cfg: TrainConfig, log, status: dict[str, Any]) -> dict[str, Any]:
     else:
         model = build_mlp(x_train.shape[1], cfg.hidden, classes, cfg.dropout).to(cfg.device)
     opt = optim.Adam(model.parameters(), lr=cfg.lr)
-    loader = DataLoader(x_train, y_train, cfg.batch_size, shuffle=True, seed=cfg.seed, device=cfg.device)
+    loader = DataLoader(
+        x_train, y_train, cfg.batch_size, shuffle=True, seed=cfg.seed, device=cfg.device,
+        **shard.loader_args(len(y_train)),
+    )
     history: dict[str, list[float]] = {
         "train_loss": [],
         "train_acc": [],
@@ -330,14 +337,17 @@ def _fit(cfg: TrainConfig, log, status: dict[str, Any]) -> dict[str, Any]:
     if cfg.model == "cnn":
         sizes = f"conv32-pool-conv64-pool-fc128-dropout{cfg.dropout:g}-fc{classes}"
     log(f"training {sizes} {cfg.model.upper()} on {len(y_train)} samples ({source}), device {cfg.device}")
+    train_model = shard.wrap(model)  # DistributedDataParallel on 2+ ranks
+    if shard.world > 1:
+        log(f"data-parallel on {shard.world} ranks, each taking its share of every batch of {cfg.batch_size}")
     for epoch in range(start_epoch, cfg.epochs):
         status["epoch"] = epoch + 1
         t0 = time.perf_counter()
-        batches = _progress(loader, f"epoch {epoch + 1}/{cfg.epochs}", cfg.progress)
+        batches = _progress(loader, f"epoch {epoch + 1}/{cfg.epochs}", cfg.progress and shard.writer)
         seen, loss_sum, correct = 0, 0.0, 0
-        for xb, yb in batches:
-            logits = model(xb)
-            loss = nn.functional.cross_entropy(logits, yb)
+        for b, (xb, yb) in enumerate(batches):
+            logits = train_model(xb)
+            loss, weight = shard.loss(logits, yb, b)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -349,10 +359,11 @@ def _fit(cfg: TrainConfig, log, status: dict[str, Any]) -> dict[str, Any]:
                     f"training diverged: loss is not finite ({value}) at epoch {epoch + 1}, batch "
                     f"{seen // n}; try a smaller --lr"
                 )
-            loss_sum += value * n
+            loss_sum += value * weight
             correct += int((logits.detach().argmax(-1) == yb).sum().item())
             if hasattr(batches, "set_postfix"):
                 batches.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}")
+        seen, loss_sum, correct = shard.epoch_sums(seen, loss_sum, correct)
         seconds = time.perf_counter() - t0
         test_loss, test_acc = evaluate(model, x_test, y_test, cfg.device)
         for key, value in zip(history, (loss_sum / seen, correct / seen, test_loss, test_acc, seconds)):
@@ -361,17 +372,20 @@ def _fit(cfg: TrainConfig, log, status: dict[str, Any]) -> dict[str, Any]:
             f"epoch {epoch + 1}/{cfg.epochs}: loss {loss_sum / seen:.4f} train acc {correct / seen:.2%} "
             f"test loss {test_loss:.4f} test acc {test_acc:.2%} ({seconds:.2f} s)"
         )
-        if cfg.checkpoint:
+        if cfg.checkpoint and shard.writer:
             with _sigint_deferred():
                 save(_checkpoint_state(model, opt, epoch + 1, history, cfg, loader), cfg.checkpoint)
                 status["saved"] = epoch + 1
+        elif cfg.checkpoint:  # distributed: rank 0 saved it, so Ctrl-C on any rank names it
+            status["saved"] = epoch + 1
     final_acc = (
         history["test_acc"][-1] if history["test_acc"] else evaluate(model, x_test, y_test, cfg.device)[1]
     )
     log(f"final test accuracy: {final_acc:.2%}")
-    if cfg.plot:
+    if cfg.plot and shard.writer:
         plot_history(history, cfg.plot)
         log(f"wrote {cfg.plot}")
+    shard.done()  # distributed: the ranks leave together, so a late failure on rank 0 still reaches them
     return {"history": history, "test_accuracy": final_acc, "model": model, "optimizer": opt}
 
 

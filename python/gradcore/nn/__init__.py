@@ -1,6 +1,6 @@
 """gradcore.nn: modules, layers, losses and the functional API."""
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, SiLU, Softmax
 from .containers import ModuleDict, ModuleList
 from .conv import Conv2d, ConvTranspose2d
@@ -66,6 +66,7 @@ __all__ = [
     "Tanh",
     "functional",
     "init",
+    "parallel",
     "utils",
 ]
 __all__ += [
