@@ -343,6 +343,10 @@ def test_cnn_short_run_on_28x28_idx_digits(tmp_path, capsys):
     assert code == 0 and "resumed from" in out and "epoch 2/2" in out, err
     code, _, err = _main(["train", "--data", str(tmp_path), "--checkpoint", ckpt, "--resume"], capsys)
     assert code == 2 and "--model cnn (now mlp)" in err  # the model kind is part of the architecture
+    # The CNN's learning rate follows a cosine over the epochs (epoch 2 of 2 runs at half); the MLP's stays.
+    cfg = dict(data=str(tmp_path), epochs=2, progress=False)
+    assert fit(TrainConfig(model="cnn", **cfg), log=_quiet)["optimizer"].param_groups[0]["lr"] == 0.5e-3
+    assert fit(TrainConfig(hidden=[8], **cfg), log=_quiet)["optimizer"].param_groups[0]["lr"] == 1e-3
 
 
 def test_cnn_on_the_bundled_8x8_digits_and_bad_model(capsys):
