@@ -162,6 +162,9 @@ void register_cpu(py::module_& m) {
     m.def("max_pool2d_fwd", [](A x, A y, A idx, const std::array<int64_t, 8>& k) {
         cpu::max_pool2d_fwd(cpu_view(x), cpu_out(y, "out"), cpu_out(idx, "indices"), pool_params(k));
     }, py::arg("x"), py::arg("out"), py::arg("indices"), py::arg("params"));
+    m.def("max_pool2d_bwd", [](A gy, A idx, A gx, const std::array<int64_t, 8>& k) {
+        cpu::max_pool2d_bwd(cpu_view(gy), cpu_view(idx), cpu_out(gx, "grad_input"), pool_params(k));
+    }, py::arg("grad_output"), py::arg("indices"), py::arg("grad_input"), py::arg("params"));
     m.def("avg_pool2d_fwd", [](A x, A y, const std::array<int64_t, 8>& k, bool count_include_pad, int64_t divisor) {
         cpu::avg_pool2d_fwd(cpu_view(x), cpu_out(y, "out"), pool_params(k, count_include_pad, divisor));
     }, py::arg("x"), py::arg("out"), py::arg("params"), py::arg("count_include_pad"), py::arg("divisor"));

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <vector>
 #include "conv.h"
 #include "gemm_cpu.h"
 #include "parallel.h"
@@ -47,49 +48,96 @@ inline void valid_range(int64_t off, int64_t s, int64_t size, int64_t out, int64
     hi = std::max(hi, lo);
 }
 
-// col (Cg*KH*KW x OH*OW) from one sample's group of channels x (Cg, H, W); zeros where a window
-// reaches into the padding.
+// Zeroes dst[0, n): a plain loop, since the spans here are a few elements and a memset call costs more.
 template <class T>
-void im2col(const T* x, T* col, const Geometry& g) {
+inline void zero(T* __restrict dst, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = T(0);
+}
+
+// col (Cg*KH*KW x OH*OW) from one sample's group of channels x (Cg, H, W); zeros where a window
+// reaches into the padding. Rows are short (OW elements), so the per-row work is kept to plain loops.
+template <class T>
+void im2col(const T* __restrict x, T* __restrict col, const Geometry& g) {
+    // Stride 1 with OW == W: one kernel tap's row is the input plane shifted by a constant offset,
+    // so it is copied as one contiguous run and the columns / rows that fall in the padding are zeroed.
+    const bool shifted = g.sh == 1 && g.sw == 1 && g.OW == g.W;
     for (int64_t c = 0; c < g.Cg; ++c)
         for (int64_t kh = 0; kh < g.KH; ++kh)
             for (int64_t kw = 0; kw < g.KW; ++kw) {
-                T* row = col + ((c * g.KH + kh) * g.KW + kw) * g.L;
-                const int64_t w_off = kw * g.dw - g.pw;
+                T* __restrict row = col + ((c * g.KH + kh) * g.KW + kw) * g.L;
+                const T* plane = x + c * g.H * g.W;
+                const int64_t w_off = kw * g.dw - g.pw, h_off = kh * g.dh - g.ph;
                 int64_t lo, hi;
                 valid_range(w_off, g.sw, g.W, g.OW, lo, hi);
-                for (int64_t oh = 0; oh < g.OH; ++oh) {
-                    T* r = row + oh * g.OW;
-                    const int64_t h = oh * g.sh - g.ph + kh * g.dh;
-                    if (h < 0 || h >= g.H) {
-                        std::fill(r, r + g.OW, T(0));
+                if (shifted) {
+                    // Valid output rows: 0 <= oh + h_off < H.
+                    const int64_t oh0 = std::clamp<int64_t>(-h_off, 0, g.OH);
+                    const int64_t oh1 = std::clamp<int64_t>(g.H - h_off, oh0, g.OH);
+                    zero(row, oh0 * g.OW);
+                    zero(row + oh1 * g.OW, (g.OH - oh1) * g.OW);
+                    if (oh0 == oh1 || lo == hi) {
+                        zero(row + oh0 * g.OW, (oh1 - oh0) * g.OW);
                         continue;
                     }
-                    const T* src = x + (c * g.H + h) * g.W + w_off;
-                    std::fill(r, r + lo, T(0));
-                    if (g.sw == 1) std::memcpy(r + lo, src + lo, (hi - lo) * sizeof(T));
+                    // Copy [oh0 * OW + lo, (oh1 - 1) * OW + hi): every source index in it lies in the plane.
+                    const int64_t first = oh0 * g.OW + lo, last = (oh1 - 1) * g.OW + hi;
+                    const T* __restrict src = plane + h_off * g.W + w_off;
+                    for (int64_t l = first; l < last; ++l) row[l] = src[l];
+                    for (int64_t oh = oh0; oh < oh1; ++oh) {  // the columns that wrapped into a neighbour row
+                        zero(row + oh * g.OW, lo);
+                        zero(row + oh * g.OW + hi, g.OW - hi);
+                    }
+                    continue;
+                }
+                for (int64_t oh = 0; oh < g.OH; ++oh) {
+                    T* __restrict r = row + oh * g.OW;
+                    const int64_t h = oh * g.sh + h_off;
+                    if (h < 0 || h >= g.H) {
+                        zero(r, g.OW);
+                        continue;
+                    }
+                    const T* __restrict src = plane + h * g.W + w_off;
+                    zero(r, lo);
+                    if (g.sw == 1)
+                        for (int64_t ow = lo; ow < hi; ++ow) r[ow] = src[ow];
                     else
                         for (int64_t ow = lo; ow < hi; ++ow) r[ow] = src[ow * g.sw];
-                    std::fill(r + hi, r + g.OW, T(0));
+                    zero(r + hi, g.OW - hi);
                 }
             }
 }
 
-// gx (Cg, H, W) = the sum of col's windows put back where im2col took them (gx starts zeroed).
+// gx (Cg, H, W) = the sum of col's windows put back where im2col took them (gx starts zeroed). col is
+// scratch: the stride-1 path zeroes its padding columns so that each tap's row adds as one contiguous run.
 template <class T>
-void col2im(const T* col, T* gx, const Geometry& g) {
+void col2im(T* __restrict col, T* __restrict gx, const Geometry& g) {
+    const bool shifted = g.sh == 1 && g.sw == 1 && g.OW == g.W;
     for (int64_t c = 0; c < g.Cg; ++c)
         for (int64_t kh = 0; kh < g.KH; ++kh)
             for (int64_t kw = 0; kw < g.KW; ++kw) {
-                const T* row = col + ((c * g.KH + kh) * g.KW + kw) * g.L;
-                const int64_t w_off = kw * g.dw - g.pw;
+                T* __restrict row = col + ((c * g.KH + kh) * g.KW + kw) * g.L;
+                T* plane = gx + c * g.H * g.W;
+                const int64_t w_off = kw * g.dw - g.pw, h_off = kh * g.dh - g.ph;
                 int64_t lo, hi;
                 valid_range(w_off, g.sw, g.W, g.OW, lo, hi);
+                if (shifted) {
+                    const int64_t oh0 = std::clamp<int64_t>(-h_off, 0, g.OH);
+                    const int64_t oh1 = std::clamp<int64_t>(g.H - h_off, oh0, g.OH);
+                    if (oh0 == oh1 || lo == hi) continue;
+                    for (int64_t oh = oh0; oh < oh1; ++oh) {  // these would land in a neighbour row: add 0 there
+                        zero(row + oh * g.OW, lo);
+                        zero(row + oh * g.OW + hi, g.OW - hi);
+                    }
+                    const int64_t first = oh0 * g.OW + lo, last = (oh1 - 1) * g.OW + hi;
+                    T* __restrict dst = plane + h_off * g.W + w_off;
+                    for (int64_t l = first; l < last; ++l) dst[l] += row[l];
+                    continue;
+                }
                 for (int64_t oh = 0; oh < g.OH; ++oh) {
-                    const int64_t h = oh * g.sh - g.ph + kh * g.dh;
+                    const int64_t h = oh * g.sh + h_off;
                     if (h < 0 || h >= g.H) continue;
-                    const T* r = row + oh * g.OW;
-                    T* dst = gx + (c * g.H + h) * g.W + w_off;
+                    const T* __restrict r = row + oh * g.OW;
+                    T* __restrict dst = plane + h * g.W + w_off;
                     if (g.sw == 1)
                         for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += r[ow];
                     else
@@ -103,7 +151,8 @@ std::unique_ptr<T[]> scratch(int64_t n) { return std::unique_ptr<T[]>(new T[std:
 
 // Runs sample(n, col, threaded) for every n: whole samples per thread when there are enough of them
 // (each thread with its own col buffer), else one after another with the GEMM split over threads.
-// begin(col) / end() bracket each thread's share (the weight gradient's private sums).
+// begin(n0) / end(state) bracket each thread's share, whose first sample is n0 (the weight gradient's
+// private sums).
 template <class T, class Sample, class Begin, class End>
 void over_batch(const Geometry& g, Sample&& sample, Begin&& begin, End&& end) {
     const int64_t col_size = g.direct ? 0 : g.CKK * g.L;
@@ -113,14 +162,14 @@ void over_batch(const Geometry& g, Sample&& sample, Begin&& begin, End&& end) {
         const int64_t min_per_thread = std::max<int64_t>(1, static_cast<int64_t>(2e6 / std::max(flops, 1.0)));
         parallel_for(g.N, min_per_thread, [&](int64_t n0, int64_t n1) {
             auto col = scratch<T>(col_size);
-            auto state = begin();
+            auto state = begin(n0);
             for (int64_t n = n0; n < n1; ++n) sample(n, col.get(), false, state);
             end(state);
         });
         return;
     }
     auto col = scratch<T>(col_size);
-    auto state = begin();
+    auto state = begin(int64_t(0));
     for (int64_t n = 0; n < g.N; ++n) sample(n, col.get(), true, state);
     end(state);
 }
@@ -141,7 +190,7 @@ void forward(const ArrayView& xv, const ArrayView& wv, const ArrayView& yv, cons
                             y + (n * g.O + grp * g.Og) * g.L, threaded);
         }
     };
-    over_batch<T>(g, sample, [] { return NoState{}; }, [](NoState&) {});
+    over_batch<T>(g, sample, [](int64_t) { return NoState{}; }, [](NoState&) {});
 }
 
 template <class T>
@@ -161,7 +210,7 @@ void backward_input(const ArrayView& gyv, const ArrayView& wv, const ArrayView& 
             col2im(col, gxg, g);
         }
     };
-    over_batch<T>(g, sample, [] { return NoState{}; }, [](NoState&) {});
+    over_batch<T>(g, sample, [](int64_t) { return NoState{}; }, [](NoState&) {});
 }
 
 template <class T>
@@ -172,12 +221,14 @@ void backward_weight(const ArrayView& xv, const ArrayView& gyv, const ArrayView&
     T* gw = gwv.ptr<T>();
     const int64_t wsize = g.O * g.CKK;
     std::fill(gw, gw + wsize, T(0));
-    std::mutex reduce;
     struct Partial {
+        int64_t first;                   // the thread's first sample: partial sums are added in this order
         std::unique_ptr<T[]> sum, prod;  // this thread's share of gW, and one sample's product
     };
-    auto begin = [&] {
-        Partial s{scratch<T>(wsize), scratch<T>(g.Og * g.CKK)};
+    std::mutex mutex;
+    std::vector<Partial> done;
+    auto begin = [&](int64_t n0) {
+        Partial s{n0, scratch<T>(wsize), scratch<T>(g.Og * g.CKK)};
         std::fill(s.sum.get(), s.sum.get() + wsize, T(0));
         return s;
     };
@@ -194,11 +245,16 @@ void backward_weight(const ArrayView& xv, const ArrayView& gyv, const ArrayView&
         }
     };
     auto end = [&](Partial& s) {
-        std::lock_guard<std::mutex> lock(reduce);
-        const T* sum = s.sum.get();
-        for (int64_t i = 0; i < wsize; ++i) gw[i] += sum[i];
+        std::lock_guard<std::mutex> lock(mutex);
+        done.push_back(std::move(s));
     };
     over_batch<T>(g, sample, begin, end);
+    // A fixed order (by first sample), not the threads' finishing order: the result is reproducible.
+    std::sort(done.begin(), done.end(), [](const Partial& a, const Partial& b) { return a.first < b.first; });
+    for (const Partial& s : done) {
+        const T* sum = s.sum.get();
+        for (int64_t i = 0; i < wsize; ++i) gw[i] += sum[i];
+    }
 }
 
 }  // namespace

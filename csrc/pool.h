@@ -1,7 +1,8 @@
 // 2-d pooling kernels (NCHW), declared for both devices, with the window geometry and checks they share.
 // max_pool2d_fwd writes values and flat argmax indices (h * W + w in the input plane, torch's convention)
-// in one pass; its backward is a scatter-add through those indices (the index kernels). avg_pool2d_bwd
-// is written in gather form: each input element sums the windows that cover it (no atomics).
+// in one pass; max_pool2d_bwd adds each output's gradient at its index (a scatter-add, in the same
+// ascending window order on both devices: the CUDA twin gathers per input element, so no atomics and
+// bit-identical sums). avg_pool2d_bwd is in gather form too: each input sums the windows covering it.
 #pragma once
 #include <algorithm>
 #include <array>
@@ -31,6 +32,7 @@ inline Pool2dParams pool_params(const std::array<int64_t, 8>& k, bool count_incl
 #define GC_DECLARE_POOL_KERNELS(NS)                                                                  \
     namespace NS {                                                                                  \
     void max_pool2d_fwd(const ArrayView& x, const ArrayView& y, const ArrayView& idx, const Pool2dParams& p); \
+    void max_pool2d_bwd(const ArrayView& gy, const ArrayView& idx, const ArrayView& gx, const Pool2dParams& p); \
     void avg_pool2d_fwd(const ArrayView& x, const ArrayView& y, const Pool2dParams& p);             \
     void avg_pool2d_bwd(const ArrayView& gy, const ArrayView& gx, const Pool2dParams& p);           \
     }

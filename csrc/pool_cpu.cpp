@@ -61,6 +61,22 @@ void max_pool2d_fwd(const ArrayView& x, const ArrayView& y, const ArrayView& idx
     });
 }
 
+void max_pool2d_bwd(const ArrayView& gy, const ArrayView& idx, const ArrayView& gx, const Pool2dParams& p) {
+    check_pool2d("max_pool2d backward", gx, gy, p, &idx);
+    const int64_t hw = gx.shape[2] * gx.shape[3], ohw = gy.shape[2] * gy.shape[3];
+    dispatch_float(gy.dtype, "max_pool2d", [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        for_planes(gx, gy, [&](int64_t plane) {
+            const T* gp = gy.ptr<T>() + plane * ohw;
+            const int64_t* ip = idx.ptr<int64_t>() + plane * ohw;
+            T* xp = gx.ptr<T>() + plane * hw;
+            std::fill(xp, xp + hw, T(0));
+            for (int64_t o = 0; o < ohw; ++o)
+                if (ip[o] >= 0 && ip[o] < hw) xp[ip[o]] += gp[o];  // indices come from max_pool2d_fwd
+        });
+    });
+}
+
 void avg_pool2d_fwd(const ArrayView& x, const ArrayView& y, const Pool2dParams& p) {
     check_pool2d("avg_pool2d", x, y, p);
     const int64_t h = x.shape[2], w = x.shape[3], oh = y.shape[2], ow = y.shape[3];

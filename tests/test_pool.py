@@ -136,6 +136,7 @@ def test_gradcheck(device):
     assert gradcheck(lambda t: F.pad(t, (1, -1, 2, 0), value=3.0), [x])
     assert gradcheck(lambda t: F.pad(t, (2, 1, 1, 3), mode="reflect"), [x])
     assert gradcheck(lambda t: F.adaptive_avg_pool2d(t, (2, 4)), [x])
+    assert gradcheck(lambda t: F.adaptive_avg_pool2d(t, (5, 3)), [x])
 
 
 @pytest.mark.parametrize("pool", ["max", "avg"])
@@ -228,11 +229,13 @@ def test_pool_bad_inputs():
         st.sampled_from([0.5, 0.7, 1.0, 1.3, 1.7, 2.0, 2.5, 3.0]), st.sampled_from([0.6, 1.0, 1.5, 2.0, 2.2])
     ),
     recompute=st.booleans(),
+    mode=st.sampled_from(["nearest", "nearest-exact"]),
 )
-def test_interpolate_nearest_matches_torch(shape, size, scale, recompute):
+def test_interpolate_nearest_matches_torch(shape, size, scale, recompute, mode):
     arr = np.random.default_rng(6).normal(size=shape)
     x, tx = _pair(arr)
     kw = dict(size=size) if size else dict(scale_factor=scale, recompute_scale_factor=recompute)
+    kw["mode"] = mode
     got, want = _same_outcome(lambda: F.interpolate(x, **kw), lambda: TF.interpolate(tx, **kw))
     if got is None:
         return
@@ -240,6 +243,20 @@ def test_interpolate_nearest_matches_torch(shape, size, scale, recompute):
     assert_close(got, want.detach().numpy(), atol=0, rtol=0)
     _backward_both(got, want, "cpu")
     assert_close(x.grad, tx.grad.numpy(), atol=1e-12, rtol=0, name="grad")
+
+
+@pytest.mark.parametrize("ndim", [3, 4, 5])
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
+@pytest.mark.parametrize("n, scale", [(3, 1.3), (5, 2.1), (4, 2.0), (6, 0.7), (7, 1.0)])
+def test_interpolate_scale_rules_per_rank(ndim, mode, n, scale):
+    """torch's 2-d 'nearest' kernel copies an unchanged size and halves a doubled one whatever the scale;
+    its 1-d and 3-d kernels, and 'nearest-exact', always use the scale."""
+    shape = (1, 2) + (2,) * (ndim - 3) + (n,)
+    arr = np.random.default_rng(18).normal(size=shape)
+    sf = (1.0,) * (ndim - 3) + (scale,)
+    got = F.interpolate(gc.tensor(arr), scale_factor=sf, mode=mode)
+    want = TF.interpolate(torch.tensor(arr), scale_factor=sf, mode=mode)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
 
 
 def test_interpolate_ranks_module_and_errors(device):
@@ -419,3 +436,79 @@ def test_pool1d_matches_torch(device):
     )
     with pytest.raises(ValueError, match="2-d .* or 3-d"):
         F.max_pool1d(gc.zeros(1, 1, 2, 2), 2)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(
+    not gc.cuda.is_available(), reason="no CUDA device (GRADCORE_EMULATE_CUDA=1 emulates one)"
+)
+@pytest.mark.parametrize("dtype, shape", [(np.float32, (1, 2, 1700, 1000)), (np.float64, (2, 3, 40, 50))])
+def test_cuda_kernels_match_cpu_past_one_grid(dtype, shape):
+    """The float32 case has more outputs than one launch of grid_for covers (132 SMs x 32 blocks x 256
+    threads on an H100), so every grid-stride loop wraps; overlapping dilated windows with ties and a
+    NaN. Max-pool (values, indices, gradient: one summation order on both devices) must agree exactly."""
+    rng = np.random.default_rng(14)
+    arr = rng.integers(-4, 5, shape).astype(dtype)
+    g_max = rng.normal(size=shape[:3] + (shape[3] - 2,)).astype(dtype)
+    g_avg = rng.normal(size=shape).astype(dtype)
+    out = {}
+    for dev in ("cpu", "cuda"):
+        nan_arr = arr.copy()
+        nan_arr[0, 1, 7, 11] = np.nan
+        x = gc.tensor(nan_arr, device=dev, requires_grad=True)
+        y, idx = F.max_pool2d(x, 3, 1, 1, (1, 2), return_indices=True)
+        y.backward(gc.tensor(g_max, device=dev))
+        xa = gc.tensor(arr, device=dev, requires_grad=True)
+        a = F.avg_pool2d(xa, 3, 1, 1, ceil_mode=True, count_include_pad=False)
+        a.backward(gc.tensor(g_avg, device=dev))
+        out[dev] = [t.cpu().numpy() for t in (y, idx, x.grad, a, xa.grad)]
+    for got, want, name in zip(out["cuda"], out["cpu"], ["values", "indices", "grad", "avg", "avg grad"]):
+        if name.startswith("avg"):
+            assert_close(got, want, atol=1e-5, rtol=1e-5, name=name)
+        else:
+            np.testing.assert_array_equal(got, want, err_msg=name)
+
+
+@pytest.mark.parametrize("size", [1, (2, 3), (3, 4), (None, 2), (7, 5)])
+def test_adaptive_avg_pool2d_matches_torch(device, size):
+    arr = np.random.default_rng(15).normal(size=(2, 3, 6, 9))
+    x, tx = _pair(arr, device)
+    out, ref = F.adaptive_avg_pool2d(x, size), TF.adaptive_avg_pool2d(tx, size)
+    assert_close(out.cpu(), ref.detach().numpy(), atol=1e-12, rtol=1e-12, name="forward")
+    _backward_both(out, ref, device)
+    assert_close(x.grad.cpu(), tx.grad.numpy(), atol=1e-12, rtol=1e-12, name="grad")
+
+
+def test_adaptive_1d_and_upsampling_nearest_match_torch(device):
+    arr = np.random.default_rng(16).normal(size=(2, 3, 10))
+    for size in (1, 3, 5):
+        x, tx = _pair(arr, device)
+        out, ref = nn.AdaptiveAvgPool1d(size)(x), torch.nn.AdaptiveAvgPool1d(size)(tx)
+        assert_close(out.cpu(), ref.detach().numpy(), atol=1e-12, rtol=1e-12, name=f"forward {size}")
+        _backward_both(out, ref, device)
+        assert_close(x.grad.cpu(), tx.grad.numpy(), atol=1e-12, rtol=1e-12, name=f"grad {size}")
+    arr4 = np.random.default_rng(17).normal(size=(1, 2, 3, 4))
+    got = nn.UpsamplingNearest2d(size=(5, 7))(gc.tensor(arr4, device=device))
+    np.testing.assert_array_equal(
+        got.cpu().numpy(), torch.nn.UpsamplingNearest2d(size=(5, 7))(torch.tensor(arr4)).numpy()
+    )
+
+
+def test_batch_norm_training_gradients(device):
+    """The closed-form batch-norm gradient: gradcheck, and double backward against torch."""
+    rng = np.random.default_rng(19)
+    arr, w_np = rng.normal(size=(3, 2, 3, 2)), rng.normal(size=2)
+    x = gc.tensor(arr, dtype=gc.float64, device=device, requires_grad=True)
+    w = gc.tensor(w_np, dtype=gc.float64, device=device, requires_grad=True)
+    assert gradcheck(lambda t, s: F.batch_norm(t, None, None, s, None, training=True), [x, w])
+    x.grad = w.grad = None  # gradcheck leaves its gradients there
+    tx, tw = torch.tensor(arr, requires_grad=True), torch.tensor(w_np, requires_grad=True)
+    y, ty = F.batch_norm(x, None, None, w, None, training=True), TF.batch_norm(tx, None, None, tw, None, True)
+    v_np, u_np = rng.normal(size=arr.shape), rng.normal(size=arr.shape)
+    (gx,) = gc.autograd.grad(y, x, gc.tensor(v_np, device=device), create_graph=True)
+    (tgx,) = torch.autograd.grad(ty, tx, torch.tensor(v_np), create_graph=True)
+    assert_close(gx.cpu(), tgx.detach().numpy(), atol=1e-10, rtol=1e-10, name="grad")
+    (gx * gc.tensor(u_np, device=device)).sum().backward()
+    (tgx * torch.tensor(u_np)).sum().backward()
+    assert_close(x.grad.cpu(), tx.grad.numpy(), atol=1e-10, rtol=1e-10, name="double backward x")
+    assert_close(w.grad.cpu(), tw.grad.numpy(), atol=1e-10, rtol=1e-10, name="double backward w")

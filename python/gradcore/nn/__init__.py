@@ -19,6 +19,7 @@ from .losses import (
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import (
+    AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
     AvgPool1d,
     AvgPool2d,
@@ -29,6 +30,7 @@ from .pooling import (
     ReplicationPad2d,
     Unflatten,
     Upsample,
+    UpsamplingNearest2d,
     ZeroPad2d,
 )
 
@@ -70,6 +72,7 @@ __all__ = [
     "utils",
 ]
 __all__ += [
+    "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
     "AvgPool1d",
     "AvgPool2d",
@@ -81,5 +84,6 @@ __all__ += [
     "ReplicationPad2d",
     "Unflatten",
     "Upsample",
+    "UpsamplingNearest2d",
     "ZeroPad2d",
 ]

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 
 from ..creation import empty
 from ..dtypes import DType
+from ..ops_index import cat
 from ..tensor import Tensor
 from . import init
-from .conv_ops import ConvError, Pair, _pair, conv2d, conv_transpose2d
+from .conv_ops import ConvError, Pair, _pair, _same_padding, conv2d, conv_transpose2d
 from .module import Module, Parameter, factory_dtype
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -51,10 +52,8 @@ class _ConvNd(Module):
             )
         if padding_mode not in _PADDING_MODES:
             raise ConvError(f"{name}: padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}")
-        if padding_mode != "zeros":
-            raise NotImplementedError(
-                f"{name}: padding_mode={padding_mode!r} is not supported yet (only 'zeros')"
-            )
+        if padding_mode != "zeros" and self.transposed:
+            raise ConvError(f"{name}: only 'zeros' padding mode is supported, got {padding_mode!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = _pair(kernel_size, "kernel_size", name)
         self.stride = _pair(stride, "stride", name)
@@ -150,7 +149,50 @@ class Conv2d(_ConvNd):
         )
 
     def forward(self, input: Tensor) -> Tensor:
-        return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        if self.padding_mode == "zeros":
+            pad = self.padding
+            return conv2d(input, self.weight, self.bias, self.stride, pad, self.dilation, self.groups)
+        if not isinstance(input, Tensor) or input.ndim not in (3, 4):
+            return conv2d(input, self.weight, self.bias)  # raises the usual type or rank error
+        if self.padding == "same":
+            left, right = _same_padding(self.weight, self.dilation)
+        else:
+            left = right = (0, 0) if self.padding == "valid" else self.padding
+        x = _pad_mode(input, left, right, self.padding_mode)
+        return conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
+def _pad_mode(x: Tensor, left: tuple[int, int], right: tuple[int, int], mode: str) -> Tensor:
+    """x padded along its last two dims by (left, right) with torch's 'reflect', 'replicate' or 'circular'
+    rule, built from slices, flips and cat so the gradient flows back through it."""
+    for i, (lo, hi) in enumerate(zip(left, right)):
+        dim = x.ndim - 2 + i
+        n = x.shape[dim]
+        if lo == 0 and hi == 0:
+            continue
+        limit = n if mode == "circular" else n - 1 if mode == "reflect" else None
+        if limit is not None and max(lo, hi) > limit:
+            raise ConvError(
+                f"Conv2d: padding ({lo}, {hi}) is too large for padding_mode={mode!r} on an input of "
+                f"size {n} along dim {dim} (at most {limit})"
+            )
+
+        def part(a: int, b: int, dim: int = dim, x: Tensor = x) -> Tensor:  # x[..., a:b] along dim
+            return x[(slice(None),) * dim + (slice(a, b),)]
+
+        if mode == "reflect":
+            pieces = [part(1, lo + 1).flip(dim), x, part(n - hi - 1, n - 1).flip(dim)]
+        elif mode == "replicate":
+            shape = list(x.shape)
+            pieces = [
+                part(0, 1).expand(*shape[:dim], lo, *shape[dim + 1 :]),
+                x,
+                part(n - 1, n).expand(*shape[:dim], hi, *shape[dim + 1 :]),
+            ]
+        else:  # circular
+            pieces = [part(n - lo, n), x, part(0, hi)]
+        x = cat([p for p in pieces if p.shape[dim] > 0], dim=dim)
+    return x
 
 
 class ConvTranspose2d(_ConvNd):

@@ -206,6 +206,7 @@ from .loss_functions import (  # noqa: E402
 )
 from .normalization import batch_norm, layer_norm  # noqa: E402
 from .pool_functions import (  # noqa: E402
+    adaptive_avg_pool1d,
     adaptive_avg_pool2d,
     avg_pool1d,
     avg_pool2d,
@@ -242,6 +243,7 @@ __all__ = [
     "tanh",
 ]
 __all__ += [
+    "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
     "avg_pool1d",
     "avg_pool2d",

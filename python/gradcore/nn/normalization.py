@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..autograd import no_grad
+from ..autograd import Function, is_grad_enabled, no_grad
 from ..creation import ones, zeros
 from ..dtypes import DType, int64
 from ..tensor import Tensor
@@ -17,6 +17,33 @@ def _prod(shape: tuple[int, ...]) -> int:
     for s in shape:
         n *= s
     return n
+
+
+class _BatchNormCore(Function):
+    """xhat = (x - mean) / sqrt(var + eps) with per-channel batch statistics over ``axes`` (biased variance),
+    which are appended to ``stats_out``. Its gradient is the closed form rstd * (g - mean(g) - xhat *
+    mean(g * xhat)): a few passes instead of autograd through every step of the normalization. Under
+    create_graph it is recomputed from x in Tensor ops, so double backward works."""
+
+    def forward(self, x, axes, eps, stats_out):
+        with no_grad():
+            mean = x.mean(axis=axes, keepdims=True)
+            centered = x - mean
+            var = (centered * centered).mean(axis=axes, keepdims=True)
+            rstd = 1.0 / (var + eps).sqrt()
+            xhat = centered * rstd
+        stats_out.extend((mean, var))
+        self.save(x, axes, eps, xhat, rstd)
+        return xhat._data
+
+    def backward(self, g):
+        x, axes, eps, xhat, rstd = self.saved
+        if is_grad_enabled():  # create_graph: the same formula on statistics recomputed with x's graph
+            centered = x - x.mean(axis=axes, keepdims=True)
+            rstd = 1.0 / ((centered * centered).mean(axis=axes, keepdims=True) + eps).sqrt()
+            xhat = centered * rstd
+        mean_g, mean_gx = g.mean(axis=axes, keepdims=True), (g * xhat).mean(axis=axes, keepdims=True)
+        return rstd * (g - mean_g - xhat * mean_gx)
 
 
 def layer_norm(
@@ -83,19 +110,17 @@ def batch_norm(
             raise ValueError(
                 f"batch_norm: expected more than 1 value per channel when training, got input {input.shape}"
             )
-        mean = input.mean(axis=axes, keepdims=True)
-        centered = input - mean
-        var = (centered * centered).mean(axis=axes, keepdims=True)
+        stats: list[Tensor] = []
+        out = _BatchNormCore.apply(input, axes=axes, eps=float(eps), stats_out=stats)
         if training and running_mean is not None and running_var is not None:
+            mean, var = stats
             with no_grad():
                 m = float(momentum)
-                unbiased = var.detach().reshape(-1) * (count / (count - 1))
-                running_mean.copy_(running_mean * (1.0 - m) + mean.detach().reshape(-1) * m)
+                unbiased = var.reshape(-1) * (count / (count - 1))
+                running_mean.copy_(running_mean * (1.0 - m) + mean.reshape(-1) * m)
                 running_var.copy_(running_var * (1.0 - m) + unbiased * m)
     else:
-        mean, var = running_mean.reshape(bshape), running_var.reshape(bshape)
-        centered = input - mean
-    out = centered / (var + eps).sqrt()
+        out = (input - running_mean.reshape(bshape)) / (running_var.reshape(bshape) + eps).sqrt()
     if weight is not None:
         out = out * weight.reshape(bshape)
     if bias is not None:

@@ -1,10 +1,11 @@
-"""torch.nn.functional's pooling, upsampling and padding: max_pool2d, avg_pool2d, adaptive_avg_pool2d,
-interpolate (nearest) and pad, with torch's argument names, output-size rules and errors."""
+"""torch.nn.functional's pooling, upsampling and padding: max/avg_pool1d/2d, adaptive_avg_pool1d/2d,
+interpolate (nearest, nearest-exact) and pad, with torch's argument names, output-size rules and errors."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -53,11 +54,7 @@ def _pool_geometry(
     x: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool, op: str
 ) -> tuple[tuple[int, int], tuple[int, ...]]:
     k = _pair(kernel_size, "kernel_size", op)
-    s = (
-        k
-        if stride is None or (not isinstance(stride, int) and len(stride) == 0)
-        else _pair(stride, "stride", op)
-    )
+    s = k if stride is None or (np.ndim(stride) == 1 and len(stride) == 0) else _pair(stride, "stride", op)
     p, d = _pair(padding, "padding", op), _pair(dilation, "dilation", op)
     if min(k) <= 0:
         raise ValueError(f"{op}: kernel_size must be positive, got {k}")
@@ -148,7 +145,8 @@ def _adaptive_matrix(n_in: int, n_out: int, like: Tensor) -> Tensor:
 
 def adaptive_avg_pool2d(input: Tensor, output_size: IntOrPair | Sequence[int | None]) -> Tensor:
     """Average pooling to a fixed (OH, OW) with torch's adaptive windows; None keeps that input size.
-    Computed as two small averaging matmuls (A_h @ x @ A_w^T), so backward comes from matmul's.
+    Windows that tile the input run the avg-pool kernel; others are two small averaging matmuls
+    (A_h @ x @ A_w^T), so backward comes from matmul's.
 
     Example:
         >>> import gradcore as gc
@@ -163,17 +161,36 @@ def adaptive_avg_pool2d(input: Tensor, output_size: IntOrPair | Sequence[int | N
     oh, ow = (x.shape[2 + i] if sizes[i] is None else int(sizes[i]) for i in range(2))
     if oh <= 0 or ow <= 0:
         raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {(oh, ow)}")
-    out = _adaptive_matrix(x.shape[2], oh, x) @ x @ _adaptive_matrix(x.shape[3], ow, x).transpose(0, 1)
+    h, w = x.shape[2:]
+    if h % oh == 0 and w % ow == 0:  # equal windows that tile the input: torch's windows, the pool kernel
+        k = (h // oh, w // ow)
+        out = AvgPool2d.apply(
+            x, out_hw=(oh, ow), params=(k[0], k[1], k[0], k[1], 0, 0, 1, 1), count_include_pad=True, divisor=0
+        )
+    else:
+        out = _adaptive_matrix(h, oh, x) @ x @ _adaptive_matrix(w, ow, x).transpose(0, 1)
     return out.squeeze(0) if unbatched else out
 
 
-def _nearest_index(n_in: int, n_out: int, scale: float | None) -> np.ndarray:
-    """torch's nearest source index: floor(dst * s) in float32, s = 1/scale_factor when given, else in/out;
-    torch's exact shortcuts for an unchanged size and for doubling come first."""
-    if n_out == 2 * n_in:
+@lru_cache(maxsize=256)
+def _device_index(device: str, make: Any, *args: Any) -> Tensor:
+    """The int64 index tensor ``make(*args)`` on ``device``, uploaded once: later calls (a training loop,
+    a captured CUDA graph) reuse it. Callers only read it."""
+    return tensor(make(*args), dtype=int64, device=device)
+
+
+def _nearest_index(n_in: int, n_out: int, scale: float | None, exact: bool, shortcuts: bool) -> np.ndarray:
+    """torch's nearest source index in float32: floor(dst * s) ('nearest') or floor((dst + 0.5) * s)
+    ('nearest-exact'), s = 1/scale_factor when given, else in/out. torch's 2-d 'nearest' kernel alone
+    (``shortcuts``) copies a dim whose size is unchanged and maps a doubled one to dst // 2, whatever
+    the scale; its 1-d and 3-d kernels do not."""
+    if shortcuts and n_out == n_in:
+        return np.arange(n_out, dtype=np.int64)
+    if shortcuts and n_out == 2 * n_in:
         return np.arange(n_out, dtype=np.int64) >> 1
     s = np.float32(1.0 / scale) if scale is not None and scale > 0 else np.float32(n_in) / np.float32(n_out)
-    src = np.floor(np.arange(n_out, dtype=np.float32) * s).astype(np.int64)
+    dst = np.arange(n_out, dtype=np.float32) + (np.float32(0.5) if exact else np.float32(0))
+    src = np.floor(dst * s).astype(np.int64)
     return np.minimum(src, n_in - 1)
 
 
@@ -186,8 +203,8 @@ def interpolate(
     recompute_scale_factor: bool | None = None,
 ) -> Tensor:
     """Resizes the spatial dims of (N, C, L), (N, C, H, W) or (N, C, D, H, W) input, as
-    ``torch.nn.functional.interpolate``; only mode='nearest' (source index floor(dst * in / out), or
-    floor(dst / scale_factor) when a scale is given, as torch).
+    ``torch.nn.functional.interpolate``; modes 'nearest' (source index floor(dst * in / out), or
+    floor(dst / scale_factor) when a scale is given, as torch) and 'nearest-exact' (dst + 0.5).
 
     Example:
         >>> import gradcore as gc
@@ -195,8 +212,10 @@ def interpolate(
         >>> F.interpolate(gc.tensor([[[[1.0, 2.0]]]]), scale_factor=2).tolist()
         [[[[1.0, 1.0, 2.0, 2.0], [1.0, 1.0, 2.0, 2.0]]]]
     """
-    if mode != "nearest":
-        raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented (only 'nearest')")
+    if mode not in ("nearest", "nearest-exact"):
+        raise NotImplementedError(
+            f"interpolate: mode {mode!r} is not implemented (only 'nearest' and 'nearest-exact')"
+        )
     if align_corners is not None:
         raise ValueError("interpolate: align_corners only applies to the linear modes, not 'nearest'")
     if not isinstance(input, Tensor) or input.ndim not in (3, 4, 5):
@@ -224,9 +243,19 @@ def interpolate(
         raise ValueError(f"interpolate: input spatial size {in_sizes} must be non-zero")
     out = input
     for i in range(k):
-        if out_sizes[i] == in_sizes[i]:  # torch copies the dim, whatever the scale
-            continue
-        idx = tensor(_nearest_index(in_sizes[i], out_sizes[i], scales[i]), dtype=int64, device=input.device)
+        shortcuts = mode == "nearest" and k == 2
+        src = _nearest_index(in_sizes[i], out_sizes[i], scales[i], mode == "nearest-exact", shortcuts)
+        if out_sizes[i] == in_sizes[i] and np.array_equal(src, np.arange(in_sizes[i])):
+            continue  # an identity: no copy
+        idx = _device_index(
+            input.device,
+            _nearest_index,
+            in_sizes[i],
+            out_sizes[i],
+            scales[i],
+            mode == "nearest-exact",
+            shortcuts,
+        )
         out = _index_select_checked(out, 2 + i, idx)
     return out if out is not input else input.clone()
 
@@ -297,7 +326,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
         if mode != "reflect" and n == 0 or mode == "circular" and (b > n or a > n):
             raise ValueError(f"pad: {mode} padding ({b}, {a}) does not fit dim {d} of size {n}")
         if b or a:
-            idx = tensor(_pad_index(n, b, a, mode), dtype=int64, device=input.device)
+            idx = _device_index(input.device, _pad_index, n, b, a, mode)
             out = _index_select_checked(out, d, idx)
     return out if out is not input else input.clone()
 
@@ -336,11 +365,7 @@ def max_pool1d(
     """
     op = "max_pool1d"
     k = _one(kernel_size, "kernel_size", op)
-    s = (
-        k
-        if stride is None or (not isinstance(stride, int) and len(stride) == 0)
-        else _one(stride, "stride", op)
-    )
+    s = k if stride is None or (np.ndim(stride) == 1 and len(stride) == 0) else _one(stride, "stride", op)
     out = max_pool2d(
         _as_2d(input, op),
         (1, k),
@@ -373,12 +398,21 @@ def avg_pool1d(
     """
     op = "avg_pool1d"
     k = _one(kernel_size, "kernel_size", op)
-    s = (
-        k
-        if stride is None or (not isinstance(stride, int) and len(stride) == 0)
-        else _one(stride, "stride", op)
-    )
+    s = k if stride is None or (np.ndim(stride) == 1 and len(stride) == 0) else _one(stride, "stride", op)
     out = avg_pool2d(
         _as_2d(input, op), (1, k), (1, s), (0, _one(padding, "padding", op)), ceil_mode, count_include_pad
     )
     return out.squeeze(-2)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: int | Sequence[int]) -> Tensor:
+    """Average pooling of (N, C, L) or (C, L) input to a fixed length with torch's adaptive windows.
+
+    Example:
+        >>> import gradcore as gc
+        >>> from gradcore.nn import functional as F
+        >>> F.adaptive_avg_pool1d(gc.tensor([[[1.0, 3.0, 2.0, 0.0]]]), 2).tolist()
+        [[[2.0, 1.0]]]
+    """
+    size = _one(output_size, "output_size", "adaptive_avg_pool1d")
+    return adaptive_avg_pool2d(_as_2d(input, "adaptive_avg_pool1d"), (1, size)).squeeze(-2)

@@ -1,6 +1,7 @@
-"""Pooling and padding primitives over native kernels (csrc/pool_*.{cpp,cu}): max-pool with argmax indices,
-average pool and its gather-form adjoint, constant padding. Backward is written in Tensor ops (max-pool's is
-a scatter-add through the saved indices, whose own backward is a gather), so double backward works."""
+"""Pooling and padding primitives over native kernels (csrc/pool_*.{cpp,cu}): max-pool with argmax indices
+and its scatter-add adjoint, average pool and its gather-form adjoint, constant padding. Each backward is
+itself a primitive with a backward (max-pool's adjoint: a gather at the saved indices; average pool's:
+average pool), so double backward works."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from .. import backend
 from ..autograd import Function
 from ..dtypes import int64
 from ..ops import _empty, contiguous_data
-from ..ops_index import ScatterAddIntoZeros
+from ..ops_index import Gather
 
 # (kh, kw, sh, sw, ph, pw, dh, dw): the kernels' parameter list.
 PoolParams = tuple[int, int, int, int, int, int, int, int]
@@ -33,17 +34,29 @@ class MaxPool2d(Function):
         backend.kernel(x.device, "max_pool2d_fwd")(contiguous_data(x), out, idx, params)
         indices = _tensor(idx, x.device)
         indices_out.append(indices)
-        self.save(x.shape, indices)
+        self.save(x.shape, indices, params)
         return out
 
     def backward(self, g):
-        (n, c, h, w), indices = self.saved
-        oh, ow = indices.shape[2:]
-        flat = g.reshape(n * c, oh * ow)
-        gx = ScatterAddIntoZeros.apply(
-            flat, shape=(n * c, h * w), index=indices.reshape(n * c, oh * ow), dim=1
-        )
-        return gx.reshape(n, c, h, w)
+        shape, indices, params = self.saved
+        return MaxPool2dBackward.apply(g, indices=indices, in_shape=shape, params=params)
+
+
+class MaxPool2dBackward(Function):
+    """Max-pool's gradient: zeros of the input's shape with each output's g added at its argmax (a
+    scatter-add, per plane in the native kernel). Linear in g; its backward gathers at the indices."""
+
+    def forward(self, g, indices, in_shape, params):
+        out = _empty(g.device, in_shape, g.dtype)
+        backend.kernel(g.device, "max_pool2d_bwd")(contiguous_data(g), indices._data, out, params)
+        self.save(indices)
+        return out
+
+    def backward(self, gg):
+        (indices,) = self.saved
+        n, c, oh, ow = indices.shape
+        flat = gg.reshape(n * c, gg.shape[2] * gg.shape[3])
+        return Gather.apply(flat, index=indices.reshape(n * c, oh * ow), dim=1).reshape(indices.shape)
 
 
 class AvgPool2d(Function):

@@ -10,6 +10,7 @@ from ..tensor import Tensor
 from .module import Module
 from .pool_functions import (
     IntOrPair,
+    adaptive_avg_pool1d,
     adaptive_avg_pool2d,
     avg_pool1d,
     avg_pool2d,
@@ -158,6 +159,26 @@ class AdaptiveAvgPool2d(Module):
         return f"output_size={self.output_size}"
 
 
+class AdaptiveAvgPool1d(Module):
+    """Average pooling of (N, C, L) or (C, L) input to a fixed length (see ``F.adaptive_avg_pool1d``).
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.nn.AdaptiveAvgPool1d(1)(gc.ones(2, 3, 5)).shape
+        (2, 3, 1)
+    """
+
+    def __init__(self, output_size: int) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x: Tensor) -> Tensor:
+        return adaptive_avg_pool1d(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
 class Upsample(Module):
     """Resizes the spatial dims (see ``F.interpolate``; mode 'nearest' only).
 
@@ -176,8 +197,10 @@ class Upsample(Module):
         recompute_scale_factor: bool | None = None,
     ) -> None:
         super().__init__()
-        if mode != "nearest":
-            raise NotImplementedError(f"Upsample: mode {mode!r} is not implemented (only 'nearest')")
+        if mode not in ("nearest", "nearest-exact"):
+            raise NotImplementedError(
+                f"Upsample: mode {mode!r} is not implemented (only 'nearest' and 'nearest-exact')"
+            )
         self.size, self.scale_factor, self.mode = size, scale_factor, mode
         self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
 
@@ -189,6 +212,21 @@ class Upsample(Module):
     def extra_repr(self) -> str:
         what = f"size={self.size}" if self.size is not None else f"scale_factor={self.scale_factor}"
         return f"{what}, mode='{self.mode}'"
+
+
+class UpsamplingNearest2d(Upsample):
+    """Nearest-neighbour upsampling of (N, C, H, W) input, as ``torch.nn.UpsamplingNearest2d``.
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.nn.UpsamplingNearest2d(scale_factor=2)(gc.ones(1, 1, 2, 3)).shape
+        (1, 1, 4, 6)
+    """
+
+    def __init__(
+        self, size: int | Sequence[int] | None = None, scale_factor: float | Sequence[float] | None = None
+    ) -> None:
+        super().__init__(size, scale_factor, mode="nearest")
 
 
 def _pad4(padding: IntOrPair) -> tuple[int, ...]:
