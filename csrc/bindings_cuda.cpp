@@ -10,6 +10,7 @@
 #include <pybind11/stl.h>
 #include "cuda_common.h"
 #include "dlpack.h"
+#include "conv.h"
 #include "kernels.h"
 #include "rownorm.h"
 #include "numpy_dtype.h"
@@ -22,6 +23,8 @@ namespace gc {
 namespace cuda {
 void set_matmul_variant(int v);
 int matmul_variant();
+void set_conv_variant(int v);
+int conv_variant();
 }  // namespace cuda
 
 namespace {
@@ -635,6 +638,22 @@ void register_cuda(py::module_& m) {
     m.def("empty_cache", [] { cuda::empty_cache(); });
     m.def("set_matmul_variant", &cuda::set_matmul_variant, "0: naive reference, 1: tiled (default)");
     m.def("matmul_variant", &cuda::matmul_variant);
+    // 2-d convolution (conv_cuda.cu): the same flat arguments as gradcore._C.cpu's twins.
+#define GC_BIND_CONV(name, a, b, out)                                                                        \
+    m.def(                                                                                                   \
+        #name,                                                                                               \
+        [](A a, A b, A out, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t g) { \
+            cuda::OpScope scope(#name);                                                                      \
+            cuda::name(a.view(), b.view(), out.view(), Conv2dParams{sh, sw, ph, pw, dh, dw, g});             \
+        },                                                                                                   \
+        py::arg(#a), py::arg(#b), py::arg(#out), py::arg("stride_h"), py::arg("stride_w"), py::arg("pad_h"),  \
+        py::arg("pad_w"), py::arg("dil_h"), py::arg("dil_w"), py::arg("groups"));
+    GC_BIND_CONV(conv2d_forward, x, w, y)
+    GC_BIND_CONV(conv2d_backward_input, gy, w, gx)
+    GC_BIND_CONV(conv2d_backward_weight, x, gy, gw)
+#undef GC_BIND_CONV
+    m.def("set_conv_variant", &cuda::set_conv_variant, "0: direct reference, 1: implicit GEMM (default)");
+    m.def("conv_variant", &cuda::conv_variant);
 }
 
 }  // namespace gc

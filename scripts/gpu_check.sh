@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The GPU check, run on a lent GPU machine (no network): scripts/gpu_check.sh [build] [test] [sanitize] [bench]
-# (no argument: all four, in that order). Each step runs alone and logs to $OUT (or ./gpu_check):
+# The GPU check, run on a lent GPU machine (no network): scripts/gpu_check.sh [build] [test] [conv] [sanitize] [bench]
+# (no argument: all five, in that order). Each step runs alone and logs to $OUT (or ./gpu_check):
 #   build     offline install for sm_90 (pip --no-build-isolation --no-deps; scikit-build-core, pybind11,
 #             cmake and ninja installed already, or from WHEELHOUSE=DIR), then checks the real device is usable
 #   test      the whole suite, then the -m cuda tests alone (they must not be skipped)
+#   conv      the conv2d kernels alone (no other new op needed): both CUDA variants against the CPU twins and
+#             torch, the Python layer's conv tests on the device, then their timings ($OUT/conv_timing.json)
 #   sanitize  compute-sanitizer memcheck over the -m cuda tests and racecheck over the shared-memory kernels'
 #             tests; sanitizer findings are counted apart from test failures, and no run stops at a failure
 #   bench     benchmarks/run.py --device cuda (JSON in $OUT/cuda.json)
@@ -70,24 +72,25 @@ step_test() {
 
 # sanitize_with TOOL LIMIT PYTEST_ARGS...: findings and test failures reported separately
 sanitize_with() {
-    local tool=$1 limit=$2
+    # TOOL may carry a run name after a colon (racecheck:conv), so one tool can run twice with separate logs.
+    local tool=${1%%:*} name=${1/:/_} limit=$2
     shift 2
-    rm -f "$OUT/$tool".sanitizer.*.log
+    rm -f "$OUT/$name".sanitizer.*.log
     # API errors are expected (the out-of-memory tests), so only memory and race reports count.
-    run "$tool" "$limit" env GRADCORE_HYPOTHESIS_PROFILE=ci-gpu "$SANITIZER" --tool "$tool" \
-        --target-processes all --report-api-errors no --log-file "$OUT/$tool.sanitizer.%p.log" \
+    run "$name" "$limit" env GRADCORE_HYPOTHESIS_PROFILE=ci-gpu "$SANITIZER" --tool "$tool" \
+        --target-processes all --report-api-errors no --log-file "$OUT/$name.sanitizer.%p.log" \
         "${PYTEST[@]}" "$@"
     local tests_rc=$?
-    if grep -qE "^SKIPPED .*(no CUDA device|built without CUDA)" "$OUT/$tool.log"; then
-        echo "   $tool: cuda tests were skipped: nothing was checked"
+    if grep -qE "^SKIPPED .*(no CUDA device|built without CUDA)" "$OUT/$name.log"; then
+        echo "   $name: cuda tests were skipped: nothing was checked"
         tests_rc=1
     fi
     local findings
     # memcheck ends with "ERROR SUMMARY: N errors", racecheck with "hazards displayed (N errors, ...)".
-    findings=$(cat "$OUT/$tool".sanitizer.*.log 2>/dev/null |
+    findings=$(cat "$OUT/$name".sanitizer.*.log 2>/dev/null |
         sed -n -e 's/.*ERROR SUMMARY: \([0-9][0-9]*\) error.*/\1/p' \
             -e 's/.*hazards displayed (\([0-9][0-9]*\) error.*/\1/p' | awk '{s += $1} END {print s + 0}')
-    echo "   $tool: $findings sanitizer finding(s) (reports: $OUT/$tool.sanitizer.*.log); pytest exit $tests_rc"
+    echo "   $name: $findings sanitizer finding(s) (reports: $OUT/$name.sanitizer.*.log); pytest exit $tests_rc"
     [ "$findings" = 0 ] && [ "$tests_rc" = 0 ]
 }
 
@@ -101,6 +104,20 @@ step_sanitize() {
     sanitize_with memcheck 360 -m cuda tests || rc=1
     sanitize_with racecheck 200 -m cuda tests/test_cuda.py tests/test_cuda_coverage.py \
         -k "reduction or argmax or softmax or matmul or variants" || rc=1
+    # The conv kernels' shared-memory tiles (implicit GEMM), on the small float32 cases of both variants.
+    sanitize_with racecheck:conv 300 -m cuda tests/test_cuda_conv.py \
+        -k "(variants_match and float32 and not 8x32x28) or empty or int32" || rc=1
+    return "$rc"
+}
+
+step_conv() {
+    local rc=0
+    run conv_tests 400 "${PYTEST[@]}" tests/test_cuda_conv.py tests/test_conv.py tests/test_conv_cuda_sim.py || rc=1
+    if grep -E "^SKIPPED .*(needs a real GPU|no CUDA device|built without CUDA)" "$OUT/conv_tests.log"; then
+        echo "   conv tests were skipped on a GPU machine"
+        rc=1
+    fi
+    run conv_timing 300 "$PY" scripts/conv_cuda_timing.py --json "$OUT/conv_timing.json" || rc=1
     return "$rc"
 }
 
@@ -109,13 +126,13 @@ step_bench() {
 }
 
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(build test sanitize bench)
+[ ${#steps[@]} -eq 0 ] && steps=(build test conv sanitize bench)
 status=0
 for s in "${steps[@]}"; do
     case "$s" in
-    build | test | sanitize | bench) "step_$s" || { status=1; echo "== step $s FAILED"; } ;;
+    build | test | conv | sanitize | bench) "step_$s" || { status=1; echo "== step $s FAILED"; } ;;
     *)
-        echo "gpu_check: unknown step '$s' (build, test, sanitize, bench)" >&2
+        echo "gpu_check: unknown step '$s' (build, test, conv, sanitize, bench)" >&2
         exit 1
         ;;
     esac

@@ -417,6 +417,20 @@ def matmul_variant() -> int:
     return _matmul["variant"]
 
 
+_conv = {"variant": 1}
+
+
+def set_conv_variant(v: int) -> None:
+    """0: direct reference, 1: implicit GEMM (default); the emulator runs the CPU conv kernels for both."""
+    if v not in (0, 1):
+        raise ValueError("gradcore: conv variant must be 0 (direct) or 1 (implicit GEMM)")
+    _conv["variant"] = int(v)
+
+
+def conv_variant() -> int:
+    return _conv["variant"]
+
+
 # ------------------------------------------------------------------ device and errors
 def device_count() -> int:
     return 1
