@@ -2,8 +2,10 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <memory>
 #include "allocator_cpu.h"
 #include "conv.h"
+#include "half.h"
 #include "kernels.h"
 #include "rownorm.h"
 #include "numpy_dtype.h"
@@ -22,7 +24,7 @@ void register_cuda(py::module_& m);  // bindings_cuda.cpp
 
 namespace {
 
-ArrayView cpu_view(const py::array& a) {
+ArrayView raw_view(const py::array& a) {
     ArrayView v;
     v.dtype = dtype_from_numpy(a.dtype());
     const auto size = a.itemsize();
@@ -39,20 +41,64 @@ ArrayView cpu_view(const py::array& a) {
 
 // An operand the kernel writes: a read-only array (a memory-mapped file opened 'r', np.frombuffer of
 // bytes, an np.broadcast_to view) would segfault or corrupt shared memory, so it is refused by name.
-ArrayView cpu_out(const py::array& a, const char* name) {
+ArrayView raw_out(const py::array& a, const char* name) {
     if (!a.writeable())
         throw py::value_error(std::string(name) + " is a read-only array; the kernel cannot write into it");
-    return cpu_view(a);
+    return raw_view(a);
 }
+
+// A kernel operand as the kernel sees it. A float16/bfloat16 array is replaced by a float32 twin (cast in
+// when made; cast back into the array, for outputs, when the operand dies at the end of the binding's
+// call), so every kernel computes half types in float32 and rounds once: the one place this happens on
+// the CPU. Use only as a temporary inside the kernel call's expression, never store the view.
+class HostArg {
+  public:
+    HostArg(const ArrayView& v, bool out) : view_(v) {
+        if (!is_half(v.dtype)) return;
+        int64_t n = 0;
+        ArrayView twin = float32_twin(v, nullptr, &n);
+        scratch_.reset(new float[size_t(std::max<int64_t>(n, 1))]);
+        twin.data = scratch_.get();
+        cpu::cast(without_broadcast(v, v), without_broadcast(twin, v));  // outputs too: scatter accumulates
+        half_ = v;
+        view_ = twin;
+        write_back_ = out;
+    }
+    ~HostArg() {
+        if (!write_back_) return;
+        try {
+            cpu::cast(without_broadcast(view_, half_), without_broadcast(half_, half_));
+        } catch (...) {  // cannot happen for these dtypes; a destructor must not throw
+        }
+    }
+    HostArg(const HostArg&) = delete;
+    HostArg& operator=(const HostArg&) = delete;
+    operator const ArrayView&() const { return view_; }
+
+  private:
+    ArrayView view_, half_;
+    std::unique_ptr<float[]> scratch_;
+    bool write_back_ = false;
+};
+
+HostArg cpu_view(const py::array& a) { return HostArg(raw_view(a), false); }
+HostArg cpu_out(const py::array& a, const char* name) { return HostArg(raw_out(a, name), true); }
 
 // Every view is built (and every output checked) before the kernel runs, so a read-only parameter or
 // state buffer anywhere in the lists fails the step before any tensor is touched.
-OptimLists cpu_lists(const py::list& p, const py::list& g, const py::list& b1, const py::list& b2) {
-    OptimLists t;
-    auto fill = [](const py::list& src, std::vector<ArrayView>& dst, const char* name) {
+// Half-type entries become float32 twins owned by the returned lists, which write them back when they die
+// at the end of the binding's call (torch steps half parameters in float32 too, rounding once).
+struct HostOptimLists : OptimLists {
+    std::vector<std::unique_ptr<HostArg>> keep;
+};
+
+HostOptimLists cpu_lists(const py::list& p, const py::list& g, const py::list& b1, const py::list& b2) {
+    HostOptimLists t;
+    auto fill = [&t](const py::list& src, std::vector<ArrayView>& dst, const char* name) {
         for (auto item : src) {
             auto a = item.cast<py::array>();
-            dst.push_back(name ? cpu_out(a, name) : cpu_view(a));
+            t.keep.push_back(std::make_unique<HostArg>(name ? raw_out(a, name) : raw_view(a), name != nullptr));
+            dst.push_back(*t.keep.back());
         }
     };
     fill(p, t.params, "optimizer parameter");
@@ -94,7 +140,7 @@ void register_cpu(py::module_& m) {
 #define GC_BIND_COMPARE(name, Op) \
     m.def("compare_" #name, [](A a, A b, A out) { cpu::compare<Op>(cpu_view(a), cpu_view(b), cpu_out(out, "out")); });
     GC_COMPARE_OPS(GC_BIND_COMPARE)
-    m.def("cast", [](A x, A out) { cpu::cast(cpu_view(x), cpu_out(out, "out")); });
+    m.def("cast", [](A x, A out) { cpu::cast(raw_view(x), raw_out(out, "out")); });  // half types natively
     m.def("sum", [](A x, A out) { cpu::reduce_sum(cpu_view(x), cpu_out(out, "out")); });
     m.def("max", [](A x, A out) { cpu::reduce_max(cpu_view(x), cpu_out(out, "out")); });
     m.def("argmax", [](A x, A out) { cpu::argmax_lastdim(cpu_view(x), cpu_out(out, "out")); });
@@ -141,7 +187,7 @@ void register_cpu(py::module_& m) {
         cpu::dropout_mask(cpu_out(out, "out"), p, seed, offset);
     }, py::arg("out"), py::arg("p"), py::arg("seed"), py::arg("offset"));
     m.def("fill", [](A out, const py::object& value) {
-        ArrayView v = cpu_out(out, "out");
+        ArrayView v = raw_out(out, "out");  // fill writes float16/bfloat16 natively
         auto [f, i] = scalar_arg(v.dtype, value);
         cpu::fill(v, f, i);
     }, py::arg("out"), py::arg("value"));

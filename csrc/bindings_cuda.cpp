@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 #include "cuda_common.h"
 #include "dlpack.h"
 #include "conv.h"
+#include "half.h"
 #include "kernels.h"
 #include "rownorm.h"
 #include "numpy_dtype.h"
@@ -23,6 +25,9 @@ namespace gc {
 namespace cuda {
 void set_matmul_variant(int v);
 int matmul_variant();
+void matmul_half(const ArrayView& a, const ArrayView& b, const ArrayView& out);  // matmul_half_cuda.cu
+template <class Op> void unary_half(const ArrayView& x, const ArrayView& out);  // elementwise_half_cuda.cu
+template <class Op> void binary_half(const ArrayView& a, const ArrayView& b, const ArrayView& out);
 void set_conv_variant(int v);
 int conv_variant();
 }  // namespace cuda
@@ -43,7 +48,8 @@ std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape) {
 CudaArray contiguous_copy(const CudaArray& a) {
     if (a.is_contiguous()) return a;
     CudaArray out = CudaArray::empty(a.shape, a.dtype);
-    cuda::unary<Copy>(a.view(), out.view());
+    if (is_half(a.dtype)) cuda::cast(a.view(), out.view());  // the copy kernels see only float32 twins
+    else cuda::unary<Copy>(a.view(), out.view());
     return out;
 }
 
@@ -249,8 +255,9 @@ void fill_dl_tensor(dl::Tensor& t, const CudaArray& a, ExportCtx* ctx, int devic
     t.data = a.data();
     t.device = {dl::kCUDA, device};
     t.ndim = int32_t(a.shape.size());
-    bool is_float = a.dtype == DType::Float32 || a.dtype == DType::Float64;
+    bool is_float = a.dtype == DType::Float32 || a.dtype == DType::Float64 || a.dtype == DType::Float16;
     uint8_t code = is_float ? dl::kFloat : (a.dtype == DType::Bool ? dl::kBool : dl::kInt);
+    if (a.dtype == DType::BFloat16) code = dl::kBfloat;
     t.dtype = {code, uint8_t(8 * cuda::itemsize(a.dtype)), 1};
     t.shape = ctx->shape.data();
     t.strides = ctx->strides.data();
@@ -366,7 +373,9 @@ CudaArray from_dlpack(const py::object& obj) {
     else if (t.dtype.code == dl::kInt && t.dtype.bits == 32) dt = DType::Int32;
     else if (t.dtype.code == dl::kInt && t.dtype.bits == 64) dt = DType::Int64;
     else if (t.dtype.code == dl::kBool && t.dtype.bits == 8) dt = DType::Bool;
-    else throw py::type_error("from_dlpack: unsupported dtype (gradcore holds float32/64, int32/64 and bool)");
+    else if (t.dtype.code == dl::kFloat && t.dtype.bits == 16) dt = DType::Float16;
+    else if (t.dtype.code == dl::kBfloat && t.dtype.bits == 16) dt = DType::BFloat16;
+    else throw py::type_error("from_dlpack: unsupported dtype (gradcore holds float16/32/64, bfloat16, int32/64 and bool)");
     CudaArray a;
     a.dtype = dt;
     a.shape.assign(t.shape, t.shape + t.ndim);
@@ -404,7 +413,9 @@ CudaArray from_dlpack(const py::object& obj) {
 }
 
 py::dict cuda_array_interface(const CudaArray& a) {
-    static const char* typestr[] = {"<f4", "<f8", "<i4", "<i8", "|b1"};
+    static const char* typestr[] = {"<f4", "<f8", "<i4", "<i8", "|b1", "<f2"};
+    if (a.dtype == DType::BFloat16)  // the protocol has no type string for it (torch refuses too)
+        throw py::type_error("__cuda_array_interface__: bfloat16 has no typestr; use __dlpack__");
     py::dict d;
     py::list strides;
     for (auto s : a.strides) strides.append(s * int64_t(cuda::itemsize(a.dtype)));
@@ -420,15 +431,62 @@ py::dict cuda_array_interface(const CudaArray& a) {
     return d;
 }
 
-OptimLists to_lists(const py::list& p, const py::list& g, const py::list& b1, const py::list& b2) {
-    OptimLists t;
-    auto fill = [](const py::list& src, std::vector<ArrayView>& dst) {
-        for (auto item : src) dst.push_back(item.cast<const CudaArray&>().view());
+// A kernel operand as the kernel sees it: a float16/bfloat16 array is replaced by a float32 twin (cast in
+// when made; cast back into the array, for outputs, when the operand dies at the end of the binding's
+// call), so kernels compute half types in float32 and round once: the one place this happens on the
+// device. Scratch memory goes back to the caching allocator on the current stream, after the casts and
+// the kernel queued there. Use only as a temporary inside the kernel call's expression.
+class DevArg {
+  public:
+    DevArg(const CudaArray& a, bool out) : view_(a.view()) {
+        if (!is_half(view_.dtype)) return;
+        int64_t n = 0;
+        ArrayView twin = float32_twin(view_, nullptr, &n);
+        scratch_ = CudaArray::empty({std::max<int64_t>(n, 1)}, DType::Float32);
+        twin.data = scratch_.data();
+        cuda::cast(without_broadcast(view_, view_), without_broadcast(twin, view_));  // outputs too: scatter adds
+        half_ = view_;
+        view_ = twin;
+        write_back_ = out;
+    }
+    ~DevArg() {
+        if (!write_back_) return;
+        try {
+            cuda::cast(without_broadcast(view_, half_), without_broadcast(half_, half_));
+        } catch (...) {  // a launch failure here is sticky: the next call or sync reports it
+        }
+    }
+    DevArg(const DevArg&) = delete;
+    DevArg& operator=(const DevArg&) = delete;
+    operator const ArrayView&() const { return view_; }
+
+  private:
+    ArrayView view_, half_;
+    CudaArray scratch_;
+    bool write_back_ = false;
+};
+
+DevArg dv(const CudaArray& a) { return DevArg(a, false); }
+DevArg dout(const CudaArray& a) { return DevArg(a, true); }
+
+// Half-type entries become float32 twins owned by the returned lists, which write them back (parameters
+// and state) when they die at the end of the binding's call.
+struct DevOptimLists : OptimLists {
+    std::vector<std::unique_ptr<DevArg>> keep;
+};
+
+DevOptimLists to_lists(const py::list& p, const py::list& g, const py::list& b1, const py::list& b2) {
+    DevOptimLists t;
+    auto fill = [&t](const py::list& src, std::vector<ArrayView>& dst, bool out) {
+        for (auto item : src) {
+            t.keep.push_back(std::make_unique<DevArg>(item.cast<const CudaArray&>(), out));
+            dst.push_back(*t.keep.back());
+        }
     };
-    fill(p, t.params);
-    fill(g, t.grads);
-    fill(b1, t.bufs1);
-    fill(b2, t.bufs2);
+    fill(p, t.params, true);
+    fill(g, t.grads, false);
+    fill(b1, t.bufs1, true);
+    fill(b2, t.bufs2, true);
     return t;
 }
 
@@ -465,36 +523,54 @@ void register_cuda(py::module_& m) {
         .def("__dlpack_device__", [](const CudaArray&) { return py::make_tuple(int(dl::kCUDA), current_device()); });
 
     using A = const CudaArray&;
-#define GC_BIND_UNARY(name, Op)                  \
-    m.def("unary_" #name, [](A x, A out) {       \
-        cuda::OpScope scope("unary_" #name);     \
-        cuda::unary<Op>(x.view(), out.view());   \
+#define GC_BIND_UNARY(name, Op)              \
+    m.def("unary_" #name, [](A x, A out) {   \
+        cuda::OpScope scope("unary_" #name); \
+        cuda::unary<Op>(dv(x), dout(out));   \
     });
-#define GC_BIND_BINARY(name, Op)                            \
-    m.def("binary_" #name, [](A a, A b, A out) {            \
-        cuda::OpScope scope("binary_" #name);               \
-        cuda::binary<Op>(a.view(), b.view(), out.view());   \
+#define GC_BIND_BINARY(name, Op)                       \
+    m.def("binary_" #name, [](A a, A b, A out) {       \
+        cuda::OpScope scope("binary_" #name);          \
+        cuda::binary<Op>(dv(a), dv(b), dout(out));     \
     });
-    GC_UNARY_OPS(GC_BIND_UNARY)
-    GC_BINARY_OPS(GC_BIND_BINARY)
+// The float ops: float16/bfloat16 operands go to the native half kernels (one launch, float inside).
+#define GC_BIND_UNARY_FLOAT(name, Op)                                                          \
+    m.def("unary_" #name, [](A x, A out) {                                                     \
+        cuda::OpScope scope("unary_" #name);                                                   \
+        if (is_half(x.dtype) && out.dtype == x.dtype) cuda::unary_half<Op>(x.view(), out.view()); \
+        else cuda::unary<Op>(dv(x), dout(out));                                                \
+    });
+#define GC_BIND_BINARY_FLOAT(name, Op)                                                           \
+    m.def("binary_" #name, [](A a, A b, A out) {                                                 \
+        cuda::OpScope scope("binary_" #name);                                                    \
+        if (is_half(out.dtype) && a.dtype == out.dtype && b.dtype == out.dtype)                  \
+            cuda::binary_half<Op>(a.view(), b.view(), out.view());                               \
+        else cuda::binary<Op>(dv(a), dv(b), dout(out));                                          \
+    });
+    GC_UNARY_OPS(GC_BIND_UNARY_FLOAT)
+    GC_BINARY_OPS(GC_BIND_BINARY_FLOAT)
     GC_BITWISE_UNARY_OPS(GC_BIND_UNARY)
     GC_BITWISE_BINARY_OPS(GC_BIND_BINARY)
 #define GC_BIND_COMPARE(name, Op) \
-    m.def("compare_" #name, [](A a, A b, A out) { cuda::compare<Op>(a.view(), b.view(), out.view()); });
+    m.def("compare_" #name, [](A a, A b, A out) { cuda::compare<Op>(dv(a), dv(b), dout(out)); });
     GC_COMPARE_OPS(GC_BIND_COMPARE)
     m.def("cast", [](A x, A out) { cuda::cast(x.view(), out.view()); });
-    m.def("sum", [](A x, A out) { cuda::reduce_sum(x.view(), out.view()); });
-    m.def("max", [](A x, A out) { cuda::reduce_max(x.view(), out.view()); });
-    m.def("argmax", [](A x, A out) { cuda::argmax_lastdim(x.view(), out.view()); });
-    m.def("min", [](A x, A out) { cuda::reduce_min(x.view(), out.view()); });
-    m.def("prod", [](A x, A out) { cuda::reduce_prod(x.view(), out.view()); });
-    m.def("argmin", [](A x, A out) { cuda::argmin_lastdim(x.view(), out.view()); });
-    m.def("cumsum", [](A x, A out) { cuda::cumsum_lastdim(x.view(), out.view()); });
-    m.def("matmul", [](A a, A b, A out) { cuda::matmul(a.view(), b.view(), out.view()); });
+    m.def("sum", [](A x, A out) { cuda::reduce_sum(dv(x), dout(out)); });
+    m.def("max", [](A x, A out) { cuda::reduce_max(dv(x), dout(out)); });
+    m.def("argmax", [](A x, A out) { cuda::argmax_lastdim(dv(x), dout(out)); });
+    m.def("min", [](A x, A out) { cuda::reduce_min(dv(x), dout(out)); });
+    m.def("prod", [](A x, A out) { cuda::reduce_prod(dv(x), dout(out)); });
+    m.def("argmin", [](A x, A out) { cuda::argmin_lastdim(dv(x), dout(out)); });
+    m.def("cumsum", [](A x, A out) { cuda::cumsum_lastdim(dv(x), dout(out)); });
+    m.def("matmul", [](A a, A b, A out) {
+        // float16/bfloat16 on tensor cores (float accumulation, one rounding); the CPU twin: float32 GEMM
+        if (is_half(a.dtype) && b.dtype == a.dtype && out.dtype == a.dtype) cuda::matmul_half(a.view(), b.view(), out.view());
+        else cuda::matmul(dv(a), dv(b), dout(out));
+    });
     m.def(
         "softmax_ce",
         [](A logits, A targets, A loss, A dlogits, int64_t ignore_index, int reduction) {
-            cuda::softmax_ce(logits.view(), targets.view(), loss.view(), dlogits.view(), ignore_index, reduction);
+            cuda::softmax_ce(dv(logits), dv(targets), dout(loss), dout(dlogits), ignore_index, reduction);
         },
         py::arg("logits"), py::arg("targets"), py::arg("loss"), py::arg("dlogits"), py::arg("ignore_index") = -100,
         py::arg("reduction") = 1);
@@ -507,25 +583,25 @@ void register_cuda(py::module_& m) {
         cuda::fill(out.view(), f, i);
     }, py::arg("out"), py::arg("value"));
     m.def("dropout_mask", [](A out, double p, uint64_t seed, uint64_t offset) {
-        cuda::dropout_mask(out.view(), p, seed, offset);
+        cuda::dropout_mask(dout(out), p, seed, offset);
     }, py::arg("out"), py::arg("p"), py::arg("seed"), py::arg("offset"));
     m.def("sgd_step", [](const py::list& p, const py::list& g, const py::list& buf, double lr, double momentum,
                          double wd, double dampening, bool nesterov, bool first) {
         cuda::sgd_step(to_lists(p, g, buf, py::list()), lr, momentum, wd, dampening, nesterov, first);
     });
     m.def("layernorm_fwd", [](A x, A out, A rstd, double eps) {
-        cuda::layernorm_fwd(x.view(), out.view(), rstd.view(), eps);
+        cuda::layernorm_fwd(dv(x), dout(out), dout(rstd), eps);
     });
     m.def("layernorm_bwd", [](A g, A xhat, A rstd, A dx) {
-        cuda::layernorm_bwd(g.view(), xhat.view(), rstd.view(), dx.view());
+        cuda::layernorm_bwd(dv(g), dv(xhat), dv(rstd), dout(dx));
     });
-    m.def("log_softmax_fwd", [](A x, A out) { cuda::log_softmax_fwd(x.view(), out.view()); });
-    m.def("log_softmax_bwd", [](A g, A out, A dx) { cuda::log_softmax_bwd(g.view(), out.view(), dx.view()); });
-    m.def("gather", [](A x, int64_t dim, A index, A out) { cuda::gather(x.view(), dim, index.view(), out.view()); });
+    m.def("log_softmax_fwd", [](A x, A out) { cuda::log_softmax_fwd(dv(x), dout(out)); });
+    m.def("log_softmax_bwd", [](A g, A out, A dx) { cuda::log_softmax_bwd(dv(g), dv(out), dout(dx)); });
+    m.def("gather", [](A x, int64_t dim, A index, A out) { cuda::gather(dv(x), dim, dv(index), dout(out)); });
     m.def("scatter", [](A src, int64_t dim, A index, A out, bool accumulate) {
-        cuda::scatter(src.view(), dim, index.view(), out.view(), accumulate);
+        cuda::scatter(dv(src), dim, dv(index), dout(out), accumulate);
     });
-    m.def("where", [](A cond, A a, A b, A out) { cuda::where(cond.view(), a.view(), b.view(), out.view()); });
+    m.def("where", [](A cond, A a, A b, A out) { cuda::where(dv(cond), dv(a), dv(b), dout(out)); });
 
     m.def("device_count", [] {
         int n = 0;
@@ -644,7 +720,7 @@ void register_cuda(py::module_& m) {
         #name,                                                                                               \
         [](A a, A b, A out, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t g) { \
             cuda::OpScope scope(#name);                                                                      \
-            cuda::name(a.view(), b.view(), out.view(), Conv2dParams{sh, sw, ph, pw, dh, dw, g});             \
+            cuda::name(dv(a), dv(b), dout(out), Conv2dParams{sh, sw, ph, pw, dh, dw, g});  /* half: twins */  \
         },                                                                                                   \
         py::arg(#a), py::arg(#b), py::arg(#out), py::arg("stride_h"), py::arg("stride_w"), py::arg("pad_h"),  \
         py::arg("pad_w"), py::arg("dil_h"), py::arg("dil_w"), py::arg("groups"));

@@ -14,7 +14,9 @@ namespace gc {
 
 constexpr int kMaxDims = 8;
 
-enum class DType : int { Float32 = 0, Float64 = 1, Int32 = 2, Int64 = 3, Bool = 4 };
+// Float16 / BFloat16 are storage types (half.h): kernels other than cast see them only through the
+// float32 twins the bindings make (bindings.cpp / bindings_cuda.cpp).
+enum class DType : int { Float32 = 0, Float64 = 1, Int32 = 2, Int64 = 3, Bool = 4, Float16 = 5, BFloat16 = 6 };
 
 inline const char* dtype_name(DType t) {
     switch (t) {
@@ -23,6 +25,8 @@ inline const char* dtype_name(DType t) {
         case DType::Int32: return "int32";
         case DType::Int64: return "int64";
         case DType::Bool: return "bool";
+        case DType::Float16: return "float16";
+        case DType::BFloat16: return "bfloat16";
     }
     return "unknown";
 }
@@ -77,6 +81,10 @@ void dispatch_any(DType t, F&& f) {
         case DType::Int32: f(static_cast<int32_t*>(nullptr)); break;
         case DType::Int64: f(static_cast<int64_t*>(nullptr)); break;
         case DType::Bool: f(static_cast<bool*>(nullptr)); break;
+        case DType::Float16:
+        case DType::BFloat16:
+            throw std::invalid_argument(std::string("gradcore: internal error: a ") + dtype_name(t) +
+                                        " array reached a kernel without its float32 twin");
     }
 }
 

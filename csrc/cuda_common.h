@@ -119,6 +119,7 @@ void stream_destroyed(cudaStream_t s);  // the allocator forgets a stream's free
 
 inline size_t itemsize(DType t) {
     if (t == DType::Bool) return 1;
+    if (t == DType::Float16 || t == DType::BFloat16) return 2;
     return (t == DType::Float64 || t == DType::Int64) ? 8 : 4;
 }
 

@@ -3,6 +3,7 @@
 // Compiled, not yet run on a GPU (launches on the current stream).
 #include <type_traits>
 #include "cuda_common.h"
+#include "half.h"
 #include "indexing.h"
 #include "kernels.h"
 
@@ -76,7 +77,7 @@ __global__ void binary_strided(StridedLoop<3> loop, T* out, const T* a, const T*
 template <class In, class Out>
 __global__ void cast_strided(StridedLoop<2> loop, Out* out, const In* x, int64_t n) {
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-        out[loop.offset(0, i)] = static_cast<Out>(x[loop.offset(1, i)]);
+        out[loop.offset(0, i)] = convert<Out>(x[loop.offset(1, i)]);
 }
 
 template <class Op, class T>
@@ -144,9 +145,9 @@ void cast(const ArrayView& x, const ArrayView& out) {
     auto loop = make_loop<2>(out, ins);
     int64_t n = loop.numel();
     if (n == 0 || out.numel() == 0) return;
-    dispatch_any(x.dtype, [&](auto* in_tag) {
+    dispatch_all(x.dtype, [&](auto* in_tag) {
         using In = std::remove_pointer_t<decltype(in_tag)>;
-        dispatch_any(out.dtype, [&](auto* out_tag) {
+        dispatch_all(out.dtype, [&](auto* out_tag) {
             using Out = std::remove_pointer_t<decltype(out_tag)>;
             cast_strided<In, Out><<<grid_for(n), kThreads, 0, stream()>>>(loop, out.ptr<Out>(), x.ptr<In>(), n);
         });

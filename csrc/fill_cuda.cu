@@ -2,6 +2,7 @@
 // Compiled, not yet run on a GPU.
 #include <type_traits>
 #include "cuda_common.h"
+#include "half.h"
 #include "kernels.h"
 
 namespace gc::cuda {
@@ -19,9 +20,11 @@ void fill(const ArrayView& out, double fvalue, int64_t ivalue) {
     check_fill_args(out);
     const int64_t n = out.numel();
     if (n == 0) return;
-    dispatch_any(out.dtype, [&](auto* tag) {
+    dispatch_all(out.dtype, [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        const T v = std::is_floating_point<T>::value ? T(fvalue) : T(ivalue);
+        T v;
+        if constexpr (is_half_type<T>::value) v = convert<T>(fvalue);  // through float, as torch
+        else v = std::is_floating_point<T>::value ? T(fvalue) : T(ivalue);
         fill_kernel<T><<<grid_for(n), kThreads, 0, stream()>>>(out.ptr<T>(), n, v);
     });
     GC_LAUNCH_CHECK("fill kernel");

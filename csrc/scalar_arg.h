@@ -11,7 +11,7 @@ namespace gc {
 
 // (fvalue, ivalue) for the fill kernels: floats read the double, integers the exact int64.
 inline std::pair<double, int64_t> scalar_arg(DType dt, const pybind11::object& value) {
-    if (dt == DType::Float32 || dt == DType::Float64) return {value.cast<double>(), 0};
+    if (dt == DType::Float32 || dt == DType::Float64 || dt == DType::Float16 || dt == DType::BFloat16) return {value.cast<double>(), 0};
     GC_CHECK(!pybind11::isinstance<pybind11::float_>(value),
              std::string("fill: a float value for an integer array (") + dtype_name(dt) + ")");
     int64_t v = value.cast<int64_t>();

@@ -151,8 +151,9 @@ def test_type_and_dtype_conversions(device):
     assert x.type(gc.float64).dtype is gc.float64
     assert x.type("gradcore.DoubleTensor").dtype is gc.float64
     assert x.type("torch.IntTensor").dtype is gc.int32
+    assert x.type("gradcore.HalfTensor").dtype is gc.float16  # half types exist since issue 18's last part
     with pytest.raises(TypeError, match="unknown tensor type"):
-        x.type("gradcore.HalfTensor")
+        x.type("gradcore.ComplexFloatTensor")
     for name, dtype in [("int", gc.int32), ("long", gc.int64), ("float", gc.float32), ("double", gc.float64)]:
         got = getattr(x, name)()
         assert got.dtype is dtype

@@ -63,6 +63,9 @@ MODULES = [
     "gradcore.nn.module",
     "gradcore.nn.layers",
     "gradcore.reductions",
+    "gradcore.dtypes",
+    "gradcore.autocast",
+    "gradcore.amp",
 ]
 
 

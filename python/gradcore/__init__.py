@@ -236,3 +236,18 @@ __all__ += [  # the reductions
     "all", "amax", "amin", "any", "argmax", "argmin", "cumsum", "logsumexp", "max", "mean", "min", "norm",
     "prod", "std", "sum", "var",
 ]
+
+# Half precision (issue 18): float16 / bfloat16 storage computed in float32, and autocast. Kept in one block
+# at the end (not merged into the import lines above) so parallel branches merge cleanly.
+from . import amp as amp  # noqa: E402
+from .autocast import autocast as autocast  # noqa: E402
+from .autocast import get_autocast_dtype as get_autocast_dtype  # noqa: E402
+from .autocast import is_autocast_enabled as is_autocast_enabled  # noqa: E402
+from .dtypes import bfloat16 as bfloat16  # noqa: E402
+from .dtypes import finfo as finfo  # noqa: E402
+from .dtypes import float16 as float16  # noqa: E402
+from .dtypes import float16 as half  # noqa: E402
+
+__all__ += [
+    "amp", "autocast", "bfloat16", "finfo", "float16", "get_autocast_dtype", "half", "is_autocast_enabled",
+]

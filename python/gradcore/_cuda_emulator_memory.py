@@ -84,7 +84,7 @@ class _Block:
         self.nbytes = nbytes
         self.address = self.buf.ctypes.data
         self.buf.fill(0xA5)  # what a reused device block holds is garbage: make it conspicuous
-        if dtype.kind == "f":
+        if dtype.kind == "f" or dtype.name == "bfloat16":  # bfloat16 (ml_dtypes) is a 'V'-kind float
             self.buf[:nbytes].view(dtype).fill(np.nan)
         _live_blocks[self.address] = self
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 KDL_CPU, KDL_CUDA = 1, 2
-KDL_INT, KDL_UINT, KDL_FLOAT, KDL_BOOL = 0, 1, 2, 6
+KDL_INT, KDL_UINT, KDL_FLOAT, KDL_BFLOAT, KDL_BOOL = 0, 1, 2, 4, 6
 FLAG_READ_ONLY, FLAG_IS_COPIED = 1, 2
 VERSION = (1, 0)  # the DLPack version of the versioned capsules made here
 
@@ -107,6 +107,8 @@ def _capsule_destructor(capsule_ptr: int) -> None:
 
 def dtype_code(dtype: np.dtype) -> tuple[int, int]:
     """(DLPack type code, bits) of a NumPy dtype."""
+    if dtype.name == "bfloat16":  # ml_dtypes' bfloat16 ('V' kind)
+        return KDL_BFLOAT, 16
     kind = {"f": KDL_FLOAT, "i": KDL_INT, "u": KDL_UINT, "b": KDL_BOOL}.get(dtype.kind)
     if kind is None:
         raise BufferError(f"DLPack: dtype {dtype} has no DLPack type code")
@@ -115,6 +117,10 @@ def dtype_code(dtype: np.dtype) -> tuple[int, int]:
 
 def numpy_dtype(code: int, bits: int, lanes: int) -> np.dtype:
     """The NumPy dtype of a DLPack (code, bits, lanes); TypeError for what NumPy cannot hold."""
+    if code == KDL_BFLOAT and bits == 16 and lanes == 1:
+        import ml_dtypes
+
+        return np.dtype(ml_dtypes.bfloat16)
     kinds = {KDL_FLOAT: "f", KDL_INT: "i", KDL_UINT: "u", KDL_BOOL: "b"}
     if lanes != 1 or code not in kinds or bits % 8:
         raise TypeError(f"from_dlpack: unsupported DLPack dtype (code {code}, bits {bits}, lanes {lanes})")

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 _state = threading.local()
 _tensor_type: Any = None  # gradcore.Tensor, registered by tensor.py (which imports this module)
+_autocast_hook: Any = None  # set by autocast.py while a region is open: (cls, inputs) -> inputs
 
 
 def register_tensor_type(cls: type) -> None:
@@ -232,6 +233,8 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Tensor, **kwargs: Any) -> Tensor:
+        if _autocast_hook is not None:
+            inputs = _autocast_hook(cls, inputs)
         fn = cls()
         fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
         data = fn.forward(*inputs, **kwargs)

@@ -1,7 +1,9 @@
-"""The dtypes gradcore tensors hold (float32/64, int32/64, bool), and conversion from NumPy or strings."""
+"""The dtypes gradcore tensors hold (float16/32/64, bfloat16, int32/64, bool), and conversion from NumPy
+or strings."""
 
 from __future__ import annotations
 
+import ml_dtypes  # bfloat16 as a NumPy dtype (JAX's package): CPU storage stays a NumPy array
 import numpy as np
 
 
@@ -10,10 +12,14 @@ class DType:
 
     __slots__ = ("name", "np", "is_floating")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, np_dtype: object = None) -> None:
         self.name = name
-        self.np = np.dtype(name)
-        self.is_floating = self.np.kind == "f"
+        self.np = np.dtype(name if np_dtype is None else np_dtype)
+        self.is_floating = self.np.kind == "f" or name == "bfloat16"
+
+    @property
+    def is_floating_point(self) -> bool:
+        return self.is_floating
 
     def __repr__(self) -> str:
         return f"gradcore.{self.name}"
@@ -28,35 +34,70 @@ float64 = DType("float64")
 int32 = DType("int32")
 int64 = DType("int64")
 bool_ = DType("bool")  # exported as gradcore.bool
+# 16-bit storage types: kernels compute them in float32 and round once (csrc/half.h, the bindings).
+float16 = DType("float16")  # also gradcore.half
+bfloat16 = DType("bfloat16", ml_dtypes.bfloat16)
+HALF_TYPES = (float16, bfloat16)
 
-_ALL = (float32, float64, int32, int64, bool_)
+_ALL = (float32, float64, int32, int64, bool_, float16, bfloat16)
 _BY_NAME = {d.name: d for d in _ALL}
 _BY_NP = {d.np: d for d in _ALL}
 DTYPE_OF_NUMPY = _BY_NP  # numpy dtype -> DType, for the hot path
+_SUPPORTED = "float32, float64, float16, bfloat16, int32, int64 and bool"
 
 
 def as_dtype(value: DType | str | np.dtype | type) -> DType:
     """Turns ``gradcore.float32``, ``"float32"``, ``np.float32`` or ``np.dtype('f4')`` into a DType."""
     if isinstance(value, DType):
         return value
+    if isinstance(value, str) and value in _BY_NAME:
+        return _BY_NAME[value]
     try:
         return _BY_NP[np.dtype(value)]
     except (KeyError, TypeError):
         raise TypeError(
-            f"unsupported dtype {value!r}: gradcore supports float32, float64, int32, int64 and bool"
+            f"unsupported dtype {value!r}: gradcore supports {_SUPPORTED}"
         ) from None
+
+
+class finfo:
+    """Machine limits of a float dtype as Python floats (``max``, ``min``, ``eps``, ``tiny``,
+    ``smallest_normal``, ``resolution``, ``bits``), as ``torch.finfo``; the default dtype when none is given.
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.finfo(gc.float16).max, gc.finfo(gc.bfloat16).eps
+        (65504.0, 0.0078125)
+    """
+
+    def __init__(self, dtype: DType | str | None = None) -> None:
+        dt = get_default_dtype() if dtype is None else as_dtype(dtype)
+        if not dt.is_floating:
+            raise TypeError(f"finfo: {dt} is not a floating point dtype (use numpy.iinfo for integers)")
+        f = ml_dtypes.finfo(dt.np)  # NumPy's finfo, extended to bfloat16
+        self.dtype = dt.name
+        self.bits = int(f.bits)
+        self.max, self.min, self.eps = float(f.max), float(f.min), float(f.eps)
+        self.tiny = self.smallest_normal = float(f.tiny)
+        self.resolution = 10.0 ** -int(f.precision)  # torch's: 10**-digits exactly
+
+    def __repr__(self) -> str:
+        limits = f"resolution={self.resolution}, min={self.min}, max={self.max}, eps={self.eps}"
+        return f"finfo({limits}, dtype={self.dtype})"
 
 
 def from_numpy_dtype(dt: np.dtype) -> DType:
     found = _BY_NP.get(dt)
     if found is None:
-        raise TypeError(f"unsupported dtype {dt}: gradcore supports float32, float64, int32, int64 and bool")
+        raise TypeError(
+            f"unsupported dtype {dt}: gradcore supports {_SUPPORTED}"
+        )
     return found
 
 
 def promote(a: DType, b: DType) -> DType:
-    """Result dtype of a binary op, as in PyTorch: the wider float wins, ints go to float, bool goes to
-    anything."""
+    """Result dtype of a binary op, as in PyTorch: the wider float wins (float16 with bfloat16 gives
+    float32), ints go to float, bool goes to anything."""
     if a is b:
         return a
     if a is bool_ or b is bool_:

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import backend
 from .autograd import Function, is_grad_enabled, is_unit_seed, no_grad
-from .dtypes import DType, bool_
+from .dtypes import DType, bool_, finfo
 
 # ---------------------------------------------------------------- helpers shared by the forwards
 
@@ -441,7 +441,7 @@ class Norm2(Function):
             if xd.numel() == 0:
                 return (xd * xd).sum(axis=axes, keepdims=keepdims).sqrt()._data
             # Scaled by the largest |x| so squares neither underflow (tiny x) nor overflow (huge x).
-            big = float(np.finfo(x.dtype.np).max)
+            big = float(finfo(x.dtype).max)
             m = xd.abs().amax(axis=axes, keepdims=True)
             m = m + (m == 0).to(m.dtype)
             m = m.minimum(big)

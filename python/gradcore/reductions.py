@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import backend, ops
-from .dtypes import DType, as_dtype, float32, float64, int32, int64
+from .dtypes import DType, as_dtype, finfo, float32, float64, int32, int64
 from .ops_index import wrap_dim, wrap_dims
 
 Dim = int | Sequence[int] | None
@@ -118,6 +118,9 @@ def mean(
     if dtype is not None:
         x = x.to(as_dtype(dtype))
     base = x if x.dtype.is_floating else x.to(float32)
+    if base.dtype.itemsize == 2:  # float16/bfloat16: sum and divide in float32, round once (n may overflow)
+        total = base.to(float32).sum(axis=axes, keepdims=_keep(keepdim, keepdims))
+        return (total / _count(x, axes)).to(x.dtype)
     return base.sum(axis=axes, keepdims=_keep(keepdim, keepdims)) / _count(x, axes)
 
 
@@ -368,7 +371,7 @@ def logsumexp(x: Any, dim: Dim, keepdim: bool = False, *, axis: Dim = None, keep
         x = x.to(float32)
     if x.numel() == 0:
         return _finalize(x.exp().sum(axis=axes, keepdims=True).log(), x, axes, keep)
-    big = float(np.finfo(x.dtype.np).max)
+    big = float(finfo(x.dtype).max)
     # A finite shift: an all -inf (or +inf) slice then gives -inf (+inf) instead of nan.
     m = x.detach().amax(axis=axes, keepdims=True).clamp(-big, big)
     out = (x - m).exp().sum(axis=axes, keepdims=True).log() + m

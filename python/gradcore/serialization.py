@@ -45,15 +45,18 @@ def _flatten(obj: Any, path: str, arrays: dict[str, np.ndarray], seen: dict[int,
     if isinstance(obj, (Tensor, np.ndarray)):
         known = seen.get(id(obj))
         if known is not None:  # the same array twice (tied weights) is stored once
-            return {"__array__": known[1]}
+            return {known[2]: known[1]}
         array = obj.numpy() if isinstance(obj, Tensor) else obj
+        marker = "__array__"
+        if array.dtype.name == "bfloat16":  # NumPy's .npy format has no bfloat16: its bits, marked
+            array, marker = array.view(np.uint16), "__bfloat16__"
         if array.dtype.hasobject or array.dtype.kind not in "biufc" or array.dtype.fields is not None:
             raise TypeError(f"save: cannot store an array of dtype {array.dtype} at {path or 'top level'}")
         key = f"a{len(arrays)}"
         # Not np.ascontiguousarray: it turns 0-d arrays into shape (1,).
         arrays[key] = array if array.flags.c_contiguous else np.array(array, order="C")
-        seen[id(obj)] = (obj, key)  # keeps obj alive so its id is not reused during this save
-        return {"__array__": key}
+        seen[id(obj)] = (obj, key, marker)  # keeps obj alive so its id is not reused during this save
+        return {marker: key}
     if isinstance(obj, dict):
         for k in obj:
             if not isinstance(k, _KEY_TYPES):
@@ -265,9 +268,15 @@ def _unflatten(node: Any, arrays: dict[str, np.ndarray], fail: Any, where: str =
     if len(node) != 1:
         raise fail(f"metadata holds an unexpected object with keys {sorted(node)[:5]} at {where}")
     kind, body = next(iter(node.items()))
-    if kind == "__array__":
+    if kind in ("__array__", "__bfloat16__"):
         if not isinstance(body, str) or body not in arrays:
             raise fail(f"metadata refers to array {body!r} at {where}, which the file does not hold")
+        if kind == "__bfloat16__":
+            if arrays[body].dtype != np.uint16:
+                raise fail(f"bfloat16 array {body!r} at {where} is stored as {arrays[body].dtype}")
+            import ml_dtypes
+
+            return arrays[body].view(ml_dtypes.bfloat16)
         return arrays[body]
     if kind == "__tuple__" and isinstance(body, list):
         return tuple(_unflatten(v, arrays, fail, f"{where}/{i}") for i, v in enumerate(body))

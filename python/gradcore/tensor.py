@@ -14,6 +14,7 @@ from . import inplace as _inplace
 from .autograd import register_tensor_type, run_backward, unit_seed_for
 from .dtypes import (
     DTYPE_OF_NUMPY,
+    HALF_TYPES,
     DType,
     as_dtype,
     bool_,
@@ -222,6 +223,10 @@ class Tensor:
         """A DLPack capsule sharing this tensor's memory (the Python array API protocol): ``stream`` is
         the consumer's stream (CUDA), ``max_version`` >= (1, 0) asks for a versioned capsule, and a
         ``dl_device`` other than this tensor's or ``copy=True`` raise BufferError."""
+        if isinstance(self._data, np.ndarray) and self._data.dtype.kind == "V":  # bfloat16: NumPy cannot
+            from .dlpack import bfloat16_capsule
+
+            return bfloat16_capsule(self._data, max_version=max_version, dl_device=dl_device, copy=copy)
         return self._data.__dlpack__(stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)
 
     @property
@@ -273,6 +278,14 @@ class Tensor:
 
     def double(self) -> Tensor:
         return self.to(float64)
+
+    def half(self) -> Tensor:
+        """This tensor as float16 (``to(gc.float16)``)."""
+        return self.to("float16")
+
+    def bfloat16(self) -> Tensor:
+        """This tensor as bfloat16 (``to(gc.bfloat16)``)."""
+        return self.to("bfloat16")
 
     def long(self) -> Tensor:
         return self.to(int64)
@@ -521,6 +534,13 @@ class Tensor:
         return Tensor(other, device=self.device)
 
     def _binary(self, other: Any, fn: type, reverse: bool = False) -> Tensor:
+        if type(other) in (float, int) and self.dtype in HALF_TYPES:
+            # As torch: x * number and x / number compute in float32 and round once (x / 1e5 must not see
+            # inf); number / x is half(1 / x) * number; + and - round the number to the half type first.
+            if fn is ops.Mul or (fn is ops.Div and not reverse):
+                return self.to(float32)._binary(other, fn, reverse).to(self.dtype)
+            if fn is ops.Div:
+                return (1.0 / self.to(float32)).to(self.dtype)._binary(other, ops.Mul)
         other = self._coerce(other)
         a, b = (other, self) if reverse else (self, other)
         if fn is ops.Sub and a.dtype is bool_ and b.dtype is bool_:
@@ -1268,6 +1288,8 @@ _TYPE_NAMES = {
     "int32": "IntTensor",
     "int64": "LongTensor",
     "bool": "BoolTensor",
+    "float16": "HalfTensor",
+    "bfloat16": "BFloat16Tensor",
 }
 
 
@@ -1353,7 +1375,7 @@ def _check_index_bounds(parts: tuple, shape: tuple[int, ...]) -> None:
 
 def _to_numpy_array(data: Any, dtype: DType | str | None) -> np.ndarray:
     """A fresh C-contiguous array: Python floats give float32, ints int64, bools bool; NumPy arrays and
-    NumPy scalars keep their dtype (narrow ints widen to int32, float16 to float32)."""
+    NumPy scalars keep their dtype (narrow ints widen to int32)."""
     if isinstance(data, Tensor):
         array = data.numpy()
     elif isinstance(data, (np.ndarray, np.generic)):
@@ -1369,9 +1391,9 @@ def _to_numpy_array(data: Any, dtype: DType | str | None) -> np.ndarray:
         target = as_dtype(dtype).np
     elif array.dtype.kind in "iu" and array.dtype.itemsize < 4:
         target = np.dtype(np.int32)
-    elif array.dtype == np.float16:
-        target = np.dtype(np.float32)
     else:
         target = array.dtype
         from_numpy_dtype(target)  # raises for dtypes gradcore does not hold
+    if target.itemsize == 2 and target.kind != "i" and array.dtype.itemsize > 4:
+        array = array.astype(np.float32)  # to a half type through float32, as torch rounds
     return np.array(array, dtype=target, order="C", copy=True)

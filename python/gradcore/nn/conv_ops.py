@@ -139,8 +139,8 @@ def _check_operands(op: str, x: Tensor, weight: Any) -> None:
         raise TypeError(f"{op}: weight must be a Tensor, got {type(weight).__name__}")
     if weight.ndim != 4:
         raise ConvError(f"{op}: weight must be 4-d, got weight of shape {tuple(weight.shape)}")
-    if not x.dtype.is_floating or x.dtype.name not in ("float32", "float64"):
-        raise ConvError(f"{op}: needs a float32 or float64 input, got {x.dtype}")
+    if not x.dtype.is_floating:  # float16/bfloat16 run on float32 twins at the binding, rounded once
+        raise ConvError(f"{op}: needs a float32 or float64 input (or float16/bfloat16), got {x.dtype}")
     if weight.dtype is not x.dtype:
         raise ConvError(f"{op}: input ({x.dtype}) and weight ({weight.dtype}) must have the same dtype")
     if weight.device != x.device:

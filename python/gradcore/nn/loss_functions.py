@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from .. import ops
+from ..autocast import float32_inputs
 from ..creation import arange
 from ..dtypes import int32, int64
 from ..tensor import Tensor
@@ -51,6 +52,7 @@ def _as_target(pred: Tensor, target: Tensor, name: str, broadcast: bool = True) 
     return target
 
 
+@float32_inputs  # autocast runs it in float32, as torch's
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """(input - target)^2, reduced.
 
@@ -61,6 +63,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     return _reduce(diff * diff, reduction)
 
 
+@float32_inputs  # autocast runs it in float32, as torch's
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """|input - target|, reduced. Example: ``F.l1_loss(gc.tensor([1.0]), gc.tensor([3.0])).item() == 2.0``."""
     _check_reduction(reduction, "l1_loss")
@@ -68,6 +71,7 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     return _reduce((input - target).abs(), reduction)
 
 
+@float32_inputs  # autocast runs it in float32, as torch's
 def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (beta = 0 is the L1 loss).
 
@@ -89,6 +93,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta:
     return _reduce(near * (0.5 / beta) * d * d + (1.0 - near) * (ad - 0.5 * beta), reduction)
 
 
+@float32_inputs  # autocast runs it in float32, as torch's
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     """0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta).
 
@@ -108,6 +113,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     return _reduce(near * 0.5 * d * d + (1.0 - near) * delta * (ad - 0.5 * delta), reduction)
 
 
+@float32_inputs  # autocast runs it in float32, as torch's
 def binary_cross_entropy(
     input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
 ) -> Tensor:
@@ -147,6 +153,7 @@ def _as_weight(weight: Tensor, like: Tensor, name: str, broadcast: bool = True) 
     return weight if weight.dtype is like.dtype else weight.to(like.dtype)
 
 
+@float32_inputs  # autocast runs it in float32, as torch's
 def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,
@@ -243,6 +250,7 @@ def _check_class_weight(weight: Tensor | None, input: Tensor, classes: int, name
     return weight
 
 
+@float32_inputs  # autocast runs it in float32, as torch's
 def nll_loss(
     input: Tensor,
     target: Tensor,
@@ -270,6 +278,7 @@ def nll_loss(
     return _reduce(loss, reduction)
 
 
+@float32_inputs  # autocast runs it in float32, as torch's
 def cross_entropy(
     input: Tensor,
     target: Tensor,

@@ -283,6 +283,18 @@ class Module:
     def float(self) -> Module:
         return self.to(dtype=float32)
 
+    def half(self) -> Module:
+        """Casts the floating parameters and buffers to float16 (``to(gc.float16)``)."""
+        from ..dtypes import float16
+
+        return self.to(dtype=float16)
+
+    def bfloat16(self) -> Module:
+        """Casts the floating parameters and buffers to bfloat16 (``to(gc.bfloat16)``)."""
+        from ..dtypes import bfloat16
+
+        return self.to(dtype=bfloat16)
+
     def cpu(self) -> Module:
         return self.to("cpu")
 
