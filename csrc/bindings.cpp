@@ -11,6 +11,7 @@
 #include "numpy_dtype.h"
 #include "parallel.h"
 #include "philox.h"
+#include "pool.h"
 #include "scalar_arg.h"
 
 namespace py = pybind11;
@@ -204,6 +205,19 @@ void register_cpu(py::module_& m) {
     m.def("where", [](A cond, A a, A b, A out) {
         cpu::where(cpu_view(cond), cpu_view(a), cpu_view(b), cpu_out(out, "out"));
     });
+    m.def("max_pool2d_fwd", [](A x, A y, A idx, const std::array<int64_t, 8>& k) {
+        cpu::max_pool2d_fwd(cpu_view(x), cpu_out(y, "out"), cpu_out(idx, "indices"), pool_params(k));
+    }, py::arg("x"), py::arg("out"), py::arg("indices"), py::arg("params"));
+    m.def("max_pool2d_bwd", [](A gy, A idx, A gx, const std::array<int64_t, 8>& k) {
+        cpu::max_pool2d_bwd(cpu_view(gy), cpu_view(idx), cpu_out(gx, "grad_input"), pool_params(k));
+    }, py::arg("grad_output"), py::arg("indices"), py::arg("grad_input"), py::arg("params"));
+    m.def("avg_pool2d_fwd", [](A x, A y, const std::array<int64_t, 8>& k, bool count_include_pad, int64_t divisor) {
+        cpu::avg_pool2d_fwd(cpu_view(x), cpu_out(y, "out"), pool_params(k, count_include_pad, divisor));
+    }, py::arg("x"), py::arg("out"), py::arg("params"), py::arg("count_include_pad"), py::arg("divisor"));
+    m.def("avg_pool2d_bwd", [](A gy, A gx, const std::array<int64_t, 8>& k, bool count_include_pad, int64_t divisor) {
+        cpu::avg_pool2d_bwd(cpu_view(gy), cpu_out(gx, "grad_input"), pool_params(k, count_include_pad, divisor));
+    }, py::arg("grad_output"), py::arg("grad_input"), py::arg("params"), py::arg("count_include_pad"),
+       py::arg("divisor"));
     m.def("num_threads", [] { return num_threads(); });
     m.def("cached_empty", &cached_empty, "an uninitialised array from the large-buffer host cache");
     m.attr("cache_min_bytes") = cpu::kHostCacheMinBytes;

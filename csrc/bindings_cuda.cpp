@@ -16,6 +16,7 @@
 #include "kernels.h"
 #include "rownorm.h"
 #include "numpy_dtype.h"
+#include "pool.h"
 #include "scalar_arg.h"
 
 namespace py = pybind11;
@@ -623,6 +624,25 @@ void register_cuda(py::module_& m) {
           "sync and check after every launch, so a fault names its kernel");
     m.def("sync_debug", [] { return cuda::sync_debug_flag().load(); });
     if (const char* env = std::getenv("GRADCORE_CUDA_SYNC")) cuda::sync_debug_flag() = std::string(env) == "1";
+
+    // ---- 2-d pooling (pool_cuda.cu): the parameters travel as one list (kh, kw, sh, sw, ph, pw, dh, dw).
+    m.def("max_pool2d_fwd", [](A x, A y, A idx, const std::array<int64_t, 8>& k) {
+        cuda::OpScope scope("max_pool2d_fwd");
+        cuda::max_pool2d_fwd(x.view(), y.view(), idx.view(), pool_params(k));
+    }, py::arg("x"), py::arg("out"), py::arg("indices"), py::arg("params"));
+    m.def("max_pool2d_bwd", [](A gy, A idx, A gx, const std::array<int64_t, 8>& k) {
+        cuda::OpScope scope("max_pool2d_bwd");
+        cuda::max_pool2d_bwd(gy.view(), idx.view(), gx.view(), pool_params(k));
+    }, py::arg("grad_output"), py::arg("indices"), py::arg("grad_input"), py::arg("params"));
+    m.def("avg_pool2d_fwd", [](A x, A y, const std::array<int64_t, 8>& k, bool count_include_pad, int64_t divisor) {
+        cuda::OpScope scope("avg_pool2d_fwd");
+        cuda::avg_pool2d_fwd(x.view(), y.view(), pool_params(k, count_include_pad, divisor));
+    }, py::arg("x"), py::arg("out"), py::arg("params"), py::arg("count_include_pad"), py::arg("divisor"));
+    m.def("avg_pool2d_bwd", [](A gy, A gx, const std::array<int64_t, 8>& k, bool count_include_pad, int64_t divisor) {
+        cuda::OpScope scope("avg_pool2d_bwd");
+        cuda::avg_pool2d_bwd(gy.view(), gx.view(), pool_params(k, count_include_pad, divisor));
+    }, py::arg("grad_output"), py::arg("grad_input"), py::arg("params"), py::arg("count_include_pad"),
+       py::arg("divisor"));
 
     // ---- Streams and events: handles are ints (0: the legacy default stream).
     m.def("stream_create", [] {

@@ -17,7 +17,22 @@ from .losses import (
     SmoothL1Loss,
 )
 from .module import Module, Parameter
-from .normalization import BatchNorm1d, LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    ConstantPad2d,
+    MaxPool1d,
+    MaxPool2d,
+    ReflectionPad2d,
+    ReplicationPad2d,
+    Unflatten,
+    Upsample,
+    UpsamplingNearest2d,
+    ZeroPad2d,
+)
 
 __all__ = [
     "BCELoss",
@@ -55,4 +70,20 @@ __all__ = [
     "init",
     "parallel",
     "utils",
+]
+__all__ += [
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "BatchNorm2d",
+    "ConstantPad2d",
+    "MaxPool1d",
+    "MaxPool2d",
+    "ReflectionPad2d",
+    "ReplicationPad2d",
+    "Unflatten",
+    "Upsample",
+    "UpsamplingNearest2d",
+    "ZeroPad2d",
 ]

@@ -205,6 +205,16 @@ from .loss_functions import (  # noqa: E402
     smooth_l1_loss,
 )
 from .normalization import batch_norm, layer_norm  # noqa: E402
+from .pool_functions import (  # noqa: E402
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    interpolate,
+    max_pool1d,
+    max_pool2d,
+    pad,
+)
 
 __all__ = [
     "batch_norm",
@@ -231,4 +241,14 @@ __all__ = [
     "smooth_l1_loss",
     "softmax",
     "tanh",
+]
+__all__ += [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "interpolate",
+    "max_pool1d",
+    "max_pool2d",
+    "pad",
 ]

@@ -73,10 +73,17 @@ class Identity(Module):
 
 
 class Flatten(Module):
-    """Flattens every dim after the first (the batch)."""
+    """Flattens dims start_dim..end_dim (default: every dim after the first, the batch), as torch's."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.flatten(1)
+        return x.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class Dropout(Module):

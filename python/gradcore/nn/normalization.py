@@ -1,10 +1,10 @@
-"""Normalization: layer_norm / batch_norm functions and the LayerNorm / BatchNorm1d modules."""
+"""Normalization: layer_norm / batch_norm functions and the LayerNorm / BatchNorm1d / BatchNorm2d modules."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..autograd import no_grad
+from ..autograd import Function, is_grad_enabled, no_grad
 from ..creation import ones, zeros
 from ..dtypes import DType, int64
 from ..tensor import Tensor
@@ -17,6 +17,33 @@ def _prod(shape: tuple[int, ...]) -> int:
     for s in shape:
         n *= s
     return n
+
+
+class _BatchNormCore(Function):
+    """xhat = (x - mean) / sqrt(var + eps) with per-channel batch statistics over ``axes`` (biased variance),
+    which are appended to ``stats_out``. Its gradient is the closed form rstd * (g - mean(g) - xhat *
+    mean(g * xhat)): a few passes instead of autograd through every step of the normalization. Under
+    create_graph it is recomputed from x in Tensor ops, so double backward works."""
+
+    def forward(self, x, axes, eps, stats_out):
+        with no_grad():
+            mean = x.mean(axis=axes, keepdims=True)
+            centered = x - mean
+            var = (centered * centered).mean(axis=axes, keepdims=True)
+            rstd = 1.0 / (var + eps).sqrt()
+            xhat = centered * rstd
+        stats_out.extend((mean, var))
+        self.save(x, axes, eps, xhat, rstd)
+        return xhat._data
+
+    def backward(self, g):
+        x, axes, eps, xhat, rstd = self.saved
+        if is_grad_enabled():  # create_graph: the same formula on statistics recomputed with x's graph
+            centered = x - x.mean(axis=axes, keepdims=True)
+            rstd = 1.0 / ((centered * centered).mean(axis=axes, keepdims=True) + eps).sqrt()
+            xhat = centered * rstd
+        mean_g, mean_gx = g.mean(axis=axes, keepdims=True), (g * xhat).mean(axis=axes, keepdims=True)
+        return rstd * (g - mean_g - xhat * mean_gx)
 
 
 def layer_norm(
@@ -63,7 +90,7 @@ def batch_norm(
     momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> Tensor:
-    """Normalizes each channel (dim 1) of (N, C) or (N, C, L) input by batch statistics while training
+    """Normalizes each channel (dim 1) of (N, C, ...) input by batch statistics while training
     (updating the running stats in place with the unbiased variance, as torch) or by the running stats.
 
     Example:
@@ -73,29 +100,27 @@ def batch_norm(
         >>> [round(row[0], 4) for row in out.tolist()]
         [-1.0, 1.0]
     """
-    if input.ndim not in (2, 3):
-        raise ValueError(f"batch_norm expects (N, C) or (N, C, L) input, got shape {input.shape}")
-    axes = (0,) if input.ndim == 2 else (0, 2)
-    bshape = (1, input.shape[1]) + ((1,) if input.ndim == 3 else ())
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm expects (N, C, ...) input (2 or more dims), got shape {input.shape}")
+    axes = (0,) + tuple(range(2, input.ndim))  # every dim but the channels
+    bshape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
     if training or running_mean is None or running_var is None:
         count = input.numel() // max(input.shape[1], 1)
         if count <= 1:
             raise ValueError(
                 f"batch_norm: expected more than 1 value per channel when training, got input {input.shape}"
             )
-        mean = input.mean(axis=axes, keepdims=True)
-        centered = input - mean
-        var = (centered * centered).mean(axis=axes, keepdims=True)
+        stats: list[Tensor] = []
+        out = _BatchNormCore.apply(input, axes=axes, eps=float(eps), stats_out=stats)
         if training and running_mean is not None and running_var is not None:
+            mean, var = stats
             with no_grad():
                 m = float(momentum)
-                unbiased = var.detach().reshape(-1) * (count / (count - 1))
-                running_mean.copy_(running_mean * (1.0 - m) + mean.detach().reshape(-1) * m)
+                unbiased = var.reshape(-1) * (count / (count - 1))
+                running_mean.copy_(running_mean * (1.0 - m) + mean.reshape(-1) * m)
                 running_var.copy_(running_var * (1.0 - m) + unbiased * m)
     else:
-        mean, var = running_mean.reshape(bshape), running_var.reshape(bshape)
-        centered = input - mean
-    out = centered / (var + eps).sqrt()
+        out = (input - running_mean.reshape(bshape)) / (running_var.reshape(bshape) + eps).sqrt()
     if weight is not None:
         out = out * weight.reshape(bshape)
     if bias is not None:
@@ -138,16 +163,12 @@ class LayerNorm(Module):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
-class BatchNorm1d(Module):
-    """Batch normalization of (N, C) or (N, C, L) input per channel; keeps running mean/var buffers
-    (updated with ``momentum``, or a cumulative average when momentum is None) used in eval mode.
+class _BatchNorm(Module):
+    """Batch normalization per channel (dim 1), shared by BatchNorm1d / BatchNorm2d; keeps running mean/var
+    buffers (updated with ``momentum``, or a cumulative average when momentum is None) used in eval mode."""
 
-    Example:
-        >>> import gradcore as gc
-        >>> bn = gc.nn.BatchNorm1d(3)
-        >>> bn(gc.randn(8, 3)).shape, [n for n, _ in bn.named_buffers()]
-        ((8, 3), ['running_mean', 'running_var', 'num_batches_tracked'])
-    """
+    _ranks: tuple[int, ...] = ()
+    _layout = ""
 
     def __init__(
         self,
@@ -160,7 +181,7 @@ class BatchNorm1d(Module):
         device: str | None = None,
     ) -> None:
         super().__init__()
-        dtype = factory_dtype(dtype, "BatchNorm1d")
+        dtype = factory_dtype(dtype, type(self).__name__)
         self.num_features, self.eps, self.momentum = num_features, float(eps), momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = Parameter(ones((num_features,), dtype=dtype)) if affine else None
@@ -175,10 +196,10 @@ class BatchNorm1d(Module):
             self.to(device)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+        if x.ndim not in self._ranks or x.shape[1] != self.num_features:
+            layout = self._layout.format(c=self.num_features)
             raise ValueError(
-                f"BatchNorm1d({self.num_features}) expects (N, {self.num_features}) or "
-                f"(N, {self.num_features}, L) input, got shape {x.shape}"
+                f"{type(self).__name__}({self.num_features}) expects {layout} input, got shape {x.shape}"
             )
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
@@ -200,3 +221,31 @@ class BatchNorm1d(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization of (N, C) or (N, C, L) input per channel; keeps running mean/var buffers
+    (updated with ``momentum``, or a cumulative average when momentum is None) used in eval mode.
+
+    Example:
+        >>> import gradcore as gc
+        >>> bn = gc.nn.BatchNorm1d(3)
+        >>> bn(gc.randn(8, 3)).shape, [n for n, _ in bn.named_buffers()]
+        ((8, 3), ['running_mean', 'running_var', 'num_batches_tracked'])
+    """
+
+    _ranks, _layout = (2, 3), "(N, {c}) or (N, {c}, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization of (N, C, H, W) input per channel, statistics over N, H and W (torch's running
+    stats: unbiased variance in running_var, biased variance to normalize).
+
+    Example:
+        >>> import gradcore as gc
+        >>> bn = gc.nn.BatchNorm2d(3)
+        >>> bn(gc.randn(4, 3, 5, 5)).shape, sorted(bn.state_dict())
+        ((4, 3, 5, 5), ['bias', 'num_batches_tracked', 'running_mean', 'running_var', 'weight'])
+    """
+
+    _ranks, _layout = (4,), "(N, {c}, H, W)"

@@ -1,0 +1,139 @@
+// CPU 2-d pooling (max with argmax, average, average's gather-form backward): planes (n, c) split across
+// threads, each plane's windows walked in torch's order so ties and NaNs pick torch's argmax.
+#include <cmath>
+#include <type_traits>
+#include <vector>
+#include "parallel.h"
+#include "pool.h"
+
+namespace gc::cpu {
+namespace {
+
+// Calls body(plane) for every (n, c) plane, a few planes per thread at least.
+template <class F>
+void for_planes(const ArrayView& x, const ArrayView& y, F&& body) {
+    const int64_t planes = x.shape[0] * x.shape[1];
+    const int64_t work = std::max<int64_t>(1, x.shape[2] * x.shape[3] + y.shape[2] * y.shape[3]);
+    parallel_for(planes, std::max<int64_t>(1, 32768 / work), [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) body(i);
+    });
+}
+
+// The first index in [0, n) of start + j * step (j >= 0); start's window stays inside [start, end).
+inline int64_t first_inside(int64_t start, int64_t step) {
+    return start >= 0 ? start : start + ((-start + step - 1) / step) * step;
+}
+
+}  // namespace
+
+void max_pool2d_fwd(const ArrayView& x, const ArrayView& y, const ArrayView& idx, const Pool2dParams& p) {
+    check_pool2d("max_pool2d", x, y, p, &idx);
+    const int64_t h = x.shape[2], w = x.shape[3], oh = y.shape[2], ow = y.shape[3];
+    dispatch_float(x.dtype, "max_pool2d", [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        for_planes(x, y, [&](int64_t plane) {
+            const T* xp = x.ptr<T>() + plane * h * w;
+            T* yp = y.ptr<T>() + plane * oh * ow;
+            int64_t* ip = idx.ptr<int64_t>() + plane * oh * ow;
+            for (int64_t i = 0; i < oh; ++i) {
+                const int64_t hs = first_inside(i * p.sh - p.ph, p.dh);
+                const int64_t he = std::min(i * p.sh - p.ph + (p.kh - 1) * p.dh + 1, h);
+                for (int64_t j = 0; j < ow; ++j) {
+                    const int64_t ws = first_inside(j * p.sw - p.pw, p.dw);
+                    const int64_t we = std::min(j * p.sw - p.pw + (p.kw - 1) * p.dw + 1, w);
+                    // torch's start: the first element inside the plane, even when every value is -inf
+                    int64_t best = std::min(hs, h - 1) * w + std::min(ws, w - 1);
+                    T m = -INFINITY;
+                    for (int64_t a = hs; a < he; a += p.dh) {
+                        for (int64_t b = ws; b < we; b += p.dw) {
+                            // torch's test (the last NaN wins), as selects: random data defeats a branch
+                            const T v = xp[a * w + b];
+                            const bool take = v > m || v != v;
+                            m = take ? v : m;
+                            best = take ? a * w + b : best;
+                        }
+                    }
+                    yp[i * ow + j] = m;
+                    ip[i * ow + j] = best;
+                }
+            }
+        });
+    });
+}
+
+void max_pool2d_bwd(const ArrayView& gy, const ArrayView& idx, const ArrayView& gx, const Pool2dParams& p) {
+    check_pool2d("max_pool2d backward", gx, gy, p, &idx);
+    const int64_t hw = gx.shape[2] * gx.shape[3], ohw = gy.shape[2] * gy.shape[3];
+    dispatch_float(gy.dtype, "max_pool2d", [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        for_planes(gx, gy, [&](int64_t plane) {
+            const T* gp = gy.ptr<T>() + plane * ohw;
+            const int64_t* ip = idx.ptr<int64_t>() + plane * ohw;
+            T* xp = gx.ptr<T>() + plane * hw;
+            std::fill(xp, xp + hw, T(0));
+            for (int64_t o = 0; o < ohw; ++o)
+                if (ip[o] >= 0 && ip[o] < hw) xp[ip[o]] += gp[o];  // indices come from max_pool2d_fwd
+        });
+    });
+}
+
+void avg_pool2d_fwd(const ArrayView& x, const ArrayView& y, const Pool2dParams& p) {
+    check_pool2d("avg_pool2d", x, y, p);
+    const int64_t h = x.shape[2], w = x.shape[3], oh = y.shape[2], ow = y.shape[3];
+    dispatch_float(x.dtype, "avg_pool2d", [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        for_planes(x, y, [&](int64_t plane) {
+            const T* xp = x.ptr<T>() + plane * h * w;
+            T* yp = y.ptr<T>() + plane * oh * ow;
+            for (int64_t i = 0; i < oh; ++i) {
+                const int64_t hs = i * p.sh - p.ph;
+                const int64_t h0 = std::max<int64_t>(hs, 0), h1 = std::min(hs + p.kh, h);
+                for (int64_t j = 0; j < ow; ++j) {
+                    const int64_t ws = j * p.sw - p.pw;
+                    const int64_t w0 = std::max<int64_t>(ws, 0), w1 = std::min(ws + p.kw, w);
+                    T s = 0;
+                    for (int64_t a = h0; a < h1; ++a)
+                        for (int64_t b = w0; b < w1; ++b) s += xp[a * w + b];
+                    yp[i * ow + j] = s / T(avg_pool_divisor(hs, ws, h, w, p));
+                }
+            }
+        });
+    });
+}
+
+void avg_pool2d_bwd(const ArrayView& gy, const ArrayView& gx, const Pool2dParams& p) {
+    check_pool2d("avg_pool2d backward", gx, gy, p);
+    const int64_t h = gx.shape[2], w = gx.shape[3], oh = gy.shape[2], ow = gy.shape[3];
+    // Window ranges per input row / column (windows i with i*s - pad <= a < i*s - pad + k) and each
+    // output's reciprocal divisor: computed once per call, not per element of every plane.
+    std::vector<int64_t> i0(h), i1(h), j0(w), j1(w);
+    for (int64_t a = 0; a < h; ++a) {  // a negative numerator truncates toward 0; the max(0) fixes it
+        i0[a] = std::max<int64_t>(0, (a + p.ph - p.kh + p.sh) / p.sh);
+        i1[a] = std::min(oh, (a + p.ph) / p.sh + 1);
+    }
+    for (int64_t b = 0; b < w; ++b) {
+        j0[b] = std::max<int64_t>(0, (b + p.pw - p.kw + p.sw) / p.sw);
+        j1[b] = std::min(ow, (b + p.pw) / p.sw + 1);
+    }
+    dispatch_float(gy.dtype, "avg_pool2d", [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        std::vector<T> inv(oh * ow);
+        for (int64_t i = 0; i < oh; ++i)
+            for (int64_t j = 0; j < ow; ++j)
+                inv[i * ow + j] = T(1) / T(avg_pool_divisor(i * p.sh - p.ph, j * p.sw - p.pw, h, w, p));
+        for_planes(gx, gy, [&](int64_t plane) {
+            const T* gp = gy.ptr<T>() + plane * oh * ow;
+            T* xp = gx.ptr<T>() + plane * h * w;
+            for (int64_t a = 0; a < h; ++a) {
+                for (int64_t b = 0; b < w; ++b) {
+                    T s = 0;
+                    for (int64_t i = i0[a]; i < i1[a]; ++i)
+                        for (int64_t j = j0[b]; j < j1[b]; ++j) s += gp[i * ow + j] * inv[i * ow + j];
+                    xp[a * w + b] = s;
+                }
+            }
+        });
+    });
+}
+
+}  // namespace gc::cpu
