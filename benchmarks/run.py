@@ -454,6 +454,139 @@ def _torch_graph_step(b: Bench, sizes, host_params, x_np, y_np) -> Callable[[], 
     return graph.replay
 
 
+# ------------------------------------------------------------------ convolution and the VAE
+# (name, batch, in, out, side, kernel, stride, padding, output_padding, transposed)
+CONV_CASES = [
+    ("conv2d 3x3 pad 1", 64, 32, 32, 28, 3, 1, 1, 0, False),
+    ("VAE conv1 1->32 pad 1", 32, 1, 32, 28, 3, 1, 1, 0, False),
+    ("VAE conv2 32->32 valid", 32, 32, 32, 14, 3, 1, 0, 0, False),
+    ("VAE convT 7->14 s2", 32, 32, 32, 7, 3, 2, 1, 1, True),
+    ("VAE convT 14->28 s2", 32, 32, 32, 14, 3, 2, 1, 1, True),
+    ("VAE convT 32->1 28", 32, 32, 1, 28, 3, 1, 1, 0, True),
+]
+
+
+def bench_conv(b: Bench) -> None:
+    cases = CONV_CASES[:2] if b.quick else CONV_CASES
+    rng = np.random.default_rng(5)
+    for name, n, cin, cout, side, k, stride, pad, out_pad, transposed in cases:
+        if b.quick:
+            n = 4
+        w_shape = (cin, cout, k, k) if transposed else (cout, cin, k, k)
+        x_np = rng.standard_normal((n, cin, side, side), dtype=np.float32)
+        w_np = (rng.standard_normal(w_shape, dtype=np.float32) / np.sqrt(cin * k * k)).astype(np.float32)
+        bias_np = rng.standard_normal(cout, dtype=np.float32)
+        extra = {"output_padding": out_pad} if transposed else {}
+        fn = F.conv_transpose2d if transposed else F.conv2d
+        x, w, bias = b.g(x_np, True), b.g(w_np, True), b.g(bias_np, True)
+        y = fn(x, w, bias, stride=stride, padding=pad, **extra)
+        up_np = rng.standard_normal(y.shape, dtype=np.float32)
+        up = b.g(up_np)
+
+        def ours(x=x, w=w, bias=bias, up=up, fn=fn, stride=stride, pad=pad, extra=extra):
+            x.grad = w.grad = bias.grad = None
+            fn(x, w, bias, stride=stride, padding=pad, **extra).backward(up)
+
+        fns: dict[str, Any] = {"gradcore": ours}
+        if b.torch is not None:
+            torch = b.torch
+            tx, tw, tb = (
+                torch.from_numpy(a).to(b.device).requires_grad_(True) for a in (x_np, w_np, bias_np)
+            )
+            tup = torch.from_numpy(up_np).to(b.device)
+            tfn = torch.nn.functional.conv_transpose2d if transposed else torch.nn.functional.conv2d
+            ours()
+            tfn(tx, tw, tb, stride=stride, padding=pad, **extra).backward(tup)
+            for label, got, want in (("dx", x, tx), ("dw", w, tw)):
+                check(f"{name} {label}", got.grad.numpy(), want.grad.cpu().numpy(), 1e-3, 1e-3)
+
+            def theirs(tx=tx, tw=tw, tb=tb, tup=tup, tfn=tfn, stride=stride, pad=pad, extra=extra):
+                tx.grad = tw.grad = tb.grad = None
+                tfn(tx, tw, tb, stride=stride, padding=pad, **extra).backward(tup)
+
+            fns["torch"] = theirs
+        else:
+            fns["torch"] = "absent"
+        # Forward MACs: every output pixel of a conv (every input pixel of a transposed conv) meets
+        # cin * k * k weights per output channel; fwd + both backward products = 3x, 2 FLOP per MAC.
+        pixels = (x_np.shape[2] * x_np.shape[3]) if transposed else (y.shape[2] * y.shape[3])
+        flops = 3 * 2.0 * n * pixels * cin * cout * k * k
+        b.run("conv fwd+bwd", f"{name} b{n}", "GFLOP/s", flops, fns)
+
+
+def bench_vae(b: Bench) -> None:
+    from gradcore.vae import VAE, vae_loss
+
+    batches = [8] if b.quick else [32, 128]
+    rng = np.random.default_rng(6)
+    for batch in batches:
+        gc.manual_seed(0)
+        model = VAE().to(b.device)
+        opt = gc.optim.Adam(model.parameters(), lr=1e-3)
+        x_np = rng.uniform(0, 1, (batch, 1, 28, 28)).astype(np.float32)
+        eps_np = rng.standard_normal((batch, 32), dtype=np.float32)
+        x, eps = b.g(x_np), b.g(eps_np)  # fixed noise, so both libraries do the same work
+
+        def ours(model=model, opt=opt, x=x, eps=eps):
+            mean, log_var = model.encode(x)
+            loss, _, _ = vae_loss(model.decoder(mean + (0.5 * log_var).exp() * eps), x, mean, log_var)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        fns: dict[str, Any] = {"gradcore": ours}
+        if b.torch is not None:
+            fns["torch"] = _torch_vae_step(b, model, x_np, eps_np, ours)
+        else:
+            fns["torch"] = "absent"
+        # The table prints work / 1e9 per second: with work = images * 1e9 that is images per second.
+        b.run("VAE train step (BCE+KL, Adam)", f"b{batch}", "images/s", float(batch) * 1e9, fns)
+
+
+def _torch_vae_step(b: Bench, model: Any, x_np: np.ndarray, eps_np: np.ndarray, ours: Any) -> Any:
+    torch = b.torch
+    tnn = torch.nn
+    parts = tnn.ModuleDict(
+        {
+            "encoder": tnn.Sequential(
+                tnn.Conv2d(1, 32, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Conv2d(32, 32, 3),
+                tnn.ReLU(), tnn.MaxPool2d(2), tnn.Flatten(), tnn.Linear(1152, 32), tnn.ReLU(),
+            ),
+            "z_mean": tnn.Linear(32, 32),
+            "z_log_var": tnn.Linear(32, 32),
+            "decoder": tnn.Sequential(
+                tnn.Linear(32, 32), tnn.ReLU(), tnn.Linear(32, 1568), tnn.ReLU(),
+                tnn.Unflatten(1, (32, 7, 7)),
+                tnn.ConvTranspose2d(32, 32, 3, stride=2, padding=1, output_padding=1), tnn.ReLU(),
+                tnn.ConvTranspose2d(32, 32, 3, stride=2, padding=1, output_padding=1), tnn.ReLU(),
+                tnn.ConvTranspose2d(32, 1, 3, padding=1),
+            ),
+        }
+    )  # fmt: skip
+    parts.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in model.state_dict().items()})
+    parts = parts.to(b.device)
+    opt = torch.optim.Adam(parts.parameters(), lr=1e-3)
+    x, eps = torch.from_numpy(x_np).to(b.device), torch.from_numpy(eps_np).to(b.device)
+    F_t = torch.nn.functional
+
+    def step():
+        h = parts["encoder"](x)
+        mean, log_var = parts["z_mean"](h), parts["z_log_var"](h)
+        logits = parts["decoder"](mean + torch.exp(0.5 * log_var) * eps)
+        rec = F_t.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
+        loss = rec - 0.5 * torch.sum(1 + log_var - mean**2 - log_var.exp()) / len(x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss
+
+    # The same weights and noise: the first steps' losses agree (then each library times its own copy).
+    for _ in range(2):
+        check("vae step", ours().item(), step().item(), 1e-2, 1e-4)
+    return step
+
+
 # ------------------------------------------------------------------ report
 def _fmt_time(t: float | str) -> str:
     if not isinstance(t, float):
@@ -529,7 +662,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--quick", action="store_true", help="small sizes, 3 runs: a correctness smoke test")
     parser.add_argument("--json", help="where to write results (default benchmarks/results/<device>.json)")
-    parser.add_argument("--only", help="comma-separated subset: matmul,elementwise,softmax_ce,adam,mlp")
+    parser.add_argument(
+        "--only", help="comma-separated subset: matmul,elementwise,softmax_ce,adam,mlp,conv,vae"
+    )
     parser.add_argument("--plot", help="write a PNG bar chart of the ratios (needs matplotlib)")
     parser.add_argument("--lib", help="time only this library (gradcore, numpy, torch or cupy)")
     parser.add_argument(
@@ -550,6 +685,8 @@ def main(argv: list[str] | None = None) -> int:
         "softmax_ce": bench_softmax_ce,
         "adam": bench_adam,
         "mlp": bench_mlp,
+        "conv": bench_conv,
+        "vae": bench_vae,
     }
     chosen = args.only.split(",") if args.only else list(families)
     for name in chosen:

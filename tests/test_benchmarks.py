@@ -20,6 +20,7 @@ def test_quick_benchmark_run(tmp_path):
     data = json.loads(out.read_text())
     cases = {r["case"] for r in data["results"]}
     assert {"matmul fp32", "relu fwd", "softmax-CE fwd+bwd", "Adam step", "MLP train step (CE+Adam)"} <= cases
+    assert {"conv fwd+bwd", "VAE train step (BCE+KL, Adam)"} <= cases
     assert all(isinstance(r["times"]["gradcore"], float) for r in data["results"])
     assert "| case | size | gradcore |" in proc.stdout
 

@@ -12,7 +12,7 @@ import pytest
 
 import gradcore as gc
 from gradcore import serialization
-from gradcore.__main__ import main
+from gradcore.__main__ import build_parser, main
 from gradcore.train import ConfigError, TrainConfig, TrainingInterrupted, fit, validate_config
 
 QUIET = dict(progress=False, hidden=[16])
@@ -323,3 +323,48 @@ def test_train_and_test_images_of_different_sizes_are_refused(tmp_path, capsys):
         _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", np.array([0, 1, 2], np.uint8))
     code, out, err = _main(["train", "--data", str(tmp_path), "--no-progress"], capsys)
     assert code == 1 and "train images have 16 pixels, test images 25" in err and "epoch" not in out
+
+
+# ------------------------------------------------------------------ the CNN (--model cnn)
+def test_cnn_short_run_on_28x28_idx_digits(tmp_path, capsys):
+    x, y = gc.data.load_mnist_subset("test")
+    for prefix, sl in (("train", slice(0, 96)), ("t10k", slice(96, 128))):
+        _write_idx(tmp_path / f"{prefix}-images-idx3-ubyte", np.round(x[sl, 0] * 255).astype(np.uint8))
+        _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", y[sl].astype(np.uint8))
+    ckpt = str(tmp_path / "cnn.npz")
+    argv = ["train", "--model", "cnn", "--data", str(tmp_path), "--no-progress", "--checkpoint", ckpt]
+    code, out, err = _main([*argv, "--epochs", "1"], capsys)
+    assert code == 0, err
+    assert "conv32-pool-conv64-pool-fc128-dropout0.5-fc10 CNN on 96 samples" in out  # the CNN defaults
+    assert re.search(r"final test accuracy: [0-9.]+%", out)
+    state = gc.load(ckpt)
+    assert state["model"]["0.weight"].shape == (32, 1, 3, 3) and '"batch_size": 32' in state["config"]
+    code, out, err = _main([*argv, "--epochs", "2", "--resume"], capsys)  # resumes as the MLP does
+    assert code == 0 and "resumed from" in out and "epoch 2/2" in out, err
+    code, _, err = _main(["train", "--data", str(tmp_path), "--checkpoint", ckpt, "--resume"], capsys)
+    assert code == 2 and "--model cnn (now mlp)" in err  # the model kind is part of the architecture
+    # The CNN's learning rate follows a cosine over the epochs (epoch 2 of 2 runs at half); the MLP's stays.
+    cfg = dict(data=str(tmp_path), epochs=2, progress=False)
+    assert fit(TrainConfig(model="cnn", **cfg), log=_quiet)["optimizer"].param_groups[0]["lr"] == 0.5e-3
+    assert fit(TrainConfig(hidden=[8], **cfg), log=_quiet)["optimizer"].param_groups[0]["lr"] == 1e-3
+
+
+def test_cnn_on_the_bundled_8x8_digits_and_bad_model(capsys):
+    code, out, err = _main(["train", "--model", "cnn", "--epochs", "1", "--no-progress"], capsys)
+    assert code == 0 and "CNN on 1438 samples (digits)" in out, err
+    code, _, err = _main(["train", "--model", "rnn"], capsys)
+    assert code == 2 and "argument --model: invalid choice: 'rnn'" in err
+    with pytest.raises(ConfigError, match="model: must be one of mlp, cnn"):
+        validate_config(TrainConfig(model="lstm"))
+
+
+def test_mnist_subset_data_for_both_models():
+    from gradcore.train import load_data
+
+    cfg = validate_config(TrainConfig(data="mnist-subset"))  # a name, not a folder
+    assert cfg.data == "mnist-subset"
+    x_train, y_train, x_test, y_test = load_data(cfg)
+    assert x_train.shape == (4000, 784) and x_test.shape == (1000, 784) and y_train.dtype == np.int64
+    default = build_parser().parse_args(["train"])
+    assert (default.model, default.dropout, default.batch_size) == ("mlp", None, None)
+    assert TrainConfig().model == "mlp" and TrainConfig().dropout == 0.0 and TrainConfig().batch_size == 64

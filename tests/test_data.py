@@ -1,4 +1,4 @@
-"""Bundled digits, the IDX reader (on files the test writes) and the DataLoader."""
+"""Bundled digits and MNIST subset, the IDX reader (on files the test writes) and the DataLoader."""
 
 import gzip
 import struct
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import gradcore as gc
-from gradcore.data import DataLoader, load_digits, load_mnist, read_idx
+from gradcore.data import DataLoader, load_digits, load_mnist, load_mnist_subset, read_idx
 
 
 def test_bundled_digits_split():
@@ -164,3 +164,45 @@ def test_data_folder_that_is_a_file(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(NotADirectoryError, match="is a file"):
         load_mnist(tmp_path / "file")
+
+
+# ------------------------------------------------------------------ bundled MNIST subset
+def test_mnist_subset_shapes_ranges_and_split_sizes():
+    xtr, ytr = load_mnist_subset("train")
+    xte, yte = load_mnist_subset("test")
+    assert xtr.shape == (4000, 1, 28, 28) and xte.shape == (1000, 1, 28, 28)
+    assert xtr.dtype == np.float32 and ytr.dtype == np.int64 and yte.shape == (1000,)
+    for x in (xtr, xte):
+        assert x.min() == 0.0 and x.max() == 1.0
+        assert 0.08 < x.mean() < 0.2  # mostly background, as MNIST is (mean ~0.13)
+        assert len(np.unique(x)) > 200  # grey levels kept, not binarized
+    xall, yall = load_mnist_subset("all")
+    np.testing.assert_array_equal(xall, np.concatenate([xtr, xte]))
+    np.testing.assert_array_equal(yall, np.concatenate([ytr, yte]))
+    with pytest.raises(ValueError, match="split must be 'train', 'test' or 'all'"):
+        load_mnist_subset("valid")
+
+
+def test_mnist_subset_classes_are_balanced_and_halves_disjoint():
+    xtr, ytr = load_mnist_subset("train")
+    xte, yte = load_mnist_subset("test")
+    assert np.bincount(ytr).tolist() == [400] * 10
+    assert np.bincount(yte).tolist() == [100] * 10
+    train_rows = {r.tobytes() for r in xtr}
+    assert not any(r.tobytes() in train_rows for r in xte)
+    assert not (ytr[:100] == np.sort(ytr[:100])).all()  # shuffled, not sorted by class
+
+
+def test_mnist_subset_digits_look_like_themselves():
+    x, y = load_mnist_subset("train")
+    means = np.stack([x[y == c, 0].mean(0) for c in range(10)])
+    ink = means.sum((1, 2))
+    assert ink.argmin() == 1 and ink.argmax() == 0  # a 1 is the thinnest stroke, a 0 the longest
+    cols, rows = means[1].sum(0), means[1].sum(1)
+    assert (cols > 0.25 * cols.max()).sum() <= 9 < (rows > 0.25 * rows.max()).sum()  # tall and thin
+    zero = means[0]
+    assert zero[12:16, 12:16].mean() < 0.3 * zero[4:8, 10:18].mean()  # a 0 has a hole in the middle
+    # The labels belong to the images in both halves: nearest class mean gets most test digits right.
+    xte, yte = load_mnist_subset("test")
+    dist = ((xte[:, 0, None] - means[None]) ** 2).sum((2, 3))
+    assert (dist.argmin(1) == yte).mean() > 0.75

@@ -1,10 +1,10 @@
-"""Command line: ``python -m gradcore train [options]`` (also installed as ``gradcore``)."""
+"""Command line: ``python -m gradcore train|vae [options]`` (also installed as ``gradcore``)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from . import __version__
 from .backend import normalize_device
@@ -14,7 +14,8 @@ _RESUME_RULE = (
     "--resume continues from --checkpoint: "
     + ", ".join("--" + k.replace("_", "-") for k in RESUMABLE_CHANGES[:4])
     + " may differ from the run that wrote it (a new --lr applies to the optimizer from then on); "
-    "--hidden, --dropout, --data and --seed must match, or resuming is refused with the differences listed."
+    "--model, --hidden, --dropout, --data and --seed must match, or resuming is refused with the differences "
+    "listed."
 )
 
 
@@ -62,11 +63,21 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--data",
         metavar="DIR",
-        help="folder with MNIST / Fashion-MNIST IDX files, gzipped or not (default: the bundled digits)",
+        help="folder with MNIST / Fashion-MNIST IDX files, gzipped or not, or mnist-subset for the bundled "
+        "4,000/1,000 28x28 MNIST digits (default: the bundled 8x8 digits)",
+    )
+    t.add_argument(
+        "--model",
+        choices=["mlp", "cnn"],
+        default="mlp",
+        help="mlp (sizes from --hidden) or cnn (conv32-pool-conv64-pool-fc128-dropout, for square images; "
+        "try --data mnist-subset) (default: %(default)s)",
     )
     t.add_argument("--device", type=_device, default="cpu", help="cpu, cuda or cuda:0 (default: %(default)s)")
     t.add_argument("--epochs", type=int, default=20, help="epochs in total (default: %(default)s)")
-    t.add_argument("--batch-size", type=int, default=64, help="samples per step (default: %(default)s)")
+    t.add_argument(
+        "--batch-size", type=int, default=None, help="samples per step; 32 with --model cnn (default: 64)"
+    )
     t.add_argument(
         "--hidden",
         type=_hidden,
@@ -76,8 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--dropout",
         type=float,
-        default=0.0,
-        help="dropout after each hidden layer, in [0, 1) (default: %(default)s)",
+        default=None,
+        help="dropout after each hidden layer (the CNN: before its last layer), in [0, 1) "
+        "(default: 0.0 for the MLP, 0.5 for the CNN)",
     )
     t.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: %(default)s)")
     t.add_argument(
@@ -101,20 +113,102 @@ def build_parser() -> argparse.ArgumentParser:
         help="data-parallel over the ranks started by mpiexec -n N (needs gradcore[distributed]); "
         "--batch-size is the global batch; rank 0 prints and writes the checkpoint and plot",
     )
+    _add_vae_parser(sub)
     return parser
+
+
+def _add_vae_parser(sub: Any) -> None:
+    from .vae import MNIST_SUBSET, VAEConfig
+
+    d = VAEConfig()
+    v = sub.add_parser(
+        "vae",
+        help="train the seed's convolutional VAE on MNIST digits and draw reconstructions and samples",
+        description="Train the corrected seed VAE (conv encoder, z_dim 32, transposed-conv decoder, "
+        "BCE + KL, Adam), print reconstruction and KL per epoch, and write reconstructions.png and "
+        "samples.png into --out. Every option is checked before the first epoch.",
+        epilog="--resume continues from --checkpoint: --epochs, --lr, --batch-size, --device, --out may "
+        "differ from the run that wrote it; --data and --seed must match. Ctrl-C stops cleanly (exit status "
+        "130) and says where the last checkpoint is.",
+    )
+    v.add_argument(
+        "--data",
+        default=MNIST_SUBSET,
+        metavar="mnist-subset|DIR",
+        help="the bundled 4,000/1,000 MNIST digits, or a folder of 28x28 MNIST IDX files "
+        "(default: %(default)s)",
+    )
+    v.add_argument(
+        "--device", type=_device, default=d.device, help="cpu, cuda or cuda:0 (default: %(default)s)"
+    )
+    v.add_argument("--epochs", type=int, default=d.epochs, help="epochs in total (default: %(default)s)")
+    v.add_argument(
+        "--batch-size", type=int, default=d.batch_size, help="images per step (default: %(default)s)"
+    )
+    v.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate (default: %(default)s)")
+    v.add_argument(
+        "--seed", type=int, default=d.seed, help="seed of weights, shuffling, noise (default: %(default)s)"
+    )
+    v.add_argument(
+        "--out", metavar="DIR", default=d.out, help="folder for the two PNGs (default: %(default)s)"
+    )
+    v.add_argument(
+        "--checkpoint", metavar="PATH", help="save a checkpoint here after every epoch (default: none)"
+    )
+    v.add_argument("--resume", action="store_true", help="continue from --checkpoint (see below)")
+    v.add_argument("--no-progress", action="store_true", help="no progress bar (it only shows on a terminal)")
+
+
+def _main_vae(args: argparse.Namespace, prog: str) -> int:
+    from .vae import VAEConfig, fit_vae
+
+    progress = not args.no_progress and sys.stderr.isatty()
+    cfg = VAEConfig(
+        data=args.data,
+        device=args.device,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        out=args.out,
+        checkpoint=args.checkpoint,
+        resume=args.resume,
+        progress=progress,
+    )
+    return _run(lambda: fit_vae(cfg), prog, progress)
+
+
+def _run(job: Any, prog: str, progress: bool) -> int:
+    """Runs a training job, turning its failures into one line on stderr and an exit status."""
+    try:
+        job()
+    except ConfigError as e:  # a bad option: argparse style
+        print(f"{prog}: error: argument {e.option}: {e.problem}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as e:  # TrainingInterrupted says where the last checkpoint is
+        newline = "\n" if progress else ""  # past the progress bar
+        what = e if isinstance(e, TrainingInterrupted) else "interrupted"
+        print(f"{newline}{prog}: {what}", file=sys.stderr)
+        return 130
+    except (OSError, ValueError, RuntimeError, MemoryError) as e:  # bad data or checkpoint, divergence
+        print(f"{prog}: error: {' '.join(str(e).split())}", file=sys.stderr)  # one line
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     prog = f"{parser.prog} {args.command}"
+    if args.command == "vae":
+        return _main_vae(args, prog)
     cfg = TrainConfig(
         data=args.data,
         device=args.device,
         epochs=args.epochs,
-        batch_size=args.batch_size,
+        batch_size=args.batch_size if args.batch_size is not None else (32 if args.model == "cnn" else 64),
         hidden=args.hidden,
-        dropout=args.dropout,
+        dropout=args.dropout if args.dropout is not None else (0.5 if args.model == "cnn" else 0.0),
         lr=args.lr,
         seed=args.seed,
         checkpoint=args.checkpoint,
@@ -122,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         plot=args.plot,
         progress=not args.no_progress and sys.stderr.isatty(),
         distributed=args.distributed,
+        model=args.model,
     )
     try:
         fit(cfg)

@@ -1,4 +1,4 @@
-"""Data: the bundled UCI digits, MNIST-style IDX files from a folder, and a batching DataLoader."""
+"""Data: bundled UCI digits and MNIST subset, MNIST-style IDX files from a folder, a batching DataLoader."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import numpy as np
 from .tensor import Tensor
 
 _DIGITS = Path(__file__).parent / "_data" / "digits.npz"
+_MNIST_SUBSET = Path(__file__).parent / "_data" / "mnist_subset.npz"
 
 # IDX type codes (http://yann.lecun.com/exdb/mnist/ format description) -> big-endian dtypes.
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -50,6 +51,29 @@ def load_digits(
         x = d["images"].reshape(-1, 64).astype(np.float32) / 16.0
         y = d["labels"].astype(np.int64)
     return _split(x, y, split, test_fraction, seed)
+
+
+def load_mnist_subset(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """The bundled 5,000 real MNIST digits as (float32 images (n, 1, 28, 28) in [0, 1], int64 labels).
+
+    ``split`` is "train" (4,000 images), "test" (1,000) or "all"; the split is fixed and stratified
+    (400 / 100 images of each digit). Source and licence: gradcore/_data/README.md (MNIST, CC BY-SA 3.0).
+
+    Example:
+        >>> import gradcore as gc
+        >>> x, y = gc.data.load_mnist_subset("test")
+        >>> x.shape, x.dtype, y[:3].dtype
+        ((1000, 1, 28, 28), dtype('float32'), dtype('int64'))
+    """
+    if split not in ("train", "test", "all"):
+        raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
+    parts = ("train", "test") if split == "all" else (split,)
+    with np.load(_MNIST_SUBSET) as d:
+        images = np.concatenate([d[f"{p}_images"] for p in parts])
+        labels = np.concatenate([d[f"{p}_labels"] for p in parts])
+    x = images.reshape(len(images), 1, 28, 28).astype(np.float32)
+    x /= 255.0
+    return x, labels.astype(np.int64)
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 from . import backend, nn, optim, train_dist
 from .autograd import no_grad
 from .creation import generator, manual_seed
-from .data import DataLoader, load_digits, load_mnist
+from .data import DataLoader, load_digits, load_mnist, load_mnist_subset
 from .serialization import load, remove_stale_temporaries, save
 from .tensor import Tensor
 
@@ -25,6 +25,9 @@ from .tensor import Tensor
 # model or the data (hidden sizes, dropout, data, seed) must match, or resuming is refused.
 RESUMABLE_CHANGES = ("epochs", "lr", "batch_size", "device", "checkpoint", "plot", "progress", "resume")
 RESUMABLE_CHANGES += ("distributed",)  # a checkpoint resumes with any number of ranks, or on one process
+# --data value naming the bundled 28x28 MNIST subset (a folder of that name is spelled ./mnist-subset).
+MNIST_SUBSET = "mnist-subset"
+MODELS = ("mlp", "cnn")
 # The formats matplotlib writes out of the box (Agg, PDF, PS, SVG, PGF backends and Pillow).
 PLOT_FORMATS = tuple("eps jpeg jpg pdf pgf png ps raw rgba svg svgz tif tiff webp".split())
 
@@ -44,6 +47,7 @@ class TrainConfig:
     plot: str | None = None
     progress: bool = True
     distributed: bool = False  # data-parallel over mpiexec's ranks (--batch-size stays the global batch)
+    model: str = "mlp"  # "mlp" or "cnn" (cnn.build_cnn; flat square images are reshaped for it)
 
 
 class ConfigError(ValueError):
@@ -108,8 +112,10 @@ def validate_config(cfg: TrainConfig) -> TrainConfig:
             backend.get(device)  # raises when CUDA is not built or no GPU is present
     except (ValueError, RuntimeError) as e:
         raise ConfigError("device", str(e)) from None
+    if cfg.model not in MODELS:
+        raise ConfigError("model", f"must be one of {', '.join(MODELS)}, got {cfg.model!r}")
     data = cfg.data
-    if data is not None:
+    if data is not None and data != MNIST_SUBSET:
         if not os.path.exists(data):
             raise ConfigError("data", f"data folder {data} does not exist")
         if not os.path.isdir(data):
@@ -175,6 +181,9 @@ def evaluate(
 def load_data(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     if cfg.data is None:
         return (*load_digits("train"), *load_digits("test"))
+    if cfg.data == MNIST_SUBSET:  # flat rows like the other loaders; the CNN reshapes them back
+        (x_train, y_train), (x_test, y_test) = load_mnist_subset("train"), load_mnist_subset("test")
+        return x_train.reshape(len(x_train), -1), y_train, x_test.reshape(len(x_test), -1), y_test
     x_train, y_train = load_mnist(cfg.data, "train")
     x_test, y_test = load_mnist(cfg.data, "test")
     if x_train.shape[1] != x_test.shape[1]:
@@ -297,7 +306,13 @@ def _fit(cfg: TrainConfig, log, status: dict[str, Any]) -> dict[str, Any]:
     manual_seed(cfg.seed)
     x_train, y_train, x_test, y_test = load_data(cfg)
     classes = int(max(y_train.max(), y_test.max())) + 1
-    model = build_mlp(x_train.shape[1], cfg.hidden, classes, cfg.dropout).to(cfg.device)
+    if cfg.model == "cnn":
+        from .cnn import as_images, build_cnn
+
+        x_train, x_test = as_images(x_train, _show(cfg.data)), as_images(x_test, _show(cfg.data))
+        model = build_cnn(classes, x_train.shape[-1], cfg.dropout).to(cfg.device)
+    else:
+        model = build_mlp(x_train.shape[1], cfg.hidden, classes, cfg.dropout).to(cfg.device)
     opt = optim.Adam(model.parameters(), lr=cfg.lr)
     loader = DataLoader(
         x_train, y_train, cfg.batch_size, shuffle=True, seed=cfg.seed, device=cfg.device,
@@ -319,12 +334,16 @@ def _fit(cfg: TrainConfig, log, status: dict[str, Any]) -> dict[str, Any]:
             log(f"the checkpoint already holds {start_epoch} epochs; raise --epochs to train more")
     sizes = "-".join(map(str, [x_train.shape[1], *cfg.hidden, classes]))
     source = "digits" if cfg.data is None else cfg.data
-    log(f"training {sizes} MLP on {len(y_train)} samples ({source}), device {cfg.device}")
+    if cfg.model == "cnn":
+        sizes = f"conv32-pool-conv64-pool-fc128-dropout{cfg.dropout:g}-fc{classes}"
+    log(f"training {sizes} {cfg.model.upper()} on {len(y_train)} samples ({source}), device {cfg.device}")
     train_model = shard.wrap(model)  # DistributedDataParallel on 2+ ranks
     if shard.world > 1:
         log(f"data-parallel on {shard.world} ranks, each taking its share of every batch of {cfg.batch_size}")
     for epoch in range(start_epoch, cfg.epochs):
         status["epoch"] = epoch + 1
+        if cfg.model == "cnn":  # cosine decay per epoch: its last epochs settle instead of jittering by 0.5%
+            _set_lr(opt, cfg.lr * 0.5 * (1 + math.cos(math.pi * epoch / cfg.epochs)))
         t0 = time.perf_counter()
         batches = _progress(loader, f"epoch {epoch + 1}/{cfg.epochs}", cfg.progress and shard.writer)
         seen, loss_sum, correct = 0, 0.0, 0
