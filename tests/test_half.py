@@ -422,3 +422,10 @@ def test_conv2d_in_half_types_against_torch(dt, tdt, device):
         want = want.detach().float().numpy()
         got = ours.float().cpu().numpy()
         np.testing.assert_allclose(got, want, rtol=2 * ulp, atol=2 * ulp * np.abs(want).max())
+
+
+def test_bfloat16_repr_prints_floats_as_torch():
+    # ml_dtypes' bfloat16 made array2string print "2" for 2.0; torch prints "2."
+    t = gc.ones(3, dtype=gc.bfloat16) * 2
+    assert repr(t) == "tensor([2., 2., 2.], dtype=gradcore.bfloat16)"
+    assert repr(torch.ones(3, dtype=torch.bfloat16) * 2).replace("torch", "gradcore") == repr(t)

@@ -963,7 +963,10 @@ class Tensor:
         return int(self.item())
 
     def __repr__(self) -> str:
-        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
+        values = self.numpy()
+        if values.dtype.kind not in "fiub":  # ml_dtypes' bfloat16 prints as integers in array2string
+            values = values.astype(np.float32)
+        body = np.array2string(values, separator=", ", prefix="tensor(")
         # torch's rule: the dtype is shown unless it is the default float dtype, int64 or bool
         implied = self.dtype is get_default_dtype() or self.dtype.np in (np.int64, np.bool_)
         extra = "" if implied else f", dtype={self.dtype}"
