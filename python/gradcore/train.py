@@ -226,18 +226,7 @@ def _resume(path: str, model, opt, loader, cfg: TrainConfig, log) -> tuple[int, 
     except (TypeError, ValueError) as e:
         raise ValueError(f"{path} holds a damaged training configuration ({e})") from None
     now = asdict(cfg)
-    differences = [
-        f"--{k.replace('_', '-')} {_show(saved[k])} (now {_show(now[k])})"
-        for k in now
-        if k not in RESUMABLE_CHANGES and saved.get(k) != now[k]
-    ]
-    if differences:
-        allowed = ", ".join("--" + k.replace("_", "-") for k in RESUMABLE_CHANGES[:4])
-        raise ConfigError(
-            "resume",
-            f"checkpoint {path} was trained with {', '.join(differences)}; these cannot change on resume "
-            f"(only {allowed} may)",
-        )
+    refuse_changed_settings(path, saved, now, RESUMABLE_CHANGES)
     try:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
@@ -253,6 +242,23 @@ def _resume(path: str, model, opt, loader, cfg: TrainConfig, log) -> tuple[int, 
             option = "--" + k.replace("_", "-")
             log(f"resuming with {option} {_show(now[k])} (the checkpoint had {_show(saved[k])})")
     return epoch, history
+
+
+def refuse_changed_settings(path: str, saved: dict, now: dict, resumable: tuple[str, ...]) -> None:
+    """Raises ConfigError listing every setting outside ``resumable`` whose value differs between the
+    checkpoint's configuration and this run's (shared by ``train`` and ``gradcore vae``)."""
+    differences = [
+        f"--{k.replace('_', '-')} {_show(saved[k])} (now {_show(now[k])})"
+        for k in now
+        if k not in resumable and saved.get(k) != now[k]
+    ]
+    if differences:
+        allowed = ", ".join("--" + k.replace("_", "-") for k in resumable[:4])
+        raise ConfigError(
+            "resume",
+            f"checkpoint {path} was trained with {', '.join(differences)}; these cannot change on resume "
+            f"(only {allowed} may)",
+        )
 
 
 def _show(value: Any) -> str:

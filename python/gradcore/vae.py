@@ -19,7 +19,14 @@ from .images import grid, write_png
 from .nn import functional as F
 from .serialization import load, remove_stale_temporaries, save
 from .tensor import Tensor
-from .train import ConfigError, TrainingInterrupted, _checkpoint_state, _progress, _sigint_deferred
+from .train import (
+    ConfigError,
+    TrainingInterrupted,
+    _checkpoint_state,
+    _progress,
+    _sigint_deferred,
+    refuse_changed_settings,
+)
 
 MNIST_SUBSET = "mnist-subset"  # --data naming the bundled digits (a folder of that name: ./mnist-subset)
 # What may differ between a VAE checkpoint and the run resuming it (the rest shapes model, data or noise).
@@ -326,17 +333,7 @@ def _resume(path: str, model, opt, loader, cfg: VAEConfig, log) -> tuple[int, di
     except (TypeError, ValueError) as e:
         raise ValueError(f"{path} holds a damaged training configuration ({e})") from None
     now = asdict(cfg)
-    differences = [
-        f"--{k.replace('_', '-')} {saved[k]} (now {now[k]})"
-        for k in now
-        if k not in RESUMABLE_CHANGES and saved.get(k) != now[k]
-    ]
-    if differences:
-        raise ConfigError(
-            "resume",
-            f"checkpoint {path} was trained with {', '.join(differences)}; these cannot change on resume "
-            "(only --epochs, --lr, --batch-size, --device, --out may)",
-        )
+    refuse_changed_settings(path, saved, now, RESUMABLE_CHANGES)
     try:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
