@@ -25,15 +25,18 @@ def assert_close(
         return
     both_nan = np.isnan(a) & np.isnan(e)
     same_inf = np.isinf(a) & (a == e)  # equal infinities match, as in torch (|inf - inf| would be nan)
+    matched = both_nan | same_inf
     with np.errstate(invalid="ignore"):
-        err = np.where(both_nan | same_inf, 0.0, np.abs(a - e))
-    excess = err - (atol + rtol * np.abs(e))
+        err = np.where(matched, 0.0, np.abs(a - e))
+        # matched places pass whatever rtol is (rtol * |nan| would be nan, i.e. a mismatch)
+        excess = np.where(matched, -np.inf, err - (atol + rtol * np.abs(e)))
     excess = np.where(np.isnan(excess), np.inf, excess)
     if np.any(excess > 0):
         idx = np.unravel_index(int(np.argmax(excess)), a.shape)
+        worst = np.max(np.where(np.isnan(err), np.inf, err))
         raise AssertionError(
             f"{name}: mismatch at index {tuple(int(i) for i in idx)}: got {a[idx]!r}, expected {e[idx]!r}; "
-            f"max abs error {np.nanmax(err):.3e} (atol={atol}, rtol={rtol})"
+            f"max abs error {worst:.3e} (atol={atol}, rtol={rtol})"
         )
 
 
