@@ -166,3 +166,14 @@ def test_maximum_propagates_nan():
     a = gc.tensor([np.nan, 1.0, 2.0])
     assert np.isnan(a.maximum(0.0).numpy()[0]) and np.isnan(a.minimum(5.0).numpy()[0])
     assert np.isnan(gc.tensor([1.0]).maximum(gc.tensor([np.nan])).numpy()[0])
+
+
+def test_nested_module_repr_has_torchs_layout():
+    # children one per line, the closing parenthesis of a container on its own line
+    import torch
+
+    def build(m):
+        return m.Sequential(m.Conv2d(1, 8, 3, padding=1), m.ReLU(), m.MaxPool2d(2), m.Flatten(),
+                            m.Sequential(m.Linear(8, 4), m.Sigmoid()))
+
+    assert repr(build(gc.nn)) == repr(build(torch.nn))

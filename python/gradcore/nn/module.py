@@ -387,10 +387,14 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        lines = [f"{type(self).__name__}({self.extra_repr()}"]
-        for name, child in self._modules.items():
-            lines.append(f"  ({name}): " + repr(child).replace("\n", "\n  "))
-        return "\n".join(lines) + ")" if len(lines) > 1 else lines[0] + ")"
+        # torch's layout: one line without children, else one line per extra-repr line and child,
+        # indented, with the closing parenthesis on its own line
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({k}): " + repr(child).replace("\n", "\n  ") for k, child in self._modules.items()]
+        if not child_lines:
+            return f"{type(self).__name__}({extra})"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(extra_lines + child_lines) + "\n)"
 
 
 def _moved(t: Tensor, device: str | None, dtype: DType | None) -> Tensor:
