@@ -9,6 +9,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -205,6 +206,29 @@ def _checkpoint_state(model, opt, epoch, history, cfg, loader) -> dict[str, Any]
     }
 
 
+def _restore_checkpoint_state(
+    path: str, state: dict, saved: dict, now: dict, model, opt, loader, log: Callable[[str], None]
+) -> tuple[int, dict[str, list[float]]]:
+    """The inverse of ``_checkpoint_state`` (shared by ``train`` and ``gradcore vae``): loads model,
+    optimizer and both random streams, applies the new --lr and logs each resumable setting that
+    changed. Returns (epochs done, history)."""
+    try:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        loader.rng.bit_generator.state = json.loads(state["loader_rng"])
+        generator().bit_generator.state = json.loads(state["global_rng"])
+        history = {k: [float(x) for x in v] for k, v in state["history"].items()}
+        epoch = int(state["epoch"])
+    except (AttributeError, KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise ValueError(f"{path} holds a damaged training state ({type(e).__name__}: {e})") from None
+    _set_lr(opt, now["lr"])  # the new --lr applies from here on
+    for k in ("lr", "batch_size", "device"):
+        if saved.get(k) != now[k]:
+            option = "--" + k.replace("_", "-")
+            log(f"resuming with {option} {_show(now[k])} (the checkpoint had {_show(saved[k])})")
+    return epoch, history
+
+
 def _set_lr(opt: optim.Optimizer, lr: float) -> None:
     groups = getattr(opt, "param_groups", None)
     if groups:
@@ -227,21 +251,7 @@ def _resume(path: str, model, opt, loader, cfg: TrainConfig, log) -> tuple[int, 
         raise ValueError(f"{path} holds a damaged training configuration ({e})") from None
     now = asdict(cfg)
     refuse_changed_settings(path, saved, now, RESUMABLE_CHANGES)
-    try:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        loader.rng.bit_generator.state = json.loads(state["loader_rng"])
-        generator().bit_generator.state = json.loads(state["global_rng"])
-        history = {k: [float(x) for x in v] for k, v in state["history"].items()}
-        epoch = int(state["epoch"])
-    except (AttributeError, KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise ValueError(f"{path} holds a damaged training state ({type(e).__name__}: {e})") from None
-    _set_lr(opt, cfg.lr)  # the new --lr applies from here on
-    for k in ("lr", "batch_size", "device"):
-        if saved.get(k) != now[k]:
-            option = "--" + k.replace("_", "-")
-            log(f"resuming with {option} {_show(now[k])} (the checkpoint had {_show(saved[k])})")
-    return epoch, history
+    return _restore_checkpoint_state(path, state, saved, now, model, opt, loader, log)
 
 
 def refuse_changed_settings(path: str, saved: dict, now: dict, resumable: tuple[str, ...]) -> None:

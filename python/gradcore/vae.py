@@ -13,7 +13,7 @@ import numpy as np
 
 from . import backend, nn, optim
 from .autograd import no_grad
-from .creation import generator, manual_seed, randn_like
+from .creation import manual_seed, randn_like
 from .data import DataLoader, load_mnist, load_mnist_subset
 from .images import grid, write_png
 from .nn import functional as F
@@ -24,6 +24,7 @@ from .train import (
     TrainingInterrupted,
     _checkpoint_state,
     _progress,
+    _restore_checkpoint_state,
     _sigint_deferred,
     refuse_changed_settings,
 )
@@ -334,18 +335,4 @@ def _resume(path: str, model, opt, loader, cfg: VAEConfig, log) -> tuple[int, di
         raise ValueError(f"{path} holds a damaged training configuration ({e})") from None
     now = asdict(cfg)
     refuse_changed_settings(path, saved, now, RESUMABLE_CHANGES)
-    try:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        loader.rng.bit_generator.state = json.loads(state["loader_rng"])
-        generator().bit_generator.state = json.loads(state["global_rng"])
-        history = {k: [float(v) for v in values] for k, values in state["history"].items()}
-        epoch = int(state["epoch"])
-    except (AttributeError, KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise ValueError(f"{path} holds a damaged training state ({type(e).__name__}: {e})") from None
-    for group in opt.param_groups:
-        group["lr"] = cfg.lr  # a new --lr applies from here on
-    for k in ("lr", "batch_size", "device"):
-        if saved.get(k) != now[k]:
-            log(f"resuming with --{k.replace('_', '-')} {now[k]} (the checkpoint had {saved[k]})")
-    return epoch, history
+    return _restore_checkpoint_state(path, state, saved, now, model, opt, loader, log)
