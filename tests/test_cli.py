@@ -3,16 +3,16 @@
 import os
 import re
 import signal
-import struct
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from helpers import run_main, write_idx
 
 import gradcore as gc
 from gradcore import serialization
-from gradcore.__main__ import build_parser, main
+from gradcore.__main__ import build_parser
 from gradcore.train import ConfigError, TrainConfig, TrainingInterrupted, fit, validate_config
 
 QUIET = dict(progress=False, hidden=[16])
@@ -35,23 +35,13 @@ def _cli(args, **kwargs):
     )
 
 
-def _main(argv, capsys):
-    """main() in process: (exit status, stdout, stderr), argparse's own exits included."""
-    try:
-        code = main(argv)
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_training_on_digits_reaches_95_percent():
     result = fit(TrainConfig(epochs=12, progress=False), log=_quiet)
     assert result["test_accuracy"] >= 0.95
 
 
 def test_cli_prints_final_accuracy(capsys):
-    code, out, _ = _main(["train", "--epochs", "2", "--hidden", "32", "--no-progress"], capsys)
+    code, out, _ = run_main(["train", "--epochs", "2", "--hidden", "32", "--no-progress"], capsys)
     assert code == 0
     assert "epoch 2/2" in out and "final test accuracy:" in out
 
@@ -70,7 +60,7 @@ def test_python_dash_m_entry_point_help_and_version():
 
 
 def test_help_shows_defaults_and_the_resume_rule(capsys):
-    code, out, _ = _main(["train", "--help"], capsys)
+    code, out, _ = run_main(["train", "--help"], capsys)
     assert code == 0
     text = " ".join(out.split())
     for default in (
@@ -110,7 +100,7 @@ def test_help_shows_defaults_and_the_resume_rule(capsys):
     ],
 )
 def test_bad_options_give_one_line_naming_the_option(args, option, problem, capsys):
-    code, out, err = _main(["train", "--no-progress", *args], capsys)
+    code, out, err = run_main(["train", "--no-progress", *args], capsys)
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert err.startswith(f"gradcore train: error: argument {option}")
@@ -131,19 +121,19 @@ def test_path_options_are_checked_before_training(tmp_path, capsys, monkeypatch)
     ]
     monkeypatch.setitem(sys.modules, "matplotlib", sys.modules.get("matplotlib", object()))
     for args, option, problem in cases:
-        code, _, err = _main(["train", "--no-progress", *args], capsys)
+        code, _, err = run_main(["train", "--no-progress", *args], capsys)
         assert code == 2 and f"argument {option}: " in err and problem in err, (args, err)
     real_access = os.access
     monkeypatch.setattr(
         os, "access", lambda p, mode: False if str(p) == str(tmp_path) else real_access(p, mode)
     )
-    code, _, err = _main(["train", "--checkpoint", str(tmp_path / "c.npz")], capsys)
+    code, _, err = run_main(["train", "--checkpoint", str(tmp_path / "c.npz")], capsys)
     assert code == 2 and "argument --checkpoint: cannot write the checkpoint into" in err
 
 
 def test_plot_without_matplotlib_is_refused_up_front(capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
-    code, out, err = _main(["train", "--plot", "curves.png", "--epochs", "1"], capsys)
+    code, out, err = run_main(["train", "--plot", "curves.png", "--epochs", "1"], capsys)
     assert code == 2 and "argument --plot: needs matplotlib" in err and "epoch" not in out
 
 
@@ -161,8 +151,8 @@ def test_relative_and_absolute_data_paths_are_the_same_data(tmp_path, monkeypatc
     data.mkdir()
     rng = np.random.default_rng(0)
     for prefix, n in (("train", 40), ("t10k", 10)):
-        _write_idx(data / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 4, 4)).astype(np.uint8))
-        _write_idx(data / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 3, n).astype(np.uint8))
+        write_idx(data / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 4, 4)).astype(np.uint8))
+        write_idx(data / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 3, n).astype(np.uint8))
     monkeypatch.chdir(tmp_path)
     ckpt = str(tmp_path / "run.npz")
     fit(TrainConfig(epochs=1, data="mnist", checkpoint=ckpt, **QUIET), log=_quiet)
@@ -170,18 +160,13 @@ def test_relative_and_absolute_data_paths_are_the_same_data(tmp_path, monkeypatc
     assert len(resumed["history"]["train_loss"]) == 2
 
 
-def _write_idx(path, array):
-    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}i", *array.shape)
-    path.write_bytes(header + array.tobytes())
-
-
 def test_bad_data_files_fail_with_one_line_naming_the_file(tmp_path, capsys):
     for prefix in ("train", "t10k"):
-        _write_idx(tmp_path / f"{prefix}-images-idx3-ubyte", np.zeros((3, 2, 2), np.uint8))
-        _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", np.array([0, 1, 200], np.uint8))
+        write_idx(tmp_path / f"{prefix}-images-idx3-ubyte", np.zeros((3, 2, 2), np.uint8))
+        write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", np.array([0, 1, 200], np.uint8))
     labels = tmp_path / "train-labels-idx1-ubyte"
     labels.write_bytes(labels.read_bytes()[:-1])  # truncated
-    code, out, err = _main(["train", "--data", str(tmp_path), "--no-progress"], capsys)
+    code, out, err = run_main(["train", "--data", str(tmp_path), "--no-progress"], capsys)
     assert code == 1 and len(err.strip().splitlines()) == 1
     assert f"{labels} is truncated" in err and "epoch" not in out
 
@@ -204,12 +189,12 @@ def test_resume_lists_every_setting_that_cannot_change(tmp_path, capsys):
     ckpt = str(tmp_path / "run.npz")
     fit(TrainConfig(epochs=1, checkpoint=ckpt, **QUIET), log=_quiet)
     argv = ["train", "--checkpoint", ckpt, "--resume", "--no-progress"]
-    code, _, err = _main([*argv, "--hidden", "8", "--dropout", "0.5", "--seed", "3"], capsys)
+    code, _, err = run_main([*argv, "--hidden", "8", "--dropout", "0.5", "--seed", "3"], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1
     for difference in ("--hidden 16 (now 8)", "--dropout 0.0 (now 0.5)", "--seed 0 (now 3)"):
         assert difference in err
     assert "only --epochs, --lr, --batch-size, --device may" in err
-    code, _, err = _main([*argv, "--hidden", "16", "--dropout", "0.5"], capsys)  # a KeyError before
+    code, _, err = run_main([*argv, "--hidden", "16", "--dropout", "0.5"], capsys)  # a KeyError before
     assert code == 2 and "--dropout 0.0 (now 0.5)" in err and "hidden" not in err
 
 
@@ -217,7 +202,7 @@ def test_resume_with_a_new_lr_really_uses_it(tmp_path, capsys):
     ckpt = str(tmp_path / "run.npz")
     fit(TrainConfig(epochs=1, checkpoint=ckpt, **QUIET), log=_quiet)
     saved = gc.load(ckpt)["model"]
-    code, out, _ = _main(
+    code, out, _ = run_main(
         ["train", "--hidden", "16", "--checkpoint", ckpt, "--resume", "--epochs", "2", "--lr", "1e-30"]
         + ["--batch-size", "100", "--no-progress"],
         capsys,
@@ -238,11 +223,11 @@ def test_resume_with_a_new_lr_really_uses_it(tmp_path, capsys):
 def test_corrupt_checkpoint_on_resume_is_one_line(tmp_path, capsys):
     ckpt = tmp_path / "run.npz"
     ckpt.write_bytes(b"\x00" * 100)
-    code, _, err = _main(["train", "--checkpoint", str(ckpt), "--resume", "--no-progress"], capsys)
+    code, _, err = run_main(["train", "--checkpoint", str(ckpt), "--resume", "--no-progress"], capsys)
     assert code == 1 and "Traceback" not in err
     assert f"{ckpt} is not a readable gradcore checkpoint" in err
     gc.save({"not": "training"}, ckpt)
-    code, _, err = _main(["train", "--checkpoint", str(ckpt), "--resume", "--no-progress"], capsys)
+    code, _, err = run_main(["train", "--checkpoint", str(ckpt), "--resume", "--no-progress"], capsys)
     assert code == 1 and "not one written by training" in err
 
 
@@ -285,7 +270,7 @@ def test_next_run_removes_temporaries_of_killed_saves(tmp_path, capsys):
     dead.wait()
     stale = tmp_path / f".tmp-run.npz.{serialization._host()}.{dead.pid}.0badf00d"
     stale.write_bytes(b"half a checkpoint")
-    code, out, _ = _main(
+    code, out, _ = run_main(
         ["train", "--epochs", "1", "--hidden", "8", "--checkpoint", str(tmp_path / "run.npz")], capsys
     )
     assert code == 0 and f"removed {stale}" in out
@@ -310,7 +295,7 @@ def test_damaged_training_state_on_resume_is_one_line(tmp_path, capsys):
         ("model", {}),
     ):
         gc.save({**good, key: junk}, ckpt)
-        code, _, err = _main(
+        code, _, err = run_main(
             ["train", "--hidden", "16", "--checkpoint", ckpt, "--resume", "--no-progress"], capsys
         )
         assert code == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, (key, err)
@@ -319,9 +304,9 @@ def test_damaged_training_state_on_resume_is_one_line(tmp_path, capsys):
 
 def test_train_and_test_images_of_different_sizes_are_refused(tmp_path, capsys):
     for prefix, side in (("train", 4), ("t10k", 5)):
-        _write_idx(tmp_path / f"{prefix}-images-idx3-ubyte", np.zeros((3, side, side), np.uint8))
-        _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", np.array([0, 1, 2], np.uint8))
-    code, out, err = _main(["train", "--data", str(tmp_path), "--no-progress"], capsys)
+        write_idx(tmp_path / f"{prefix}-images-idx3-ubyte", np.zeros((3, side, side), np.uint8))
+        write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", np.array([0, 1, 2], np.uint8))
+    code, out, err = run_main(["train", "--data", str(tmp_path), "--no-progress"], capsys)
     assert code == 1 and "train images have 16 pixels, test images 25" in err and "epoch" not in out
 
 
@@ -329,19 +314,19 @@ def test_train_and_test_images_of_different_sizes_are_refused(tmp_path, capsys):
 def test_cnn_short_run_on_28x28_idx_digits(tmp_path, capsys):
     x, y = gc.data.load_mnist_subset("test")
     for prefix, sl in (("train", slice(0, 96)), ("t10k", slice(96, 128))):
-        _write_idx(tmp_path / f"{prefix}-images-idx3-ubyte", np.round(x[sl, 0] * 255).astype(np.uint8))
-        _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", y[sl].astype(np.uint8))
+        write_idx(tmp_path / f"{prefix}-images-idx3-ubyte", np.round(x[sl, 0] * 255).astype(np.uint8))
+        write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", y[sl].astype(np.uint8))
     ckpt = str(tmp_path / "cnn.npz")
     argv = ["train", "--model", "cnn", "--data", str(tmp_path), "--no-progress", "--checkpoint", ckpt]
-    code, out, err = _main([*argv, "--epochs", "1"], capsys)
+    code, out, err = run_main([*argv, "--epochs", "1"], capsys)
     assert code == 0, err
     assert "conv32-pool-conv64-pool-fc128-dropout0.5-fc10 CNN on 96 samples" in out  # the CNN defaults
     assert re.search(r"final test accuracy: [0-9.]+%", out)
     state = gc.load(ckpt)
     assert state["model"]["0.weight"].shape == (32, 1, 3, 3) and '"batch_size": 32' in state["config"]
-    code, out, err = _main([*argv, "--epochs", "2", "--resume"], capsys)  # resumes as the MLP does
+    code, out, err = run_main([*argv, "--epochs", "2", "--resume"], capsys)  # resumes as the MLP does
     assert code == 0 and "resumed from" in out and "epoch 2/2" in out, err
-    code, _, err = _main(["train", "--data", str(tmp_path), "--checkpoint", ckpt, "--resume"], capsys)
+    code, _, err = run_main(["train", "--data", str(tmp_path), "--checkpoint", ckpt, "--resume"], capsys)
     assert code == 2 and "--model cnn (now mlp)" in err  # the model kind is part of the architecture
     # The CNN's learning rate follows a cosine over the epochs (epoch 2 of 2 runs at half); the MLP's stays.
     cfg = dict(data=str(tmp_path), epochs=2, progress=False)
@@ -350,9 +335,9 @@ def test_cnn_short_run_on_28x28_idx_digits(tmp_path, capsys):
 
 
 def test_cnn_on_the_bundled_8x8_digits_and_bad_model(capsys):
-    code, out, err = _main(["train", "--model", "cnn", "--epochs", "1", "--no-progress"], capsys)
+    code, out, err = run_main(["train", "--model", "cnn", "--epochs", "1", "--no-progress"], capsys)
     assert code == 0 and "CNN on 1438 samples (digits)" in out, err
-    code, _, err = _main(["train", "--model", "rnn"], capsys)
+    code, _, err = run_main(["train", "--model", "rnn"], capsys)
     assert code == 2 and "argument --model: invalid choice: 'rnn'" in err
     with pytest.raises(ConfigError, match="model: must be one of mlp, cnn"):
         validate_config(TrainConfig(model="lstm"))

@@ -5,6 +5,7 @@ import struct
 
 import numpy as np
 import pytest
+from helpers import write_idx
 
 import gradcore as gc
 from gradcore.data import DataLoader, load_digits, load_mnist, load_mnist_subset, read_idx
@@ -19,15 +20,6 @@ def test_bundled_digits_split():
     assert set(np.unique(yall)) == set(range(10))
     rows = {r.tobytes() for r in xtr}
     assert sum(r.tobytes() in rows for r in xte) < 5  # the halves hardly overlap (a few duplicate images)
-
-
-def write_idx(path, array, gz=False):
-    codes = {np.uint8: 0x08, np.int8: 0x09, np.int32: 0x0C, np.float32: 0x0D, np.float64: 0x0E}
-    header = struct.pack(">BBBB", 0, 0, codes[array.dtype.type], array.ndim) + struct.pack(
-        f">{array.ndim}i", *array.shape
-    )
-    body = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
-    (gzip.open if gz else open)(path, "wb").write(body)
 
 
 @pytest.mark.parametrize("gz", [False, True])

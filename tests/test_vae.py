@@ -6,10 +6,10 @@ import struct
 import numpy as np
 import pytest
 import torch
+from helpers import run_main, write_idx
 
 import gradcore as gc
 from gradcore import vae as vae_module
-from gradcore.__main__ import main
 from gradcore.testing import assert_close
 from gradcore.train import ConfigError
 from gradcore.vae import VAE, VAEConfig, fit_vae, reparameterize, vae_loss
@@ -98,10 +98,6 @@ def test_kl_is_zero_exactly_at_the_prior():
 
 
 # ------------------------------------------------------------------ the command line
-def _write_idx(path, array):
-    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}i", *array.shape)
-    path.write_bytes(header + array.tobytes())
-
 
 @pytest.fixture
 def tiny_mnist(tmp_path):
@@ -111,8 +107,8 @@ def tiny_mnist(tmp_path):
     x, y = gc.data.load_mnist_subset("test")
     for prefix, sl in (("train", slice(0, 48)), ("t10k", slice(48, 64))):
         images = np.round(x[sl, 0] * 255).astype(np.uint8)
-        _write_idx(folder / f"{prefix}-images-idx3-ubyte", images)
-        _write_idx(folder / f"{prefix}-labels-idx1-ubyte", y[sl].astype(np.uint8))
+        write_idx(folder / f"{prefix}-images-idx3-ubyte", images)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte", y[sl].astype(np.uint8))
     return folder
 
 
@@ -122,19 +118,10 @@ def _png_size(path):
     return struct.unpack(">II", data[16:24])  # width, height
 
 
-def _main(argv, capsys):
-    try:
-        code = main(argv)
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_cli_run_writes_both_pictures(tiny_mnist, tmp_path, capsys):
     out_dir = tmp_path / "pictures" / "run1"  # created, parents included
     argv = ["vae", "--data", str(tiny_mnist), "--epochs", "2", "--batch-size", "16", "--out", str(out_dir)]
-    code, out, err = _main([*argv, "--no-progress"], capsys)
+    code, out, err = run_main([*argv, "--no-progress"], capsys)
     assert code == 0, err
     assert "epoch 2/2: loss" in out and "reconstruction" in out and "KL" in out
     # 16 inputs above their 16 reconstructions; 8x8 samples; 28-pixel cells with 2-pixel gaps, at 2x.
@@ -168,7 +155,7 @@ def test_checkpoint_resume_matches_uninterrupted_run(tiny_mnist, tmp_path):
     ],
 )
 def test_bad_options_give_one_line_naming_the_option(args, option, problem, capsys):
-    code, out, err = _main(["vae", "--no-progress", *args], capsys)
+    code, out, err = run_main(["vae", "--no-progress", *args], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert err.startswith(f"gradcore vae: error: argument {option}") and problem in err, err
     assert "epoch" not in out
@@ -182,20 +169,20 @@ def test_bad_paths_are_refused_before_training(tmp_path, capsys):
         (["--data", str(tmp_path / "file")], "--data", "is a file"),
         (["--checkpoint", str(tmp_path)], "--checkpoint", "is a directory"),
     ):
-        code, out, err = _main(["vae", "--no-progress", *args], capsys)
+        code, out, err = run_main(["vae", "--no-progress", *args], capsys)
         assert code == 2 and f"argument {option}: " in err and problem in err, (args, err)
         assert "epoch" not in out
 
 
 def test_wrong_image_size_and_foreign_checkpoint_are_one_line_errors(tmp_path, capsys):
     for prefix in ("train", "t10k"):
-        _write_idx(tmp_path / f"{prefix}-images-idx3-ubyte", np.zeros((4, 8, 8), np.uint8))
-        _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", np.zeros(4, np.uint8))
-    code, _, err = _main(["vae", "--data", str(tmp_path), "--no-progress"], capsys)
+        write_idx(tmp_path / f"{prefix}-images-idx3-ubyte", np.zeros((4, 8, 8), np.uint8))
+        write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", np.zeros(4, np.uint8))
+    code, _, err = run_main(["vae", "--data", str(tmp_path), "--no-progress"], capsys)
     assert code == 1 and "needs 28x28 images" in err and len(err.strip().splitlines()) == 1
     ckpt = tmp_path / "other.npz"
     gc.save({"model": {}}, ckpt)
-    code, _, err = _main(["vae", "--checkpoint", str(ckpt), "--resume", "--no-progress"], capsys)
+    code, _, err = run_main(["vae", "--checkpoint", str(ckpt), "--resume", "--no-progress"], capsys)
     assert code == 1 and "not one written by `gradcore vae`" in err
 
 
