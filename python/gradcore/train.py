@@ -211,7 +211,7 @@ def _restore_checkpoint_state(
 ) -> tuple[int, dict[str, list[float]]]:
     """The inverse of ``_checkpoint_state`` (shared by ``train`` and ``gradcore vae``): loads model,
     optimizer and both random streams, applies the new --lr and logs each resumable setting that
-    changed. Returns (epochs done, history)."""
+    changed, then where training resumes. Returns (epochs done, history)."""
     try:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
@@ -226,6 +226,9 @@ def _restore_checkpoint_state(
         if saved.get(k) != now[k]:
             option = "--" + k.replace("_", "-")
             log(f"resuming with {option} {_show(now[k])} (the checkpoint had {_show(saved[k])})")
+    log(f"resumed from {path} after epoch {epoch}")
+    if epoch >= now["epochs"]:
+        log(f"the checkpoint already holds {epoch} epochs; raise --epochs to train more")
     return epoch, history
 
 
@@ -345,9 +348,6 @@ def _fit(cfg: TrainConfig, log, status: dict[str, Any]) -> dict[str, Any]:
     if cfg.resume:
         start_epoch, history = _resume(cfg.checkpoint, model, opt, loader, cfg, log)
         status["saved"] = start_epoch
-        log(f"resumed from {cfg.checkpoint} after epoch {start_epoch}")
-        if start_epoch >= cfg.epochs:
-            log(f"the checkpoint already holds {start_epoch} epochs; raise --epochs to train more")
     sizes = "-".join(map(str, [x_train.shape[1], *cfg.hidden, classes]))
     source = "digits" if cfg.data is None else cfg.data
     if cfg.model == "cnn":

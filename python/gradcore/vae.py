@@ -274,9 +274,6 @@ def _fit(cfg: VAEConfig, log, status: dict[str, Any]) -> dict[str, Any]:
     if cfg.resume:
         start_epoch, history = _resume(cfg.checkpoint, model, opt, loader, cfg, log)
         status["saved"] = start_epoch
-        log(f"resumed from {cfg.checkpoint} after epoch {start_epoch}")
-        if start_epoch >= cfg.epochs:
-            log(f"the checkpoint already holds {start_epoch} epochs; raise --epochs to train more")
     source = "bundled MNIST subset" if cfg.data == MNIST_SUBSET else cfg.data
     log(
         f"training the convolutional VAE (z_dim {cfg.z_dim}) on {len(x_train)} images ({source}), "
