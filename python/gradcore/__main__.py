@@ -218,20 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         distributed=args.distributed,
         model=args.model,
     )
-    try:
-        fit(cfg)
-    except ConfigError as e:  # a bad option: argparse style
-        print(f"{prog}: error: argument {e.option}: {e.problem}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt as e:  # TrainingInterrupted says where the last checkpoint is
-        newline = "\n" if cfg.progress else ""  # past the progress bar
-        what = e if isinstance(e, TrainingInterrupted) else "interrupted"
-        print(f"{newline}{prog}: {what}", file=sys.stderr)
-        return 130
-    except (OSError, ValueError, RuntimeError, MemoryError) as e:  # bad data or checkpoint, divergence
-        print(f"{prog}: error: {' '.join(str(e).split())}", file=sys.stderr)  # one line
-        return 1
-    return 0
+    return _run(lambda: fit(cfg), prog, cfg.progress)
 
 
 if __name__ == "__main__":
