@@ -358,7 +358,8 @@ def signbit(x: Tensor) -> Tensor:
     return Signbit.apply(x.detach()).to(bool_)
 
 
-def nan_to_num(x: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+def nan_to_num(x: Tensor, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:
     """NaN -> nan, +inf -> posinf (default: the dtype's max), -inf -> neginf (default: its lowest)."""
     from .ops_index import where
 
@@ -418,7 +419,8 @@ def div(a: Tensor, b: Any, rounding_mode: str | None = None) -> Tensor:
         # floor differs from trunc by one where the division is inexact and the signs differ.
         adjust = (r != 0) & ((a < 0) != (other < 0))
         return q + adjust.to(q.dtype)
-    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+    raise ValueError(
+        f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
 
 
 def add(a: Tensor, b: Any, alpha: Any = 1) -> Tensor:
@@ -440,4 +442,5 @@ def sub(a: Tensor, b: Any, alpha: Any = 1) -> Tensor:
 def _check_alpha(a: Tensor, b: Any, alpha: Any, what: str) -> None:
     other = a._coerce(b)
     if not (a.dtype.is_floating or other.dtype.is_floating) and not isinstance(alpha, numbers.Integral):
-        raise TypeError(f"{what}: for integral input tensors, argument alpha must not be a floating point number")
+        raise TypeError(
+            f"{what}: for integral input tensors, argument alpha must not be a floating point number")

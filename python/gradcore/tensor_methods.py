@@ -20,11 +20,13 @@ def _unary(fn: Callable[[Any], Any], name: str, doc: str) -> Callable[[Any], Any
 
 
 def _float_unary(cls: type, name: str) -> Callable[[Any], Any]:
-    return _unary(lambda x: _m.float_unary(x, cls), name, f"Elementwise {name} (integer inputs give floats), as torch.")
+    doc = f"Elementwise {name} (integer inputs give floats), as torch."
+    return _unary(lambda x: _m.float_unary(x, cls), name, doc)
 
 
 def _rounding(cls: type, name: str) -> Callable[[Any], Any]:
-    return _unary(lambda x: _m.rounding(x, cls, name), name, f"Elementwise {name}; integer tensors come back unchanged.")
+    doc = f"Elementwise {name}; integer tensors come back unchanged."
+    return _unary(lambda x: _m.rounding(x, cls, name), name, doc)
 
 
 def _inplace(name: str) -> Callable[..., Any]:
@@ -278,3 +280,263 @@ class TensorMethods:
     float_power_ = _inplace("float_power")
     __ifloordiv__ = _inplace("floor_divide")
     __imod__ = _inplace("remainder")
+
+    # ------------------------------------------------------------ ordering and scans (ops_sort.py)
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+        """(values, indices) sorted along dim (stable; NaN last ascending), as torch.Tensor.sort."""
+        from . import ops_sort
+
+        return ops_sort.sort(self, dim, descending, stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+        """The indices that sort along dim, as torch.Tensor.argsort."""
+        from . import ops_sort
+
+        return ops_sort.argsort(self, dim, descending, stable)
+
+    def msort(self) -> Any:
+        """Sorted along dim 0."""
+        from . import ops_sort
+
+        return ops_sort.msort(self)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+        """(values, indices) of the k largest (smallest) along dim, as torch.Tensor.topk."""
+        from . import ops_sort
+
+        return ops_sort.topk(self, k, dim, largest, sorted)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+        """(values, indices) of the k-th smallest along dim, as torch.Tensor.kthvalue."""
+        from . import ops_sort
+
+        return ops_sort.kthvalue(self, k, dim, keepdim)
+
+    def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """The lower median (of all, or (values, indices) along dim), as torch.Tensor.median."""
+        from . import ops_sort
+
+        return ops_sort.median(self, dim, keepdim)
+
+    def nanmedian(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """median ignoring NaN, as torch.Tensor.nanmedian."""
+        from . import ops_sort
+
+        return ops_sort.nanmedian(self, dim, keepdim)
+
+    def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
+        """(values, indices) of the most frequent value along dim, as torch.Tensor.mode."""
+        from . import ops_sort
+
+        return ops_sort.mode(self, dim, keepdim)
+
+    def cumprod(self, dim: int, *, dtype: Any = None) -> Any:
+        """Running product along dim, as torch.Tensor.cumprod."""
+        from . import ops_sort
+
+        return ops_sort.cumprod(self, dim, dtype=dtype)
+
+    def count_nonzero(self, dim: Any = None) -> Any:
+        """The number of non-zero elements, as torch.Tensor.count_nonzero."""
+        from . import ops_sort
+
+        return ops_sort.count_nonzero(self, dim)
+
+    def unique(self, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
+               dim: int | None = None) -> Any:
+        """The distinct values (host-side), as torch.Tensor.unique."""
+        from . import ops_sort
+
+        return ops_sort.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def bincount(self, weights: Any = None, minlength: int = 0) -> Any:
+        """Counts of each non-negative value, as torch.Tensor.bincount."""
+        from . import ops_sort
+
+        return ops_sort.bincount(self, weights, minlength)
+
+    # ------------------------------------------------------------ shape and linear algebra (shape_ops.py)
+    def tril(self, diagonal: int = 0) -> Any:
+        """The lower triangle of the last two dims, as torch.Tensor.tril."""
+        from . import shape_ops
+
+        return shape_ops.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Any:
+        """The upper triangle of the last two dims, as torch.Tensor.triu."""
+        from . import shape_ops
+
+        return shape_ops.triu(self, diagonal)
+
+    def diag(self, diagonal: int = 0) -> Any:
+        """Vector -> diagonal matrix, matrix -> its diagonal, as torch.Tensor.diag."""
+        from . import shape_ops
+
+        return shape_ops.diag(self, diagonal)
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Any:
+        """The diagonal as a strided view, as torch.Tensor.diagonal."""
+        from . import shape_ops
+
+        return shape_ops.diagonal(self, offset, dim1, dim2)
+
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Any:
+        """Last-dim vectors on the diagonals of new matrices, as torch.Tensor.diag_embed."""
+        from . import shape_ops
+
+        return shape_ops.diag_embed(self, offset, dim1, dim2)
+
+    def trace(self) -> Any:
+        """The sum of the main diagonal, as torch.Tensor.trace."""
+        from . import shape_ops
+
+        return shape_ops.trace(self)
+
+    def outer(self, vec2: Any) -> Any:
+        """The outer product, as torch.Tensor.outer."""
+        from . import shape_ops
+
+        return shape_ops.outer(self, vec2)
+
+    ger = outer
+
+    def dot(self, other: Any) -> Any:
+        """The inner product of two vectors, as torch.Tensor.dot."""
+        from . import shape_ops
+
+        return shape_ops.dot(self, other)
+
+    def inner(self, other: Any) -> Any:
+        """Sum over the last dims, as torch.Tensor.inner."""
+        from . import shape_ops
+
+        return shape_ops.inner(self, other)
+
+    def cross(self, other: Any, dim: int | None = None) -> Any:
+        """The 3-vector cross product along dim, as torch.Tensor.cross."""
+        from . import shape_ops
+
+        return shape_ops.cross(self, other, dim)
+
+    def kron(self, other: Any) -> Any:
+        """The Kronecker product, as torch.Tensor.kron."""
+        from . import shape_ops
+
+        return shape_ops.kron(self, other)
+
+    def movedim(self, source: Any, destination: Any) -> Any:
+        """Dims moved (a view), as torch.Tensor.movedim."""
+        from . import shape_ops
+
+        return shape_ops.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0: int, axis1: int) -> Any:
+        """transpose(axis0, axis1)."""
+        return self.transpose(axis0, axis1)
+
+    swapdims = swapaxes
+
+    def narrow(self, dim: int, start: int, length: int) -> Any:
+        """A slice view along dim, as torch.Tensor.narrow."""
+        from . import shape_ops
+
+        return shape_ops.narrow(self, dim, start, length)
+
+    def unbind(self, dim: int = 0) -> Any:
+        """The slices along dim, as torch.Tensor.unbind."""
+        from . import shape_ops
+
+        return shape_ops.unbind(self, dim)
+
+    def tensor_split(self, indices_or_sections: Any, dim: int = 0) -> Any:
+        """Split into sections or at indices, as torch.Tensor.tensor_split."""
+        from . import shape_ops
+
+        return shape_ops.tensor_split(self, indices_or_sections, dim)
+
+    def split_with_sizes(self, split_sizes: Any, dim: int = 0) -> Any:
+        """Split into pieces of the given sizes."""
+        from . import shape_ops
+
+        return shape_ops.split_with_sizes(self, split_sizes, dim)
+
+    def hsplit(self, indices_or_sections: Any) -> Any:
+        """tensor_split along dim 1 (0 for 1-d)."""
+        from . import shape_ops
+
+        return shape_ops.hsplit(self, indices_or_sections)
+
+    def vsplit(self, indices_or_sections: Any) -> Any:
+        """tensor_split along dim 0."""
+        from . import shape_ops
+
+        return shape_ops.vsplit(self, indices_or_sections)
+
+    def dsplit(self, indices_or_sections: Any) -> Any:
+        """tensor_split along dim 2."""
+        from . import shape_ops
+
+        return shape_ops.dsplit(self, indices_or_sections)
+
+    def broadcast_to(self, size: Any) -> Any:
+        """Expanded to size (a view), as torch.Tensor.broadcast_to."""
+        return self.expand(*size)
+
+    def rot90(self, k: int = 1, dims: Any = (0, 1)) -> Any:
+        """Rotated by 90 degrees k times in the plane of dims, as torch.Tensor.rot90."""
+        from . import shape_ops
+
+        return shape_ops.rot90(self, k, dims)
+
+    def fliplr(self) -> Any:
+        """Reversed along dim 1."""
+        return self.flip(1) if self.ndim >= 2 else _raise(ValueError("fliplr: Input must be >= 2-d."))
+
+    def flipud(self) -> Any:
+        """Reversed along dim 0."""
+        return self.flip(0) if self.ndim >= 1 else _raise(ValueError("flipud: Input must be >= 1-d."))
+
+    def diff(self, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Any:
+        """The n-th forward difference along dim, as torch.Tensor.diff."""
+        from . import shape_ops
+
+        return shape_ops.diff(self, n, dim, prepend, append)
+
+    def stride(self, dim: int | None = None) -> Any:
+        """Strides in elements (one dim's, or all), as torch.Tensor.stride."""
+        from . import shape_ops
+        from .ops_index import wrap_dim
+
+        s = shape_ops.strides_of(self)
+        return s if dim is None else s[wrap_dim(dim, self.ndim, "stride")]
+
+    def storage_offset(self) -> int:
+        """The first element's offset in its storage, in elements."""
+        from . import shape_ops
+
+        return shape_ops.storage_offset(self)
+
+    def data_ptr(self) -> int:
+        """The first element's address."""
+        from . import shape_ops
+
+        return shape_ops.data_ptr(self)
+
+    def as_strided(self, size: Any, stride: Any, storage_offset: int | None = None) -> Any:
+        """A view with the given strides (contiguous inputs; no gradient), as torch.Tensor.as_strided."""
+        from . import shape_ops
+
+        return shape_ops.as_strided(self, size, stride, storage_offset)
+
+    def is_nonzero(self) -> bool:
+        """The truth value of a one-element tensor."""
+        if self.numel() != 1:
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous" if self.numel() == 0 else
+                               "Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item())
+
+
+def _raise(exc: Exception) -> Any:
+    raise exc
