@@ -159,7 +159,7 @@ def test_cumprod_forward(dtype, device):
     _same(gc.tensor(x, device=device).cumprod(0), torch.tensor(x).cumprod(0))
     _same(gc.cumprod(gc.tensor(np.zeros((2, 0)), device=device), 1), torch.cumprod(torch.zeros(2, 0,
                                                                                              dtype=torch.float64), 1))
-    _same(gc.cumprod(gc.tensor(3.0, device=device), 0), torch.cumprod(torch.tensor(3.0, dtype=torch.float64), 0))
+    _same(gc.cumprod(gc.tensor(3.0, device=device), 0), torch.cumprod(torch.tensor(3.0), 0))
 
 
 @pytest.mark.parametrize("zeros", [0, 1, 2])

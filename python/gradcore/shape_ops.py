@@ -51,9 +51,11 @@ def storage_offset(x: Tensor) -> int:
     """The offset of x's first element in its storage, in elements."""
     data = x._data
     if isinstance(data, np.ndarray):
-        root = data
-        while isinstance(root.base, np.ndarray):
-            root = root.base
+        root, node = data, data
+        while getattr(node, "base", None) is not None:  # as_strided views hang off a non-ndarray holder
+            node = node.base
+            if isinstance(node, np.ndarray):
+                root = node
         return (data.__array_interface__["data"][0] - root.__array_interface__["data"][0]) // data.itemsize
     return int(data.offset)
 
@@ -619,7 +621,6 @@ def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
     out = [t.reshape(tuple(-1 if i == k else 1 for i in range(n))).expand(*shape) for k, t in enumerate(ts)]
     if swap:
         out[0], out[1] = out[1], out[0]
-        out = [o.transpose(0, 1) for o in out]
     return tuple(out)
 
 
