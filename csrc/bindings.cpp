@@ -206,6 +206,7 @@ void register_cpu(py::module_& m) {
     m.def("where", [](A cond, A a, A b, A out) {
         cpu::where(cpu_view(cond), cpu_view(a), cpu_view(b), cpu_out(out, "out"));
     });
+    m.def("cumprod", [](A x, A out) { cpu::cumprod_lastdim(cpu_view(x), cpu_out(out, "out")); });
     m.def("sort_lastdim", [](A x, A values, A indices, bool descending) {
         cpu::sort_lastdim(cpu_view(x), cpu_out(values, "values"), cpu_out(indices, "indices"), descending);
     }, py::arg("x"), py::arg("values"), py::arg("indices"), py::arg("descending"));

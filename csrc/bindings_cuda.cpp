@@ -627,6 +627,7 @@ void register_cuda(py::module_& m) {
     if (const char* env = std::getenv("GRADCORE_CUDA_SYNC")) cuda::sync_debug_flag() = std::string(env) == "1";
 
     // ---- 2-d pooling (pool_cuda.cu): the parameters travel as one list (kh, kw, sh, sw, ph, pw, dh, dw).
+    m.def("cumprod", [](A x, A out) { cuda::cumprod_lastdim(dv(x), dout(out)); });
     m.def("sort_lastdim", [](A x, A values, A indices, bool descending) {
         cuda::OpScope scope("sort_lastdim");
         cuda::sort_lastdim(dv(x), dout(values), dout(indices), descending);

@@ -1,4 +1,5 @@
-// Sort and top-k along the last axis (CPU and CUDA twins) and the ordering both devices share.
+// Sort and top-k along the last axis (CPU and CUDA twins) and the ordering both devices share; cumprod
+// along the last axis (a running product in double for floats, int64 for integers, as cumsum).
 // sort_lastdim(x, values, indices, descending) writes, for each row of the contiguous x (rows, n), the first
 // k = values' last dim entries of the row in sorted order and their int64 positions. The order is total and
 // stable: NaN sorts above every number (last ascending, first descending, as torch), ties keep their
@@ -39,6 +40,7 @@ inline void check_sort_args(const ArrayView& x, const ArrayView& values, const A
 #define GC_DECLARE_SORT_KERNELS(NS)                                                                     \
     namespace NS {                                                                                     \
     void sort_lastdim(const ArrayView& x, const ArrayView& values, const ArrayView& indices, bool descending); \
+    void cumprod_lastdim(const ArrayView& x, const ArrayView& out);                                    \
     }
 
 GC_DECLARE_SORT_KERNELS(cpu)

@@ -4,6 +4,7 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+#include "kernels.h"
 #include "parallel.h"
 #include "sort.h"
 
@@ -35,6 +36,34 @@ void sort_lastdim(const ArrayView& x, const ArrayView& values, const ArrayView& 
                     pi[r * k + j] = row[j].second;
                 }
             }
+        });
+    });
+}
+
+void cumprod_lastdim(const ArrayView& x, const ArrayView& out) {
+    check_sum_dtypes(x, out, "cumprod");
+    if (x.numel() == 0 && out.numel() == 0) return;
+    check_lastdim_args(x, out, "cumprod");
+    GC_CHECK(out.numel() == x.numel(), "cumprod: output size differs from the input's");
+    const int64_t c = x.shape[x.ndim - 1];
+    if (c == 0) return;
+    const int64_t rows = x.numel() / c;
+    dispatch_any(x.dtype, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        using A = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+        dispatch_any(out.dtype, [&](auto* otag) {
+            using O = std::remove_pointer_t<decltype(otag)>;
+            const T* px = x.ptr<T>();
+            O* po = out.ptr<O>();
+            parallel_for(rows, std::max<int64_t>(1, 65536 / c), [&](int64_t b, int64_t e) {
+                for (int64_t r = b; r < e; ++r) {
+                    A acc = 1;
+                    for (int64_t j = 0; j < c; ++j) {
+                        acc *= A(px[r * c + j]);
+                        po[r * c + j] = O(acc);
+                    }
+                }
+            });
         });
     });
 }

@@ -5,6 +5,7 @@
 // variant is future work. Compiled, not yet run on a GPU (launches on the current stream).
 #include <type_traits>
 #include "cuda_common.h"
+#include "kernels.h"
 #include "sort.h"
 
 namespace gc::cuda {
@@ -37,6 +38,18 @@ __global__ void rank_sort_kernel(const T* __restrict__ x, T* __restrict__ values
     }
 }
 
+// One thread per row with a wide running product (cumsum_rows' twin): exact in order.
+template <class T, class A, class O>
+__global__ void cumprod_rows(const T* x, O* out, int64_t rows, int64_t cols) {
+    for (int64_t r = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; r < rows; r += int64_t(gridDim.x) * blockDim.x) {
+        A acc = 1;
+        for (int64_t j = 0; j < cols; ++j) {
+            acc *= A(x[r * cols + j]);
+            out[r * cols + j] = O(acc);
+        }
+    }
+}
+
 }  // namespace
 
 void sort_lastdim(const ArrayView& x, const ArrayView& values, const ArrayView& indices, bool descending) {
@@ -54,6 +67,25 @@ void sort_lastdim(const ArrayView& x, const ArrayView& values, const ArrayView& 
                                                                       indices.ptr<int64_t>(), n, k, tiles_per_row,
                                                                       descending);
         GC_LAUNCH_CHECK("sort kernel");
+    });
+}
+
+void cumprod_lastdim(const ArrayView& x, const ArrayView& out) {
+    check_sum_dtypes(x, out, "cumprod");
+    if (x.numel() == 0 && out.numel() == 0) return;
+    check_lastdim_args(x, out, "cumprod");
+    GC_CHECK(out.numel() == x.numel(), "cumprod: output size differs from the input's");
+    const int64_t c = x.shape[x.ndim - 1];
+    if (c == 0) return;
+    const int64_t rows = x.numel() / c;
+    dispatch_any(x.dtype, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        using A = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+        dispatch_any(out.dtype, [&](auto* otag) {
+            using O = std::remove_pointer_t<decltype(otag)>;
+            cumprod_rows<T, A, O><<<grid_for(rows), kThreads, 0, stream()>>>(x.ptr<T>(), out.ptr<O>(), rows, c);
+            GC_LAUNCH_CHECK("cumprod kernel");
+        });
     });
 }
 
