@@ -173,7 +173,8 @@ def test_add_sub_alpha_mul_pow(device):
     ga, ta = _pair(a, device)
     gb, tb = _pair(b, device)
     out = gc.add(ga, gb, alpha=2.5) + ga.sub(gb, alpha=-1) + gc.mul(ga, gb) + gb.pow(ga) + gc.pow(2.0, ga)
-    ref = torch.add(ta, tb, alpha=2.5) + ta.sub(tb, alpha=-1) + torch.mul(ta, tb) + tb.pow(ta) + torch.pow(2.0, ta)
+    ref = (torch.add(ta, tb, alpha=2.5) + ta.sub(tb, alpha=-1) + torch.mul(ta, tb) + tb.pow(ta)
+           + torch.pow(2.0, ta))
     _compare(out, ref)
     out.sum().backward()
     ref.sum().backward()
@@ -194,8 +195,8 @@ def test_comparisons(name, device):
     b = np.array([2.0, 2.0, np.nan])
     for other_g, other_t in ((gc.tensor(b, device=device), torch.tensor(b)), (2, 2), (2.0, 2.0)):
         _compare(getattr(gc.tensor(a, device=device), name)(other_g), getattr(torch.tensor(a), name)(other_t))
-        _compare(getattr(gc, name)(gc.tensor(a, device=device), other_g), getattr(torch, name)(torch.tensor(a),
-                                                                                               other_t))
+        _compare(getattr(gc, name)(gc.tensor(a, device=device), other_g),
+                 getattr(torch, name)(torch.tensor(a), other_t))
     ints = np.array([1, 2, 3], dtype=np.int32)
     _compare(getattr(gc.tensor(ints, device=device), name)(gc.tensor([2.5, 2.0, 1.0], device=device)),
              getattr(torch.tensor(ints), name)(torch.tensor([2.5, 2.0, 1.0])))
@@ -308,7 +309,8 @@ def test_half_types_compute_in_float32(device):
 
 
 PROBE = (
-    "sin cos tan asin acos atan sinh cosh asinh acosh atanh floor ceil round trunc frac log1p expm1 log2 log10 "
+    "sin cos tan asin acos atan sinh cosh asinh acosh atanh floor ceil round trunc frac log1p expm1 log2 "
+    "log10 "
     "exp2 rsqrt reciprocal square sgn signbit nan_to_num logit lerp atan2 hypot fmod remainder floor_divide "
     "float_power neg add sub mul div pow eq ne lt le gt ge"
 ).split()
@@ -322,3 +324,30 @@ def test_probe_names_exist():
                  "tanh_", "pow_", "square_", "sin_", "floor_", "lerp_"):
         assert hasattr(x, name), name
     assert math.isclose(gc.tensor(2.0).exp2().item(), 4.0)
+
+
+def test_extra_composites(device):
+    a, b, c = RNG.uniform(-2, 2, (2, 3)), RNG.uniform(-2, 2, (3,)), RNG.uniform(0.5, 2, (2, 1))
+    ga, ta = _pair(a, device)
+    gb, tb = _pair(b, device)
+    gcc, tc = _pair(c, device)
+    out = gc.addcmul(ga, gb, gcc, value=0.5) + ga.addcdiv(gb, gcc, value=-2) + gc.logaddexp(ga, gb)
+    out = out + gc.xlogy(gcc, gcc) + ga.deg2rad() + gc.rad2deg(gb) + ga.clamp_min(0.1) + gc.clamp_max(ga, 0.2)
+    ref = torch.addcmul(ta, tb, tc, value=0.5) + ta.addcdiv(tb, tc, value=-2) + torch.logaddexp(ta, tb)
+    ref = (ref + torch.xlogy(tc, tc) + ta.deg2rad() + torch.rad2deg(tb) + ta.clamp_min(0.1)
+           + torch.clamp_max(ta, 0.2))
+    _compare(out, ref)
+    out.sum().backward()
+    ref.sum().backward()
+    for g, t in ((ga, ta), (gb, tb), (gcc, tc)):
+        assert_close(g.grad.cpu(), t.grad.numpy(), **TOL)
+    inf = np.array([np.inf, -np.inf, np.inf, 1.0])
+    _compare(gc.logaddexp(gc.tensor(inf, device=device), gc.tensor(inf[::-1].copy(), device=device)),
+             torch.logaddexp(torch.tensor(inf), torch.tensor(inf[::-1].copy())))
+    x = np.array([0.0, 0.0, 2.0, 1.0])
+    y = np.array([0.0, np.nan, 3.0, 0.0])
+    _compare(gc.xlogy(gc.tensor(x, device=device), gc.tensor(y, device=device)),
+             torch.xlogy(torch.tensor(x), torch.tensor(y)))
+    _compare(gc.deg2rad(gc.tensor([180], device=device)), torch.deg2rad(torch.tensor([180])))
+    with pytest.raises(TypeError, match="integer division"):
+        gc.addcdiv(gc.zeros(2), gc.tensor([1, 2]), gc.tensor([1, 2]))

@@ -17,7 +17,8 @@ TOL = dict(atol=1e-12, rtol=1e-10)
 def _same(out, ref, **tol):
     assert out.shape == tuple(ref.shape), (out.shape, tuple(ref.shape))
     assert out.dtype.name == str(ref.dtype).replace("torch.", ""), (out.dtype, ref.dtype)
-    assert_close(out.cpu().numpy().astype(np.float64), ref.detach().numpy().astype(np.float64), **(tol or TOL))
+    assert_close(out.cpu().numpy().astype(np.float64), ref.detach().numpy().astype(np.float64),
+                 **(tol or TOL))
 
 
 def _fwd_bwd(fn_gc, fn_torch, arrays, device):
@@ -84,7 +85,8 @@ def test_diag_trace_diag_embed(k, device):
     _fwd_bwd(lambda t: gc.diag(t, k), lambda t: torch.diag(t, k), [v], device)
     _fwd_bwd(lambda t: t.diag(k), lambda t: t.diag(k), [m], device)
     _fwd_bwd(lambda t: gc.trace(t), lambda t: torch.trace(t), [m], device)
-    _fwd_bwd(lambda t: gc.diag_embed(t, k), lambda t: torch.diag_embed(t, k), [RNG.normal(size=(2, 3))], device)
+    _fwd_bwd(lambda t: gc.diag_embed(t, k), lambda t: torch.diag_embed(t, k), [RNG.normal(size=(2, 3))],
+             device)
     _same(gc.trace(gc.tensor([[1, 2], [3, 4]], device=device)), torch.trace(torch.tensor([[1, 2], [3, 4]])))
 
 
@@ -118,8 +120,8 @@ def test_tensordot(dims, device):
     a, b = RNG.normal(size=(2, 3, 4)), RNG.normal(size=(3, 4, 5) if dims != ([2], [0]) else (4, 5))
     if dims == ([1, 0], [0, 1]):
         b = RNG.normal(size=(3, 2, 5))
-    _fwd_bwd(lambda p, q: gc.tensordot(p, q, dims=dims), lambda p, q: torch.tensordot(p, q, dims=dims), [a, b],
-             device)
+    _fwd_bwd(lambda p, q: gc.tensordot(p, q, dims=dims), lambda p, q: torch.tensordot(p, q, dims=dims),
+             [a, b], device)
     with pytest.raises(ValueError, match="contracted dimensions"):
         gc.tensordot(gc.ones(2, 3), gc.ones(2, 3), dims=1)
 
@@ -198,8 +200,8 @@ def test_stacks(device):
     vecs = [RNG.normal(size=(3,)), RNG.normal(size=(3,))]
     for name in ("hstack", "vstack", "dstack", "column_stack", "row_stack"):
         for group in (arrs, vecs):
-            _fwd_bwd(lambda *t, n=name: getattr(gc, n)(list(t)), lambda *t, n=name: getattr(torch, n)(list(t)),
-                     group, device)
+            _fwd_bwd(lambda *t, n=name: getattr(gc, n)(list(t)),
+                     lambda *t, n=name: getattr(torch, n)(list(t)), group, device)
     _same(gc.hstack([gc.tensor(1.0), gc.tensor(2.0)]), torch.hstack([torch.tensor(1.0), torch.tensor(2.0)]))
 
 
@@ -224,16 +226,17 @@ def test_block_diag_rot90_flips_diff(device):
     x = RNG.normal(size=(2, 3, 4))
     for k in (-1, 0, 1, 2, 3, 5):
         for dims in ((0, 1), (2, 0), (1, 2)):
-            _fwd_bwd(lambda t, kk=k, dd=dims: gc.rot90(t, kk, dd), lambda t, kk=k, dd=dims: torch.rot90(t, kk, dd),
-                     [x], device)
+            _fwd_bwd(lambda t, kk=k, dd=dims: gc.rot90(t, kk, dd),
+                     lambda t, kk=k, dd=dims: torch.rot90(t, kk, dd), [x], device)
     _same(gc.fliplr(gc.tensor(x)), torch.fliplr(torch.tensor(x)))
     _same(gc.flipud(gc.tensor(x)), torch.flipud(torch.tensor(x)))
     for n in (1, 2, 4):
         for dim in (0, -1):
-            _fwd_bwd(lambda t, nn=n, d=dim: gc.diff(t, nn, d), lambda t, nn=n, d=dim: torch.diff(t, nn, d), [x],
-                     device)
+            _fwd_bwd(lambda t, nn=n, d=dim: gc.diff(t, nn, d), lambda t, nn=n, d=dim: torch.diff(t, nn, d),
+                     [x], device)
     pre, app = RNG.normal(size=(2, 3, 1)), RNG.normal(size=(2, 3, 2))
-    _fwd_bwd(lambda t, p, a: gc.diff(t, prepend=p, append=a), lambda t, p, a: torch.diff(t, prepend=p, append=a),
+    _fwd_bwd(lambda t, p, a: gc.diff(t, prepend=p, append=a),
+             lambda t, p, a: torch.diff(t, prepend=p, append=a),
              [x, pre, app], device)
     b = np.array([True, False, False, True])
     _same(gc.diff(gc.tensor(b)), torch.diff(torch.tensor(b)))

@@ -1,5 +1,6 @@
-"""sort / argsort / topk / kthvalue / median / mode / cumprod / counting / unique / searchsorted against torch
-2.13 CPU: values, indices (stable ties, NaN placement), dims, 0-d / empty / non-contiguous inputs, gradients."""
+"""sort / argsort / topk / kthvalue / median / mode / cumprod / counting / unique / searchsorted against
+torch 2.13 CPU: values, indices (stable ties, NaN placement), dims, 0-d / empty / non-contiguous inputs,
+gradients."""
 
 import numpy as np
 import pytest
@@ -98,7 +99,8 @@ def test_topk_nan_and_ints(device):
     x = np.array([1.0, np.nan, 5.0, -2.0])
     _same(gc.tensor(x, device=device).topk(2).values, torch.tensor(x).topk(2).values)
     ints = np.array([[4, 9, 1, 7]], dtype=np.int32)
-    _same(gc.tensor(ints, device=device).topk(3, largest=False).values, torch.tensor(ints).topk(3, largest=False).values)
+    _same(gc.tensor(ints, device=device).topk(3, largest=False).values,
+          torch.tensor(ints).topk(3, largest=False).values)
 
 
 @pytest.mark.parametrize("keepdim", [False, True])
@@ -157,8 +159,8 @@ def test_cumprod_forward(dtype, device):
         out, ref = gc.cumprod(gc.tensor(x, device=device), dim), torch.cumprod(torch.tensor(x), dim)
         _same(out, ref)
     _same(gc.tensor(x, device=device).cumprod(0), torch.tensor(x).cumprod(0))
-    _same(gc.cumprod(gc.tensor(np.zeros((2, 0)), device=device), 1), torch.cumprod(torch.zeros(2, 0,
-                                                                                             dtype=torch.float64), 1))
+    _same(gc.cumprod(gc.tensor(np.zeros((2, 0)), device=device), 1),
+          torch.cumprod(torch.zeros(2, 0, dtype=torch.float64), 1))
     _same(gc.cumprod(gc.tensor(3.0, device=device), 0), torch.cumprod(torch.tensor(3.0), 0))
 
 

@@ -171,3 +171,29 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
 def tile(input: Tensor, dims: Any) -> Tensor:
     """input repeated dims times along each dim, as torch.tile."""
     return _input(input, "tile").tile(*(dims if isinstance(dims, (list, tuple)) else (dims,)))
+
+
+def addcmul(input: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+    """input + value * tensor1 * tensor2, as torch.addcmul."""
+    return _m.addcmul(_input(input, "addcmul"), tensor1, tensor2, value)
+
+
+def addcdiv(input: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+    """input + value * tensor1 / tensor2, as torch.addcdiv."""
+    return _m.addcdiv(_input(input, "addcdiv"), tensor1, tensor2, value)
+
+
+def logaddexp(input: Tensor, other: Any) -> Tensor:
+    """log(exp(input) + exp(other)) without overflow, as torch.logaddexp."""
+    return _m.logaddexp(_input(input, "logaddexp"), other)
+
+
+def xlogy(input: Any, other: Any) -> Tensor:
+    """input * log(other), 0 where input == 0, as torch.xlogy."""
+    return _m.xlogy(input, other)
+
+
+deg2rad = _method_fn("deg2rad")
+rad2deg = _method_fn("rad2deg")
+clamp_min = _method_fn("clamp_min")
+clamp_max = _method_fn("clamp_max")

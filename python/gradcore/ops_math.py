@@ -444,3 +444,56 @@ def _check_alpha(a: Tensor, b: Any, alpha: Any, what: str) -> None:
     if not (a.dtype.is_floating or other.dtype.is_floating) and not isinstance(alpha, numbers.Integral):
         raise TypeError(
             f"{what}: for integral input tensors, argument alpha must not be a floating point number")
+
+
+def addcmul(x: Tensor, t1: Any, t2: Any, value: Any = 1) -> Tensor:
+    """x + value * t1 * t2, as torch.addcmul."""
+    return x + value * (x._coerce(t1) * t2) if value != 1 else x + x._coerce(t1) * t2
+
+
+def addcdiv(x: Tensor, t1: Any, t2: Any, value: Any = 1) -> Tensor:
+    """x + value * t1 / t2, as torch.addcdiv (integer t1 / t2 raise, as torch)."""
+    a, b = x._coerce(t1), x._coerce(t2)
+    if not (a.dtype.is_floating or b.dtype.is_floating):
+        raise TypeError("addcdiv: integer division with addcdiv is no longer supported; use a float tensor")
+    return x + (a / b) * value if value != 1 else x + a / b
+
+
+def logaddexp(a: Tensor, b: Any) -> Tensor:
+    """log(exp(a) + exp(b)) without overflow: max + log1p(exp(-|a - b|)), as torch.logaddexp."""
+    from .ops_index import where
+
+    if not a.dtype.is_floating:
+        a = a.to(get_default_dtype())
+    b = a._coerce(b)
+    m = a.maximum(b)
+    d = (a - b).abs()
+    # equal infinities: the difference is NaN, the answer is that infinity
+    return where(d != d, m, m + (-d).exp().log1p())
+
+
+def xlogy(a: Any, b: Any) -> Tensor:
+    """a * log(b), 0 where a == 0 (NaN b propagates), as torch.xlogy."""
+    from .ops_index import where
+
+    if not is_tensor(a):
+        a = b._coerce(a)
+    if not a.dtype.is_floating:
+        a = a.to(get_default_dtype())
+    b = a._coerce(b)
+    b = b if b.dtype.is_floating else b.to(a.dtype)
+    bd = b.detach()
+    safe = where((a.detach() == 0) & (bd == bd), 1.0, b)
+    return where((a.detach() == 0) & (bd == bd), 0.0, a * safe.log())
+
+
+def deg2rad(x: Tensor) -> Tensor:
+    """Degrees to radians (ints promote to float)."""
+    x = x if x.dtype.is_floating else x.to(get_default_dtype())
+    return x * (math.pi / 180.0)
+
+
+def rad2deg(x: Tensor) -> Tensor:
+    """Radians to degrees (ints promote to float)."""
+    x = x if x.dtype.is_floating else x.to(get_default_dtype())
+    return x * (180.0 / math.pi)

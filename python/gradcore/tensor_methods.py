@@ -95,6 +95,33 @@ class TensorMethods:
         """self + weight * (end - self), as torch.lerp."""
         return _m.lerp(self, end, weight)
 
+    def addcmul(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:
+        """self + value * tensor1 * tensor2, as torch.Tensor.addcmul."""
+        return _m.addcmul(self, tensor1, tensor2, value)
+
+    def addcdiv(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:
+        """self + value * tensor1 / tensor2, as torch.Tensor.addcdiv."""
+        return _m.addcdiv(self, tensor1, tensor2, value)
+
+    def logaddexp(self, other: Any) -> Any:
+        """log(exp(self) + exp(other)) without overflow, as torch.Tensor.logaddexp."""
+        return _m.logaddexp(self, other)
+
+    def xlogy(self, other: Any) -> Any:
+        """self * log(other), 0 where self == 0, as torch.Tensor.xlogy."""
+        return _m.xlogy(self, other)
+
+    deg2rad = _unary(_m.deg2rad, "deg2rad", "Degrees to radians, as torch.deg2rad.")
+    rad2deg = _unary(_m.rad2deg, "rad2deg", "Radians to degrees, as torch.rad2deg.")
+
+    def clamp_min(self, min: Any) -> Any:
+        """clamp(min=min)."""
+        return self.clamp(min=min)
+
+    def clamp_max(self, max: Any) -> Any:
+        """clamp(max=max)."""
+        return self.clamp(max=max)
+
     # ------------------------------------------------------------ binary math
     def atan2(self, other: Any) -> Any:
         """Elementwise atan2(self, other), as torch.atan2."""
@@ -278,6 +305,13 @@ class TensorMethods:
     remainder_ = _inplace("remainder")
     floor_divide_ = _inplace("floor_divide")
     float_power_ = _inplace("float_power")
+    addcmul_ = _inplace("addcmul")
+    addcdiv_ = _inplace("addcdiv")
+    clamp_min_ = _inplace("clamp_min")
+    clamp_max_ = _inplace("clamp_max")
+    xlogy_ = _inplace("xlogy")
+    deg2rad_ = _inplace("deg2rad")
+    rad2deg_ = _inplace("rad2deg")
     __ifloordiv__ = _inplace("floor_divide")
     __imod__ = _inplace("remainder")
 
