@@ -260,3 +260,17 @@ def test_zero_d_and_empty(device):
     v, i = e.sort(dim=1)
     assert v.shape == (0, 3)
     assert gc.median(gc.zeros(0)).item() != gc.median(gc.zeros(0)).item()  # NaN, as torch
+
+
+def test_long_rows(device):
+    """Rows past the CUDA twin's rank-sort limit (4096) take its merge path; values tie a lot."""
+    x = RNG.integers(-50, 50, (2, 5000)).astype(np.float32)
+    x[0, ::97] = np.nan
+    for desc in (False, True):
+        v, i = gc.tensor(x, device=device).sort(dim=1, descending=desc, stable=True)
+        tv, ti = torch.tensor(x).sort(dim=1, descending=desc, stable=True)
+        _same(v, tv)
+        _same(i, ti)
+    v, i = gc.tensor(x, device=device).topk(7, dim=1)
+    tv, ti = torch.tensor(x).topk(7, dim=1)
+    _same(v, tv)
