@@ -353,6 +353,7 @@ from .ops_sort import (  # noqa: E402
     unique,
     var_mean,
 )
+from .random_ops import multinomial, normal, randperm  # noqa: E402
 from .shape_ops import (  # noqa: E402
     as_strided,
     atleast_1d,
@@ -382,11 +383,8 @@ from .shape_ops import (  # noqa: E402
     kron,
     meshgrid,
     movedim,
-    multinomial,
     narrow,
-    normal,
     outer,
-    randperm,
     rot90,
     split_with_sizes,
     tensor_split,
