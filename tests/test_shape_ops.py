@@ -267,6 +267,8 @@ def test_strides_offsets_as_strided(device):
     _same(v, torch.as_strided(t, (3, 3), (4, 1), 1))
     with pytest.raises(ValueError, match="outside"):
         g.as_strided((3, 30), (1, 1))
+    e = g.new_empty_strided((2, 3), (1, 2))
+    assert e.shape == (2, 3) and e.stride() == (1, 2) and e.dtype is g.dtype and e.device == device
 
 
 def test_random_helpers(device):

@@ -564,6 +564,19 @@ class TensorMethods:
 
         return shape_ops.as_strided(self, size, stride, storage_offset)
 
+    def new_empty_strided(self, size: Any, stride: Any, *, dtype: Any = None, device: Any = None,
+                          requires_grad: bool = False) -> Any:
+        """An uninitialised tensor with the given element strides (over fresh storage just large enough)."""
+        from . import shape_ops
+
+        size, stride = tuple(int(n) for n in size), tuple(int(s) for s in stride)
+        if len(size) != len(stride) or any(s < 0 for s in stride):
+            raise ValueError(f"new_empty_strided: bad size {size} / stride {stride}")
+        span = 0 if any(n == 0 for n in size) else 1 + sum((n - 1) * s for n, s in zip(size, stride))
+        base = self.new_empty((span,), dtype=dtype, device=device)
+        out = shape_ops.as_strided(base, size, stride, 0)
+        return out.requires_grad_(requires_grad) if requires_grad else out
+
     def is_nonzero(self) -> bool:
         """The truth value of a one-element tensor."""
         if self.numel() != 1:
