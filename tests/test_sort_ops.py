@@ -150,6 +150,11 @@ def test_mode(device):
     tv, ti = torch.mode(torch.tensor(x), 1)
     _same(v, tv)
     _same(i, ti)
+    f = x.astype(np.float64)
+    g, t = gc.tensor(f, device=device, requires_grad=True), torch.tensor(f, requires_grad=True)
+    (gc.mode(g, 1, keepdim=True).values * 2.0).sum().backward()
+    (torch.mode(t, 1, keepdim=True).values * 2.0).sum().backward()
+    assert_close(g.grad.cpu(), t.grad.numpy(), **TOL)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32", "int32", "int64", "bool"])

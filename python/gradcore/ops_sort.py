@@ -189,7 +189,7 @@ def _median_api(input: Tensor, dim: int | None, keepdim: bool, ignore_nan: bool,
 
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> ModeResult:
     """The most frequent value along dim (the smallest of equally frequent ones) and the index of its last
-    occurrence, as torch.mode (values carry no gradient here)."""
+    occurrence, as torch.mode."""
     x = _check(input, "mode")
     if x.ndim == 0:
         return ModeResult(x.detach().clone(), x.new_zeros((), dtype=int64))
@@ -206,6 +206,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> ModeResult:
     value = s.gather(d, best)
     last = (x.detach() == value).to(int64) * _positions(x, d)
     index = last.amax(dim=d, keepdim=True)
+    value = x.gather(d, index)  # differentiable: the gradient goes to that occurrence, as torch's
     return ModeResult(value, index) if keepdim else ModeResult(value.squeeze(d), index.squeeze(d))
 
 
