@@ -229,6 +229,19 @@ def test_searchsorted_bucketize(right, device):
           torch.searchsorted(torch.tensor(seq), torch.tensor(2.0, dtype=torch.float64), right=right))
 
 
+def test_searchsorted_large_takes_the_host_path(device, monkeypatch):
+    from gradcore import ops_sort
+
+    monkeypatch.setattr(ops_sort, "_BROADCAST_LIMIT", 4)
+    seq = np.array([1.0, 2.0, 2.0, 4.0])
+    vals = np.array([[0.0, 2.0], [3.0, 9.0]])
+    for right in (False, True):
+        _same(gc.searchsorted(gc.tensor(seq, device=device), gc.tensor(vals, device=device), right=right),
+              torch.searchsorted(torch.tensor(seq), torch.tensor(vals), right=right))
+    _same(gc.bucketize(gc.tensor([1, 3], device=device), gc.tensor(seq, device=device), out_int32=True),
+          torch.bucketize(torch.tensor([1, 3]), torch.tensor(seq), out_int32=True))
+
+
 def test_bincount(device):
     x = np.array([0, 1, 1, 3, 1])
     _same(gc.bincount(gc.tensor(x, device=device)), torch.bincount(torch.tensor(x)))

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 SortResult = namedtuple("SortResult", ["values", "indices"])
 TopkResult = namedtuple("TopkResult", ["values", "indices"])
+# searchsorted compares every value with every boundary on the device up to this many pairs.
+_BROADCAST_LIMIT = 1 << 24
 KthvalueResult = namedtuple("KthvalueResult", ["values", "indices"])
 MedianResult = namedtuple("MedianResult", ["values", "indices"])
 ModeResult = namedtuple("ModeResult", ["values", "indices"])
@@ -352,6 +354,16 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
                          "(or 1-d boundaries)")
     if seq.ndim > 1 and v.shape[:-1] != seq.shape[:-1]:
         raise ValueError(f"searchsorted: leading dims differ: {seq.shape} vs {v.shape}")
+    if seq.ndim == 1 and seq.shape[0] * v.numel() > _BROADCAST_LIMIT:
+        # A large search would materialise a (values x boundaries) mask: NumPy's binary search on the host
+        # instead (one round trip; the boundaries and values are read once).
+        sv, vn = seq.cpu().numpy(), v.cpu().numpy()
+        if vn.dtype != sv.dtype:
+            common = np.promote_types(sv.dtype, vn.dtype)
+            sv, vn = sv.astype(common), vn.astype(common)
+        found = np.searchsorted(sv, vn, side="right" if right else "left").astype(np.int64)
+        out = _T()(np.asarray(found), device=seq.device)
+        return out.to("int32") if out_int32 else out
     s = seq.unsqueeze(-2) if seq.ndim > 1 else seq
     vv = v.unsqueeze(-1)
     below = (s <= vv) if right else (s < vv)
