@@ -157,6 +157,18 @@ def test_mode(device):
     assert_close(g.grad.cpu(), t.grad.numpy(), **TOL)
 
 
+@settings(max_examples=20, deadline=None)
+@given(shape=shapes(min_dims=1, max_dims=3, min_side=1, max_side=6), data=st.data())
+def test_mode_random(shape, data):
+    x = RNG.integers(0, 3, shape)
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    for keepdim in (False, True):
+        v, i = gc.mode(gc.tensor(x), dim, keepdim)
+        tv, ti = torch.mode(torch.tensor(x), dim, keepdim)
+        _same(v, tv)
+        _same(i, ti)
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32", "int32", "int64", "bool"])
 def test_cumprod_forward(dtype, device):
     x = RNG.integers(-2, 3, (3, 4)).astype(dtype) if dtype != "bool" else RNG.uniform(size=(3, 4)) < 0.7

@@ -199,13 +199,17 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> ModeResult:
     n = x.shape[d]
     if n == 0:
         raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size.")
-    s, idx = _sorted_along(x.detach(), d, n, False)
-    # Run lengths via pairwise equality inside the sorted row: count[j] = #{i : s_i == s_j}. O(n^2) memory
-    # per row: fine for the rows mode is used on; the smallest most-frequent value is the first argmax.
-    eq = s.unsqueeze(d + 1) == s.unsqueeze(d)
-    counts = eq.sum(dim=d + 1)
-    best = counts.argmax(dim=d, keepdim=True)
-    value = s.gather(d, best)
+    s, _ = _sorted_along(x.detach().movedim(d, -1), x.ndim - 1, n, False)
+    # Runs of equal values in the sorted rows: a run starts where the value changes; each element's count is
+    # its run's length (a scatter-add of ones by run id); the first largest count is the smallest mode.
+    from .ops_index import cat
+
+    first = s.new_ones(s.shape[:-1] + (1,), dtype=bool_)
+    starts = cat([first, s[..., 1:] != s[..., :-1]], -1)
+    run = starts.to(int64).cumsum(-1) - 1
+    lengths = run.new_zeros(run.shape).scatter_add(-1, run, run.new_ones(run.shape))
+    best = lengths.gather(-1, run).argmax(dim=-1, keepdim=True)
+    value = s.gather(-1, best).movedim(-1, d)
     last = (x.detach() == value).to(int64) * _positions(x, d)
     index = last.amax(dim=d, keepdim=True)
     value = x.gather(d, index)  # differentiable: the gradient goes to that occurrence, as torch's
