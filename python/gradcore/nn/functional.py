@@ -114,13 +114,14 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return out.reshape(*lead, weight.shape[0]) if x.ndim != 2 else out
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zeroes each element with probability p and scales the rest by 1/(1-p) while training.
 
     The mask is drawn on x's device by the counter-based Philox4x32-10 kernel ``dropout_mask`` (the same
     mask on CPU and CUDA for the same seed); each call takes a fresh seed from the generator that
     ``gradcore.manual_seed`` seeds, so successive calls differ and a seed reproduces them. The gradient is
-    mask * grad. p=1 zeroes everything, as in PyTorch.
+    mask * grad. p=1 zeroes everything, as in PyTorch. ``inplace=True`` multiplies x by the mask in place
+    and returns x.
 
     Example:
         >>> import gradcore as gc
@@ -138,6 +139,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     mask = backend.get(x.device).empty(x.shape, x.dtype.np)
     seed = int(generator().integers(0, 1 << 63))
     backend.kernel(x.device, "dropout_mask")(mask, float(p), seed, 0)
+    if inplace:
+        return x.mul_(Tensor._wrap(mask, x.device))
     return x * Tensor._wrap(mask, x.device)
 
 

@@ -15,7 +15,7 @@ class _Loss(Module):
         self.reduction = reduction
 
     def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""
+        return ""  # torch's losses show no arguments: BCELoss(reduction='sum') prints as BCELoss()
 
 
 class MSELoss(_Loss):
