@@ -243,3 +243,35 @@ def test_bad_arguments_name_the_problem():
         F.batch_norm(gc.zeros(4, 3, dtype=gc.int64), None, None, training=True)
     with pytest.raises(ValueError, match="2 or more dims"):
         F.batch_norm(gc.randn(4), None, None, training=True)
+
+
+@pytest.mark.parametrize("shape", [(40, 1400), (8, 600, 20)])  # enough channels to split across threads
+def test_many_channels_match_torch(shape):
+    rng = np.random.default_rng(10)
+    arr = rng.normal(1.0, 2.0, size=shape)
+    x, tx = _pair(arr)
+    rm, trm = gc.zeros(shape[1], dtype=gc.float64), torch.zeros(shape[1], dtype=torch.float64)
+    rv, trv = gc.ones(shape[1], dtype=gc.float64), torch.ones(shape[1], dtype=torch.float64)
+    out = F.batch_norm(x, rm, rv, training=True)
+    ref = TF.batch_norm(tx, trm, trv, training=True)
+    assert_close(out, ref.detach().numpy(), **TOL, name="forward")
+    assert_close(rv, trv.numpy(), **TOL, name="running_var")
+    ours, theirs = _grads(out, ref, [x], [tx], "cpu")
+    assert_close(ours[0], theirs[0].numpy(), atol=1e-9, rtol=1e-9, name="grad")
+
+
+def test_native_kernels_check_their_operands():
+    from gradcore import _C
+
+    x, w = np.zeros((2, 3, 4), np.float32), np.ones(3, np.float32)
+    out, m, v = np.empty_like(x), np.empty_like(w), np.empty_like(w)
+    with pytest.raises(ValueError, match="dtype mismatch"):
+        _C.cpu.batchnorm_fwd_train(x, w, w, out.astype(np.float64), m, v, 1e-5)
+    with pytest.raises(ValueError, match="one per channel"):
+        _C.cpu.batchnorm_fwd_train(x, np.ones(2, np.float32), w, out, m, v, 1e-5)
+    with pytest.raises(ValueError, match=r"contiguous \(N, C, S\)"):
+        _C.cpu.batchnorm_bwd(x, x.reshape(6, 4), w, m, v, out, m, v, 1e-5)
+    with pytest.raises(ValueError, match="float32 or float64"):
+        _C.cpu.batchnorm_fwd_eval(x.astype(np.int32), w, w, w, w, out, 1e-5)
+    with pytest.raises(ValueError, match="running statistics"):
+        _C.cpu.batchnorm_update_running(w, w, w.copy(), np.ones(3, np.float64), 0.1, 5)
