@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .. import backend, ops
 from ..creation import arange, generator
 from ..dtypes import DType, int64
 from ..ops_index import index_bounds, where
 from ..tensor import Tensor
+from .inplace_ops import Snapshot
 from .norm_ops import LogSoftmaxRows
 
 
-def relu(x: Tensor) -> Tensor:
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0). Example: ``F.relu(gc.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]``."""
-    return x.relu()
+    return _inplace(Tensor.relu, x, inplace)
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -41,19 +44,27 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+def _inplace(fn: Callable[[Tensor], Tensor], x: Tensor, inplace: bool) -> Tensor:
+    """fn(x), or with ``inplace=True`` fn(x) written into x and x returned (differentiably, as torch's
+    x.relu_()). The composites save x for their backward, so with autograd they read a snapshot of it."""
+    if not inplace:
+        return fn(x)
+    return x.copy_(fn(Snapshot.apply(x) if x.requires_grad else x))
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x where x > 0, negative_slope * x elsewhere."""
-    return x.relu() - (-x).relu() * negative_slope
+    return _inplace(lambda t: t.relu() - (-t).relu() * negative_slope, x, inplace)
 
 
-def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x where x > 0, alpha * (exp(x) - 1) elsewhere (exp only sees non-positive values)."""
-    return x.relu() + ((x.minimum(0.0)).exp() - 1.0) * alpha
+    return _inplace(lambda t: t.relu() + ((t.minimum(0.0)).exp() - 1.0) * alpha, x, inplace)
 
 
-def silu(x: Tensor) -> Tensor:
+def silu(x: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x) (also called swish)."""
-    return x * x.sigmoid()
+    return _inplace(lambda t: t * t.sigmoid(), x, inplace)
 
 
 def softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:

@@ -29,8 +29,8 @@ class Linear(Module):
         in_features: int,
         out_features: int,
         bias: bool = True,
-        dtype: DType | str | None = None,
         device: str | None = None,
+        dtype: DType | str | None = None,
     ) -> None:
         super().__init__()
         dtype = factory_dtype(dtype, "Linear")
@@ -53,8 +53,15 @@ class Linear(Module):
 
 
 class ReLU(Module):
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x: Tensor) -> Tensor:
-        return x.relu()
+        return F.relu(x, self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class Sigmoid(Module):
@@ -68,6 +75,9 @@ class Tanh(Module):
 
 
 class Identity(Module):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # accepted and ignored, as torch's
+        super().__init__()
+
     def forward(self, x: Tensor) -> Tensor:
         return x
 

@@ -211,8 +211,8 @@ class LayerNorm(Module):
         eps: float = 1e-5,
         elementwise_affine: bool = True,
         bias: bool = True,
-        dtype: DType | str | None = None,
         device: str | None = None,
+        dtype: DType | str | None = None,
     ) -> None:
         super().__init__()
         dtype = factory_dtype(dtype, "LayerNorm")
@@ -247,8 +247,8 @@ class _BatchNorm(Module):
         momentum: float | None = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
-        dtype: DType | str | None = None,
         device: str | None = None,
+        dtype: DType | str | None = None,
         *,
         bias: bool = True,
     ) -> None:
