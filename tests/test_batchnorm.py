@@ -203,9 +203,18 @@ def test_eval_double_backward_gradcheck(device):
         bn.running_var.copy_(gc.tensor([2.0, 0.5], dtype=gc.float64, device=device))
     bn.eval()
     x = gc.tensor(rng.normal(size=(4, 2, 3)), dtype=gc.float64, device=device, requires_grad=True)
-    assert gradcheck(
-        lambda t, s: F.batch_norm(t, bn.running_mean, bn.running_var, s, bn.bias), [x, bn.weight]
-    )
+    v = gc.tensor(rng.normal(size=(4, 2, 3)), dtype=gc.float64, device=device)
+
+    def fwd(t, s):
+        return F.batch_norm(t, bn.running_mean, bn.running_var, s, bn.bias)
+
+    def first(t, s):  # the weight gradient depends on x, the input gradient on the weight
+        gx, gw = gc.autograd.grad(fwd(t, s), [t, s], v, create_graph=True)
+        return (gx * gx).sum() + (gw * gw).sum()
+
+    assert type(fwd(x, bn.weight)._ctx).__name__ == "BatchNormEval"
+    assert gradcheck(fwd, [x, bn.weight])
+    assert gradcheck(first, [x, bn.weight])
 
 
 def test_float32_and_half(device):
