@@ -16,8 +16,8 @@ void for_channels(const ArrayView& x, F&& body) {
     parallel_for(c, std::max<int64_t>(1, 32768 / per), body);
 }
 
-// Per-channel sums of f(n, c-row pointer offset) over the N rows of S values: the strided-row case
-// (S == 1, (N, C) input) walks rows with channels innermost instead, so the loads stay contiguous.
+// Mean and biased variance of channels [c0, c1), two passes (the centred sum of squares cancels nothing).
+// The (N, C) case (S == 1) walks rows with channels innermost instead, so the loads stay contiguous.
 template <class T>
 void channel_stats(const T* x, int64_t n, int64_t c, int64_t s, int64_t c0, int64_t c1, double* mean, double* var) {
     const double cnt = double(n * s);
