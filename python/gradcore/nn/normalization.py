@@ -119,14 +119,14 @@ def batch_norm(
     count = input.numel() // c if c else 0
     if training and count == 1:  # torch checks N * prod(spatial) == 1 (an empty batch is allowed)
         raise ValueError(
-            f"Expected more than 1 value per channel when training, got input size {input.shape} "
-            "(batch_norm: expected more than 1 value per channel when training)"
+            f"Expected more than 1 value per channel when training, got input size {input.shape}"
         )
     params = [t for t in (weight, bias, running_mean, running_var) if t is not None]
     native = count > 0 and all(t.dtype is input.dtype and t.device == input.device for t in params)
     if not native:  # empty input, or parameters of another dtype (autocast): the composite in Tensor ops
         stats_in = (running_mean, running_var)
         return _batch_norm_composite(input, *stats_in, weight, bias, training, momentum, eps, count)
+    # The kernels take every per-channel operand; absent affine parameters are the identity's.
     w = weight if weight is not None else ones((c,), dtype=input.dtype, device=input.device)
     b = bias if bias is not None else zeros((c,), dtype=input.dtype, device=input.device)
     if not training:
