@@ -40,7 +40,11 @@ CASES = {
     "CrossEntropyLoss": [((), {}), ((), {"ignore_index": 3, "label_smoothing": 0.1, "reduction": "sum"})],
     "Dropout": [((), {}), ((0.2,), {}), ((0.3,), {"inplace": True})],
     "ELU": [((), {}), ((0.5,), {}), ((), {"inplace": True})],
-    "Embedding": [((10, 3), {}), ((10, 3), {"padding_idx": 0})],
+    "Embedding": [
+        ((10, 3), {}),
+        ((10, 3), {"padding_idx": 0}),
+        ((10, 3, None, 1.5, 1.0, True), {}),
+    ],
     "Flatten": [((), {}), ((0, 2), {})],
     "GELU": [((), {}), ((), {"approximate": "tanh"})],
     "HuberLoss": [((), {}), ((), {"delta": 2.0})],
@@ -147,7 +151,6 @@ def test_new_options_behave_as_torch():
 # Constructor arguments torch has and gradcore does not (yet), or spells differently: the signature test
 # below holds everything else to torch's names and order, so positional calls mean the same thing.
 SIGNATURE_GAPS = {
-    "Embedding": "max_norm, norm_type, scale_grad_by_freq, sparse, _weight, _freeze are not implemented",
     "Sequential": "*layers (torch: *args)",
     "Module": "no *args/**kwargs",
     "Sigmoid": "no *args/**kwargs",
@@ -208,3 +211,32 @@ def test_legacy_loss_reduction_arguments_as_torch():
         nn.L1Loss(size_average=False)
     with pytest.raises(TypeError, match="reduction='sum'"):
         nn.MSELoss("sum")  # torch would read the string as size_average=True and average
+
+
+def test_embedding_options_match_torch():
+    import numpy as np
+
+    from gradcore.testing import assert_close
+
+    table = np.random.default_rng(2).normal(size=(6, 3)) * 2.0
+    ids = np.array([[0, 2, 2], [5, 0, 1]])
+    for kwargs in ({"max_norm": 1.0}, {"max_norm": 1.5, "norm_type": 1.0}, {"scale_grad_by_freq": True}):
+        ours = nn.Embedding.from_pretrained(gc.tensor(table), freeze=False, padding_idx=1, **kwargs)
+        theirs = torch.nn.Embedding.from_pretrained(
+            torch.tensor(table), freeze=False, padding_idx=1, **kwargs
+        )
+        out, ref = ours(gc.tensor(ids)), theirs(torch.tensor(ids))
+        assert_close(out, ref.detach().numpy(), atol=1e-12, name=f"{kwargs} forward")
+        assert_close(
+            ours.weight.detach(), theirs.weight.detach().numpy(), atol=1e-12, name=f"{kwargs} renorm"
+        )
+        w = np.random.default_rng(3).normal(size=ref.shape)
+        (out * gc.tensor(w)).sum().backward()
+        (ref * torch.tensor(w)).sum().backward()
+        assert_close(ours.weight.grad, theirs.weight.grad.numpy(), atol=1e-12, name=f"{kwargs} grad")
+    frozen = nn.Embedding.from_pretrained(gc.tensor(table))
+    assert not frozen.weight.requires_grad and repr(frozen) == repr(
+        torch.nn.Embedding.from_pretrained(torch.tensor(table))
+    )
+    with pytest.raises(NotImplementedError, match="sparse"):
+        nn.Embedding(4, 2, sparse=True)

@@ -177,9 +177,19 @@ def one_hot(targets: Tensor, num_classes: int = -1, dtype: DType = int64) -> Ten
     return (targets.unsqueeze(-1) == classes).to(dtype)
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
     """Rows of ``weight`` picked by the int tensor ``input``: shape input.shape + (dim,), as
-    ``F.embedding``; the row at padding_idx gets no gradient.
+    ``F.embedding``; the row at padding_idx gets no gradient. ``max_norm`` first rescales, in place, every
+    picked row whose ``norm_type``-norm exceeds it to that norm (as torch); ``scale_grad_by_freq`` divides
+    each row's gradient by how often it is picked in this call.
 
     Example:
         >>> import gradcore as gc
@@ -190,7 +200,22 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
     _check_targets_dtype(input)
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be 2-d (num_embeddings, dim), got shape {weight.shape}")
-    rows = weight.index_select(0, input.reshape(-1))
+    if sparse:
+        raise NotImplementedError("embedding: sparse gradients are not supported (use sparse=False)")
+    ids = input.reshape(-1)
+    if max_norm is not None and ids.numel():
+        from ..autograd import no_grad
+
+        with no_grad():  # torch's embedding_renorm_: a picked twice row gets the same value twice
+            picked = weight.index_select(0, ids)
+            norms = picked.norm(norm_type, dim=1, keepdim=True)
+            over = (norms > max_norm).to(weight.dtype)
+            weight.index_put_((ids,), picked * (1.0 + over * (max_norm / (norms + 1e-7) - 1.0)))
+    rows = weight.index_select(0, ids)
+    if scale_grad_by_freq and ids.numel():
+        counts = weight.new_zeros((weight.shape[0],)).index_put((ids,), weight.new_ones(ids.shape), True)
+        detached = rows.detach()  # forward value unchanged; the gradient divided by the row's count
+        rows = detached + (rows - detached) / counts.index_select(0, ids).reshape(-1, 1)
     if padding_idx is not None:
         pad = padding_idx % weight.shape[0] if -weight.shape[0] <= padding_idx < weight.shape[0] else None
         if pad is None:
