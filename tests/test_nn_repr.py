@@ -155,9 +155,6 @@ SIGNATURE_GAPS = {
     "Module": "no *args/**kwargs",
     "Sigmoid": "no *args/**kwargs",
     "Tanh": "no *args/**kwargs",
-    "ZeroPad2d": "takes a value argument too",
-    "ReflectionPad2d": "takes a value argument too",
-    "ReplicationPad2d": "takes a value argument too",
 }
 
 

@@ -246,9 +246,9 @@ def _pad4(padding: IntOrPair) -> tuple[int, ...]:
 class _Pad2d(Module):
     mode = "constant"
 
-    def __init__(self, padding: IntOrPair, value: float = 0.0) -> None:
+    def __init__(self, padding: IntOrPair) -> None:  # torch's: only ConstantPad2d takes a value
         super().__init__()
-        self.padding, self.value = _pad4(padding), value
+        self.padding, self.value = _pad4(padding), 0.0
         if len(self.padding) != 4:
             raise ValueError(f"{type(self).__name__}: padding must be an int or 4 ints, got {padding!r}")
 
@@ -271,6 +271,10 @@ class ZeroPad2d(_Pad2d):
 
 class ConstantPad2d(_Pad2d):
     """Padding of the last two dims with ``value``: an int or (left, right, top, bottom)."""
+
+    def __init__(self, padding: IntOrPair, value: float) -> None:
+        super().__init__(padding)
+        self.value = value
 
     def extra_repr(self) -> str:
         return f"padding={self.padding}, value={self.value}"
