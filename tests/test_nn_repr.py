@@ -95,6 +95,7 @@ def test_every_exported_module_has_a_case():
     assert sorted(set(_exported_modules()) - set(CASES)) == []
 
 
+@pytest.mark.filterwarnings("ignore:size_average and reduce args")  # the legacy-reduction cases
 @pytest.mark.parametrize(
     "name, args, kwargs", [(n, a, k) for n, calls in sorted(CASES.items()) for a, k in calls]
 )
