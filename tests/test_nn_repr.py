@@ -144,6 +144,13 @@ def test_new_options_behave_as_torch():
     out = nn.Dropout(0.5, inplace=True)(x)
     assert out is x and 300 < int((x == 0).sum().item()) < 700
     assert int((x == 2).sum().item()) + int((x == 0).sum().item()) == 1000
+    x = gc.ones(1000, requires_grad=True)
+    y = x * 1.0  # in place on a non-leaf: the gradient is the mask, scaled
+    out = nn.Dropout(0.5, inplace=True)(y)
+    out.sum().backward()
+    assert out is y and np.array_equal(x.grad.numpy(), (y.detach().numpy() != 0) * 2.0)
+    with pytest.raises(RuntimeError, match="leaf"):
+        nn.ReLU(inplace=True)(x)
     y = gc.ones(10)
     nn.Dropout(0.5, inplace=True).eval()(y)
     assert y.tolist() == [1.0] * 10
