@@ -75,7 +75,14 @@ class Embedding(Module):
         scale_grad_by_freq: bool = False,
         sparse: bool = False,
     ) -> Embedding:
-        """An Embedding holding a copy of the 2-d ``embeddings``, frozen unless ``freeze=False``."""
+        """An Embedding holding a copy of the 2-d ``embeddings``, frozen unless ``freeze=False``.
+
+        Example:
+            >>> import gradcore as gc
+            >>> emb = gc.nn.Embedding.from_pretrained(gc.tensor([[1.0, 2.0], [3.0, 4.0]]))
+            >>> emb(gc.tensor([1])).tolist(), emb.weight.requires_grad
+            ([[3.0, 4.0]], False)
+        """
         if embeddings.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-d, got {embeddings.shape}")
         rows, cols = embeddings.shape
