@@ -1,8 +1,9 @@
 // Runs the CUDA batch-norm kernels (csrc/batchnorm_cuda.cuh) on the host, unchanged: each simulated thread
 // is a ucontext coroutine, __syncthreads() a barrier over the block, __shfl_down_sync a lane exchange with a
 // barrier over the warp, __shared__ a static shared by the block's threads. Checks the training forward,
-// running-stat update, eval forward and backward against plain double loops over shapes whose per-channel
-// counts are below, at and above the block size, with S == 1 ((N, C) input) and long rows.
+// running-stat update, eval forward and backward of both paths (one block per channel; slices merged per
+// channel, then elementwise kernels) against plain double loops over shapes whose per-channel counts are
+// below, at and above the block size, with S == 1 ((N, C) input) and long rows, and more slices than values.
 // Built and run by tests/test_batchnorm_cuda_sim.py.
 #include <ucontext.h>
 #include <algorithm>
@@ -65,16 +66,16 @@ void wait(Barrier& b, unsigned count) {
     while (b.generation == g) yield();
 }
 
-// Runs kernel body f over grid.x blocks of `threads` threads, one block at a time.
-void launch(unsigned grid, unsigned threads, const std::function<void()>& f) {
-    gridDim = {grid, 1, 1};
+// Runs kernel body f over grid.x * grid_y blocks of `threads` threads, one block at a time.
+void launch(unsigned grid, unsigned threads, const std::function<void()>& f, unsigned grid_y = 1) {
+    gridDim = {grid, grid_y, 1};
     blockDim = {threads, 1, 1};
     body = &f;
     ctx.resize(threads);
     stacks.resize(threads * kStack);
     lanes.assign(threads, 0.0);
-    for (unsigned bx = 0; bx < grid; ++bx) {
-        blockIdx = {bx, 0, 0};
+    for (unsigned block = 0; block < grid * grid_y; ++block) {
+        blockIdx = {block % grid, block / grid, 0};
         block_barrier = Barrier{};
         warp_barriers.assign((threads + 31) / 32, Barrier{});
         finished.assign(threads, 0);
@@ -128,8 +129,43 @@ struct Shape {
     int64_t n, c, s;
 };
 
+// The split path of batchnorm_cuda.cu with `splits` slices per channel and a small elementwise grid (so the
+// grid-stride loops wrap): the same outputs as the per-channel kernels.
 template <class T>
-int check(const Shape& sh, std::mt19937& rng, double tol) {
+void run_split(const Shape& sh, int splits, const std::vector<T>& x, const std::vector<T>& g, const std::vector<T>& w,
+               const std::vector<T>& b, const std::vector<T>& rm, const std::vector<T>& rv, double eps,
+               const Channel& ch, std::vector<T>& out, std::vector<T>& mean, std::vector<T>& var,
+               std::vector<T>& eval, std::vector<T>& gx, std::vector<T>& gw, std::vector<T>& gb) {
+    const Split sp = make_split(ch.count, splits);
+    const int64_t c = sh.c;
+    std::vector<double> p1(c * sp.splits), p2(c * sp.splits);
+    std::vector<T> scale(c), coef(3 * c);
+    Elementwise e;
+    e.s = gc::FastDivmod(sh.s);
+    e.c = gc::FastDivmod(sh.c);
+    e.total = int32_t(sh.n * sh.c * sh.s);
+    const unsigned cgrid = unsigned((c + 255) / 256), egrid = 3;
+    sim::launch(unsigned(c), kChannelThreads, [&] { bn_partial_stats<T>(x.data(), p1.data(), p2.data(), ch, sp); },
+                unsigned(sp.splits));
+    sim::launch(cgrid, 256, [&] {
+        bn_finalize_stats<T>(p1.data(), p2.data(), w.data(), mean.data(), var.data(), scale.data(), c, ch, sp, eps);
+    });
+    sim::launch(egrid, 256, [&] { bn_apply<T>(x.data(), mean.data(), scale.data(), b.data(), out.data(), e); });
+    sim::launch(cgrid, 256, [&] { bn_eval_scale<T>(w.data(), rv.data(), scale.data(), c, eps); });
+    sim::launch(egrid, 256, [&] { bn_apply<T>(x.data(), rm.data(), scale.data(), b.data(), eval.data(), e); });
+    sim::launch(unsigned(c), kChannelThreads,
+                [&] { bn_partial_grad<T>(g.data(), x.data(), mean.data(), p1.data(), p2.data(), ch, sp); },
+                unsigned(sp.splits));
+    sim::launch(cgrid, 256, [&] {
+        bn_finalize_grad<T>(p1.data(), p2.data(), w.data(), var.data(), gw.data(), gb.data(), coef.data(), c, ch, sp,
+                            eps);
+    });
+    sim::launch(egrid, 256,
+                [&] { bn_grad_input<T>(g.data(), x.data(), mean.data(), coef.data(), gx.data(), c, e); });
+}
+
+template <class T>
+int check(const Shape& sh, int splits, std::mt19937& rng, double tol) {
     const int64_t total = sh.n * sh.c * sh.s, count = sh.n * sh.s;
     std::normal_distribution<double> normal(0.0, 1.0);
     std::vector<T> x(total), g(total), w(sh.c), b(sh.c), rm(sh.c), rv(sh.c);
@@ -149,24 +185,30 @@ int check(const Shape& sh, std::mt19937& rng, double tol) {
     std::vector<T> out(total), mean(sh.c), var(sh.c), eval(total), gx(total), gw(sh.c), gb(sh.c);
     std::vector<T> rm2 = rm, rv2 = rv;
     const unsigned grid = unsigned(sh.c);
-    sim::launch(grid, kChannelThreads,
-                [&] { bn_fwd_train<T>(x.data(), w.data(), b.data(), out.data(), mean.data(), var.data(), ch, eps); });
+    if (splits > 0) {
+        run_split<T>(sh, splits, x, g, w, b, rm, rv, eps, ch, out, mean, var, eval, gx, gw, gb);
+    } else {
+        sim::launch(grid, kChannelThreads, [&] {
+            bn_fwd_train<T>(x.data(), w.data(), b.data(), out.data(), mean.data(), var.data(), ch, eps);
+        });
+        sim::launch(grid, kChannelThreads, [&] {
+            bn_fwd_eval<T>(x.data(), w.data(), b.data(), rm.data(), rv.data(), eval.data(), ch, eps);
+        });
+        sim::launch(grid, kChannelThreads, [&] {
+            bn_bwd<T>(g.data(), x.data(), w.data(), mean.data(), var.data(), gx.data(), gw.data(), gb.data(), ch,
+                      eps);
+        });
+    }
     sim::launch(unsigned((sh.c + 255) / 256), 256, [&] {
         bn_update_running<T>(mean.data(), var.data(), rm2.data(), rv2.data(), sh.c, momentum,
                              double(count) / double(count - 1));
-    });
-    sim::launch(grid, kChannelThreads, [&] {
-        bn_fwd_eval<T>(x.data(), w.data(), b.data(), rm.data(), rv.data(), eval.data(), ch, eps);
-    });
-    sim::launch(grid, kChannelThreads, [&] {
-        bn_bwd<T>(g.data(), x.data(), w.data(), mean.data(), var.data(), gx.data(), gw.data(), gb.data(), ch, eps);
     });
     int bad = 0;
     auto expect = [&](const char* what, double got, double want, int64_t at) {
         if (std::fabs(got - want) > tol * (1.0 + std::fabs(want))) {
             if (bad++ < 5)
-                std::printf("MISMATCH %s n=%ld c=%ld s=%ld at %ld: got %.9g want %.9g\n", what, long(sh.n),
-                            long(sh.c), long(sh.s), long(at), got, want);
+                std::printf("MISMATCH %s n=%ld c=%ld s=%ld splits=%d at %ld: got %.9g want %.9g\n", what, long(sh.n),
+                            long(sh.c), long(sh.s), splits, long(at), got, want);
         }
     };
     for (int64_t k = 0; k < sh.c; ++k) {
@@ -209,8 +251,10 @@ int main() {
     const Shape shapes[] = {{2, 3, 1}, {7, 5, 1}, {600, 2, 1}, {3, 2, 171}, {2, 3, 512}, {4, 2, 300}, {1, 2, 1025}};
     int bad = 0;
     for (const Shape& sh : shapes) {
-        bad += check<double>(sh, rng, 1e-10);
-        bad += check<float>(sh, rng, 2e-4);
+        for (int splits : {0, 5}) {  // 0: one block per channel; 5: the split path (empty slices when N*S < 5)
+            bad += check<double>(sh, splits, rng, 1e-10);
+            bad += check<float>(sh, splits, rng, 2e-4);
+        }
     }
     std::printf("deadlocks %ld, mismatches %d\n", sim::deadlocks, bad);
     return (bad || sim::deadlocks) ? 1 : 0;
