@@ -8,11 +8,14 @@
 // per thread, each thread takes whole samples with its own col buffer (the weight gradient in a private
 // partial sum, added up at the end); otherwise the samples run in turn and the GEMM splits over threads.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <vector>
 #include "conv.h"
+#include "conv_implicit_cpu.h"
+#include "conv_wgrad_cpu.h"
 #include "gemm_cpu.h"
 #include "parallel.h"
 
@@ -176,8 +179,10 @@ void over_batch(const Geometry& g, Sample&& sample, Begin&& begin, End&& end) {
 
 struct NoState {};
 
+// The im2col paths (per sample: im2col, then the packed GEMM): kept for few output channels, where
+// the implicit GEMM's panel packing is not paid back.
 template <class T>
-void forward(const ArrayView& xv, const ArrayView& wv, const ArrayView& yv, const Conv2dParams& p) {
+void forward_im2col(const ArrayView& xv, const ArrayView& wv, const ArrayView& yv, const Conv2dParams& p) {
     const Geometry g = geometry(xv, wv, yv, p);
     const T* x = xv.ptr<T>();
     const T* w = wv.ptr<T>();
@@ -194,27 +199,7 @@ void forward(const ArrayView& xv, const ArrayView& wv, const ArrayView& yv, cons
 }
 
 template <class T>
-void backward_input(const ArrayView& gyv, const ArrayView& wv, const ArrayView& gxv, const Conv2dParams& p) {
-    const Geometry g = geometry(gxv, wv, gyv, p);
-    const T* gy = gyv.ptr<T>();
-    const T* w = wv.ptr<T>();
-    T* gx = gxv.ptr<T>();
-    auto sample = [&](int64_t n, T* col, bool threaded, NoState&) {
-        for (int64_t grp = 0; grp < g.G; ++grp) {
-            T* gxg = gx + (n * g.C + grp * g.Cg) * g.H * g.W;
-            // W_g^T (CKK x Og) through strides: the GEMM packs it anyway.
-            gemm_strided<T>(g.CKK, g.L, g.Og, w + grp * g.Og * g.CKK, 1, g.CKK, gy + (n * g.O + grp * g.Og) * g.L,
-                            g.L, 1, g.direct ? gxg : col, threaded);
-            if (g.direct) continue;
-            std::fill(gxg, gxg + g.Cg * g.H * g.W, T(0));
-            col2im(col, gxg, g);
-        }
-    };
-    over_batch<T>(g, sample, [](int64_t) { return NoState{}; }, [](NoState&) {});
-}
-
-template <class T>
-void backward_weight(const ArrayView& xv, const ArrayView& gyv, const ArrayView& gwv, const Conv2dParams& p) {
+void backward_weight_im2col(const ArrayView& xv, const ArrayView& gyv, const ArrayView& gwv, const Conv2dParams& p) {
     const Geometry g = geometry(xv, gwv, gyv, p);
     const T* x = xv.ptr<T>();
     const T* gy = gyv.ptr<T>();
@@ -255,6 +240,87 @@ void backward_weight(const ArrayView& xv, const ArrayView& gyv, const ArrayView&
         const T* sum = s.sum.get();
         for (int64_t i = 0; i < wsize; ++i) gw[i] += sum[i];
     }
+}
+
+// Which path a kernel takes: GRADCORE_CONV_PATH=im2col or =implicit forces one (the tests run both on
+// the same shapes); otherwise `implicit_pays` decides.
+inline bool use_implicit(bool implicit_pays) {
+    if (const char* env = std::getenv("GRADCORE_CONV_PATH")) {
+        if (std::strcmp(env, "im2col") == 0) return false;
+        if (std::strcmp(env, "implicit") == 0) return true;
+    }
+    return implicit_pays;
+}
+
+// Below 8 output channels per group most of each 12-row strip is padding and the panel packing (a copy
+// per tap) outweighs the few rows it feeds; below 64 taps (K = Cg * KH * KW) each tile's few FMAs do not
+// pay for routing it through a buffer into y (measured, VAE conv1 with K = 9: 0.34 ms vs 0.13 ms by
+// im2col); below 32 taps the weight gradient's 32-wide panels are mostly padding.
+constexpr int64_t kImplicitMinRows = 8, kImplicitMinTaps = 64, kWgradMinTaps = 32;
+
+// conv2d itself: the implicit GEMM of conv_implicit_cpu.h, weights in their own (c, kh, kw) order.
+template <class T>
+void forward(const ArrayView& xv, const ArrayView& wv, const ArrayView& yv, const Conv2dParams& p) {
+    const Geometry g = geometry(xv, wv, yv, p);
+    if (!use_implicit(g.Og >= kImplicitMinRows && g.CKK >= kImplicitMinTaps)) return forward_im2col<T>(xv, wv, yv, p);
+    const conv_implicit::Problem pr{g.N, g.C, g.H, g.W, g.O, g.OH, g.OW, g.G, g.KH, g.KW,
+                                    g.sh, g.sw, g.ph, g.pw, g.dh, g.dw};
+    const T* w = wv.ptr<T>();
+    auto packed = conv_implicit::pack_weights<T>(pr, [&](int64_t grp, int64_t o, int64_t k) {
+        return w[(grp * g.Og + o) * g.CKK + k];
+    });
+    conv_implicit::run<T>(pr, xv.ptr<T>(), packed.get(), yv.ptr<T>());
+}
+
+// With stride 1 the input gradient is itself a conv2d: of gy, padded by dil * (K - 1) - pad, with the
+// kernel flipped and its in / out channels swapped (per group). Run as the implicit GEMM, it needs no
+// col2im. Returns false where that padding would be negative (pad > dil * (K - 1)).
+template <class T>
+bool backward_input_as_conv(const ArrayView& gyv, const ArrayView& wv, const ArrayView& gxv, const Conv2dParams& p) {
+    const Geometry g = geometry(gxv, wv, gyv, p);
+    const int64_t pt = g.dh * (g.KH - 1) - g.ph, pl = g.dw * (g.KW - 1) - g.pw;
+    if (g.sh != 1 || g.sw != 1 || pt < 0 || pl < 0 || !use_implicit(g.Cg >= kImplicitMinRows && g.Og * g.KH * g.KW >= kImplicitMinTaps)) return false;
+    const conv_implicit::Problem pr{g.N, g.O, g.OH, g.OW, g.C, g.H, g.W, g.G, g.KH, g.KW, 1, 1, pt, pl, g.dh, g.dw};
+    const T* w = wv.ptr<T>();
+    const int64_t KK = g.KH * g.KW;
+    // Row c of group grp, tap k = (o, kh, kw): w[grp * Og + o, c, KH - 1 - kh, KW - 1 - kw].
+    auto packed = conv_implicit::pack_weights<T>(pr, [&](int64_t grp, int64_t c, int64_t k) {
+        const int64_t o = k / KK, kk = k % KK;
+        return w[((grp * g.Og + o) * g.Cg + c) * KK + (KK - 1 - kk)];
+    });
+    conv_implicit::run<T>(pr, gyv.ptr<T>(), packed.get(), gxv.ptr<T>());
+    return true;
+}
+
+template <class T>
+void backward_input(const ArrayView& gyv, const ArrayView& wv, const ArrayView& gxv, const Conv2dParams& p) {
+    if (backward_input_as_conv<T>(gyv, wv, gxv, p)) return;
+    const Geometry g = geometry(gxv, wv, gyv, p);
+    const T* gy = gyv.ptr<T>();
+    const T* w = wv.ptr<T>();
+    T* gx = gxv.ptr<T>();
+    auto sample = [&](int64_t n, T* col, bool threaded, NoState&) {
+        for (int64_t grp = 0; grp < g.G; ++grp) {
+            T* gxg = gx + (n * g.C + grp * g.Cg) * g.H * g.W;
+            // W_g^T (CKK x Og) through strides: the GEMM packs it anyway.
+            gemm_strided<T>(g.CKK, g.L, g.Og, w + grp * g.Og * g.CKK, 1, g.CKK, gy + (n * g.O + grp * g.Og) * g.L,
+                            g.L, 1, g.direct ? gxg : col, threaded);
+            if (g.direct) continue;
+            std::fill(gxg, gxg + g.Cg * g.H * g.W, T(0));
+            col2im(col, gxg, g);
+        }
+    };
+    over_batch<T>(g, sample, [](int64_t) { return NoState{}; }, [](NoState&) {});
+}
+
+// The weight gradient: the channels-last GEMM of conv_wgrad_cpu.h.
+template <class T>
+void backward_weight(const ArrayView& xv, const ArrayView& gyv, const ArrayView& gwv, const Conv2dParams& p) {
+    const Geometry g = geometry(xv, gwv, gyv, p);
+    if (!use_implicit(g.Cg * g.KH * g.KW >= kWgradMinTaps)) return backward_weight_im2col<T>(xv, gyv, gwv, p);
+    const conv_wgrad::Problem pr{g.N, g.C, g.H, g.W, g.O, g.OH, g.OW, g.G, g.KH, g.KW,
+                                 g.sh, g.sw, g.ph, g.pw, g.dh, g.dw};
+    conv_wgrad::run<T>(pr, xv.ptr<T>(), gyv.ptr<T>(), gwv.ptr<T>());
 }
 
 }  // namespace
