@@ -292,9 +292,52 @@ bool backward_input_as_conv(const ArrayView& gyv, const ArrayView& wv, const Arr
     return true;
 }
 
+// With a stride s > 1 (dilation 1), the input gradient splits into s_h * s_w stride phases: the rows
+// h = i * s + r only receive taps kh = kh0, kh0 + s, ... (kh0 = (r + pad) mod s), from gy rows i + e0, i + e0 - 1,
+// ...: per phase a stride-1 conv of gy with that sub-kernel, flipped, written to every s-th row and
+// column of gx (the sub-pixel decomposition). Each runs as the implicit GEMM; no col2im.
+template <class T>
+bool backward_input_by_phases(const ArrayView& gyv, const ArrayView& wv, const ArrayView& gxv,
+                              const Conv2dParams& p) {
+    const Geometry g = geometry(gxv, wv, gyv, p);
+    if (g.dh != 1 || g.dw != 1 || (g.sh == 1 && g.sw == 1) ||
+        !use_implicit(g.Cg >= kImplicitMinRows && g.Og * g.KH * g.KW >= kImplicitMinTaps))
+        return false;
+    const T* w = wv.ptr<T>();
+    T* gx = gxv.ptr<T>();
+    const int64_t KK = g.KH * g.KW;
+    // Taps of phase r along one dim: kernel index k0, k0 + s, ... below K (none when k0 >= K).
+    auto first_tap = [](int64_t r, int64_t pad, int64_t s) { return (r + pad) % s; };
+    auto taps = [](int64_t k0, int64_t K, int64_t s) { return k0 < K ? (K - k0 + s - 1) / s : int64_t(0); };
+    // A phase that no tap reaches has a zero gradient: zero all of gx first (kernel smaller than the stride).
+    bool empty = false;
+    for (int64_t rh = 0; rh < std::min(g.sh, g.H); ++rh) empty |= taps(first_tap(rh, g.ph, g.sh), g.KH, g.sh) == 0;
+    for (int64_t rw = 0; rw < std::min(g.sw, g.W); ++rw) empty |= taps(first_tap(rw, g.pw, g.sw), g.KW, g.sw) == 0;
+    if (empty) std::fill(gx, gx + g.N * g.C * g.H * g.W, T(0));
+    for (int64_t rh = 0; rh < std::min(g.sh, g.H); ++rh)
+        for (int64_t rw = 0; rw < std::min(g.sw, g.W); ++rw) {
+            const int64_t kh0 = first_tap(rh, g.ph, g.sh), kw0 = first_tap(rw, g.pw, g.sw);
+            const int64_t nh = taps(kh0, g.KH, g.sh), nw = taps(kw0, g.KW, g.sw);
+            if (nh == 0 || nw == 0) continue;  // zeroed above
+            const int64_t e0h = (rh + g.ph - kh0) / g.sh, e0w = (rw + g.pw - kw0) / g.sw;
+            conv_implicit::Problem pr{g.N, g.O, g.OH, g.OW, g.C, (g.H - rh + g.sh - 1) / g.sh,
+                                      (g.W - rw + g.sw - 1) / g.sw, g.G, nh, nw, 1, 1, nh - 1 - e0h, nw - 1 - e0w,
+                                      1, 1};
+            pr.oH = g.H, pr.oW = g.W, pr.osh = g.sh, pr.osw = g.sw, pr.oh0 = rh, pr.ow0 = rw;
+            // Row c of group grp, tap (o, th, tw): w[grp * Og + o, c, kh0 + (nh - 1 - th) * sh, kw0 + ...].
+            auto packed = conv_implicit::pack_weights<T>(pr, [&](int64_t grp, int64_t c, int64_t k) {
+                const int64_t o = k / (nh * nw), th = k / nw % nh, tw = k % nw;
+                const int64_t kh = kh0 + (nh - 1 - th) * g.sh, kw = kw0 + (nw - 1 - tw) * g.sw;
+                return w[((grp * g.Og + o) * g.Cg + c) * KK + kh * g.KW + kw];
+            });
+            conv_implicit::run<T>(pr, gyv.ptr<T>(), packed.get(), gx);
+        }
+    return true;
+}
+
 template <class T>
 void backward_input(const ArrayView& gyv, const ArrayView& wv, const ArrayView& gxv, const Conv2dParams& p) {
-    if (backward_input_as_conv<T>(gyv, wv, gxv, p)) return;
+    if (backward_input_as_conv<T>(gyv, wv, gxv, p) || backward_input_by_phases<T>(gyv, wv, gxv, p)) return;
     const Geometry g = geometry(gxv, wv, gyv, p);
     const T* gy = gyv.ptr<T>();
     const T* w = wv.ptr<T>();

@@ -63,9 +63,13 @@ void micro_rows(int rows, int64_t K, const T* Ap, const T* Bp, T* tile) {
 }
 
 // One conv2d: in (N, Cin, Hin, Win) -> out (N, Cout, Hout, Wout); weights already packed by pack_weights.
-// pt / pl are the top / left zero padding; the bottom / right padding is whatever the output size needs.
+// pt / pl are the top / left zero padding (negative: rows / columns cropped, stride 1 only); the bottom /
+// right padding is whatever the output size needs. Output pixel (i, j) lands at (i * osh + oh0,
+// j * osw + ow0) of an out plane of oH x oW (one stride phase of a transposed conv's output), by default
+// the plain (Hout, Wout) plane.
 struct Problem {
     int64_t N, Cin, Hin, Win, Cout, Hout, Wout, G, KH, KW, sh, sw, pt, pl, dh, dw;
+    int64_t oH = 0, oW = 0, osh = 1, osw = 1, oh0 = 0, ow0 = 0;  // oH == 0: the plain plane
     int64_t cin_g() const { return Cin / G; }
     int64_t cout_g() const { return Cout / G; }
     int64_t K() const { return cin_g() * KH * KW; }
@@ -115,19 +119,22 @@ void run(const Problem& p, const T* in, const T* Wp, T* out) {
     // The last panel's garbage columns read past the last plane: zeros.
     const int64_t reach = (p.G - 1) * Cg * plane + max_off + panels * NR;
     const int64_t xp_len = std::max(p.Cin * plane, reach);
-    const int64_t in_plane = p.Hin * p.Win, out_plane = p.Hout * p.Wout;
+    const int64_t in_plane = p.Hin * p.Win;
+    const bool placed = p.oH > 0;
+    const int64_t oW = placed ? p.oW : p.Wout, out_plane = placed ? p.oH * p.oW : p.Hout * p.Wout;
+    const int64_t osh = placed ? p.osh : 1, osw = placed ? p.osw : 1, obase = placed ? p.oh0 * oW + p.ow0 : 0;
     const double flops = 2.0 * Lq * p.Cout * K;  // per sample
 
-    // Fills xp with sample n, zero-padded and split into phases.
+    // Copies sample n into xp, split into phases. The padding is never written: xp is zeroed once.
     auto pad = [&](int64_t n, T* xp) {
-        std::fill(xp, xp + xp_len, T(0));
+        const int64_t h0 = std::max<int64_t>(0, -p.pt), w0c = std::max<int64_t>(0, -p.pl);  // cropped
         for (int64_t c = 0; c < p.Cin; ++c)
-            for (int64_t h = 0; h < p.Hin; ++h) {
+            for (int64_t h = h0; h < p.Hin; ++h) {
                 const int64_t hp = p.pt + h;
                 T* row = xp + c * plane + (hp % p.sh) * p.sw * phase + (hp / p.sh) * Wr;
                 const T* src = in + (n * p.Cin + c) * in_plane + h * p.Win;
                 if (p.sw == 1) {
-                    std::memcpy(row + p.pl, src, p.Win * sizeof(T));
+                    if (w0c < p.Win) std::memcpy(row + p.pl + w0c, src + w0c, (p.Win - w0c) * sizeof(T));
                     continue;
                 }
                 for (int64_t rw = 0; rw < p.sw; ++rw) {  // input columns w with (pl + w) % sw == rw
@@ -154,7 +161,7 @@ void run(const Problem& p, const T* in, const T* Wp, T* out) {
                     continue;
                 }
                 const int64_t len = std::min<int64_t>(p.Wout - ow, NR - j);
-                runs[nruns++] = {j, j + len, oh * p.Wout + ow};
+                runs[nruns++] = {j, j + len, obase + oh * osh * oW + ow * osw};
                 j += len;
             }
             for (int64_t grp = 0; grp < p.G; ++grp) {
@@ -166,8 +173,14 @@ void run(const Problem& p, const T* in, const T* Wp, T* out) {
                     for (int i = 0; i < rows; ++i) {
                         T* yrow = out + (n * p.Cout + grp * Og + s * MR + i) * out_plane;
                         const T* t = tile + i * NR;
-                        for (int r = 0; r < nruns; ++r)
-                            for (int64_t j = runs[r].j0; j < runs[r].j1; ++j) yrow[runs[r].dst + j - runs[r].j0] = t[j];
+                        for (int r = 0; r < nruns; ++r) {
+                            T* dst = yrow + runs[r].dst;
+                            const int64_t j0 = runs[r].j0, len = runs[r].j1 - j0;
+                            if (osw == 1)
+                                for (int64_t j = 0; j < len; ++j) dst[j] = t[j0 + j];
+                            else
+                                for (int64_t j = 0; j < len; ++j) dst[j * osw] = t[j0 + j];
+                        }
                     }
                 }
             }
@@ -181,7 +194,7 @@ void run(const Problem& p, const T* in, const T* Wp, T* out) {
     if (nt > 1 && p.N >= nt) {  // whole samples per thread
         const int64_t min_per_thread = std::max<int64_t>(1, static_cast<int64_t>(2e6 / std::max(flops, 1.0)));
         parallel_for(p.N, min_per_thread, [&](int64_t n0, int64_t n1) {
-            std::unique_ptr<T[]> xp(new T[xp_len]);
+            std::unique_ptr<T[]> xp(new T[xp_len]());
             auto [Bp, tile] = buffers();
             for (int64_t n = n0; n < n1; ++n) {
                 pad(n, xp.get());
@@ -190,7 +203,7 @@ void run(const Problem& p, const T* in, const T* Wp, T* out) {
         });
         return;
     }
-    std::unique_ptr<T[]> xp(new T[xp_len]);
+    std::unique_ptr<T[]> xp(new T[xp_len]());
     for (int64_t n = 0; n < p.N; ++n) {  // few samples: the panels of each split over threads
         pad(n, xp.get());
         const int64_t min_panels = std::max<int64_t>(1, static_cast<int64_t>(2e6 / std::max(flops / panels, 1.0)));

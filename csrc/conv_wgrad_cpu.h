@@ -102,15 +102,14 @@ void run(const Problem& p, const T* x, const T* gy, T* gw) {
     auto samples = [&](int64_t n0, int64_t n1) {
         std::unique_ptr<T[]> sum(new T[std::max<int64_t>(wsize, 1)]);
         std::fill(sum.get(), sum.get() + wsize, T(0));
-        std::unique_ptr<T[]> xq(new T[std::max<int64_t>(pixels * p.C, 1)]);
+        std::unique_ptr<T[]> xq(new T[std::max<int64_t>(pixels * p.C, 1)]());  // padding: zero once
         std::unique_ptr<T[]> Ap(new T[std::max<int64_t>(S * L * MR, 1)]);
         std::unique_ptr<T[]> Bp(new T[KC * NR]);
         std::vector<int64_t> q(L);  // valid output pixel -> grid position oh * Wr + ow
         for (int64_t oh = 0; oh < p.OH; ++oh)
             for (int64_t ow = 0; ow < p.OW; ++ow) q[oh * p.OW + ow] = oh * Wr + ow;
         for (int64_t n = n0; n < n1; ++n) {
-            // xq: sample n padded, phase-split, channels last.
-            std::fill(xq.get(), xq.get() + pixels * p.C, T(0));
+            // xq: sample n padded, phase-split, channels last (only its data positions are written).
             for (int64_t c = 0; c < p.C; ++c)
                 for (int64_t h = 0; h < p.H; ++h) {
                     const int64_t hp = p.ph + h;
