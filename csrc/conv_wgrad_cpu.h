@@ -21,10 +21,11 @@ namespace gc::cpu::conv_wgrad {
 
 using conv_implicit::Tile;
 
-// acc (R x NR) = Ap (K x MR strip) @ Bp (K x NR panel); C (R x cols, leading dim ldc) += acc.
-template <class T, int R>
-void micro_add(int64_t K, const T* __restrict Ap, const T* __restrict Bp, T* __restrict C, int64_t ldc,
-               int64_t cols) {
+// acc (R x NR) = Ap (K x MR strip) @ B (K x NR panel); C (R x cols, leading dim ldc) += acc. The panel's
+// row k is Bp + k * NR when packed, or Bp + off[k] when read in place from the channels-last copy.
+template <class T, int R, bool InPlace>
+void micro_add(int64_t K, const T* __restrict Ap, const T* __restrict Bp, const int64_t* __restrict off,
+               T* __restrict C, int64_t ldc, int64_t cols) {
     using V = typename Tile<T>::Vec;
     constexpr int MR = Tile<T>::MR, NV = Tile<T>::NV, W = Tile<T>::W, NR = Tile<T>::NR;
     V acc[R][NV];
@@ -32,7 +33,8 @@ void micro_add(int64_t K, const T* __restrict Ap, const T* __restrict Bp, T* __r
         for (int j = 0; j < NV; ++j) acc[i][j] = V{};
     for (int64_t k = 0; k < K; ++k) {
         V b[NV];
-        for (int j = 0; j < NV; ++j) b[j] = conv_implicit::vload(Bp + k * NR + j * W);
+        const T* row = InPlace ? Bp + off[k] : Bp + k * NR;
+        for (int j = 0; j < NV; ++j) b[j] = conv_implicit::vload(row + j * W);
         for (int i = 0; i < R; ++i) {
             const T a = Ap[k * MR + i];
             for (int j = 0; j < NV; ++j) acc[i][j] += a * b[j];
@@ -54,10 +56,11 @@ void micro_add(int64_t K, const T* __restrict Ap, const T* __restrict Bp, T* __r
     }
 }
 
-template <class T, int R = Tile<T>::MR>
-void micro_add_rows(int rows, int64_t K, const T* Ap, const T* Bp, T* C, int64_t ldc, int64_t cols) {
-    if (rows == R) return micro_add<T, R>(K, Ap, Bp, C, ldc, cols);
-    if constexpr (R > 1) micro_add_rows<T, R - 1>(rows, K, Ap, Bp, C, ldc, cols);
+template <class T, bool InPlace, int R = Tile<T>::MR>
+void micro_add_rows(int rows, int64_t K, const T* Ap, const T* Bp, const int64_t* off, T* C, int64_t ldc,
+                    int64_t cols) {
+    if (rows == R) return micro_add<T, R, InPlace>(K, Ap, Bp, off, C, ldc, cols);
+    if constexpr (R > 1) micro_add_rows<T, InPlace, R - 1>(rows, K, Ap, Bp, off, C, ldc, cols);
 }
 
 // x (N, C, H, W), gy (N, O, OH, OW) -> gw (O, C / G, KH, KW), overwritten.
@@ -105,9 +108,10 @@ void run(const Problem& p, const T* x, const T* gy, T* gw) {
         std::unique_ptr<T[]> xq(new T[std::max<int64_t>(pixels * p.C, 1)]());  // padding: zero once
         std::unique_ptr<T[]> Ap(new T[std::max<int64_t>(S * L * MR, 1)]);
         std::unique_ptr<T[]> Bp(new T[KC * NR]);
-        std::vector<int64_t> q(L);  // valid output pixel -> grid position oh * Wr + ow
+        std::vector<int64_t> q(L), qc(L);  // valid output pixel -> grid position oh * Wr + ow (and * C)
         for (int64_t oh = 0; oh < p.OH; ++oh)
             for (int64_t ow = 0; ow < p.OW; ++ow) q[oh * p.OW + ow] = oh * Wr + ow;
+        for (int64_t l = 0; l < L; ++l) qc[l] = q[l] * p.C;
         for (int64_t n = n0; n < n1; ++n) {
             // xq: sample n padded, phase-split, channels last (only its data positions are written).
             for (int64_t c = 0; c < p.C; ++c)
@@ -141,6 +145,16 @@ void run(const Problem& p, const T* x, const T* gy, T* gw) {
                     const int64_t kc = std::min(KC, L - l0);
                     for (int64_t b = 0; b < panels; ++b) {
                         const int64_t cols = std::min<int64_t>(NR, taps - b * NR);
+                        if (runs[b].size() == 1 && runs[b][0].len == NR) {
+                            // One tap's 32 channels: the panel's rows are read in place (no packing copy).
+                            const T* B = xg + tap_pix[runs[b][0].kk] * p.C + runs[b][0].c0;
+                            for (int64_t s = 0; s < S; ++s) {
+                                const int rows = static_cast<int>(std::min<int64_t>(MR, Og - s * MR));
+                                micro_add_rows<T, true>(rows, kc, Ap.get() + (s * L + l0) * MR, B, qc.data() + l0,
+                                                        sg + (s * MR) * taps + b * NR, taps, NR);
+                            }
+                            continue;
+                        }
                         for (int64_t l = 0; l < kc; ++l) {
                             T* dst = Bp.get() + l * NR;
                             const int64_t base = q[l0 + l];
@@ -152,8 +166,8 @@ void run(const Problem& p, const T* x, const T* gy, T* gw) {
                         }
                         for (int64_t s = 0; s < S; ++s) {
                             const int rows = static_cast<int>(std::min<int64_t>(MR, Og - s * MR));
-                            micro_add_rows<T>(rows, kc, Ap.get() + (s * L + l0) * MR, Bp.get(),
-                                              sg + (s * MR) * taps + b * NR, taps, cols);
+                            micro_add_rows<T, false>(rows, kc, Ap.get() + (s * L + l0) * MR, Bp.get(), nullptr,
+                                                     sg + (s * MR) * taps + b * NR, taps, cols);
                         }
                     }
                 }
