@@ -1,12 +1,19 @@
-// CPU 2-d convolution (NCHW): im2col / col2im around the packed GEMM of matmul_cpu.cpp, threaded over the batch.
-//
-// Per sample and group, with col the (Cg*KH*KW x OH*OW) matrix of input windows (im2col):
-//   forward          y_g  (Og x L)   = W_g (Og x CKK) @ col
-//   backward_input   col' (CKK x L)  = W_g^T @ gy_g,   then gx_g = col2im(col')
-//   backward_weight  gW_g (Og x CKK) += gy_g @ col^T   (summed over the batch)
-// A 1x1 kernel with stride 1 and no padding reads x itself as col. When the batch has at least one sample
-// per thread, each thread takes whole samples with its own col buffer (the weight gradient in a private
-// partial sum, added up at the end); otherwise the samples run in turn and the GEMM splits over threads.
+// CPU 2-d convolution (NCHW). Two ways to run each kernel:
+// - the implicit GEMM (conv_implicit_cpu.h): no im2col matrix; each sample is copied zero-padded and split
+//   into stride phases, and a 12-channel x 32-pixel register tile reads its taps in place. It runs conv2d's
+//   forward, the stride-1 input gradient (a conv of gy with the flipped kernel) and the strided input
+//   gradient (one such conv per stride phase); the weight gradient has its channels-last twin
+//   (conv_wgrad_cpu.h). Used from 8 output channels per group and 64 taps (32 for the weight gradient) up.
+// - im2col / col2im around the packed GEMM of matmul_cpu.cpp, per sample and group, with col the
+//   (Cg*KH*KW x OH*OW) matrix of input windows:
+//     forward          y_g  (Og x L)   = W_g (Og x CKK) @ col
+//     backward_input   col' (CKK x L)  = W_g^T @ gy_g,   then gx_g = col2im(col')
+//     backward_weight  gW_g (Og x CKK) += gy_g @ col^T   (summed over the batch)
+//   for few channels or taps (the VAE's 1-channel layers), where the tile would be mostly padding. A 1x1
+//   kernel with stride 1 and no padding reads x itself as col.
+// Both take whole samples per thread when the batch has one per thread (the weight gradient in private
+// partial sums, added in a fixed order); otherwise the GEMM (or the implicit GEMM's panels) splits.
+// GRADCORE_CONV_PATH=im2col|implicit forces one path (the tests run both on the same shapes).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -179,8 +186,7 @@ void over_batch(const Geometry& g, Sample&& sample, Begin&& begin, End&& end) {
 
 struct NoState {};
 
-// The im2col paths (per sample: im2col, then the packed GEMM): kept for few output channels, where
-// the implicit GEMM's panel packing is not paid back.
+// The im2col paths (per sample: im2col, then the packed GEMM): kept for few output channels or taps.
 template <class T>
 void forward_im2col(const ArrayView& xv, const ArrayView& wv, const ArrayView& yv, const Conv2dParams& p) {
     const Geometry g = geometry(xv, wv, yv, p);
@@ -242,8 +248,8 @@ void backward_weight_im2col(const ArrayView& xv, const ArrayView& gyv, const Arr
     }
 }
 
-// Which path a kernel takes: GRADCORE_CONV_PATH=im2col or =implicit forces one (the tests run both on
-// the same shapes); otherwise `implicit_pays` decides.
+// Which path a kernel takes: GRADCORE_CONV_PATH=im2col or =implicit forces one (read at every call, a
+// getenv next to a convolution); otherwise `implicit_pays` decides.
 inline bool use_implicit(bool implicit_pays) {
     if (const char* env = std::getenv("GRADCORE_CONV_PATH")) {
         if (std::strcmp(env, "im2col") == 0) return false;
@@ -252,8 +258,8 @@ inline bool use_implicit(bool implicit_pays) {
     return implicit_pays;
 }
 
-// Below 8 output channels per group most of each 12-row strip is padding and the panel packing (a copy
-// per tap) outweighs the few rows it feeds; below 64 taps (K = Cg * KH * KW) each tile's few FMAs do not
+// Below 8 output channels per group most of each 12-row strip is padding and the padded copy outweighs
+// the few rows it feeds; below 64 taps (K = Cg * KH * KW) each tile's few FMAs do not
 // pay for routing it through a buffer into y (measured, VAE conv1 with K = 9: 0.34 ms vs 0.13 ms by
 // im2col); below 32 taps the weight gradient's 32-wide panels are mostly padding.
 constexpr int64_t kImplicitMinRows = 8, kImplicitMinTaps = 64, kWgradMinTaps = 32;
@@ -262,7 +268,8 @@ constexpr int64_t kImplicitMinRows = 8, kImplicitMinTaps = 64, kWgradMinTaps = 3
 template <class T>
 void forward(const ArrayView& xv, const ArrayView& wv, const ArrayView& yv, const Conv2dParams& p) {
     const Geometry g = geometry(xv, wv, yv, p);
-    if (!use_implicit(g.Og >= kImplicitMinRows && g.CKK >= kImplicitMinTaps)) return forward_im2col<T>(xv, wv, yv, p);
+    if (!use_implicit(g.Og >= kImplicitMinRows && g.CKK >= kImplicitMinTaps))
+        return forward_im2col<T>(xv, wv, yv, p);
     const conv_implicit::Problem pr{g.N, g.C, g.H, g.W, g.O, g.OH, g.OW, g.G, g.KH, g.KW,
                                     g.sh, g.sw, g.ph, g.pw, g.dh, g.dw};
     const T* w = wv.ptr<T>();
@@ -279,7 +286,9 @@ template <class T>
 bool backward_input_as_conv(const ArrayView& gyv, const ArrayView& wv, const ArrayView& gxv, const Conv2dParams& p) {
     const Geometry g = geometry(gxv, wv, gyv, p);
     const int64_t pt = g.dh * (g.KH - 1) - g.ph, pl = g.dw * (g.KW - 1) - g.pw;
-    if (g.sh != 1 || g.sw != 1 || pt < 0 || pl < 0 || !use_implicit(g.Cg >= kImplicitMinRows && g.Og * g.KH * g.KW >= kImplicitMinTaps)) return false;
+    if (g.sh != 1 || g.sw != 1 || pt < 0 || pl < 0 ||
+        !use_implicit(g.Cg >= kImplicitMinRows && g.Og * g.KH * g.KW >= kImplicitMinTaps))
+        return false;
     const conv_implicit::Problem pr{g.N, g.O, g.OH, g.OW, g.C, g.H, g.W, g.G, g.KH, g.KW, 1, 1, pt, pl, g.dh, g.dw};
     const T* w = wv.ptr<T>();
     const int64_t KK = g.KH * g.KW;
