@@ -493,3 +493,7 @@ from . import lr_scheduler  # noqa: E402  (gradcore.optim.lr_scheduler, as in to
 sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler  # so `import gradcore.optim.lr_scheduler` works
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+
+from .optim_extra import ASGD, Adadelta, Adagrad, Adamax, NAdam, RAdam, Rprop  # noqa: E402
+
+__all__ += ["ASGD", "Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "Rprop"]

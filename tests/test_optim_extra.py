@@ -1,0 +1,149 @@
+"""Adadelta, Adagrad, Adamax, NAdam, RAdam, ASGD and Rprop against torch.optim: trajectories over several
+steps (weight_decay, maximize and each optimizer's own options), state_dict round trips, bad arguments."""
+
+import numpy as np
+import pytest
+import torch
+
+import gradcore as gc
+from gradcore.testing import assert_close
+
+CASES = [
+    ("Adadelta", {}),
+    ("Adadelta", {"lr": 0.5, "rho": 0.8, "weight_decay": 0.1}),
+    ("Adadelta", {"maximize": True, "eps": 1e-4}),
+    ("Adagrad", {}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.05, "weight_decay": 0.1, "initial_accumulator_value": 0.3}),
+    ("Adagrad", {"maximize": True}),
+    ("Adamax", {}),
+    ("Adamax", {"lr": 0.05, "betas": (0.8, 0.9), "weight_decay": 0.2}),
+    ("Adamax", {"maximize": True}),
+    ("NAdam", {}),
+    ("NAdam", {"lr": 0.05, "weight_decay": 0.1, "momentum_decay": 0.01}),
+    ("NAdam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True}),
+    ("RAdam", {}),
+    ("RAdam", {"lr": 0.05, "betas": (0.9, 0.6), "weight_decay": 0.1}),  # rho_t > 5 from step 2 on
+    ("RAdam", {"lr": 0.05, "betas": (0.8, 0.7), "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("RAdam", {"maximize": True, "betas": (0.9, 0.5)}),
+    ("ASGD", {}),
+    ("ASGD", {"lr": 0.05, "lambd": 0.01, "alpha": 0.5, "t0": 3, "weight_decay": 0.1}),
+    ("ASGD", {"maximize": True, "t0": 2}),
+    ("Rprop", {}),
+    ("Rprop", {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.2)}),
+    ("Rprop", {"maximize": True}),
+]
+
+
+def _grad(p: np.ndarray, c: np.ndarray, step: int) -> np.ndarray:
+    """A gradient that changes sign now and then (so Rprop's both branches run)."""
+    return 2.0 * p * c + np.cos(3.0 * step + p)
+
+
+def _run_both(name, kwargs, dtype=np.float64, steps=8, groups=False):
+    rng = np.random.default_rng(0)
+    shapes = [(3, 4), (5,), ()]
+    inits = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    coefs = [rng.uniform(0.5, 1.5, s).astype(dtype) for s in shapes]
+    ours = [gc.tensor(a.copy(), requires_grad=True) for a in inits]
+    theirs = [torch.tensor(a.copy(), requires_grad=True) for a in inits]
+    if groups:
+        opt = getattr(gc.optim, name)([{"params": ours[:2]}, {"params": ours[2:], "lr": 0.03}], **kwargs)
+        ref = getattr(torch.optim, name)([{"params": theirs[:2]}, {"params": theirs[2:], "lr": 0.03}], **kwargs)
+    else:
+        opt = getattr(gc.optim, name)(ours, **kwargs)
+        ref = getattr(torch.optim, name)(theirs, **kwargs)
+    for step in range(steps):
+        for a, b, c in zip(ours, theirs, coefs):
+            g = _grad(b.detach().numpy(), c, step)
+            a.grad = gc.tensor(g.astype(dtype))
+            b.grad = torch.tensor(g.astype(dtype))
+        opt.step()
+        ref.step()
+        for a, b in zip(ours, theirs):
+            assert_close(a.detach().numpy(), b.detach().numpy(), rtol=1e-5 if dtype == np.float32 else 1e-10,
+                         atol=1e-6 if dtype == np.float32 else 1e-12)
+    return opt, ref, ours, theirs
+
+
+@pytest.mark.parametrize("name,kwargs", CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES)])
+def test_trajectory_matches_torch(name, kwargs):
+    _run_both(name, kwargs)
+
+
+@pytest.mark.parametrize("name", ["Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop"])
+def test_float32_and_param_groups_match_torch(name):
+    _run_both(name, {}, dtype=np.float32, steps=5, groups=True)
+
+
+@pytest.mark.parametrize("name", ["Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop"])
+def test_defaults_match_torch(name):
+    ours = getattr(gc.optim, name)([gc.zeros(2, requires_grad=True)])
+    ref = getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)])
+    for key, value in ref.defaults.items():
+        mine = ours.defaults[key]
+        assert (tuple(mine) if isinstance(mine, (list, tuple)) else mine) == (
+            tuple(value) if isinstance(value, (list, tuple)) else value
+        ), key
+
+
+@pytest.mark.parametrize("name", ["Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop"])
+def test_state_dict_round_trip_continues_the_trajectory(name, tmp_path):
+    kwargs = {"lr": 0.05} if name != "Adadelta" else {}
+    opt, ref, ours, theirs = _run_both(name, kwargs, steps=3)
+    path = tmp_path / "opt.gc"
+    gc.save(opt.state_dict(), path)
+    copies = [gc.tensor(a.detach().numpy().copy(), requires_grad=True) for a in ours]
+    fresh = getattr(gc.optim, name)(copies, **kwargs)
+    fresh.load_state_dict(gc.load(path))
+    assert set(fresh.state[copies[0]]) == set(ref.state[theirs[0]])
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        for a, b, c in zip(copies, theirs, ours):
+            g = rng.standard_normal(a.shape)
+            a.grad = gc.tensor(g)
+            b.grad = torch.tensor(g)
+        fresh.step()
+        ref.step()
+    for a, b in zip(copies, theirs):
+        assert_close(a.detach().numpy(), b.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_official_mnist_setup_adadelta_steplr():
+    """The PyTorch MNIST example's optimizer and scheduler (Adadelta lr=1.0, StepLR gamma=0.7)."""
+    w = gc.zeros(3, requires_grad=True)
+    opt = gc.optim.Adadelta([w], lr=1.0)
+    sched = gc.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)
+    for _ in range(3):
+        (w * 2).sum().backward()
+        opt.step()
+        sched.step()
+    assert sched.get_last_lr() == pytest.approx([0.7**3])
+    assert (w.detach().numpy() < 0).all()
+
+
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda p: gc.optim.Adadelta(p, rho=1.5), "rho"),
+        (lambda p: gc.optim.Adagrad(p, lr_decay=-1), "lr_decay"),
+        (lambda p: gc.optim.Adamax(p, betas=(1.0, 0.9)), "beta"),
+        (lambda p: gc.optim.NAdam(p, momentum_decay=-1), "momentum_decay"),
+        (lambda p: gc.optim.RAdam(p, eps=-1), "epsilon"),
+        (lambda p: gc.optim.Rprop(p, etas=(1.5, 1.2)), "eta"),
+        (lambda p: gc.optim.ASGD(p, lr=-1), "learning rate"),
+    ],
+)
+def test_bad_hyperparameters_raise(make, match):
+    with pytest.raises(ValueError, match=match):
+        make([gc.zeros(2, requires_grad=True)])
+
+
+def test_parameters_without_grad_are_skipped_and_zero_grad_works():
+    a, b = gc.ones(2, requires_grad=True), gc.ones(2, requires_grad=True)
+    opt = gc.optim.NAdam([a, b], lr=0.1)
+    a.grad = gc.ones(2)
+    opt.step()
+    assert b.tolist() == [1.0, 1.0] and a.tolist()[0] < 1.0
+    assert b not in opt.state
+    opt.zero_grad()
+    assert a.grad is None
