@@ -9,6 +9,7 @@ from ..tensor import Tensor
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
+_ONE_SIXTH_F32 = 0.1666666716337204  # float32(1 / 6), as torch's hardsigmoid backward uses
 
 
 def _check_float(x: Tensor, name: str) -> None:
@@ -97,8 +98,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
-    """x where x > 0, weight * x elsewhere; weight has 1 entry or one per channel (dim 1, or dim 0 of a
-    1-d input), as ``F.prelu``.
+    """x where x > 0, weight * x elsewhere; weight has 1 entry or one per channel (dim 1), as ``F.prelu``.
 
     Example:
         >>> import gradcore as gc
@@ -111,16 +111,13 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     if weight.ndim > 1:
         raise ValueError(f"prelu: weight must be 1-d, got shape {weight.shape}")
     if n != 1:
-        if input.ndim == 0:
-            raise ValueError(f"prelu: a 0-d input takes a weight of 1 element, got {n}")
-        channels = input.shape[1] if input.ndim >= 2 else input.shape[0]
+        channels = input.shape[1] if input.ndim >= 2 else 1  # torch: 0-d and 1-d inputs have 1 channel
         if channels != n:
             raise ValueError(
-                f"prelu: weight has {n} parameters but the input has {channels} channels "
-                f"(input shape {input.shape})"
+                f"prelu: mismatch of parameter numbers and input channel size: weight has {n} parameters "
+                f"but the input has {channels} channels (input shape {input.shape})"
             )
-        cdim = 1 if input.ndim >= 2 else 0
-        weight = weight.reshape((n,) + (1,) * (input.ndim - cdim - 1))
+        weight = weight.reshape((n,) + (1,) * (input.ndim - 2))
     else:
         weight = weight.reshape(())
     return where(input > 0, input, input * weight)
@@ -176,7 +173,9 @@ def logsigmoid(input: Tensor) -> Tensor:
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """relu6(x + 3) / 6. Example: ``F.hardsigmoid(gc.tensor([0.0])).item() == 0.5``."""
     _check_float(input, "hardsigmoid")
-    inside = input / 6.0 + 0.5
+    # torch's backward multiplies by 1/6 rounded to float32 (its kernel's constant); the value is x/6 + 1/2.
+    slope = input * _ONE_SIXTH_F32
+    inside = slope + (input.detach() / 6.0 + 0.5 - slope.detach())
     return where(input <= -3.0, 0.0, where(input >= 3.0, 1.0, inside))
 
 

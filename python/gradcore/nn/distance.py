@@ -3,6 +3,11 @@ CosineSimilarity and PairwiseDistance (torch's formulas, eps handling and gradie
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
+from ..ops_index import where
 from ..tensor import Tensor
 from .module import Module
 
@@ -30,6 +35,9 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
         x1 = x1.float()
     if not x2.dtype.is_floating:
         x2 = x2.float()
+    if tuple(x1.shape) != tuple(x2.shape):  # torch broadcasts first, so the norms see the expanded inputs
+        shape = tuple(np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape)))
+        x1, x2 = x1.expand(*shape), x2.expand(*shape)
     n1 = _clamped_min(x1.norm(2, dim, keepdim=True), eps)
     n2 = _clamped_min(x2.norm(2, dim, keepdim=True), eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
@@ -65,7 +73,17 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
         raise TypeError("normalize: out= is not supported; use the returned tensor")
     if not isinstance(input, Tensor):
         raise TypeError(f"normalize: input must be a Tensor, got {type(input).__name__}")
-    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
+    return input / _norm(input, p, dim).clamp(min=eps)
+
+
+def _norm(x: Tensor, p: float, dim: int) -> Tensor:
+    """The p-norm along dim (keepdim) with torch's zero gradient where the whole slice is zero (the
+    general-p formula would give 0/0 there)."""
+    if p in (1, 2) or math.isinf(p):
+        return x.norm(p, dim, keepdim=True)
+    zero = (x.detach() == 0).all(dim=dim, keepdim=True)
+    n = where(zero, x.new_ones(()).expand(*x.shape), x).norm(p, dim, keepdim=True)
+    return where(zero, 0.0, n)
 
 
 class CosineSimilarity(Module):

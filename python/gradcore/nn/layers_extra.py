@@ -80,7 +80,7 @@ class ParameterList(Module):
         for i, p in enumerate(self):
             if isinstance(p, Tensor):
                 size = "x".join(str(s) for s in p.shape)
-                lines.append(f"  ({i}): Parameter containing: [{type(p).__name__} of size {size}]")
+                lines.append(f"  ({i}): Parameter containing: [{p.dtype} of size {size}]")
             else:
                 lines.append(f"  ({i}): Object of type: {type(p).__name__}")
         return "\n".join(lines)
@@ -156,7 +156,7 @@ class ParameterDict(Module):
         lines = []
         for k, p in self.items():
             size = "x".join(str(s) for s in p.shape) if isinstance(p, Tensor) else ""
-            lines.append(f"  ({k}): Parameter containing: [{type(p).__name__} of size {size}]")
+            lines.append(f"  ({k}): Parameter containing: [{getattr(p, 'dtype', '')} of size {size}]")
         return "\n".join(lines)
 
 
@@ -286,7 +286,7 @@ class _PadNd(Module):
         return _pad(x, self.padding, self.mode)
 
     def extra_repr(self) -> str:
-        return f"{self.padding}" + (f", value={self.value}" if self.mode == "constant" else "")
+        return f"padding={self.padding}, value={self.value}" if self.mode == "constant" else f"{self.padding}"
 
 
 class ConstantPad1d(_PadNd):

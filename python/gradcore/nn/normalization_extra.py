@@ -155,14 +155,17 @@ class GroupNorm(Module):
         affine: bool = True,
         device: str | None = None,
         dtype: DType | str | None = None,
+        *,
+        bias: bool = True,
     ) -> None:
         super().__init__()
         if num_groups <= 0 or num_channels % num_groups:
             raise ValueError("num_channels must be divisible by num_groups")
         dt = factory_dtype(dtype, "GroupNorm")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        self.has_bias = bias
         self.weight = Parameter(ones((num_channels,), dtype=dt)) if affine else None
-        self.bias = Parameter(zeros((num_channels,), dtype=dt)) if affine else None
+        self.bias = Parameter(zeros((num_channels,), dtype=dt)) if affine and bias else None
         if device is not None:
             self.to(device)
 
@@ -170,7 +173,7 @@ class GroupNorm(Module):
         return group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self.bias is not None}"
 
 
 class _InstanceNorm(Module):
@@ -185,13 +188,15 @@ class _InstanceNorm(Module):
         track_running_stats: bool = False,
         device: str | None = None,
         dtype: DType | str | None = None,
+        *,
+        bias: bool = True,
     ) -> None:
         super().__init__()
         dt = factory_dtype(dtype, type(self).__name__)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
+        self.affine, self.track_running_stats, self.has_bias = affine, track_running_stats, bias
         self.weight = Parameter(ones((num_features,), dtype=dt)) if affine else None
-        self.bias = Parameter(zeros((num_features,), dtype=dt)) if affine else None
+        self.bias = Parameter(zeros((num_features,), dtype=dt)) if affine and bias else None
         if track_running_stats:
             self.register_buffer("running_mean", zeros((num_features,), dtype=dt))
             self.register_buffer("running_var", ones((num_features,), dtype=dt))
@@ -217,7 +222,7 @@ class _InstanceNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
 class InstanceNorm1d(_InstanceNorm):

@@ -1,4 +1,4 @@
-"""nn.utils: gradient clipping by total norm or by value."""
+"""nn.utils: gradient clipping by total norm or by value; parameters <-> one flat vector."""
 
 from __future__ import annotations
 
@@ -69,3 +69,58 @@ def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -
     c = float(clip_value)
     for g in _grads(parameters):
         g.copy_(g.clamp(-c, c))
+
+
+def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
+    """The parameters flattened and concatenated into one 1-d tensor (in the graph, as torch's).
+
+    Example:
+        >>> import gradcore as gc
+        >>> net = gc.nn.Linear(3, 2)
+        >>> gc.nn.utils.parameters_to_vector(net.parameters()).shape
+        (8,)
+    """
+    from ..ops_index import cat
+
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    flat, device = [], None
+    for p in parameters:
+        if device is not None and p.device != device:
+            raise TypeError(f"Found two parameters on different devices, this is currently not supported "
+                            f"({device} and {p.device})")
+        device = p.device
+        flat.append(p.reshape(-1))
+    if not flat:
+        raise ValueError("parameters_to_vector: got no parameters")
+    return cat(flat)
+
+
+@no_grad()
+def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
+    """Copies consecutive slices of the 1-d ``vec`` into the parameters (in place, outside the graph).
+
+    Example:
+        >>> import gradcore as gc
+        >>> net = gc.nn.Linear(3, 2)
+        >>> gc.nn.utils.vector_to_parameters(gc.zeros(8), net.parameters())
+        >>> net.weight.abs().sum().item()
+        0.0
+    """
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
+    if vec.ndim != 1:
+        raise ValueError(f"vector_to_parameters: vec must be 1-d, got shape {tuple(vec.shape)}")
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    params = list(parameters)
+    total = sum(p.numel() for p in params)
+    if total != vec.shape[0]:
+        raise ValueError(f"vector_to_parameters: vec has {vec.shape[0]} elements, the parameters {total}")
+    start = 0
+    for p in params:
+        if p.device != vec.device:
+            raise TypeError(f"Found two parameters on different devices ({vec.device} and {p.device})")
+        n = p.numel()
+        p.copy_(vec[start: start + n].reshape(p.shape).to(p.dtype))
+        start += n
