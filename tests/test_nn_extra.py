@@ -47,12 +47,29 @@ def randn(*shape):
 # ---------------------------------------------------------------- activations
 
 ACTIVATIONS = [
-    ("relu6", {}), ("hardtanh", {}), ("hardtanh", {"min_val": -0.5, "max_val": 2.0}),
-    ("softplus", {}), ("softplus", {"beta": 2.0, "threshold": 3.0}), ("mish", {}), ("selu", {}),
-    ("celu", {}), ("celu", {"alpha": 0.5}), ("logsigmoid", {}), ("hardswish", {}), ("hardsigmoid", {}),
-    ("softsign", {}), ("tanhshrink", {}), ("softshrink", {}), ("softshrink", {"lambd": 1.0}),
-    ("hardshrink", {}), ("hardshrink", {"lambd": 1.2}), ("threshold", {"threshold": 0.3, "value": -2.0}),
-    ("glu", {}), ("glu", {"dim": 0}), ("softmin", {"dim": 1}), ("softmin", {"dim": 0}),
+    ("relu6", {}),
+    ("hardtanh", {}),
+    ("hardtanh", {"min_val": -0.5, "max_val": 2.0}),
+    ("softplus", {}),
+    ("softplus", {"beta": 2.0, "threshold": 3.0}),
+    ("mish", {}),
+    ("selu", {}),
+    ("celu", {}),
+    ("celu", {"alpha": 0.5}),
+    ("logsigmoid", {}),
+    ("hardswish", {}),
+    ("hardsigmoid", {}),
+    ("softsign", {}),
+    ("tanhshrink", {}),
+    ("softshrink", {}),
+    ("softshrink", {"lambd": 1.0}),
+    ("hardshrink", {}),
+    ("hardshrink", {"lambd": 1.2}),
+    ("threshold", {"threshold": 0.3, "value": -2.0}),
+    ("glu", {}),
+    ("glu", {"dim": 0}),
+    ("softmin", {"dim": 1}),
+    ("softmin", {"dim": 0}),
 ]
 
 
@@ -64,10 +81,22 @@ def test_functional_activation_matches_torch(name, kwargs):
 
 
 MODULES = [
-    ("ReLU6", ()), ("Hardtanh", (-2.0, 1.5)), ("Softplus", (1.5, 10.0)), ("Mish", ()), ("SELU", ()),
-    ("CELU", (0.7,)), ("GLU", ()), ("Softmin", (1,)), ("LogSigmoid", ()), ("Hardswish", ()),
-    ("Hardsigmoid", ()), ("Threshold", (0.1, 20.0)), ("Softsign", ()), ("Tanhshrink", ()),
-    ("Softshrink", (0.3,)), ("Hardshrink", (0.3,)),
+    ("ReLU6", ()),
+    ("Hardtanh", (-2.0, 1.5)),
+    ("Softplus", (1.5, 10.0)),
+    ("Mish", ()),
+    ("SELU", ()),
+    ("CELU", (0.7,)),
+    ("GLU", ()),
+    ("Softmin", (1,)),
+    ("LogSigmoid", ()),
+    ("Hardswish", ()),
+    ("Hardsigmoid", ()),
+    ("Threshold", (0.1, 20.0)),
+    ("Softsign", ()),
+    ("Tanhshrink", ()),
+    ("Softshrink", (0.3,)),
+    ("Hardshrink", (0.3,)),
 ]
 
 
@@ -121,8 +150,13 @@ def test_activations_run_on_the_device(device):
 
 @pytest.mark.parametrize(
     "cls,shape",
-    [(gc.nn.Dropout1d, (8, 16, 5)), (gc.nn.Dropout1d, (16, 5)), (gc.nn.Dropout2d, (8, 16, 3, 3)),
-     (gc.nn.Dropout3d, (4, 16, 2, 2, 2)), (gc.nn.Dropout3d, (16, 2, 2, 2))],
+    [
+        (gc.nn.Dropout1d, (8, 16, 5)),
+        (gc.nn.Dropout1d, (16, 5)),
+        (gc.nn.Dropout2d, (8, 16, 3, 3)),
+        (gc.nn.Dropout3d, (4, 16, 2, 2, 2)),
+        (gc.nn.Dropout3d, (16, 2, 2, 2)),
+    ],
 )
 def test_channel_dropout_zeroes_whole_channels(cls, shape):
     gc.manual_seed(0)
@@ -223,10 +257,16 @@ def test_conv_transpose1d_output_size_and_functional_forms():
     with pytest.raises(ValueError, match="output size"):
         up(gc.zeros(1, 2, 5), output_size=[13])
     x, w = randn(2, 4, 9), randn(6, 2, 3)
-    _check(lambda a, b: F.conv1d(a, b, stride=2, padding=1, groups=2),
-           lambda a, b: TF.conv1d(a, b, stride=2, padding=1, groups=2), [x, w])
-    _check(lambda a, b: F.conv_transpose1d(a, b, stride=2), lambda a, b: TF.conv_transpose1d(a, b, stride=2),
-           [randn(2, 6, 5), randn(6, 3, 3)])
+    _check(
+        lambda a, b: F.conv1d(a, b, stride=2, padding=1, groups=2),
+        lambda a, b: TF.conv1d(a, b, stride=2, padding=1, groups=2),
+        [x, w],
+    )
+    _check(
+        lambda a, b: F.conv_transpose1d(a, b, stride=2),
+        lambda a, b: TF.conv_transpose1d(a, b, stride=2),
+        [randn(2, 6, 5), randn(6, 3, 3)],
+    )
 
 
 def test_conv1d_errors_and_default_init_scale():
@@ -252,8 +292,10 @@ def test_conv1d_on_the_device(device):
 # ---------------------------------------------------------------- normalization
 
 
-@pytest.mark.parametrize("shape,groups,affine", [((2, 6, 5), 3, True), ((3, 4, 3, 3), 2, False),
-                                                  ((2, 4), 4, True), ((2, 6, 2, 2, 2), 1, True)])
+@pytest.mark.parametrize(
+    "shape,groups,affine",
+    [((2, 6, 5), 3, True), ((3, 4, 3, 3), 2, False), ((2, 4), 4, True), ((2, 6, 2, 2, 2), 1, True)],
+)
 def test_group_norm_matches_torch(shape, groups, affine):
     ours = gc.nn.GroupNorm(groups, shape[1], affine=affine, dtype=gc.float64)
     theirs = torch.nn.GroupNorm(groups, shape[1], affine=affine, dtype=torch.float64)
@@ -271,15 +313,24 @@ def test_group_norm_matches_torch(shape, groups, affine):
         F.group_norm(gc.zeros(2, 5, 3), 2)
 
 
-@pytest.mark.parametrize("cls,shape", [("InstanceNorm1d", (3, 4, 7)), ("InstanceNorm2d", (2, 3, 4, 5)),
-                                       ("InstanceNorm2d", (3, 4, 5)), ("InstanceNorm3d", (2, 2, 3, 3, 3))])
+@pytest.mark.parametrize(
+    "cls,shape",
+    [
+        ("InstanceNorm1d", (3, 4, 7)),
+        ("InstanceNorm2d", (2, 3, 4, 5)),
+        ("InstanceNorm2d", (3, 4, 5)),
+        ("InstanceNorm3d", (2, 2, 3, 3, 3)),
+    ],
+)
 @pytest.mark.parametrize("affine,track", [(False, False), (True, True)])
 def test_instance_norm_matches_torch_train_and_eval(cls, shape, affine, track):
     batched = len(shape) == int(cls[-2]) + 2  # InstanceNorm{k}d takes k + 2 dims batched
-    ours = getattr(gc.nn, cls)(shape[1] if batched else shape[0], affine=affine, track_running_stats=track,
-                               dtype=gc.float64)
-    theirs = getattr(torch.nn, cls)(ours.num_features, affine=affine, track_running_stats=track,
-                                    dtype=torch.float64)
+    ours = getattr(gc.nn, cls)(
+        shape[1] if batched else shape[0], affine=affine, track_running_stats=track, dtype=gc.float64
+    )
+    theirs = getattr(torch.nn, cls)(
+        ours.num_features, affine=affine, track_running_stats=track, dtype=torch.float64
+    )
     _check(ours, theirs, [randn(*shape) * 3 + 2], rtol=1e-8, atol=1e-9)
     if track:
         assert_close(ours.running_mean.numpy(), theirs.running_mean.numpy(), rtol=1e-10)
@@ -334,8 +385,9 @@ def test_parameter_list_and_dict_register_their_parameters():
 # ---------------------------------------------------------------- pooling, padding, shuffles
 
 
-@pytest.mark.parametrize("shape,out", [((2, 3, 7, 5), (3, 2)), ((3, 9, 9), 4), ((1, 2, 5, 6), (None, 3)),
-                                       ((1, 1, 4, 4), 4)])
+@pytest.mark.parametrize(
+    "shape,out", [((2, 3, 7, 5), (3, 2)), ((3, 9, 9), 4), ((1, 2, 5, 6), (None, 3)), ((1, 1, 4, 4), 4)]
+)
 def test_adaptive_max_pool2d_matches_torch_with_indices(shape, out):
     x = randn(*shape)
     _check(lambda t: F.adaptive_max_pool2d(t, out), lambda t: TF.adaptive_max_pool2d(t, out), [x])
@@ -357,9 +409,14 @@ def test_adaptive_max_pool1d_matches_torch_with_indices(shape, out):
 
 @pytest.mark.parametrize(
     "name,args,shape",
-    [("ZeroPad1d", ((1, 2),), (2, 3, 5)), ("ConstantPad1d", (2, 3.5), (3, 4)), ("ReflectionPad1d", ((2, 1),), (2, 3, 5)),
-     ("ReplicationPad1d", (3,), (2, 3, 5)), ("CircularPad1d", ((1, 2),), (2, 3, 5)),
-     ("CircularPad2d", ((1, 0, 2, 1),), (2, 3, 4, 5))],
+    [
+        ("ZeroPad1d", ((1, 2),), (2, 3, 5)),
+        ("ConstantPad1d", (2, 3.5), (3, 4)),
+        ("ReflectionPad1d", ((2, 1),), (2, 3, 5)),
+        ("ReplicationPad1d", (3,), (2, 3, 5)),
+        ("CircularPad1d", ((1, 2),), (2, 3, 5)),
+        ("CircularPad2d", ((1, 0, 2, 1),), (2, 3, 4, 5)),
+    ],
 )
 def test_pad_layers_match_torch(name, args, shape):
     ours, theirs = getattr(gc.nn, name)(*args), getattr(torch.nn, name)(*args)
@@ -378,8 +435,11 @@ def test_pixel_shuffle_and_unshuffle_match_torch(shape, r):
         F.pixel_shuffle(gc.zeros(1, 3, 2, 2), 2)
 
 
-UNFOLD = [dict(kernel_size=2), dict(kernel_size=(2, 3), stride=2, padding=1),
-          dict(kernel_size=3, dilation=2, padding=(2, 1), stride=(1, 2))]
+UNFOLD = [
+    dict(kernel_size=2),
+    dict(kernel_size=(2, 3), stride=2, padding=1),
+    dict(kernel_size=3, dilation=2, padding=(2, 1), stride=(1, 2)),
+]
 
 
 @pytest.mark.parametrize("kwargs", UNFOLD, ids=[str(i) for i in range(len(UNFOLD))])
@@ -413,7 +473,11 @@ def test_bilinear_matches_torch():
 def test_cosine_similarity_matches_torch(dim, eps):
     a, b = randn(4, 5), randn(4, 5)
     a[0] = 1e-9  # below eps: clamped norm, torch's gradient
-    _check(lambda x, y: F.cosine_similarity(x, y, dim, eps), lambda x, y: TF.cosine_similarity(x, y, dim, eps), [a, b])
+    _check(
+        lambda x, y: F.cosine_similarity(x, y, dim, eps),
+        lambda x, y: TF.cosine_similarity(x, y, dim, eps),
+        [a, b],
+    )
     _check(gc.nn.CosineSimilarity(dim, eps), torch.nn.CosineSimilarity(dim, eps), [a, randn(1, 5)])
 
 
@@ -422,8 +486,11 @@ def test_pairwise_distance_matches_torch(p):
     a, b = randn(4, 5), randn(4, 5)
     _check(lambda x, y: F.pairwise_distance(x, y, p), lambda x, y: TF.pairwise_distance(x, y, p), [a, b])
     _check(gc.nn.PairwiseDistance(p, keepdim=True), torch.nn.PairwiseDistance(p, keepdim=True), [a, b])
-    _check(lambda x, y: F.pairwise_distance(x, y, p), lambda x, y: TF.pairwise_distance(x, y, p),
-           [randn(5), randn(5)])
+    _check(
+        lambda x, y: F.pairwise_distance(x, y, p),
+        lambda x, y: TF.pairwise_distance(x, y, p),
+        [randn(5), randn(5)],
+    )
 
 
 @pytest.mark.parametrize("p,dim", [(2.0, 1), (1.0, 0), (3.0, -1)])
@@ -436,37 +503,76 @@ def test_normalize_matches_torch(p, dim):
 # ---------------------------------------------------------------- losses
 
 LOSSES = [
-    ("kl_div", lambda: [np.log(RNG.dirichlet(np.ones(5), 4)), RNG.dirichlet(np.ones(5), 4)],
-     [{"reduction": "batchmean"}, {"reduction": "sum"}, {"reduction": "none"}]),
+    (
+        "kl_div",
+        lambda: [np.log(RNG.dirichlet(np.ones(5), 4)), RNG.dirichlet(np.ones(5), 4)],
+        [{"reduction": "batchmean"}, {"reduction": "sum"}, {"reduction": "none"}],
+    ),
     ("kl_div", lambda: [randn(3, 4), randn(3, 4)], [{"reduction": "batchmean", "log_target": True}]),
-    ("cosine_embedding_loss", lambda: [randn(5, 4), randn(5, 4), np.array([1, -1, 1, -1, -1])],
-     [{}, {"margin": 0.2, "reduction": "sum"}, {"reduction": "none"}]),
-    ("margin_ranking_loss", lambda: [randn(6), randn(6), np.sign(randn(6))], [{}, {"margin": 0.5, "reduction": "none"}]),
-    ("hinge_embedding_loss", lambda: [randn(3, 4), np.sign(randn(3, 4))], [{}, {"margin": 0.5, "reduction": "sum"}]),
-    ("triplet_margin_loss", lambda: [randn(5, 4), randn(5, 4), randn(5, 4)],
-     [{}, {"margin": 2.0, "p": 1, "swap": True}, {"reduction": "none", "p": 3}]),
-    ("gaussian_nll_loss", lambda: [randn(4, 3), randn(4, 3), np.abs(randn(4, 3)) + 0.1],
-     [{}, {"full": True, "reduction": "sum"}, {"eps": 0.5, "reduction": "none"}]),
+    (
+        "cosine_embedding_loss",
+        lambda: [randn(5, 4), randn(5, 4), np.array([1, -1, 1, -1, -1])],
+        [{}, {"margin": 0.2, "reduction": "sum"}, {"reduction": "none"}],
+    ),
+    (
+        "margin_ranking_loss",
+        lambda: [randn(6), randn(6), np.sign(randn(6))],
+        [{}, {"margin": 0.5, "reduction": "none"}],
+    ),
+    (
+        "hinge_embedding_loss",
+        lambda: [randn(3, 4), np.sign(randn(3, 4))],
+        [{}, {"margin": 0.5, "reduction": "sum"}],
+    ),
+    (
+        "triplet_margin_loss",
+        lambda: [randn(5, 4), randn(5, 4), randn(5, 4)],
+        [{}, {"margin": 2.0, "p": 1, "swap": True}, {"reduction": "none", "p": 3}],
+    ),
+    (
+        "gaussian_nll_loss",
+        lambda: [randn(4, 3), randn(4, 3), np.abs(randn(4, 3)) + 0.1],
+        [{}, {"full": True, "reduction": "sum"}, {"eps": 0.5, "reduction": "none"}],
+    ),
     ("gaussian_nll_loss", lambda: [randn(4, 3), randn(4, 3), np.abs(randn(4, 1)) + 0.1], [{}]),
     ("gaussian_nll_loss", lambda: [randn(4, 3), randn(4, 3), np.abs(randn(4)) + 0.1], [{}]),
-    ("poisson_nll_loss", lambda: [randn(4, 3), np.abs(randn(4, 3)) * 3], [{}, {"full": True}, {"reduction": "none"}]),
-    ("poisson_nll_loss", lambda: [np.abs(randn(4, 3)) + 0.1, np.abs(randn(4, 3)) * 3],
-     [{"log_input": False}, {"log_input": False, "full": True, "reduction": "sum"}]),
+    (
+        "poisson_nll_loss",
+        lambda: [randn(4, 3), np.abs(randn(4, 3)) * 3],
+        [{}, {"full": True}, {"reduction": "none"}],
+    ),
+    (
+        "poisson_nll_loss",
+        lambda: [np.abs(randn(4, 3)) + 0.1, np.abs(randn(4, 3)) * 3],
+        [{"log_input": False}, {"log_input": False, "full": True, "reduction": "sum"}],
+    ),
     ("soft_margin_loss", lambda: [randn(4, 3) * 30, np.sign(randn(4, 3))], [{}, {"reduction": "none"}]),
-    ("multilabel_soft_margin_loss", lambda: [randn(4, 3) * 3, (randn(4, 3) > 0).astype(np.float64)],
-     [{}, {"reduction": "none"}, {"weight": "w3"}]),
-    ("multi_margin_loss", lambda: [randn(5, 4), RNG.integers(0, 4, 5)],
-     [{}, {"p": 2, "margin": 0.5}, {"weight": "w4", "reduction": "sum"}, {"reduction": "none"}]),
+    (
+        "multilabel_soft_margin_loss",
+        lambda: [randn(4, 3) * 3, (randn(4, 3) > 0).astype(np.float64)],
+        [{}, {"reduction": "none"}, {"weight": "w3"}],
+    ),
+    (
+        "multi_margin_loss",
+        lambda: [randn(5, 4), RNG.integers(0, 4, 5)],
+        [{}, {"p": 2, "margin": 0.5}, {"weight": "w4", "reduction": "sum"}, {"reduction": "none"}],
+    ),
     ("multi_margin_loss", lambda: [randn(4), np.array(2)], [{}]),
 ]
 # Positions of the arguments that are targets (no gradient asked); the rest are differentiated.
-_TARGETS = {"cosine_embedding_loss": (2,), "margin_ranking_loss": (2,), "triplet_margin_loss": (),
-            "gaussian_nll_loss": (1,)}
+_TARGETS = {
+    "cosine_embedding_loss": (2,),
+    "margin_ranking_loss": (2,),
+    "triplet_margin_loss": (),
+    "gaussian_nll_loss": (1,),
+}
 _MODULE_TARGETS = {"CosineEmbeddingLoss": (2,), "MarginRankingLoss": (2,), "TripletMarginLoss": ()}
 LOSS_CASES = [(name, make, kw) for name, make, kws in LOSSES for kw in kws]
 
 
-@pytest.mark.parametrize("name,make,kwargs", LOSS_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(LOSS_CASES)])
+@pytest.mark.parametrize(
+    "name,make,kwargs", LOSS_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(LOSS_CASES)]
+)
 def test_functional_loss_matches_torch(name, make, kwargs):
     arrays = make()
     weight = kwargs.get("weight")
@@ -476,12 +582,22 @@ def test_functional_loss_matches_torch(name, make, kwargs):
         theirs_kw = {**kwargs, "weight": torch.tensor(w)}
     else:
         ours_kw = theirs_kw = kwargs
-    _check(lambda *t: getattr(F, name)(*t, **ours_kw), lambda *t: getattr(TF, name)(*t, **theirs_kw), arrays,
-           rtol=1e-8, atol=1e-9, nograd=_TARGETS.get(name, (1,)))
+    _check(
+        lambda *t: getattr(F, name)(*t, **ours_kw),
+        lambda *t: getattr(TF, name)(*t, **theirs_kw),
+        arrays,
+        rtol=1e-8,
+        atol=1e-9,
+        nograd=_TARGETS.get(name, (1,)),
+    )
 
 
 MODULE_LOSSES = [
-    ("KLDivLoss", {"reduction": "batchmean"}, lambda: [np.log(RNG.dirichlet(np.ones(3), 2)), RNG.dirichlet(np.ones(3), 2)]),
+    (
+        "KLDivLoss",
+        {"reduction": "batchmean"},
+        lambda: [np.log(RNG.dirichlet(np.ones(3), 2)), RNG.dirichlet(np.ones(3), 2)],
+    ),
     ("CosineEmbeddingLoss", {"margin": 0.1}, lambda: [randn(3, 4), randn(3, 4), np.array([1, -1, 1])]),
     ("MarginRankingLoss", {"margin": 0.3}, lambda: [randn(4), randn(4), np.sign(randn(4))]),
     ("HingeEmbeddingLoss", {"margin": 2.0}, lambda: [randn(4), np.sign(randn(4))]),
@@ -540,3 +656,30 @@ def test_parameters_to_vector_and_back_match_torch():
         gc.nn.utils.vector_to_parameters(gc.zeros(3), ours.parameters())
     with pytest.raises(TypeError):
         gc.nn.utils.vector_to_parameters([0.0], ours.parameters())
+
+
+# ---------------------------------------------------------------- docstring examples
+
+DOC_MODULES = [
+    "gradcore.optim_extra",
+    "gradcore.lr_scheduler",
+    "gradcore.nn.activation",
+    "gradcore.nn.activation_functions",
+    "gradcore.nn.conv1d",
+    "gradcore.nn.distance",
+    "gradcore.nn.dropout",
+    "gradcore.nn.layers_extra",
+    "gradcore.nn.loss_functions_extra",
+    "gradcore.nn.losses_extra",
+    "gradcore.nn.normalization_extra",
+    "gradcore.nn.utils",
+]
+
+
+@pytest.mark.parametrize("name", DOC_MODULES)
+def test_docstring_examples_of_the_additions(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and (result.attempted > 0 or name == "gradcore.nn.activation")

@@ -48,7 +48,9 @@ def _run_both(name, kwargs, dtype=np.float64, steps=8, groups=False):
     theirs = [torch.tensor(a.copy(), requires_grad=True) for a in inits]
     if groups:
         opt = getattr(gc.optim, name)([{"params": ours[:2]}, {"params": ours[2:], "lr": 0.03}], **kwargs)
-        ref = getattr(torch.optim, name)([{"params": theirs[:2]}, {"params": theirs[2:], "lr": 0.03}], **kwargs)
+        ref = getattr(torch.optim, name)(
+            [{"params": theirs[:2]}, {"params": theirs[2:], "lr": 0.03}], **kwargs
+        )
     else:
         opt = getattr(gc.optim, name)(ours, **kwargs)
         ref = getattr(torch.optim, name)(theirs, **kwargs)
@@ -60,8 +62,12 @@ def _run_both(name, kwargs, dtype=np.float64, steps=8, groups=False):
         opt.step()
         ref.step()
         for a, b in zip(ours, theirs):
-            assert_close(a.detach().numpy(), b.detach().numpy(), rtol=1e-5 if dtype == np.float32 else 1e-10,
-                         atol=1e-6 if dtype == np.float32 else 1e-12)
+            assert_close(
+                a.detach().numpy(),
+                b.detach().numpy(),
+                rtol=1e-5 if dtype == np.float32 else 1e-10,
+                atol=1e-6 if dtype == np.float32 else 1e-12,
+            )
     return opt, ref, ours, theirs
 
 
@@ -98,7 +104,7 @@ def test_state_dict_round_trip_continues_the_trajectory(name, tmp_path):
     assert set(fresh.state[copies[0]]) == set(ref.state[theirs[0]])
     rng = np.random.default_rng(1)
     for _ in range(3):
-        for a, b, c in zip(copies, theirs, ours):
+        for a, b in zip(copies, theirs):
             g = rng.standard_normal(a.shape)
             a.grad = gc.tensor(g)
             b.grad = torch.tensor(g)

@@ -17,7 +17,7 @@ from gradcore.testing import assert_close
 
 class Net(nn.Module):
     def __init__(self):
-        super(Net, self).__init__()
+        super().__init__()
         self.conv1 = nn.Conv2d(1, 32, 3, 1)
         self.conv2 = nn.Conv2d(32, 64, 3, 1)
         self.dropout1 = nn.Dropout(0.25)
@@ -44,7 +44,7 @@ class Net(nn.Module):
 def train(model, device, train_loader, optimizer, epoch):
     model.train()
     losses = []
-    for batch_idx, (data, target) in enumerate(train_loader):
+    for batch_idx, (data, target) in enumerate(train_loader):  # noqa: B007 (the example's loop)
         data, target = data.to(device), target.to(device)
         optimizer.zero_grad()
         output = model(data)

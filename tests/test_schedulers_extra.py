@@ -14,7 +14,9 @@ def _opts(kind="SGD"):
     ours_p = [gc.zeros(2, requires_grad=True), gc.zeros(1, requires_grad=True)]
     theirs_p = [torch.zeros(2, requires_grad=True), torch.zeros(1, requires_grad=True)]
     extra = {"momentum": 0.9} if kind == "SGD" else {}
-    ours = getattr(gc.optim, kind)([{"params": ours_p[:1]}, {"params": ours_p[1:], "lr": 0.3}], lr=1.0, **extra)
+    ours = getattr(gc.optim, kind)(
+        [{"params": ours_p[:1]}, {"params": ours_p[1:], "lr": 0.3}], lr=1.0, **extra
+    )
     theirs = getattr(torch.optim, kind)(
         [{"params": theirs_p[:1]}, {"params": theirs_p[1:], "lr": 0.3}], lr=1.0, **extra
     )
@@ -52,12 +54,39 @@ SINGLE = [
     ("CosineAnnealingWarmRestarts", {"T_0": 5}),
     ("CosineAnnealingWarmRestarts", {"T_0": 3, "T_mult": 2, "eta_min": 0.01}),
     ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.5, "step_size_up": 4}),
-    ("CyclicLR", {"base_lr": [0.01, 0.02], "max_lr": 0.5, "step_size_up": 3, "step_size_down": 5,
-                  "mode": "triangular2"}),
-    ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.5, "step_size_up": 3, "mode": "exp_range", "gamma": 0.9,
-                  "base_momentum": 0.7, "max_momentum": 0.95}),
-    ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.5, "step_size_up": 3, "scale_fn": lambda x: 0.5**x,
-                  "scale_mode": "iterations", "cycle_momentum": False}),
+    (
+        "CyclicLR",
+        {
+            "base_lr": [0.01, 0.02],
+            "max_lr": 0.5,
+            "step_size_up": 3,
+            "step_size_down": 5,
+            "mode": "triangular2",
+        },
+    ),
+    (
+        "CyclicLR",
+        {
+            "base_lr": 0.01,
+            "max_lr": 0.5,
+            "step_size_up": 3,
+            "mode": "exp_range",
+            "gamma": 0.9,
+            "base_momentum": 0.7,
+            "max_momentum": 0.95,
+        },
+    ),
+    (
+        "CyclicLR",
+        {
+            "base_lr": 0.01,
+            "max_lr": 0.5,
+            "step_size_up": 3,
+            "scale_fn": lambda x: 0.5**x,
+            "scale_mode": "iterations",
+            "cycle_momentum": False,
+        },
+    ),
 ]
 
 
@@ -87,7 +116,8 @@ def test_cyclic_lr_needs_momentum():
 
 def _warmup_cosine(mod, opt):
     return mod.SequentialLR(
-        opt, [mod.LinearLR(opt, start_factor=0.1, total_iters=4), mod.CosineAnnealingLR(opt, T_max=10)],
+        opt,
+        [mod.LinearLR(opt, start_factor=0.1, total_iters=4), mod.CosineAnnealingLR(opt, T_max=10)],
         milestones=[4],
     )
 
@@ -101,7 +131,9 @@ def _warmup_cosine(mod, opt):
         ),
         lambda m, o: m.SequentialLR(o, [m.MultiStepLR(o, [2, 4], 0.5), m.PolynomialLR(o, 6, 2.0)], [5]),
         lambda m, o: m.ChainedScheduler([m.ConstantLR(o, 0.5, 4), m.ExponentialLR(o, 0.9)]),
-        lambda m, o: m.ChainedScheduler([m.LinearLR(o, 0.2, total_iters=5), m.StepLR(o, 3, 0.5)], optimizer=o),
+        lambda m, o: m.ChainedScheduler(
+            [m.LinearLR(o, 0.2, total_iters=5), m.StepLR(o, 3, 0.5)], optimizer=o
+        ),
     ],
     ids=["warmup-cosine", "three-phases", "multistep-poly", "chained", "chained-linear-step"],
 )
@@ -114,7 +146,10 @@ def test_composed_schedulers_match_torch(build):
 
 def test_warm_restarts_fractional_epochs_match_torch():
     ours, theirs = _opts()
-    a, b = S.CosineAnnealingWarmRestarts(ours, T_0=4, T_mult=2), TS.CosineAnnealingWarmRestarts(theirs, T_0=4, T_mult=2)
+    a, b = (
+        S.CosineAnnealingWarmRestarts(ours, T_0=4, T_mult=2),
+        TS.CosineAnnealingWarmRestarts(theirs, T_0=4, T_mult=2),
+    )
     for epoch in [0.5, 1.25, 3.9, 4.0, 7.5, 12.0, 13.3, 2.0]:
         a.step(epoch)
         b.step(epoch)

@@ -560,7 +560,9 @@ class PolynomialLR(LRScheduler):
         [0.75]
     """
 
-    def __init__(self, optimizer: Any, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Any, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1
+    ) -> None:
         self.total_iters, self.power = total_iters, power
         super().__init__(optimizer, last_epoch)
 
@@ -703,12 +705,15 @@ class CyclicLR(LRScheduler):
         if cycle_momentum:
             defaults = getattr(optimizer, "defaults", {})
             if "momentum" not in defaults and "betas" not in defaults:
-                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+                raise ValueError(
+                    "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
+                )
             self.use_beta1 = "betas" in defaults
             self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
             self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
             if last_epoch == -1:
-                for m_max, m_base, group in zip(self.max_momentums, self.base_momentums, optimizer.param_groups):
+                pairs = zip(self.max_momentums, self.base_momentums, optimizer.param_groups)
+                for m_max, m_base, group in pairs:
                     if self.use_beta1:
                         group["betas"] = (m_max, *group["betas"][1:])
                     else:
@@ -731,9 +736,12 @@ class CyclicLR(LRScheduler):
         x = 1.0 + self.last_epoch / self.total_size - cycle
         scale = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
         at = cycle if self.scale_mode == "cycle" else self.last_epoch
-        lrs = [base + (top - base) * scale * self.scale_fn(at) for base, top in zip(self.base_lrs, self.max_lrs)]
+        lrs = [
+            base + (top - base) * scale * self.scale_fn(at) for base, top in zip(self.base_lrs, self.max_lrs)
+        ]
         if self.cycle_momentum:
-            for group, m_base, m_max in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
+            moms = zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums)
+            for group, m_base, m_max in moms:
                 momentum = m_max - (m_max - m_base) * scale * self.scale_fn(at)
                 if self.use_beta1:
                     group["betas"] = (momentum, *group["betas"][1:])
@@ -778,7 +786,8 @@ class SequentialLR(LRScheduler):
         >>> import gradcore as gc
         >>> from gradcore.optim import lr_scheduler as S
         >>> opt = gc.optim.SGD([gc.zeros(1, requires_grad=True)], lr=1.0)
-        >>> sched = S.SequentialLR(opt, [S.ConstantLR(opt, 0.5, 2), S.ExponentialLR(opt, 0.5)], milestones=[2])
+        >>> phases = [S.ConstantLR(opt, 0.5, 2), S.ExponentialLR(opt, 0.5)]
+        >>> sched = S.SequentialLR(opt, phases, milestones=[2])
         >>> lrs = []
         >>> for _ in range(4):
         ...     lrs.append(sched.get_last_lr()[0]); opt.step(); sched.step()
@@ -857,7 +866,9 @@ class ChainedScheduler(LRScheduler):
 
     def __init__(self, schedulers: Sequence[Any], optimizer: Any | None = None) -> None:
         if len(schedulers) < 1:
-            raise ValueError("ChainedScheduler expects at least one scheduler to be chained, but got no scheduler.")
+            raise ValueError(
+                "ChainedScheduler expects at least one scheduler to be chained, but got no scheduler."
+            )
         optimizer = optimizer or schedulers[0].optimizer
         _check_schedulers("ChainedScheduler", optimizer, schedulers)
         self._schedulers = list(schedulers)

@@ -83,8 +83,10 @@ class _Simple(Optimizer):
         # so the base class checks only the buffers, then put them back.
         raw = state_dict["state"]
         entries = list(raw.items()) if isinstance(raw, dict) else list(enumerate(raw))
-        scalars = {int(i): {k: float(np.asarray(v)) for k, v in s.items() if k in self._scalar_keys}
-                   for i, s in entries}
+        scalars = {
+            int(i): {k: float(np.asarray(v)) for k, v in s.items() if k in self._scalar_keys}
+            for i, s in entries
+        }
         trimmed = [(i, {k: v for k, v in s.items() if k not in self._scalar_keys}) for i, s in entries]
         super().load_state_dict({**state_dict, "state": dict(trimmed)})
         params = self.params
@@ -124,8 +126,14 @@ class Adadelta(_Simple):
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
         defaults = dict(
-            lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, foreach=foreach, capturable=capturable,
-            maximize=maximize, differentiable=differentiable,
+            lr=lr,
+            rho=rho,
+            eps=eps,
+            weight_decay=weight_decay,
+            foreach=foreach,
+            capturable=capturable,
+            maximize=maximize,
+            differentiable=differentiable,
         )
         super().__init__(params, defaults)
 
@@ -175,9 +183,15 @@ class Adagrad(_Simple):
         if initial_accumulator_value < 0:
             raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
         defaults = dict(
-            lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
-            initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
-            differentiable=differentiable, fused=fused,
+            lr=lr,
+            lr_decay=lr_decay,
+            eps=eps,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            foreach=foreach,
+            maximize=maximize,
+            differentiable=differentiable,
+            fused=fused,
         )
         super().__init__(params, defaults)
         for group in self.param_groups:  # torch fills the state at construction
@@ -224,8 +238,14 @@ class Adamax(_Simple):
         capturable: bool = False,
     ) -> None:
         defaults = dict(
-            lr=lr, betas=_check_betas(betas), eps=eps, weight_decay=weight_decay, foreach=foreach,
-            maximize=maximize, differentiable=differentiable, capturable=capturable,
+            lr=lr,
+            betas=_check_betas(betas),
+            eps=eps,
+            weight_decay=weight_decay,
+            foreach=foreach,
+            maximize=maximize,
+            differentiable=differentiable,
+            capturable=capturable,
         )
         super().__init__(params, defaults)
 
@@ -254,7 +274,7 @@ class NAdam(_Simple):
         >>> opt = gc.optim.NAdam([w], lr=0.1)
         >>> (w * 2).sum().backward(); opt.step()
         >>> round(w.item(), 4)
-        0.8505
+        0.8944
     """
 
     _scalar_keys = ("mu_product",)
@@ -277,9 +297,16 @@ class NAdam(_Simple):
         if momentum_decay < 0:
             raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
         defaults = dict(
-            lr=lr, betas=_check_betas(betas), eps=eps, weight_decay=weight_decay,
-            momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay, foreach=foreach,
-            maximize=maximize, capturable=capturable, differentiable=differentiable,
+            lr=lr,
+            betas=_check_betas(betas),
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum_decay=momentum_decay,
+            decoupled_weight_decay=decoupled_weight_decay,
+            foreach=foreach,
+            maximize=maximize,
+            capturable=capturable,
+            differentiable=differentiable,
         )
         super().__init__(params, defaults)
 
@@ -337,9 +364,15 @@ class RAdam(_Simple):
         differentiable: bool = False,
     ) -> None:
         defaults = dict(
-            lr=lr, betas=_check_betas(betas), eps=eps, weight_decay=weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay, foreach=foreach, maximize=maximize,
-            capturable=capturable, differentiable=differentiable,
+            lr=lr,
+            betas=_check_betas(betas),
+            eps=eps,
+            weight_decay=weight_decay,
+            decoupled_weight_decay=decoupled_weight_decay,
+            foreach=foreach,
+            maximize=maximize,
+            capturable=capturable,
+            differentiable=differentiable,
         )
         super().__init__(params, defaults)
 
@@ -399,8 +432,15 @@ class ASGD(_Simple):
         capturable: bool = False,
     ) -> None:
         defaults = dict(
-            lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay, foreach=foreach,
-            maximize=maximize, differentiable=differentiable, capturable=capturable,
+            lr=lr,
+            lambd=lambd,
+            alpha=alpha,
+            t0=t0,
+            weight_decay=weight_decay,
+            foreach=foreach,
+            maximize=maximize,
+            differentiable=differentiable,
+            capturable=capturable,
         )
         super().__init__(params, defaults)
 
@@ -453,9 +493,13 @@ class Rprop(_Simple):
         if not 0.0 < etas[0] < 1.0 < etas[1]:
             raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
         defaults = dict(
-            lr=lr, etas=(float(etas[0]), float(etas[1])),
-            step_sizes=(float(step_sizes[0]), float(step_sizes[1])), foreach=foreach, maximize=maximize,
-            differentiable=differentiable, capturable=capturable,
+            lr=lr,
+            etas=(float(etas[0]), float(etas[1])),
+            step_sizes=(float(step_sizes[0]), float(step_sizes[1])),
+            foreach=foreach,
+            maximize=maximize,
+            differentiable=differentiable,
+            capturable=capturable,
         )
         super().__init__(params, defaults)
 

@@ -226,7 +226,9 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
-    """x where |x| > lambd, else 0. Example: ``F.hardshrink(gc.tensor([0.2, 1.0])).tolist() == [0.0, 1.0]``."""
+    """x where |x| > lambd, else 0.
+
+    Example: ``F.hardshrink(gc.tensor([0.2, 1.0])).tolist() == [0.0, 1.0]``."""
     _check_float(input, "hardshrink")
     return where((input > lambd) | (input < -lambd), input, 0.0)
 

@@ -34,7 +34,9 @@ def _as_2d(input: Any, weight: Any, op: str) -> tuple[Tensor, Tensor]:
     if not isinstance(weight, Tensor):
         raise TypeError(f"{op}: weight must be a Tensor, got {type(weight).__name__}")
     if input.ndim not in (2, 3):
-        raise ConvError(f"{op}: expected a 2-d (unbatched) or 3-d (batched) input, got shape {tuple(input.shape)}")
+        raise ConvError(
+            f"{op}: expected a 2-d (unbatched) or 3-d (batched) input, got shape {tuple(input.shape)}"
+        )
     if weight.ndim != 3:
         raise ConvError(f"{op}: weight must be 3-d, got weight of shape {tuple(weight.shape)}")
     return input.unsqueeze(-2), weight.unsqueeze(-2)
@@ -76,7 +78,8 @@ def conv_transpose1d(
     dilation: Single = 1,
 ) -> Tensor:
     """1-d transposed convolution over an (N, C, L) or (C, L) input with a weight of shape
-    (C, O / groups, K); output length (L - 1) * stride - 2 * padding + dilation * (K - 1) + output_padding + 1.
+    (C, O / groups, K); output length
+    (L - 1) * stride - 2 * padding + dilation * (K - 1) + output_padding + 1.
 
     Example:
         >>> import gradcore as gc
@@ -88,8 +91,15 @@ def conv_transpose1d(
     x, w = _as_2d(input, weight, op)
     if isinstance(padding, str):
         raise ConvError(f"{op}: padding must be an int, got {padding!r}")
-    args = [_single(v, n, op) for v, n in ((stride, "stride"), (padding, "padding"), (output_padding,
-            "output_padding"), (dilation, "dilation"))]
+    args = [
+        _single(v, n, op)
+        for v, n in (
+            (stride, "stride"),
+            (padding, "padding"),
+            (output_padding, "output_padding"),
+            (dilation, "dilation"),
+        )
+    ]
     s, p, op_, d = args
     return conv_transpose2d(x, w, bias, (1, s), (0, p), (0, op_), groups, (1, d)).squeeze(-2)
 
@@ -98,23 +108,39 @@ class _Conv1dBase(Module):
     transposed = False
 
     def __init__(
-        self, in_channels: int, out_channels: int, kernel_size: Single, stride: Single, padding: Any,
-        dilation: Single, groups: int, bias: bool, padding_mode: str, output_padding: Single,
-        device: str | None, dtype: DType | str | None,
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Single,
+        stride: Single,
+        padding: Any,
+        dilation: Single,
+        groups: int,
+        bias: bool,
+        padding_mode: str,
+        output_padding: Single,
+        device: str | None,
+        dtype: DType | str | None,
     ) -> None:
         super().__init__()
         name = type(self).__name__
         dtype = factory_dtype(dtype, name)
         for what, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
             if isinstance(v, bool) or not isinstance(v, int) or v < (1 if what == "groups" else 0):
-                raise ConvError(f"{name}: {what} must be a {'positive' if what == 'groups' else 'non-negative'} "
-                                f"int, got {v!r}")
+                raise ConvError(
+                    f"{name}: {what} must be a {'positive' if what == 'groups' else 'non-negative'} "
+                    f"int, got {v!r}"
+                )
         if in_channels % groups or out_channels % groups:
-            raise ConvError(f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must be "
-                            f"divisible by groups ({groups})")
+            raise ConvError(
+                f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must be "
+                f"divisible by groups ({groups})"
+            )
         if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
-            raise ConvError(f"{name}: padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
-                            f"got {padding_mode!r}")
+            raise ConvError(
+                f"{name}: padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
+                f"got {padding_mode!r}"
+            )
         if padding_mode != "zeros" and self.transposed:
             raise ConvError(f"{name}: only 'zeros' padding mode is supported, got {padding_mode!r}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
@@ -195,8 +221,20 @@ class Conv1d(_Conv1dBase):
         device: str | None = None,
         dtype: DType | str | None = None,
     ) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, 0, device, dtype)
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            0,
+            device,
+            dtype,
+        )
 
     def forward(self, input: Tensor) -> Tensor:
         pad = self.padding if isinstance(self.padding, str) else self.padding[0]
@@ -243,23 +281,41 @@ class ConvTranspose1d(_Conv1dBase):
     ) -> None:
         if isinstance(padding, str):
             raise ConvError(f"ConvTranspose1d: padding must be an int, got {padding!r}")
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, output_padding, device, dtype)
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            output_padding,
+            device,
+            dtype,
+        )
 
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
         out_pad = self.output_padding[0]
         if output_size is not None:
             size = int(tuple(output_size)[-1])
             n = input.shape[-1]
-            smallest = (n - 1) * self.stride[0] - 2 * self.padding[0] + self.dilation[0] * (self.kernel_size[0] - 1) + 1
+            smallest = (
+                (n - 1) * self.stride[0]
+                - 2 * self.padding[0]
+                + self.dilation[0] * (self.kernel_size[0] - 1)
+                + 1
+            )
             out_pad = size - smallest
             if not 0 <= out_pad < max(self.stride[0], self.dilation[0]):
                 raise ConvError(
                     f"ConvTranspose1d: requested an output size of {size}, but valid sizes range from "
                     f"{smallest} to {smallest + max(self.stride[0], self.dilation[0]) - 1}"
                 )
-        return conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding, out_pad, self.groups,
-                                self.dilation)
+        return conv_transpose1d(
+            input, self.weight, self.bias, self.stride, self.padding, out_pad, self.groups, self.dilation
+        )
 
 
 __all__ = ["Conv1d", "ConvTranspose1d", "conv1d", "conv_transpose1d"]

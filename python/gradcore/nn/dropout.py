@@ -110,7 +110,9 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
     return _alpha(input, p, training, tuple(input.shape))
 
 
-def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+def feature_alpha_dropout(
+    input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Tensor:
     """Alpha dropout of whole channels (dim 1) of a batched input."""
     if input.ndim < 2:
         raise ValueError(f"feature_alpha_dropout: expected at least 2 dims, got shape {tuple(input.shape)}")
@@ -139,7 +141,7 @@ class Dropout1d(_DropoutNd):
 
 
 class Dropout2d(_DropoutNd):
-    """Channel dropout for (N, C, H, W) inputs, as in torch's MNIST example. Example: ``gc.nn.Dropout2d(0.25)``."""
+    """Channel dropout for (N, C, H, W) inputs. Example: ``gc.nn.Dropout2d(0.25)``."""
 
     fn = staticmethod(dropout2d)
 

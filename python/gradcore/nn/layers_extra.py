@@ -70,7 +70,9 @@ class ParameterList(Module):
 
     def extend(self, values: Iterable[Any]) -> ParameterList:
         if isinstance(values, Tensor) or not isinstance(values, Iterable):
-            raise TypeError(f"ParameterList.extend should be called with an iterable, but got {type(values).__name__}")
+            raise TypeError(
+                f"ParameterList.extend should be called with an iterable, but got {type(values).__name__}"
+            )
         for v in values:
             self.append(v)
         return self
@@ -279,8 +281,10 @@ class _PadNd(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in (self.dims + 1, self.dims + 2):
-            raise ValueError(f"{type(self).__name__}: expected a {self.dims + 1}-d or {self.dims + 2}-d input, "
-                             f"got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"{type(self).__name__}: expected a {self.dims + 1}-d or {self.dims + 2}-d input, "
+                f"got shape {tuple(x.shape)}"
+            )
         if self.mode == "constant":
             return _pad(x, self.padding, "constant", self.value)
         return _pad(x, self.padding, self.mode)
@@ -344,12 +348,16 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """
     r = int(upscale_factor)
     if input.ndim < 3:
-        raise ValueError(f"pixel_shuffle expects input to have at least 3 dimensions, but got input with "
-                         f"{input.ndim} dimension(s)")
+        raise ValueError(
+            f"pixel_shuffle expects input to have at least 3 dimensions, but got input with "
+            f"{input.ndim} dimension(s)"
+        )
     *lead, c, h, w = input.shape
     if r <= 0 or c % (r * r):
-        raise ValueError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square "
-                         f"of upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
+        raise ValueError(
+            f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square "
+            f"of upscale_factor, but input.size(-3)={c} is not divisible by {r * r}"
+        )
     n = len(lead)
     x = input.reshape(*lead, c // (r * r), r, r, h, w)
     x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
@@ -360,12 +368,15 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     """(*, C, H * r, W * r) -> (*, C * r^2, H, W), the inverse of pixel_shuffle."""
     r = int(downscale_factor)
     if input.ndim < 3:
-        raise ValueError(f"pixel_unshuffle expects input to have at least 3 dimensions, but got input with "
-                         f"{input.ndim} dimension(s)")
+        raise ValueError(
+            f"pixel_unshuffle expects input to have at least 3 dimensions, but got input with "
+            f"{input.ndim} dimension(s)"
+        )
     *lead, c, h, w = input.shape
     if r <= 0 or h % r or w % r:
-        raise ValueError(f"pixel_unshuffle expects height ({h}) and width ({w}) to be divisible by "
-                         f"downscale_factor ({r})")
+        raise ValueError(
+            f"pixel_unshuffle expects height ({h}) and width ({w}) to be divisible by downscale_factor ({r})"
+        )
     n = len(lead)
     x = input.reshape(*lead, c, h // r, r, w // r, r)
     x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
@@ -415,8 +426,10 @@ def _im2col_index(hw: tuple[int, int], k, d, p, s, name: str) -> tuple[np.ndarra
     hp, wp = hw[0] + 2 * p[0], hw[1] + 2 * p[1]
     out = tuple((n - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i, n in enumerate((hp, wp)))
     if min(out) <= 0 or min(k) <= 0 or min(s) <= 0 or min(d) <= 0 or min(p) < 0:
-        raise ValueError(f"{name}: the kernel {k} (dilation {d}, stride {s}, padding {p}) does not fit the input "
-                         f"of spatial size {hw}")
+        raise ValueError(
+            f"{name}: the kernel {k} (dilation {d}, stride {s}, padding {p}) does not fit the input "
+            f"of spatial size {hw}"
+        )
     rows = (np.arange(out[0]) * s[0])[None, :] + (np.arange(k[0]) * d[0])[:, None]  # (KH, OH)
     cols = (np.arange(out[1]) * s[1])[None, :] + (np.arange(k[1]) * d[1])[:, None]  # (KW, OW)
     flat = rows[:, None, :, None] * wp + cols[None, :, None, :]  # (KH, KW, OH, OW)
@@ -437,8 +450,15 @@ def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
         raise ValueError(f"unfold: expected a 3-d or 4-d input, got shape {tuple(input.shape)}")
     unbatched = input.ndim == 3
     x = input.unsqueeze(0) if unbatched else input
-    k, d, p, s = (_pair2(v, n) for v, n in ((kernel_size, "kernel_size"), (dilation, "dilation"),
-                                            (padding, "padding"), (stride, "stride")))
+    k, d, p, s = (
+        _pair2(v, n)
+        for v, n in (
+            (kernel_size, "kernel_size"),
+            (dilation, "dilation"),
+            (padding, "padding"),
+            (stride, "stride"),
+        )
+    )
     flat, out = _im2col_index(tuple(x.shape[2:]), k, d, p, s, "unfold")
     if p != (0, 0):
         x = _pad(x, (p[1], p[1], p[0], p[0]))
@@ -448,8 +468,9 @@ def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
     return cols.squeeze(0) if unbatched else cols
 
 
-def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
-         stride: Any = 1) -> Tensor:
+def fold(
+    input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1
+) -> Tensor:
     """col2im: sums the (N, C * kh * kw, L) columns back into an (N, C, H, W) image (overlaps add up), the
     adjoint of unfold, as ``F.fold``.
 
@@ -464,23 +485,34 @@ def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, p
     unbatched = input.ndim == 2
     x = input.unsqueeze(0) if unbatched else input
     hw = _pair2(output_size, "output_size")
-    k, d, p, s = (_pair2(v, n) for v, n in ((kernel_size, "kernel_size"), (dilation, "dilation"),
-                                            (padding, "padding"), (stride, "stride")))
+    k, d, p, s = (
+        _pair2(v, n)
+        for v, n in (
+            (kernel_size, "kernel_size"),
+            (dilation, "dilation"),
+            (padding, "padding"),
+            (stride, "stride"),
+        )
+    )
     flat, out = _im2col_index(hw, k, d, p, s, "fold")
     n, ck, length = x.shape
     kk = k[0] * k[1]
     if ck % kk:
-        raise ValueError(f"fold: expected size of input's dimension 1 to be divisible by the product of "
-                         f"kernel_size, but got input.size(1)={ck} and kernel_size={k}")
+        raise ValueError(
+            f"fold: expected size of input's dimension 1 to be divisible by the product of "
+            f"kernel_size, but got input.size(1)={ck} and kernel_size={k}"
+        )
     if length != out[0] * out[1]:
-        raise ValueError(f"fold: expected input's dimension 2 to match the calculated number of sliding blocks "
-                         f"{out[0]} * {out[1]} = {out[0] * out[1]}, but got input.size(2)={length}")
+        raise ValueError(
+            f"fold: expected input's dimension 2 to match the calculated number of sliding blocks "
+            f"{out[0]} * {out[1]} = {out[0] * out[1]}, but got input.size(2)={length}"
+        )
     c = ck // kk
     hp, wp = hw[0] + 2 * p[0], hw[1] + 2 * p[1]
     src = x.reshape(n, c, kk * length)
     index = Tensor(flat, device=x.device).reshape(1, 1, -1).expand(n, c, kk * length)
     img = x.new_zeros((n, c, hp * wp)).scatter_add(2, index, src).reshape(n, c, hp, wp)
-    img = img[:, :, p[0]: p[0] + hw[0], p[1]: p[1] + hw[1]]
+    img = img[:, :, p[0] : p[0] + hw[0], p[1] : p[1] + hw[1]]
     return img.squeeze(0) if unbatched else img
 
 
@@ -495,15 +527,18 @@ class Unfold(Module):
         return unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)
 
     def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, padding={self.padding}, "
-                f"stride={self.stride}")
+        return (
+            f"kernel_size={self.kernel_size}, dilation={self.dilation}, padding={self.padding}, "
+            f"stride={self.stride}"
+        )
 
 
 class Fold(Module):
     """col2im as a module. Example: ``gc.nn.Fold(output_size=(4, 5), kernel_size=(2, 2))``."""
 
-    def __init__(self, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
-                 stride: Any = 1) -> None:
+    def __init__(
+        self, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1
+    ) -> None:
         super().__init__()
         self.output_size, self.kernel_size = output_size, kernel_size
         self.dilation, self.padding, self.stride = dilation, padding, stride
@@ -512,8 +547,10 @@ class Fold(Module):
         return fold(x, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride)
 
     def extra_repr(self) -> str:
-        return (f"output_size={self.output_size}, kernel_size={self.kernel_size}, dilation={self.dilation}, "
-                f"padding={self.padding}, stride={self.stride}")
+        return (
+            f"output_size={self.output_size}, kernel_size={self.kernel_size}, dilation={self.dilation}, "
+            f"padding={self.padding}, stride={self.stride}"
+        )
 
 
 # ---------------------------------------------------------------- bilinear
@@ -531,9 +568,15 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     if weight.ndim != 3:
         raise ValueError(f"bilinear: weight must be 3-d (out, in1, in2), got shape {tuple(weight.shape)}")
     o, i1, i2 = weight.shape
-    if input1.shape[-1] != i1 or input2.shape[-1] != i2 or tuple(input1.shape[:-1]) != tuple(input2.shape[:-1]):
-        raise ValueError(f"bilinear: inputs {tuple(input1.shape)} and {tuple(input2.shape)} do not match weight "
-                         f"{tuple(weight.shape)}")
+    if (
+        input1.shape[-1] != i1
+        or input2.shape[-1] != i2
+        or tuple(input1.shape[:-1]) != tuple(input2.shape[:-1])
+    ):
+        raise ValueError(
+            f"bilinear: inputs {tuple(input1.shape)} and {tuple(input2.shape)} do not match weight "
+            f"{tuple(weight.shape)}"
+        )
     lead = tuple(input1.shape[:-1])
     a, b = input1.reshape(-1, i1), input2.reshape(-1, i2)
     t = (a @ weight.permute(1, 0, 2).reshape(i1, o * i2)).reshape(-1, o, i2)
@@ -553,8 +596,15 @@ class Bilinear(Module):
         (5, 4)
     """
 
-    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True,
-                 device: str | None = None, dtype: DType | str | None = None) -> None:
+    def __init__(
+        self,
+        in1_features: int,
+        in2_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: str | None = None,
+        dtype: DType | str | None = None,
+    ) -> None:
         super().__init__()
         dt = factory_dtype(dtype, "Bilinear")
         self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
@@ -574,8 +624,10 @@ class Bilinear(Module):
         return bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
-                f"out_features={self.out_features}, bias={self.bias is not None}")
+        return (
+            f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+            f"out_features={self.out_features}, bias={self.bias is not None}"
+        )
 
 
 __all__ = [

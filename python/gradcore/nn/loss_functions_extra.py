@@ -23,8 +23,11 @@ def legacy_reduction(size_average: bool | None, reduce: bool | None, reduction: 
         return reduction
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
-    warnings.warn("size_average and reduce args will be deprecated, please use reduction instead.",
-                  UserWarning, stacklevel=3)
+    warnings.warn(
+        "size_average and reduce args will be deprecated, please use reduction instead.",
+        UserWarning,
+        stacklevel=3,
+    )
     return "none" if not reduce else "mean" if size_average else "sum"
 
 
@@ -356,8 +359,10 @@ def multi_margin_loss(
     n, c = x.shape
     t = target.reshape(-1)
     if t.shape[0] != n:
-        raise ValueError(f"multi_margin_loss: inconsistent target size {tuple(target.shape)} for input "
-                         f"{tuple(input.shape)}")
+        raise ValueError(
+            f"multi_margin_loss: inconsistent target size {tuple(target.shape)} for input "
+            f"{tuple(input.shape)}"
+        )
     if n and (int(t.min().item()) < 0 or int(t.max().item()) >= c):
         raise IndexError(f"multi_margin_loss: target out of range for {c} classes")
     idx = t.reshape(n, 1)

@@ -54,8 +54,10 @@ def group_norm(
         raise TypeError(f"group_norm needs a float tensor, got {input.dtype}")
     c = input.shape[1]
     if num_groups <= 0 or c % num_groups:
-        raise ValueError(f"group_norm: expected number of channels in input ({c}) to be divisible by "
-                         f"num_groups ({num_groups})")
+        raise ValueError(
+            f"group_norm: expected number of channels in input ({c}) to be divisible by "
+            f"num_groups ({num_groups})"
+        )
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != (c,):
             raise ValueError(f"group_norm: {name} must have shape ({c},), got {tuple(t.shape)}")
@@ -95,8 +97,10 @@ def instance_norm(
         out = (input - running_mean.reshape(shape)) / (running_var.reshape(shape) + eps).sqrt()
         return _affine(out, weight, bias)
     if count <= 1:
-        raise ValueError(f"instance_norm: expected more than 1 spatial element when training, got input "
-                         f"of shape {tuple(input.shape)}")
+        raise ValueError(
+            f"instance_norm: expected more than 1 spatial element when training, got input "
+            f"of shape {tuple(input.shape)}"
+        )
     if running_mean is not None and running_var is not None:
         with no_grad():
             axes = tuple(range(2, input.ndim))
@@ -126,9 +130,10 @@ def rms_norm(
     """
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
-    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
-        raise ValueError(f"rms_norm: normalized_shape {shape} must match the trailing dims of input "
-                         f"{tuple(input.shape)}")
+    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k :]) != shape:
+        raise ValueError(
+            f"rms_norm: normalized_shape {shape} must match the trailing dims of input {tuple(input.shape)}"
+        )
     if not input.dtype.is_floating:
         raise TypeError(f"rms_norm needs a float tensor, got {input.dtype}")
     e = finfo(input.dtype).eps if eps is None else float(eps)
@@ -144,7 +149,7 @@ class GroupNorm(Module):
         >>> import gradcore as gc
         >>> gn = gc.nn.GroupNorm(2, 6)
         >>> gn(gc.randn(4, 6, 5)).shape, gn
-        ((4, 6, 5), GroupNorm(2, 6, eps=1e-05, affine=True))
+        ((4, 6, 5), GroupNorm(2, 6, eps=1e-05, affine=True, bias=True))
     """
 
     def __init__(
@@ -173,7 +178,8 @@ class GroupNorm(Module):
         return group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self.bias is not None}"
+        head = f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+        return f"{head}, bias={self.bias is not None}"
 
 
 class _InstanceNorm(Module):
@@ -208,21 +214,33 @@ class _InstanceNorm(Module):
     def forward(self, x: Tensor) -> Tensor:
         name = type(self).__name__
         if x.ndim not in (self.batched_ndim - 1, self.batched_ndim):
-            raise ValueError(f"{name}: expected {self.batched_ndim - 1}-d (unbatched) or {self.batched_ndim}-d "
-                             f"input, got input of shape {tuple(x.shape)}")
+            raise ValueError(
+                f"{name}: expected {self.batched_ndim - 1}-d (unbatched) or {self.batched_ndim}-d "
+                f"input, got input of shape {tuple(x.shape)}"
+            )
         unbatched = x.ndim == self.batched_ndim - 1
         if unbatched:
             x = x.unsqueeze(0)
         if x.shape[1] != self.num_features and self.affine:
             raise ValueError(f"{name}: expected input with {self.num_features} channels, got {x.shape[1]}")
         use_input_stats = self.training or not self.track_running_stats
-        out = instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            use_input_stats, self.momentum, self.eps)
+        out = instance_norm(
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            use_input_stats,
+            self.momentum,
+            self.eps,
+        )
         return out.squeeze(0) if unbatched else out
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
+        )
 
 
 class InstanceNorm1d(_InstanceNorm):
