@@ -683,3 +683,20 @@ def test_docstring_examples_of_the_additions(name):
 
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and (result.attempted > 0 or name == "gradcore.nn.activation")
+
+
+def test_channel_dropout_and_norms_on_the_device(device):
+    gc.manual_seed(5)
+    y = F.dropout2d(gc.ones(4, 8, 2, 2, device=device), 0.5).cpu().numpy()
+    assert (y.reshape(4, 8, -1) == y.reshape(4, 8, -1)[..., :1]).all()
+    x = gc.tensor(randn(2, 4, 3, 3).astype(np.float32))
+    for fn in (
+        lambda t: F.group_norm(t, 2),
+        F.instance_norm,
+        lambda t: F.rms_norm(t, (3, 3)),
+        lambda t: F.unfold(t, 2, padding=1),
+        lambda t: F.adaptive_max_pool2d(t, 2),
+        lambda t: F.pixel_unshuffle(t[..., :2, :2], 2),
+        lambda t: F.normalize(t),
+    ):
+        assert_close(fn(x.to(device)).cpu().numpy(), fn(x).numpy(), rtol=1e-5, atol=1e-6)

@@ -153,3 +153,25 @@ def test_parameters_without_grad_are_skipped_and_zero_grad_works():
     assert b not in opt.state
     opt.zero_grad()
     assert a.grad is None
+
+
+@pytest.mark.parametrize("name", ["Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop"])
+def test_steps_on_the_device_match_the_cpu(name, device):
+    """The same trajectory with the parameters (and so the state) on the device."""
+    rng = np.random.default_rng(3)
+    init = rng.standard_normal((3, 4)).astype(np.float32)
+    runs = []
+    for dev in ("cpu", device):
+        p = gc.tensor(init.copy(), device=dev, requires_grad=True)
+        opt = (
+            getattr(gc.optim, name)([p], lr=0.05, weight_decay=0.1)
+            if name != "Rprop"
+            else gc.optim.Rprop([p])
+        )
+        for step in range(4):
+            p.grad = gc.tensor(_grad(init, np.ones_like(init), step).astype(np.float32), device=dev)
+            opt.step()
+        state = opt.state[p]
+        assert all(v.device == p.device for v in state.values() if isinstance(v, gc.Tensor))
+        runs.append(p.detach().cpu().numpy())
+    assert_close(runs[1], runs[0], rtol=1e-5, atol=1e-6)
