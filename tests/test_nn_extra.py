@@ -700,3 +700,19 @@ def test_channel_dropout_and_norms_on_the_device(device):
         lambda t: F.normalize(t),
     ):
         assert_close(fn(x.to(device)).cpu().numpy(), fn(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_softplus_family_keeps_relative_precision_in_the_tails():
+    """softplus(-30) is about 1e-13: log(1 + exp(x)) gives 0 in float32; torch's log1p keeps it."""
+    x = np.array([-30.0, -20.0, -17.0, -5.0, 0.5, 3.0], dtype=np.float32)
+    for ours, theirs, arg in [
+        (F.softplus, TF.softplus, x),
+        (F.logsigmoid, TF.logsigmoid, -x),
+        (F.soft_margin_loss, None, None),
+    ]:
+        if theirs is None:
+            got = ours(gc.tensor(x), gc.ones(6), reduction="none").numpy()
+            want = TF.soft_margin_loss(torch.tensor(x), torch.ones(6), reduction="none").numpy()
+        else:
+            got, want = ours(gc.tensor(arg)).numpy(), theirs(torch.tensor(arg)).numpy()
+        assert_close(got, want, rtol=2e-7, atol=0.0)

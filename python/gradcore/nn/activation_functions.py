@@ -20,8 +20,15 @@ def _check_float(x: Tensor, name: str) -> None:
 
 
 def _log1p_exp_neg_abs(z: Tensor) -> Tensor:
-    """log(1 + exp(-|z|)): the bounded part of softplus, never overflowing."""
-    return (1.0 + (-z.abs()).exp()).log()
+    """log(1 + exp(-|z|)): the bounded part of softplus, never overflowing. The value is log1p's (Kahan's
+    log(w) * u / (w - 1), so tails like softplus(-30) keep full relative precision); the gradient is that
+    of log(1 + u), exact already."""
+    u = (-z.abs()).exp()
+    simple = (1.0 + u).log()
+    ud = u.detach()
+    w = 1.0 + ud
+    exact = where(w == 1.0, ud, w.log() * ud / where(w == 1.0, 1.0, w - 1.0))
+    return simple + (exact - simple.detach())
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
