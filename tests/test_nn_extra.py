@@ -716,3 +716,38 @@ def test_softplus_family_keeps_relative_precision_in_the_tails():
         else:
             got, want = ours(gc.tensor(arg)).numpy(), theirs(torch.tensor(arg)).numpy()
         assert_close(got, want, rtol=2e-7, atol=0.0)
+
+
+# ---------------------------------------------------------------- double backward
+
+DOUBLE = [
+    (lambda m, x: m.softplus(x, beta=2.0), (3, 4)),
+    (lambda m, x: m.mish(x), (3, 4)),
+    (lambda m, x: m.selu(x), (3, 4)),
+    (lambda m, x: m.logsigmoid(x), (3, 4)),
+    (lambda m, x: m.glu(x, 1), (3, 4)),
+    (lambda m, x: m.group_norm(x, 2), (2, 4, 3)),
+    (lambda m, x: m.instance_norm(x), (2, 3, 5)),
+    (lambda m, x: m.cosine_similarity(x, x.flip(0)), (3, 4)),
+    (lambda m, x: m.normalize(x), (3, 4)),
+    (lambda m, x: m.pairwise_distance(x, x * 0.5), (3, 4)),
+    (lambda m, x: m.kl_div(x, x * x, reduction="sum", log_target=True), (2, 4)),
+    (lambda m, x: m.multilabel_soft_margin_loss(x, (x.detach() > 0).double()), (3, 4)),
+    (lambda m, x: m.triplet_margin_loss(x, x.flip(0), x * 2.0, margin=5.0), (3, 4)),
+    (lambda m, x: m.gaussian_nll_loss(x, x * 0.0 + 0.3, x * x + 0.5), (3, 2)),
+    (lambda m, x: m.conv1d(x, x.reshape(-1)[:6].reshape(2, 1, 3), groups=1), (2, 1, 5)),
+]
+
+
+@pytest.mark.parametrize("fn,shape", DOUBLE, ids=[str(i) for i in range(len(DOUBLE))])
+def test_second_derivatives_match_torch(fn, shape):
+    """grad of (sum of squared first gradients), taken through create_graph, as torch computes it."""
+    x = randn(*shape)
+    a, b = gc.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    up = randn(*tuple(fn(TF, torch.tensor(x)).shape))
+    (ga,) = gc.autograd.grad((fn(F, a) * gc.tensor(up)).sum(), [a], create_graph=True)
+    (gb,) = torch.autograd.grad((fn(TF, b) * torch.tensor(up)).sum(), [b], create_graph=True)
+    assert_close(ga.detach().numpy(), gb.detach().numpy(), rtol=1e-8, atol=1e-9)
+    (ga * ga).sum().backward()
+    (gb * gb).sum().backward()
+    assert_close(a.grad.numpy(), b.grad.numpy(), rtol=1e-7, atol=1e-8)
