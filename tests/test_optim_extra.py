@@ -175,3 +175,60 @@ def test_steps_on_the_device_match_the_cpu(name, device):
         assert all(v.device == p.device for v in state.values() if isinstance(v, gc.Tensor))
         runs.append(p.detach().cpu().numpy())
     assert_close(runs[1], runs[0], rtol=1e-5, atol=1e-6)
+
+
+def _closure(opt, loss_of, lib, x):
+    def closure():
+        opt.zero_grad()
+        loss = loss_of(lib, x)
+        loss.backward()
+        return loss
+
+    return closure
+
+
+def _rosenbrock(lib, x):
+    return ((1.0 - x[:-1]) ** 2 + 100.0 * (x[1:] - x[:-1] ** 2) ** 2).sum()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"line_search_fn": "strong_wolfe"},
+        {"lr": 0.5, "max_iter": 7, "history_size": 3},
+        {"line_search_fn": "strong_wolfe", "history_size": 2, "max_iter": 5},
+    ],
+)
+def test_lbfgs_matches_torch_on_rosenbrock_and_least_squares(kwargs):
+    rng = np.random.default_rng(4)
+    start = rng.uniform(-1.5, 1.5, 5)
+    a_np, b_np = rng.standard_normal((8, 3)), rng.standard_normal(8)
+    for loss_of in (
+        lambda lib, x: _rosenbrock(lib, x),
+        lambda lib, x: ((lib.tensor(a_np) @ x[:3] - lib.tensor(b_np)) ** 2).sum() + (x[3:] ** 2).sum(),
+    ):
+        ours, theirs = (
+            gc.tensor(start.copy(), requires_grad=True),
+            torch.tensor(start.copy(), requires_grad=True),
+        )
+        opt, ref = gc.optim.LBFGS([ours], **kwargs), torch.optim.LBFGS([theirs], **kwargs)
+
+        closure_ours, closure_theirs = _closure(opt, loss_of, gc, ours), _closure(ref, loss_of, torch, theirs)
+
+        for _ in range(3):
+            la, lb = opt.step(closure_ours), ref.step(closure_theirs)
+            assert abs(la.item() - lb.item()) <= 1e-8 * max(1.0, abs(lb.item()))
+            assert_close(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-7, atol=1e-9)
+        assert opt.state[ours]["func_evals"] == ref.state[theirs]["func_evals"]
+        assert opt.state[ours]["n_iter"] == ref.state[theirs]["n_iter"]
+
+
+def test_lbfgs_refuses_groups_and_bad_line_search():
+    a, b = gc.zeros(2, requires_grad=True), gc.zeros(2, requires_grad=True)
+    with pytest.raises(ValueError, match="parameter groups"):
+        gc.optim.LBFGS([{"params": [a]}, {"params": [b]}])
+    with pytest.raises(ValueError, match="strong_wolfe"):
+        gc.optim.LBFGS([a], line_search_fn="armijo")
+    with pytest.raises(RuntimeError, match="closure"):
+        gc.optim.LBFGS([a]).step(None)

@@ -497,3 +497,7 @@ __all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
 from .optim_extra import ASGD, Adadelta, Adagrad, Adamax, NAdam, RAdam, Rprop  # noqa: E402
 
 __all__ += ["ASGD", "Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "Rprop"]
+
+from .optim_lbfgs import LBFGS  # noqa: E402
+
+__all__ += ["LBFGS"]
