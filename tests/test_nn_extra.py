@@ -662,6 +662,7 @@ def test_parameters_to_vector_and_back_match_torch():
 
 DOC_MODULES = [
     "gradcore.optim_extra",
+    "gradcore.optim_lbfgs",
     "gradcore.lr_scheduler",
     "gradcore.nn.activation",
     "gradcore.nn.activation_functions",

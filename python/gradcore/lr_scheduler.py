@@ -894,3 +894,5 @@ __all__ += [
     "PolynomialLR",
     "SequentialLR",
 ]
+
+_LRScheduler = LRScheduler  # torch's old name, still used by older code
