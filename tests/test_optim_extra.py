@@ -232,3 +232,12 @@ def test_lbfgs_refuses_groups_and_bad_line_search():
         gc.optim.LBFGS([a], line_search_fn="armijo")
     with pytest.raises(RuntimeError, match="closure"):
         gc.optim.LBFGS([a]).step(None)
+
+
+@pytest.mark.parametrize(
+    "name", ["Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "LBFGS"]
+)
+def test_repr_matches_torch(name):
+    ours = getattr(gc.optim, name)([gc.zeros(2, requires_grad=True)], lr=0.5)
+    theirs = getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)], lr=0.5)
+    assert repr(ours) == repr(theirs)

@@ -88,6 +88,16 @@ class Optimizer:
     def _check_group(self, group: dict[str, Any]) -> None:
         """Validates one group's hyperparameters (subclasses)."""
 
+    def __repr__(self) -> str:
+        """torch's form: the class name, then each group's hyperparameters in sorted order."""
+        out = type(self).__name__ + " ("
+        for i, group in enumerate(self.param_groups):
+            out += f"\nParameter Group {i}\n"
+            for key in sorted(group):
+                if key != "params":
+                    out += f"    {key}: {group[key]}\n"
+        return out + ")"
+
     @property
     def params(self) -> list[Tensor]:
         return [p for g in self.param_groups for p in g["params"]]

@@ -34,12 +34,13 @@ def _lerp_(buf: Tensor, value: Tensor, weight: float) -> Tensor:
 
 
 def _check_betas(betas: tuple[float, float]) -> tuple[float, float]:
+    """Validates betas and returns them as given (torch keeps the caller's object in the defaults)."""
     b1, b2 = float(betas[0]), float(betas[1])
     if not 0.0 <= b1 < 1.0:
         raise ValueError(f"Invalid beta parameter at index 0: {b1}")
     if not 0.0 <= b2 < 1.0:
         raise ValueError(f"Invalid beta parameter at index 1: {b2}")
-    return b1, b2
+    return betas
 
 
 class _Simple(Optimizer):
@@ -116,7 +117,7 @@ class Adadelta(_Simple):
         lr: float = 1.0,
         rho: float = 0.9,
         eps: float = 1e-6,
-        weight_decay: float = 0.0,
+        weight_decay: float = 0,
         foreach: bool | None = None,
         *,
         capturable: bool = False,
@@ -168,9 +169,9 @@ class Adagrad(_Simple):
         self,
         params: Iterable[Any],
         lr: float = 1e-2,
-        lr_decay: float = 0.0,
-        weight_decay: float = 0.0,
-        initial_accumulator_value: float = 0.0,
+        lr_decay: float = 0,
+        weight_decay: float = 0,
+        initial_accumulator_value: float = 0,
         eps: float = 1e-10,
         foreach: bool | None = None,
         *,
@@ -230,7 +231,7 @@ class Adamax(_Simple):
         lr: float = 2e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: float = 0,
         foreach: bool | None = None,
         *,
         maximize: bool = False,
@@ -285,7 +286,7 @@ class NAdam(_Simple):
         lr: float = 2e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: float = 0,
         momentum_decay: float = 4e-3,
         decoupled_weight_decay: bool = False,
         *,
@@ -355,7 +356,7 @@ class RAdam(_Simple):
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: float = 0,
         decoupled_weight_decay: bool = False,
         *,
         foreach: bool | None = None,
@@ -425,7 +426,7 @@ class ASGD(_Simple):
         lambd: float = 1e-4,
         alpha: float = 0.75,
         t0: float = 1e6,
-        weight_decay: float = 0.0,
+        weight_decay: float = 0,
         foreach: bool | None = None,
         maximize: bool = False,
         differentiable: bool = False,
@@ -494,8 +495,8 @@ class Rprop(_Simple):
             raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
         defaults = dict(
             lr=lr,
-            etas=(float(etas[0]), float(etas[1])),
-            step_sizes=(float(step_sizes[0]), float(step_sizes[1])),
+            etas=etas,
+            step_sizes=step_sizes,
             foreach=foreach,
             maximize=maximize,
             differentiable=differentiable,
@@ -509,8 +510,8 @@ class Rprop(_Simple):
             self._buffer(p, "step_size").fill_(float(group["lr"]))
 
     def _update(self, p: Tensor, g: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
-        etaminus, etaplus = group["etas"]
-        lo, hi = group["step_sizes"]
+        etaminus, etaplus = (float(e) for e in group["etas"])
+        lo, hi = (float(v) for v in group["step_sizes"])
         prev, size = state["prev"], state["step_size"]
         sign = (g * prev).sign()
         # The factors as tensors of p's dtype (two Python numbers would give a default-dtype tensor).
