@@ -670,6 +670,7 @@ DOC_MODULES = [
     "gradcore.nn.distance",
     "gradcore.nn.dropout",
     "gradcore.nn.layers_extra",
+    "gradcore.nn.layers_more",
     "gradcore.nn.loss_functions_extra",
     "gradcore.nn.losses_extra",
     "gradcore.nn.normalization_extra",
@@ -752,3 +753,184 @@ def test_second_derivatives_match_torch(fn, shape):
     (ga * ga).sum().backward()
     (gb * gb).sum().backward()
     assert_close(a.grad.numpy(), b.grad.numpy(), rtol=1e-7, atol=1e-8)
+
+
+# ---------------------------------------------------------------- the second batch (layers_more)
+
+
+@pytest.mark.parametrize(
+    "ours,theirs,shape",
+    [
+        (lambda t: F.lp_pool1d(t, 2, 3, 2), lambda t: TF.lp_pool1d(t, 2, 3, 2), (2, 3, 9)),
+        (lambda t: F.lp_pool2d(t, 3, (2, 3)), lambda t: TF.lp_pool2d(t, 3, (2, 3)), (2, 2, 6, 7)),
+        (
+            lambda t: F.lp_pool2d(t, 1.5, 2, ceil_mode=True),
+            lambda t: TF.lp_pool2d(t, 1.5, 2, ceil_mode=True),
+            (1, 2, 5, 5),
+        ),
+        (lambda t: F.channel_shuffle(t, 3), lambda t: TF.channel_shuffle(t, 3), (2, 6, 2, 2)),
+        (lambda t: F.local_response_norm(t, 3), lambda t: TF.local_response_norm(t, 3), (2, 5, 3, 3)),
+        (
+            lambda t: F.local_response_norm(t, 2, 1e-2, 0.5, 2.0),
+            lambda t: TF.local_response_norm(t, 2, 1e-2, 0.5, 2.0),
+            (2, 4, 6),
+        ),
+        (lambda t: F.pdist(t), lambda t: TF.pdist(t), (5, 3)),
+        (lambda t: F.pdist(t, 1.0), lambda t: TF.pdist(t, 1.0), (4, 3)),
+        (lambda t: F.pdist(t, 3.0), lambda t: TF.pdist(t, 3.0), (4, 3)),
+        (lambda t: F.rrelu(t), lambda t: TF.rrelu(t), (3, 4)),
+    ],
+    ids=[
+        "lp1d",
+        "lp2d",
+        "lp2d-ceil",
+        "shuffle",
+        "lrn4d",
+        "lrn3d",
+        "pdist2",
+        "pdist1",
+        "pdist3",
+        "rrelu-eval",
+    ],
+)
+def test_more_functions_match_torch(ours, theirs, shape, request):
+    x = randn(*shape)
+    if request.node.callspec.id.startswith("lp"):  # fractional powers of negatives are NaN
+        x = np.abs(x) + 0.1
+    _check(ours, theirs, [x], rtol=1e-8, atol=1e-9)
+
+
+@pytest.mark.parametrize("k,shape", [(2, (2, 3, 6, 4)), (3, (1, 2, 7, 5))])
+def test_max_unpool2d_inverts_max_pool2d_like_torch(k, shape):
+    x = randn(*shape)
+    y, idx = TF.max_pool2d(torch.tensor(x), k, return_indices=True)
+    ours_y, ours_i = F.max_pool2d_with_indices(gc.tensor(x), k)
+    assert (ours_i.numpy() == idx.numpy()).all()
+    _check(
+        lambda t: F.max_unpool2d(t, ours_i, k, output_size=shape[-2:]),
+        lambda t: TF.max_unpool2d(t, idx, k, output_size=shape[-2:]),
+        [y.numpy()],
+    )
+    assert repr(gc.nn.MaxUnpool2d(k)) == repr(torch.nn.MaxUnpool2d(k))
+    if shape[-1] % k == 0 and shape[-2] % k == 0:  # the default output size holds every index
+        out = gc.nn.MaxUnpool2d(k)(gc.tensor(y.numpy()), ours_i)
+        assert out.shape == tuple(TF.max_unpool2d(y, idx, k).shape)
+    else:
+        with pytest.raises(IndexError, match="out of range"):
+            gc.nn.MaxUnpool2d(k)(gc.tensor(y.numpy()), ours_i)
+
+
+def test_max_unpool1d_and_adaptive_with_indices_match_torch():
+    x = randn(2, 3, 8)
+    y, idx = TF.max_pool1d(torch.tensor(x), 2, return_indices=True)
+    _, ours_i = F.max_pool1d_with_indices(gc.tensor(x), 2)
+    _check(lambda t: gc.nn.MaxUnpool1d(2)(t, ours_i), lambda t: torch.nn.MaxUnpool1d(2)(t, idx), [y.numpy()])
+    v, i = F.adaptive_max_pool2d_with_indices(gc.tensor(randn(1, 2, 5, 5)), 2)
+    assert v.shape == i.shape == (1, 2, 2, 2)
+    with pytest.raises(ValueError, match="output_size"):
+        F.max_unpool1d(gc.tensor(y.numpy()), ours_i, 2, output_size=[20])
+
+
+@pytest.mark.parametrize(
+    "name,args,shape",
+    [
+        ("ZeroPad3d", (1,), (2, 2, 3, 3, 3)),
+        ("ConstantPad3d", ((1, 0, 0, 1, 2, 0), 2.5), (2, 3, 3, 3)),
+        ("ReflectionPad3d", (1,), (1, 2, 3, 3, 3)),
+        ("ReplicationPad3d", ((0, 1, 1, 0, 2, 1),), (2, 2, 3, 3)),
+        ("CircularPad3d", (1,), (1, 2, 3, 3, 3)),
+    ],
+)
+def test_3d_pads_match_torch(name, args, shape):
+    ours, theirs = getattr(gc.nn, name)(*args), getattr(torch.nn, name)(*args)
+    _check(ours, theirs, [randn(*shape)])
+    assert repr(ours) == repr(theirs)
+
+
+@pytest.mark.parametrize(
+    "name,args",
+    [
+        ("LPPool1d", (2, 3)),
+        ("LPPool2d", (2, (2, 3), 1)),
+        ("ChannelShuffle", (2,)),
+        ("LocalResponseNorm", (3,)),
+        ("RReLU", (0.1, 0.3)),
+        ("MaxUnpool1d", (2,)),
+    ],
+)
+def test_more_module_reprs_match_torch(name, args):
+    assert repr(getattr(gc.nn, name)(*args)) == repr(getattr(torch.nn, name)(*args))
+
+
+def test_rrelu_training_slopes_lie_in_range_and_gumbel_softmax_is_a_distribution():
+    gc.manual_seed(7)
+    x = -gc.ones(10_000)
+    y = F.rrelu(x, 0.1, 0.3, training=True).numpy()
+    assert (y <= -0.1).all() and (y >= -0.3).all() and abs(y.mean() + 0.2) < 0.01
+    layer = gc.nn.RReLU(0.1, 0.3)
+    layer.eval()
+    assert_close(layer(x).numpy(), np.full(10_000, -0.2), rtol=1e-6)
+    logits = gc.tensor(randn(6, 4), requires_grad=True)
+    soft = F.gumbel_softmax(logits, tau=0.5)
+    assert_close(soft.sum(dim=-1).detach().numpy(), np.ones(6), rtol=1e-6)
+    hard = F.gumbel_softmax(logits, hard=True, dim=1)
+    assert set(np.unique(hard.detach().numpy())) <= {0.0, 1.0}
+    (hard * gc.tensor(randn(6, 4))).sum().backward()
+    assert logits.grad is not None and np.abs(logits.grad.numpy()).sum() > 0
+    counts = np.zeros(3)
+    for _ in range(300):  # the samples follow softmax(logits)
+        counts[int(F.gumbel_softmax(gc.tensor([0.0, 1.0, 2.0]), hard=True).argmax().item())] += 1
+    probs = np.exp([0.0, 1.0, 2.0]) / np.exp([0.0, 1.0, 2.0]).sum()
+    assert np.abs(counts / 300 - probs).max() < 0.1
+
+
+MORE_LOSSES = [
+    (lambda m, a, p, n: m.triplet_margin_with_distance_loss(a, p, n),),
+    (
+        lambda m, a, p, n: m.triplet_margin_with_distance_loss(
+            a,
+            p,
+            n,
+            distance_function=lambda x, y: 1.0 - m.cosine_similarity(x, y),
+            margin=0.5,
+            swap=True,
+            reduction="sum",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("fn", [c[0] for c in MORE_LOSSES], ids=["default", "cosine-swap"])
+def test_triplet_margin_with_distance_loss_matches_torch(fn):
+    _check(
+        lambda *t: fn(F, *t),
+        lambda *t: fn(TF, *t),
+        [randn(5, 4), randn(5, 4), randn(5, 4)],
+        rtol=1e-8,
+        atol=1e-9,
+    )
+    ours = gc.nn.TripletMarginWithDistanceLoss(margin=2.0)
+    theirs = torch.nn.TripletMarginWithDistanceLoss(margin=2.0)
+    _check(ours, theirs, [randn(3, 4), randn(3, 4), randn(3, 4)], rtol=1e-8, atol=1e-9)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_multilabel_margin_loss_matches_torch(reduction):
+    x = randn(4, 5)
+    t = np.array([[3, 0, -1, 1, 2], [0, 1, 2, 3, 4], [-1, 2, 2, 2, 2], [4, 4, -1, 0, 0]])
+    _check(
+        lambda a, b: F.multilabel_margin_loss(a, b, reduction=reduction),
+        lambda a, b: TF.multilabel_margin_loss(a, b, reduction=reduction),
+        [x, t],
+        rtol=1e-8,
+        atol=1e-9,
+    )
+    _check(
+        gc.nn.MultiLabelMarginLoss(),
+        torch.nn.MultiLabelMarginLoss(),
+        [randn(5), np.array([1, 3, -1, 0, 0])],
+        rtol=1e-8,
+        atol=1e-9,
+    )
+    with pytest.raises(IndexError):
+        F.multilabel_margin_loss(gc.zeros(2, 3), gc.tensor([[5, -1, 0], [0, 1, -1]]))

@@ -202,3 +202,36 @@ __all__ += [
     "Unfold",
     "ZeroPad1d",
 ]
+
+from .layers_more import (  # noqa: E402
+    ChannelShuffle,
+    CircularPad3d,
+    ConstantPad3d,
+    LocalResponseNorm,
+    LPPool1d,
+    LPPool2d,
+    MaxUnpool1d,
+    MaxUnpool2d,
+    ReflectionPad3d,
+    ReplicationPad3d,
+    RReLU,
+    ZeroPad3d,
+)
+from .losses_extra import MultiLabelMarginLoss, TripletMarginWithDistanceLoss  # noqa: E402
+
+__all__ += [
+    "ChannelShuffle",
+    "CircularPad3d",
+    "ConstantPad3d",
+    "LPPool1d",
+    "LPPool2d",
+    "LocalResponseNorm",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
+    "MultiLabelMarginLoss",
+    "RReLU",
+    "ReflectionPad3d",
+    "ReplicationPad3d",
+    "TripletMarginWithDistanceLoss",
+    "ZeroPad3d",
+]

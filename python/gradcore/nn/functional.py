@@ -348,3 +348,38 @@ __all__ += [
     "triplet_margin_loss",
     "unfold",
 ]
+
+from .layers_more import (  # noqa: E402
+    adaptive_max_pool1d_with_indices,
+    adaptive_max_pool2d_with_indices,
+    channel_shuffle,
+    gumbel_softmax,
+    local_response_norm,
+    lp_pool1d,
+    lp_pool2d,
+    max_pool1d_with_indices,
+    max_pool2d_with_indices,
+    max_unpool1d,
+    max_unpool2d,
+    pdist,
+    rrelu,
+)
+from .loss_functions_extra import multilabel_margin_loss, triplet_margin_with_distance_loss  # noqa: E402
+
+__all__ += [
+    "adaptive_max_pool1d_with_indices",
+    "adaptive_max_pool2d_with_indices",
+    "channel_shuffle",
+    "gumbel_softmax",
+    "local_response_norm",
+    "lp_pool1d",
+    "lp_pool2d",
+    "max_pool1d_with_indices",
+    "max_pool2d_with_indices",
+    "max_unpool1d",
+    "max_unpool2d",
+    "multilabel_margin_loss",
+    "pdist",
+    "rrelu",
+    "triplet_margin_with_distance_loss",
+]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 
 from ..creation import arange
 from ..ops_index import where
@@ -378,6 +379,82 @@ def multi_margin_loss(
     return _reduce(loss, reduction, "multi_margin_loss")
 
 
+def triplet_margin_with_distance_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    *,
+    distance_function: Callable[[Tensor, Tensor], Tensor] | None = None,
+    margin: float = 1.0,
+    swap: bool = False,
+    reduction: str = "mean",
+) -> Tensor:
+    """max(0, margin + d(a, p) - d(a, n)) with any ``distance_function`` (default: pairwise_distance).
+
+    Example:
+        >>> import gradcore as gc
+        >>> from gradcore.nn import functional as F
+        >>> a = gc.zeros(2, 3)
+        >>> F.triplet_margin_with_distance_loss(a, a, a + 1.0, margin=0.5).item()
+        0.0
+    """
+    dist = distance_function if distance_function is not None else pairwise_distance
+    if margin <= 0:
+        raise ValueError(f"triplet_margin_with_distance_loss: expected margin > 0, got {margin}")
+    d_pos, d_neg = dist(anchor, positive), dist(anchor, negative)
+    if swap:
+        d_neg = d_neg.minimum(dist(positive, negative))
+    return _reduce((d_pos - d_neg + margin).clamp(min=0.0), reduction, "triplet_margin_with_distance_loss")
+
+
+def multilabel_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """sum over target classes j and non-target classes i of max(0, 1 - (x[j] - x[i])) / C; the target
+    holds class indices, ended by the first -1.
+
+    Example:
+        >>> import gradcore as gc
+        >>> from gradcore.nn import functional as F
+        >>> x = gc.tensor([[0.1, 0.2, 0.4, 0.8]])
+        >>> round(F.multilabel_margin_loss(x, gc.tensor([[3, 0, -1, 1]])).item(), 4)
+        0.85
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_targets_dtype(target)
+    x = input.reshape(1, -1) if input.ndim <= 1 else input
+    t = target.reshape(1, -1) if target.ndim <= 1 else target
+    if x.ndim != 2 or tuple(t.shape) != tuple(x.shape):
+        raise ValueError(
+            f"multilabel_margin_loss: expected input and target of the same 1-d or 2-d shape, got "
+            f"{tuple(input.shape)} and {tuple(target.shape)}"
+        )
+    n, c = x.shape
+    if n * c and (int(t.min().item()) < -1 or int(t.max().item()) >= c):
+        raise IndexError(f"multilabel_margin_loss: target values must be in [-1, {c})")
+    # slot k counts while no -1 came before or at it
+    valid = _cumprod_valid(t, x.dtype)
+    idx = t.clamp(min=0)
+    is_target = x.new_zeros((n, c)).scatter_add(1, idx, valid) > 0
+    x_t = x.gather(1, idx)  # (N, K)
+    margins = (1.0 - (x_t.unsqueeze(2) - x.unsqueeze(1))).clamp(min=0.0)  # (N, K, C)
+    mask = valid.unsqueeze(2) * where(is_target, 0.0, 1.0).to(x.dtype).unsqueeze(1)
+    loss = (margins * mask).sum((1, 2)) / c
+    if input.ndim <= 1:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction, "multilabel_margin_loss")
+
+
+def _cumprod_valid(t: Tensor, dtype) -> Tensor:
+    """(t != -1) with every slot after the first -1 off: 1 where no -1 came at or before it."""
+    seen = (t == -1).to(dtype).cumsum(1)
+    return (seen == 0).to(dtype)
+
+
 __all__ = [
     "cosine_embedding_loss",
     "gaussian_nll_loss",
@@ -385,8 +462,10 @@ __all__ = [
     "kl_div",
     "margin_ranking_loss",
     "multi_margin_loss",
+    "multilabel_margin_loss",
     "multilabel_soft_margin_loss",
     "poisson_nll_loss",
     "soft_margin_loss",
     "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
 ]
