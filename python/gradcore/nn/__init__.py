@@ -235,3 +235,7 @@ __all__ += [
     "TripletMarginWithDistanceLoss",
     "ZeroPad3d",
 ]
+
+from .attention import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer  # noqa: E402
+
+__all__ += ["MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer"]

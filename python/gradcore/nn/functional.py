@@ -383,3 +383,7 @@ __all__ += [
     "rrelu",
     "triplet_margin_with_distance_loss",
 ]
+
+from .attention import scaled_dot_product_attention  # noqa: E402
+
+__all__ += ["scaled_dot_product_attention"]
