@@ -213,3 +213,38 @@ def test_docstring_examples_of_attention():
     import gradcore.nn.attention as mod
 
     assert doctest.testmod(mod).failed == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(), dict(norm_first=True, batch_first=True, activation="gelu")],
+    ids=["post-norm", "pre-norm"],
+)
+def test_transformer_matches_torch_in_eval(kwargs):
+    ours = gc.nn.Transformer(8, 2, 2, 2, 16, dtype=gc.float64, **kwargs)
+    theirs = torch.nn.Transformer(8, 2, 2, 2, 16, dtype=torch.float64, **kwargs)
+    _copy_into_torch(ours, theirs)
+    ours.eval()
+    theirs.eval()
+    bf = kwargs.get("batch_first", False)
+    src, tgt = randn(*((2, 5, 8) if bf else (5, 2, 8))), randn(*((2, 4, 8) if bf else (4, 2, 8)))
+    tgt_mask = torch.nn.Transformer.generate_square_subsequent_mask(4, dtype=torch.float64)
+    assert_close(gc.nn.Transformer.generate_square_subsequent_mask(4).numpy(), tgt_mask.numpy())
+    mem_pad = np.zeros((2, 5), bool)
+    mem_pad[1, -2:] = True
+    a, b = gc.tensor(src, requires_grad=True), torch.tensor(src, requires_grad=True)
+    out = ours(
+        a,
+        gc.tensor(tgt),
+        tgt_mask=gc.tensor(tgt_mask.numpy()),
+        memory_key_padding_mask=gc.tensor(mem_pad).to(gc.float64) * -1e9,
+    )
+    ref = theirs(
+        b, torch.tensor(tgt), tgt_mask=tgt_mask, memory_key_padding_mask=torch.tensor(mem_pad).double() * -1e9
+    )
+    assert_close(out.detach().numpy(), ref.detach().numpy(), rtol=1e-8, atol=1e-9)
+    up = randn(*ref.shape)
+    (out * gc.tensor(up)).sum().backward()
+    (ref * torch.tensor(up)).sum().backward()
+    assert_close(a.grad.numpy(), b.grad.numpy(), rtol=1e-7, atol=1e-8)
+    _grads_agree(ours, theirs, rtol=1e-7, atol=1e-8)
