@@ -241,3 +241,31 @@ def test_repr_matches_torch(name):
     ours = getattr(gc.optim, name)([gc.zeros(2, requires_grad=True)], lr=0.5)
     theirs = getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)], lr=0.5)
     assert repr(ours) == repr(theirs)
+
+
+# torch's keyword flags on the existing optimizers: maximize ascends; foreach/fused/... are accepted.
+EXISTING = [
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "maximize": True}),
+    (
+        "SGD",
+        {
+            "lr": 0.05,
+            "momentum": 0.9,
+            "nesterov": True,
+            "weight_decay": 0.1,
+            "maximize": True,
+            "foreach": False,
+        },
+    ),
+    ("SGD", {"lr": 0.05, "maximize": True, "fused": None, "differentiable": False}),
+    ("Adam", {"lr": 0.05, "maximize": True, "weight_decay": 0.1}),
+    ("Adam", {"lr": 0.05, "maximize": True, "amsgrad": True, "foreach": False, "capturable": False}),
+    ("Adam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("AdamW", {"lr": 0.05, "maximize": True, "fused": None}),
+    ("RMSprop", {"lr": 0.01, "maximize": True, "momentum": 0.5, "centered": True, "foreach": False}),
+]
+
+
+@pytest.mark.parametrize("name,kwargs", EXISTING, ids=[f"{n}-{i}" for i, (n, _) in enumerate(EXISTING)])
+def test_existing_optimizers_take_torch_flags(name, kwargs):
+    _run_both(name, kwargs, dtype=np.float32, steps=5)

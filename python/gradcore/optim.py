@@ -136,6 +136,12 @@ class Optimizer:
         return state["step"]
 
     @staticmethod
+    def _grad(p: Tensor, group: dict[str, Any]) -> Tensor:
+        """p's gradient, contiguous, negated for a group with torch's ``maximize``."""
+        g = p.grad.contiguous()
+        return -g if group.get("maximize", False) else g
+
+    @staticmethod
     def _ema_(buf: Tensor, value: Tensor, decay: float) -> Tensor:
         """buf <- decay * buf + (1 - decay) * value, in place: the running averages of Adam and RMSprop."""
         return buf.copy_(buf * decay + value * (1.0 - decay))
@@ -267,11 +273,19 @@ class SGD(Optimizer):
         dampening: float = 0.0,
         weight_decay: float = 0.0,
         nesterov: bool = False,
+        *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         self._check_nonnegative(momentum=momentum, weight_decay=weight_decay)
         defaults = dict(
             lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov
         )
+        # torch's flags: maximize ascends (the gradient is negated first); the rest only pick torch's
+        # implementation, accepted so code written for torch runs unchanged.
+        defaults.update(maximize=maximize, foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict[str, Any]) -> None:
@@ -293,7 +307,7 @@ class SGD(Optimizer):
                 for first, sub in ((True, fresh), (False, [p for p, h in zip(ps, has_buf) if h])):
                     if not sub:
                         continue
-                    grads = [p.grad.contiguous()._data for p in sub]
+                    grads = [self._grad(p, group)._data for p in sub]
                     # Without momentum the kernel never touches the buffers: no state is kept, as torch.
                     bufs = [self._buffer(p, "momentum_buffer")._data for p in sub] if mom else grads
                     backend.kernel(device, "sgd_step")(
@@ -325,6 +339,13 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         amsgrad: bool = False,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+        decoupled_weight_decay: bool = False,
     ) -> None:
         defaults = dict(
             lr=lr,
@@ -333,6 +354,17 @@ class Adam(Optimizer):
             weight_decay=weight_decay,
             amsgrad=amsgrad,
         )
+        # torch's flags: maximize ascends; decoupled_weight_decay=True is AdamW; the rest only pick
+        # torch's implementation.
+        defaults.update(
+            foreach=foreach,
+            maximize=maximize,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
+        )
+        if decoupled_weight_decay:
+            self.decoupled = True
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict[str, Any]) -> None:
@@ -368,9 +400,9 @@ class Adam(Optimizer):
                 for step, sps in by_step.items():
                     if group["amsgrad"]:
                         for p in sps:
-                            self._amsgrad_update(p, lr, b1, b2, eps, wd, step)
+                            self._amsgrad_update(p, lr, b1, b2, eps, wd, step, group.get("maximize", False))
                         continue
-                    grads, exp_avg, exp_avg_sq = self._adam_lists(sps)
+                    grads, exp_avg, exp_avg_sq = self._adam_lists(sps, group.get("maximize", False))
                     backend.kernel(device, "adam_step")(
                         self._written(sps),
                         grads,
@@ -386,12 +418,12 @@ class Adam(Optimizer):
                     )
         return loss
 
-    def _adam_lists(self, ps: list[Tensor]) -> tuple[list[Any], list[Any], list[Any]]:
+    def _adam_lists(self, ps: list[Tensor], maximize: bool = False) -> tuple[list[Any], list[Any], list[Any]]:
         """The storages of ps' gradients (contiguous) and moment buffers, one state lookup per parameter
         (this runs every step: the per-call work of ``_buffer`` twice per parameter added up)."""
         grads, exp_avg, exp_avg_sq = [], [], []
         for p in ps:
-            g = p._grad
+            g = -p._grad if maximize else p._grad
             if not backend.get(g.device).is_contiguous(g._data):
                 g = g.contiguous()
             grads.append(g._data)
@@ -409,9 +441,17 @@ class Adam(Optimizer):
         return grads, exp_avg, exp_avg_sq
 
     def _amsgrad_update(
-        self, p: Tensor, lr: float, b1: float, b2: float, eps: float, wd: float, step: int
+        self,
+        p: Tensor,
+        lr: float,
+        b1: float,
+        b2: float,
+        eps: float,
+        wd: float,
+        step: int,
+        maximize: bool = False,
     ) -> None:
-        g = p.grad
+        g = -p.grad if maximize else p.grad
         if wd and self.decoupled:
             p.copy_(p * (1.0 - lr * wd))
         elif wd:
@@ -438,8 +478,26 @@ class AdamW(Adam):
         eps: float = 1e-8,
         weight_decay: float = 0.01,
         amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize=maximize,
+            foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
+        )
 
 
 class RMSprop(Optimizer):
@@ -464,10 +522,17 @@ class RMSprop(Optimizer):
         weight_decay: float = 0.0,
         momentum: float = 0.0,
         centered: bool = False,
+        capturable: bool = False,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        differentiable: bool = False,
     ) -> None:
         self._check_nonnegative(alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
         defaults = dict(
             lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered
+        )
+        defaults.update(
+            capturable=capturable, foreach=foreach, maximize=maximize, differentiable=differentiable
         )
         super().__init__(params, defaults)
 
@@ -480,7 +545,8 @@ class RMSprop(Optimizer):
             wd, mom = float(group["weight_decay"]), float(group["momentum"])
             for p in (p for p in group["params"] if p.grad is not None):
                 self._next_step(p)
-                g = p.grad + p * wd if wd else p.grad
+                g = -p.grad if group.get("maximize", False) else p.grad
+                g = g + p * wd if wd else g
                 sq = self._buffer(p, "square_avg")
                 self._ema_(sq, g * g, alpha)
                 if group["centered"]:
