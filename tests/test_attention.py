@@ -248,3 +248,23 @@ def test_transformer_matches_torch_in_eval(kwargs):
     (ref * torch.tensor(up)).sum().backward()
     assert_close(a.grad.numpy(), b.grad.numpy(), rtol=1e-7, atol=1e-8)
     _grads_agree(ours, theirs, rtol=1e-7, atol=1e-8)
+
+
+def test_attention_on_the_device(device):
+    gc.manual_seed(6)
+    layer = gc.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    x = gc.randn(2, 5, 8)
+    mask = gc.nn.Transformer.generate_square_subsequent_mask(5)
+    ref = layer(x, src_mask=mask)
+    layer.to(device)
+    out = layer(x.to(device), src_mask=mask.to(device))
+    assert_close(out.detach().cpu().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+    q = gc.randn(2, 2, 4, 8)
+    assert_close(
+        F.scaled_dot_product_attention(q.to(device), q.to(device), q.to(device), is_causal=True)
+        .cpu()
+        .numpy(),
+        F.scaled_dot_product_attention(q, q, q, is_causal=True).numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+    )

@@ -177,3 +177,15 @@ def test_docstring_examples_of_recurrent():
     import gradcore.nn.recurrent as mod
 
     assert doctest.testmod(mod).failed == 0
+
+
+def test_lstm_and_gru_on_the_device(device):
+    for cls in (gc.nn.LSTM, gc.nn.GRU):
+        gc.manual_seed(4)
+        net = cls(3, 5, num_layers=2, bidirectional=True, batch_first=True)
+        x = gc.randn(2, 4, 3)
+        ref_out, _ = net(x)
+        net.to(device)
+        out, _ = net(x.to(device))
+        assert out.device == x.to(device).device
+        assert_close(out.detach().cpu().numpy(), ref_out.detach().numpy(), rtol=1e-5, atol=1e-6)
