@@ -668,6 +668,7 @@ DOC_MODULES = [
     "gradcore.nn.activation_functions",
     "gradcore.nn.conv1d",
     "gradcore.nn.distance",
+    "gradcore.nn.embedding_bag",
     "gradcore.nn.dropout",
     "gradcore.nn.layers_extra",
     "gradcore.nn.layers_more",
@@ -934,3 +935,57 @@ def test_multilabel_margin_loss_matches_torch(reduction):
     )
     with pytest.raises(IndexError):
         F.multilabel_margin_loss(gc.zeros(2, 3), gc.tensor([[5, -1, 0], [0, 1, -1]]))
+
+
+# ---------------------------------------------------------------- EmbeddingBag
+
+BAGS = [
+    dict(mode="mean", offsets=[0, 3, 3, 5]),  # an empty bag
+    dict(mode="sum", offsets=[0, 2, 6], psw=True),
+    dict(mode="max", offsets=[0, 1, 4, 4]),
+    dict(mode="mean", offsets=[0, 2, 5, 7], include_last_offset=True),
+    dict(mode="sum", padding_idx=1, offsets=[0, 3]),
+    dict(mode="max", padding_idx=2, offsets=[0, 4]),
+    dict(mode="mean", two_d=True, padding_idx=0),
+    dict(mode="max", two_d=True),
+]
+
+
+@pytest.mark.parametrize("case", BAGS, ids=[str(i) for i in range(len(BAGS))])
+def test_embedding_bag_matches_torch(case):
+    case = dict(case)
+    kw = {k: case.pop(k) for k in ("mode", "padding_idx", "include_last_offset") if k in case}
+    ours = gc.nn.EmbeddingBag(6, 3, dtype=gc.float64, **kw)
+    theirs = torch.nn.EmbeddingBag(6, 3, dtype=torch.float64, **kw)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(ours.weight.numpy()))
+    assert repr(ours) == repr(theirs)
+    if case.get("two_d"):
+        idx = np.array([[0, 1, 2], [3, 0, 5], [2, 2, 4]])
+        args_o, args_t = [gc.tensor(idx)], [torch.tensor(idx)]
+    else:
+        idx = np.array([0, 1, 2, 3, 1, 2, 5])
+        off = np.array(case["offsets"])
+        args_o, args_t = [gc.tensor(idx), gc.tensor(off)], [torch.tensor(idx), torch.tensor(off)]
+    kw_o, kw_t = {}, {}
+    if case.get("psw"):
+        w = randn(len(idx))
+        kw_o["per_sample_weights"], kw_t["per_sample_weights"] = gc.tensor(w), torch.tensor(w)
+    a, b = ours(*args_o, **kw_o), theirs(*args_t, **kw_t)
+    assert_close(a.detach().numpy(), b.detach().numpy(), rtol=1e-10, atol=1e-12)
+    up = randn(*b.shape)
+    (a * gc.tensor(up)).sum().backward()
+    (b * torch.tensor(up)).sum().backward()
+    assert_close(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_embedding_bag_errors():
+    w = gc.zeros(4, 2)
+    with pytest.raises(ValueError, match="offsets"):
+        F.embedding_bag(gc.tensor([0, 1]), w)
+    with pytest.raises(ValueError, match="offsets has to be None"):
+        F.embedding_bag(gc.tensor([[0, 1]]), w, gc.tensor([0]))
+    with pytest.raises(NotImplementedError, match="per_sample_weights"):
+        F.embedding_bag(gc.tensor([[0, 1]]), w, mode="mean", per_sample_weights=gc.ones(1, 2))
+    with pytest.raises(ValueError, match="mode"):
+        F.embedding_bag(gc.tensor([[0, 1]]), w, mode="median")
