@@ -31,6 +31,9 @@ CASES = [
     ("Rprop", {}),
     ("Rprop", {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.2)}),
     ("Rprop", {"maximize": True}),
+    ("Adafactor", {}),
+    ("Adafactor", {"lr": 0.05, "beta2_decay": -0.5, "eps": (1e-6, 1e-2), "d": 1.5, "weight_decay": 0.1}),
+    ("Adafactor", {"maximize": True}),
 ]
 
 
@@ -76,12 +79,16 @@ def test_trajectory_matches_torch(name, kwargs):
     _run_both(name, kwargs)
 
 
-@pytest.mark.parametrize("name", ["Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop"])
+@pytest.mark.parametrize(
+    "name", ["Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "Adafactor"]
+)
 def test_float32_and_param_groups_match_torch(name):
     _run_both(name, {}, dtype=np.float32, steps=5, groups=True)
 
 
-@pytest.mark.parametrize("name", ["Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop"])
+@pytest.mark.parametrize(
+    "name", ["Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "Adafactor"]
+)
 def test_defaults_match_torch(name):
     ours = getattr(gc.optim, name)([gc.zeros(2, requires_grad=True)])
     ref = getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)])
@@ -92,7 +99,9 @@ def test_defaults_match_torch(name):
         ), key
 
 
-@pytest.mark.parametrize("name", ["Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop"])
+@pytest.mark.parametrize(
+    "name", ["Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "Adafactor"]
+)
 def test_state_dict_round_trip_continues_the_trajectory(name, tmp_path):
     kwargs = {"lr": 0.05} if name != "Adadelta" else {}
     opt, ref, ours, theirs = _run_both(name, kwargs, steps=3)
@@ -155,7 +164,9 @@ def test_parameters_without_grad_are_skipped_and_zero_grad_works():
     assert a.grad is None
 
 
-@pytest.mark.parametrize("name", ["Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop"])
+@pytest.mark.parametrize(
+    "name", ["Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "Adafactor"]
+)
 def test_steps_on_the_device_match_the_cpu(name, device):
     """The same trajectory with the parameters (and so the state) on the device."""
     rng = np.random.default_rng(3)
@@ -235,7 +246,7 @@ def test_lbfgs_refuses_groups_and_bad_line_search():
 
 
 @pytest.mark.parametrize(
-    "name", ["Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "LBFGS"]
+    "name", ["Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "LBFGS", "Adafactor"]
 )
 def test_repr_matches_torch(name):
     ours = getattr(gc.optim, name)([gc.zeros(2, requires_grad=True)], lr=0.5)

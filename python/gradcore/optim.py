@@ -570,9 +570,9 @@ sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler  # so `import gradcore.op
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
 
-from .optim_extra import ASGD, Adadelta, Adagrad, Adamax, NAdam, RAdam, Rprop  # noqa: E402
+from .optim_extra import ASGD, Adadelta, Adafactor, Adagrad, Adamax, NAdam, RAdam, Rprop  # noqa: E402
 
-__all__ += ["ASGD", "Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "Rprop"]
+__all__ += ["ASGD", "Adadelta", "Adafactor", "Adagrad", "Adamax", "NAdam", "RAdam", "Rprop"]
 
 from .optim_lbfgs import LBFGS  # noqa: E402
 

@@ -84,18 +84,26 @@ class _Simple(Optimizer):
         # so the base class checks only the buffers, then put them back.
         raw = state_dict["state"]
         entries = list(raw.items()) if isinstance(raw, dict) else list(enumerate(raw))
+        aside = self._scalar_keys + self._free_shape_keys
         scalars = {
-            int(i): {k: float(np.asarray(v)) for k, v in s.items() if k in self._scalar_keys}
+            int(i): {
+                k: (float(np.asarray(v)) if k in self._scalar_keys else v) for k, v in s.items() if k in aside
+            }
             for i, s in entries
         }
-        trimmed = [(i, {k: v for k, v in s.items() if k not in self._scalar_keys}) for i, s in entries]
+        trimmed = [(i, {k: v for k, v in s.items() if k not in aside}) for i, s in entries]
         super().load_state_dict({**state_dict, "state": dict(trimmed)})
         params = self.params
         for i, values in scalars.items():
-            if values:
-                self.state.setdefault(params[i], {}).update(values)
+            p = params[i]
+            for k, v in values.items():
+                if k in self._free_shape_keys:  # a buffer of its own shape (Adafactor's row/col statistics)
+                    arr = np.asarray(v.numpy() if isinstance(v, Tensor) else v)
+                    v = Tensor(arr.astype(p.dtype.np), device=p.device)
+                self.state.setdefault(p, {})[k] = v
 
     _scalar_keys: tuple[str, ...] = ()
+    _free_shape_keys: tuple[str, ...] = ()
 
 
 class Adadelta(_Simple):
@@ -523,4 +531,90 @@ class Rprop(_Simple):
         prev.copy_(g)
 
 
-__all__ = ["ASGD", "Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "Rprop"]
+class Adafactor(_Simple):
+    """Adafactor (Shazeer & Stern 2018) as ``torch.optim.Adafactor``: the second moment of a matrix is kept
+    as row and column means (memory O(rows + cols)), steps are relative to the parameter's RMS and
+    clipped by ``d``.
+
+    Example:
+        >>> import gradcore as gc
+        >>> w = gc.ones(2, 3, requires_grad=True)
+        >>> opt = gc.optim.Adafactor([w], lr=0.01)
+        >>> (w * 2).sum().backward(); opt.step()
+        >>> round(w.tolist()[0][0], 4)
+        0.99
+    """
+
+    _free_shape_keys = ("row_var", "col_var")
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        beta2_decay: float = -0.8,
+        eps: tuple[float | None, float] = (None, 1e-3),
+        d: float = 1.0,
+        weight_decay: float = 0.0,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+    ) -> None:
+        if not 0.0 >= beta2_decay:
+            raise ValueError(f"beta2_decay should be <= 0 but is: {beta2_decay}")
+        if eps[0] is not None and not 0.0 <= eps[0]:
+            raise ValueError(f"epsilon1 should be >= 0 but is: {eps[0]}")
+        if not 0.0 <= eps[1]:
+            raise ValueError(f"epsilon2 should be >= 0 but is: {eps[1]}")
+        if not 1.0 <= d:
+            raise ValueError(f"Clipping threshold d should be >= 1 but is: {d}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"weight_decay should be >= 0 but is: {weight_decay}")
+        defaults = dict(
+            lr=lr,
+            beta2_decay=beta2_decay,
+            eps=eps,
+            d=d,
+            weight_decay=weight_decay,
+            foreach=foreach,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        pass  # eps is a pair here; the constructor checked everything
+
+    def _init_state(self, p: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
+        if p.ndim > 1:
+            if "row_var" not in state:
+                state["row_var"] = p.new_zeros(tuple(p.shape[:-1]) + (1,))
+                state["col_var"] = p.new_zeros(tuple(p.shape[:-2]) + (1, p.shape[-1]))
+        else:
+            self._zeros(p, state, "variance")
+
+    def _update(self, p: Tensor, g: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
+        from .dtypes import finfo
+
+        lr, wd, d = float(group["lr"]), float(group["weight_decay"]), float(group["d"])
+        eps1, eps2 = group["eps"]
+        eps1 = finfo(p.dtype).eps if eps1 is None else float(eps1)
+        step = float(state["step"])
+        one_minus_beta2_t = step ** float(group["beta2_decay"])
+        rho_t = min(lr, 1 / (step**0.5))
+        alpha = max(float(eps2), float(p.norm(2).item()) / (p.numel() ** 0.5)) * rho_t
+        if wd:
+            p.copy_(p * (1 - lr * wd))
+        if g.ndim > 1:
+            row, col = state["row_var"], state["col_var"]
+            _lerp_(row, (g * g).sum(dim=-1, keepdim=True) / g.shape[-1], one_minus_beta2_t)
+            _lerp_(col, (g * g).sum(dim=-2, keepdim=True) / g.shape[-2], one_minus_beta2_t)
+            var_estimate = (row @ col) / row.mean(dim=-2, keepdim=True).clamp(min=eps1)
+        else:
+            var = state["variance"]
+            _lerp_(var, g * g, one_minus_beta2_t)
+            var_estimate = var
+        update = g / var_estimate.clamp(min=eps1 * eps1).sqrt()
+        denom = max(1.0, float(update.norm(2).item()) / ((update.numel() ** 0.5) * d))
+        p.copy_(p - update * (alpha / denom))
+
+
+__all__ = ["ASGD", "Adafactor", "Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "Rprop"]
