@@ -189,3 +189,32 @@ def test_lstm_and_gru_on_the_device(device):
         out, _ = net(x.to(device))
         assert out.device == x.to(device).device
         assert_close(out.detach().cpu().numpy(), ref_out.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_state_dict_of_the_added_layers_round_trips_through_save(tmp_path):
+    def build():
+        return gc.nn.ModuleDict(
+            {
+                "lstm": gc.nn.LSTM(3, 4, num_layers=2, bidirectional=True),
+                "attn": gc.nn.MultiheadAttention(8, 2, kdim=5, vdim=5),
+                "norm": gc.nn.GroupNorm(2, 4),
+                "act": gc.nn.PReLU(4),
+                "conv": gc.nn.Conv1d(4, 4, 3),
+                "inorm": gc.nn.InstanceNorm1d(4, affine=True, track_running_stats=True),
+                "bag": gc.nn.EmbeddingBag(7, 3),
+                "params": gc.nn.ParameterList([gc.nn.Parameter(gc.randn(2))]),
+            }
+        )
+
+    gc.manual_seed(1)
+    a = build()
+    gc.manual_seed(2)
+    b = build()
+    path = tmp_path / "model.gc"
+    gc.save(a.state_dict(), path)
+    b.load_state_dict(gc.load(path))
+    for (n1, p1), (n2, p2) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert n1 == n2
+        assert_close(np.asarray(p2), np.asarray(p1))
+    x = gc.randn(5, 2, 3)
+    assert_close(b["lstm"](x)[0].detach().numpy(), a["lstm"](x)[0].detach().numpy())
