@@ -215,6 +215,7 @@ def test_docstring_examples_of_attention():
     assert doctest.testmod(mod).failed == 0
 
 
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor")  # torch's own note about its fast path
 @pytest.mark.parametrize(
     "kwargs",
     [dict(), dict(norm_first=True, batch_first=True, activation="gelu")],
