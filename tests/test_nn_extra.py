@@ -675,6 +675,7 @@ DOC_MODULES = [
     "gradcore.nn.loss_functions_extra",
     "gradcore.nn.losses_extra",
     "gradcore.nn.normalization_extra",
+    "gradcore.nn.sampling",
     "gradcore.nn.utils",
 ]
 
@@ -989,3 +990,49 @@ def test_embedding_bag_errors():
         F.embedding_bag(gc.tensor([[0, 1]]), w, mode="mean", per_sample_weights=gc.ones(1, 2))
     with pytest.raises(ValueError, match="mode"):
         F.embedding_bag(gc.tensor([[0, 1]]), w, mode="median")
+
+
+# ---------------------------------------------------------------- affine_grid / grid_sample
+
+
+@pytest.mark.parametrize("align", [False, True])
+@pytest.mark.parametrize(
+    "mode,padding", [("bilinear", "zeros"), ("bilinear", "border"), ("nearest", "zeros")]
+)
+def test_affine_grid_and_grid_sample_match_torch(align, mode, padding):
+    # generic values: a sample landing exactly on a pixel boundary has a one-sided gradient, and the last
+    # bit of the grid (matmul order) decides which side
+    theta = np.array(
+        [[[0.91, -0.31, 0.113], [0.217, 1.13, -0.19]], [[1.31, 0.107, 0.41], [-0.23, 0.83, 0.29]]]
+    )
+    x = randn(2, 3, 5, 6)
+    size = (2, 3, 4, 7)
+
+    def ours(t, th):
+        return F.grid_sample(
+            t, F.affine_grid(th, size, align_corners=align), mode, padding, align_corners=align
+        )
+
+    def theirs(t, th):
+        return TF.grid_sample(
+            t, TF.affine_grid(th, size, align_corners=align), mode, padding, align_corners=align
+        )
+
+    # nearest: no gradient to theta in torch either (the grid only picks places)
+    _check(ours, theirs, [x, theta], rtol=1e-8, atol=1e-9, nograd=(1,) if mode == "nearest" else ())
+
+
+def test_grid_sample_out_of_range_and_errors():
+    x = randn(1, 2, 3, 3)
+    grid = np.array([[[[1.5, 0.0], [-1.2, -1.3], [0.0, 0.0]]]])  # partly outside
+    _check(
+        lambda t, g: F.grid_sample(t, g, align_corners=False),
+        lambda t, g: TF.grid_sample(t, g, align_corners=False),
+        [x, grid],
+        rtol=1e-8,
+        atol=1e-9,
+    )
+    with pytest.raises(NotImplementedError, match="reflection"):
+        F.grid_sample(gc.tensor(x), gc.tensor(grid), padding_mode="reflection")
+    with pytest.raises(ValueError, match="Nx2x3"):
+        F.affine_grid(gc.zeros(1, 3, 3), (1, 1, 2, 2))

@@ -391,3 +391,7 @@ __all__ += ["scaled_dot_product_attention"]
 from .embedding_bag import embedding_bag  # noqa: E402
 
 __all__ += ["embedding_bag"]
+
+from .sampling import affine_grid, grid_sample  # noqa: E402
+
+__all__ += ["affine_grid", "grid_sample"]
