@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import torch.nn.functional as TF
 
 import gradcore as gc
@@ -1036,3 +1038,62 @@ def test_grid_sample_out_of_range_and_errors():
         F.grid_sample(gc.tensor(x), gc.tensor(grid), padding_mode="reflection")
     with pytest.raises(ValueError, match="Nx2x3"):
         F.affine_grid(gc.zeros(1, 3, 3), (1, 1, 2, 2))
+
+
+# ---------------------------------------------------------------- random geometries
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    groups=st.sampled_from([1, 2]),
+    k=st.integers(1, 4),
+    stride=st.integers(1, 3),
+    padding=st.integers(0, 2),
+    dilation=st.integers(1, 2),
+    length=st.integers(6, 12),
+    transposed=st.booleans(),
+)
+def test_conv1d_random_geometry_matches_torch(groups, k, stride, padding, dilation, length, transposed):
+    c_in, c_out = 2 * groups, 2 * groups
+    x = randn(2, c_in, length)
+    if transposed:
+        out_pad = 0 if max(stride, dilation) == 1 else 1
+        w = randn(c_in, c_out // groups, k)
+        _check(
+            lambda a, b: F.conv_transpose1d(a, b, None, stride, padding, out_pad, groups, dilation),
+            lambda a, b: TF.conv_transpose1d(a, b, None, stride, padding, out_pad, groups, dilation),
+            [x, w],
+            rtol=1e-8,
+            atol=1e-9,
+        )
+    else:
+        if dilation * (k - 1) + 1 > length + 2 * padding:
+            return
+        w = randn(c_out, c_in // groups, k)
+        _check(
+            lambda a, b: F.conv1d(a, b, None, stride, padding, dilation, groups),
+            lambda a, b: TF.conv1d(a, b, None, stride, padding, dilation, groups),
+            [x, w],
+            rtol=1e-8,
+            atol=1e-9,
+        )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 3),
+    groups=st.sampled_from([1, 2, 4]),
+    spatial=st.lists(st.integers(1, 4), max_size=2),
+    eps=st.sampled_from([1e-5, 1e-3]),
+)
+def test_group_norm_random_shapes_match_torch(n, groups, spatial, eps):
+    shape = (n, 4, *spatial)
+    if int(np.prod(shape[2:], dtype=np.int64)) * 4 // groups < 2:
+        return
+    _check(
+        lambda t: F.group_norm(t, groups, eps=eps),
+        lambda t: TF.group_norm(t, groups, eps=eps),
+        [randn(*shape)],
+        rtol=1e-7,
+        atol=1e-8,
+    )
