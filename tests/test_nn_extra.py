@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as TF
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import torch.nn.functional as TF
 
 import gradcore as gc
 import gradcore.nn.functional as F
