@@ -265,3 +265,7 @@ __all__ += ["EmbeddingBag"]
 from .three_d import AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, Conv3d, MaxPool3d  # noqa: E402
 
 __all__ += ["AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "AvgPool3d", "Conv3d", "MaxPool3d"]
+
+from .interpolate_linear import UpsamplingBilinear2d  # noqa: E402
+
+__all__ += ["UpsamplingBilinear2d"]
