@@ -1097,3 +1097,26 @@ def test_group_norm_random_shapes_match_torch(n, groups, spatial, eps):
         rtol=1e-7,
         atol=1e-8,
     )
+
+
+def test_total_norm_clip_with_norm_and_pad_sequence_match_torch():
+    grads = [randn(3, 4), randn(5)]
+    for p in (2.0, 1.0, math.inf):
+        ours = gc.nn.utils.get_total_norm([gc.tensor(g) for g in grads], p)
+        theirs = torch.nn.utils.get_total_norm([torch.tensor(g) for g in grads], p)
+        assert_close(ours.numpy(), theirs.numpy(), rtol=1e-12)
+    ps = [gc.tensor(g, requires_grad=True) for g in grads]
+    qs = [torch.tensor(g, requires_grad=True) for g in grads]
+    for p, q, g in zip(ps, qs, grads):
+        p.grad, q.grad = gc.tensor(g), torch.tensor(g)
+    gc.nn.utils.clip_grads_with_norm_(ps, 1.0, gc.nn.utils.get_total_norm([p.grad for p in ps]))
+    torch.nn.utils.clip_grads_with_norm_(qs, 1.0, torch.nn.utils.get_total_norm([q.grad for q in qs]))
+    for p, q in zip(ps, qs):
+        assert_close(p.grad.numpy(), q.grad.numpy(), rtol=1e-12)
+    from gradcore.nn.utils.rnn import pad_sequence
+
+    seqs = [randn(2, 3), randn(4, 3), randn(1, 3)]
+    for kw in ({}, {"batch_first": True, "padding_value": -1.0}, {"padding_side": "left"}):
+        a = pad_sequence([gc.tensor(s) for s in seqs], **kw)
+        b = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in seqs], **kw)
+        assert_close(a.numpy(), b.numpy())

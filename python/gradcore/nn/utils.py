@@ -124,3 +124,66 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
         n = p.numel()
         p.copy_(vec[start: start + n].reshape(p.shape).to(p.dtype))
         start += n
+
+
+def get_total_norm(
+    tensors: Iterable[Tensor] | Tensor,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> Tensor:
+    """The ``norm_type`` norm of all the tensors together (the norm of their norms), as torch's.
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.nn.utils.get_total_norm([gc.tensor([3.0]), gc.tensor([4.0])]).item()
+        5.0
+    """
+    ts = [tensors] if isinstance(tensors, Tensor) else [t for t in tensors if t is not None]
+    if not ts:
+        return Tensor(0.0)
+    from ..ops_index import stack
+
+    norm_type = float(norm_type)
+    norms = [t.norm(norm_type).to(ts[0].device) for t in ts]
+    total = stack(norms).norm(norm_type)
+    if error_if_nonfinite and not math.isfinite(float(total.item())):
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it "
+            "cannot be clipped. To disable this error and scale the gradients by the non-finite norm anyway, "
+            "set `error_if_nonfinite=False`"
+        )
+    return total
+
+
+@no_grad()
+def clip_grads_with_norm_(
+    parameters: Iterable[Tensor] | Tensor,
+    max_norm: float,
+    total_norm: Tensor | float,
+    foreach: bool | None = None,
+) -> None:
+    """Scales the gradients in place by max_norm / (total_norm + 1e-6) when that is below 1 (the second
+    half of clip_grad_norm_, for a total norm computed elsewhere), as torch's.
+
+    Example:
+        >>> import gradcore as gc
+        >>> w = gc.tensor([3.0, 4.0], requires_grad=True)
+        >>> w.grad = gc.tensor([6.0, 8.0])
+        >>> gc.nn.utils.clip_grads_with_norm_([w], 5.0, gc.nn.utils.get_total_norm([w.grad]))
+        >>> [round(v, 4) for v in w.grad.tolist()]
+        [3.0, 4.0]
+    """
+    total = float(total_norm.item() if isinstance(total_norm, Tensor) else total_norm)
+    coef = float(max_norm) / (total + 1e-6)
+    if coef < 1.0 or math.isnan(coef):
+        for g in _grads(parameters):
+            g.copy_(g * coef)
+
+
+# nn.utils.rnn (torch's name) for pad_sequence; importable as gradcore.nn.utils.rnn too
+import sys as _sys  # noqa: E402
+
+from . import rnn_utils as rnn  # noqa: E402
+
+_sys.modules[__name__ + ".rnn"] = rnn
