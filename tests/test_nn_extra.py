@@ -678,6 +678,9 @@ DOC_MODULES = [
     "gradcore.nn.losses_extra",
     "gradcore.nn.normalization_extra",
     "gradcore.nn.sampling",
+    "gradcore.nn.rnn_utils",
+    "gradcore.nn.interpolate_linear",
+    "gradcore.nn.three_d",
     "gradcore.nn.utils",
 ]
 

@@ -218,3 +218,41 @@ def test_state_dict_of_the_added_layers_round_trips_through_save(tmp_path):
         assert_close(np.asarray(p2), np.asarray(p1))
     x = gc.randn(5, 2, 3)
     assert_close(b["lstm"](x)[0].detach().numpy(), a["lstm"](x)[0].detach().numpy())
+
+
+@pytest.mark.parametrize(
+    "name,kwargs,enforce_sorted",
+    [
+        ("LSTM", dict(num_layers=2, bidirectional=True), False),
+        ("GRU", dict(batch_first=True), True),
+        ("RNN", dict(bidirectional=True, batch_first=True), False),
+    ],
+)
+def test_packed_sequences_match_torch(name, kwargs, enforce_sorted):
+    from gradcore.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    ours, theirs = _pair(name, dict(input_size=3, hidden_size=4, **kwargs))
+    lengths = [5, 3, 2] if enforce_sorted else [2, 5, 3]
+    bf = kwargs.get("batch_first", False)
+    x = randn(*((3, 5, 3) if bf else (5, 3, 3)))
+    a, b = gc.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    pa = pack_padded_sequence(a, lengths, batch_first=bf, enforce_sorted=enforce_sorted)
+    pb = torch.nn.utils.rnn.pack_padded_sequence(b, lengths, batch_first=bf, enforce_sorted=enforce_sorted)
+    assert_close(pa.data.detach().numpy(), pb.data.detach().numpy())
+    out_a, state_a = ours(pa)
+    out_b, state_b = theirs(pb)
+    assert out_a.batch_sizes.tolist() == out_b.batch_sizes.tolist()
+    assert_close(out_a.data.detach().numpy(), out_b.data.detach().numpy(), rtol=1e-9, atol=1e-10)
+    for sa, sb in zip(_flat(state_a), _flat(state_b)):
+        assert_close(sa.detach().numpy(), sb.detach().numpy(), rtol=1e-9, atol=1e-10)
+    padded_a, lens_a = pad_packed_sequence(out_a, batch_first=bf)
+    padded_b, lens_b = torch.nn.utils.rnn.pad_packed_sequence(out_b, batch_first=bf)
+    assert lens_a.tolist() == lens_b.tolist()
+    up = randn(*padded_b.shape)
+    loss_a = (padded_a * gc.tensor(up)).sum() + sum(s.sum() for s in _flat(state_a))
+    loss_b = (padded_b * torch.tensor(up)).sum() + sum(s.sum() for s in _flat(state_b))
+    loss_a.backward()
+    loss_b.backward()
+    assert_close(a.grad.numpy(), b.grad.numpy(), rtol=1e-8, atol=1e-9)
+    for (pn, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert_close(p.grad.numpy(), q.grad.numpy(), rtol=1e-8, atol=1e-9, name=pn)

@@ -7,9 +7,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from ..creation import empty, zeros
 from ..dtypes import DType
-from ..ops_index import stack
+from ..ops_index import stack, where
 from ..tensor import Tensor
 from . import init
 from .functional import dropout, linear
@@ -115,8 +117,17 @@ class RNNBase(Module):
         return getattr(self, "weight_ih" + suffix), getattr(self, "weight_hh" + suffix), b_ih, b_hh
 
     def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
+        from .rnn_utils import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
         name = type(self).__name__
         is_lstm = self.mode == "LSTM"
+        packed = input if isinstance(input, PackedSequence) else None
+        lens = None
+        if packed is not None:  # run on the padded batch, each sequence only up to its length
+            input, lengths = pad_packed_sequence(packed)
+            lens = lengths.numpy()
+            if self.batch_first:
+                input = input.transpose(0, 1)
         if input.ndim not in (2, 3):
             raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.ndim}D instead")
         unbatched = input.ndim == 2
@@ -145,18 +156,26 @@ class RNNBase(Module):
             outs = []
             for d in range(dirs):
                 w_ih, w_hh, b_ih, b_hh = self._layer_params(layer, d)
-                gi_all = linear(layer_in, w_ih, b_ih)  # (L, N, G*H): the input part of every step at once
+                src = layer_in if lens is None or not d else _reverse_within(layer_in, lens)
+                gi_all = linear(src, w_ih, b_ih)  # (L, N, G*H): the input part of every step at once
                 k = layer * dirs + d
                 h = h0[k]
                 c = c0[k] if is_lstm else None
                 seq = []
-                order = range(steps - 1, -1, -1) if d else range(steps)
+                order = range(steps - 1, -1, -1) if d and lens is None else range(steps)
                 for t in order:
-                    h, c = _cell(self.mode, gi_all[t], h, c, w_hh, b_hh)
+                    h_new, c_new = _cell(self.mode, gi_all[t], h, c, w_hh, b_hh)
+                    if lens is None:
+                        h, c = h_new, c_new
+                    else:  # past its length a sequence keeps its state
+                        valid = Tensor((t < lens).reshape(-1, 1), device=h.device)
+                        h = where(valid, h_new, h)
+                        c = where(valid, c_new, c) if is_lstm else None
                     seq.append(h)
-                if d:
+                if d and lens is None:
                     seq.reverse()
-                outs.append(stack(seq, 0))
+                out_d = stack(seq, 0)
+                outs.append(_reverse_within(out_d, lens) if d and lens is not None else out_d)
                 h_n.append(h)
                 if is_lstm:
                     c_n.append(c)
@@ -166,7 +185,9 @@ class RNNBase(Module):
         out = layer_in
         hn = stack(h_n, 0)
         cn = stack(c_n, 0) if is_lstm else None
-        if unbatched:
+        if packed is not None:
+            out = pack_padded_sequence(out, lens, enforce_sorted=packed.sorted_indices is None)
+        elif unbatched:
             out, hn = out.squeeze(1), hn.squeeze(1)
             cn = cn.squeeze(1) if cn is not None else None
         elif self.batch_first:
@@ -186,6 +207,16 @@ class RNNBase(Module):
         if self.bidirectional:
             s += ", bidirectional=True"
         return s
+
+
+def _reverse_within(x: Tensor, lens: np.ndarray) -> Tensor:
+    """x (L, N, F) with each sequence's first lens[n] steps reversed (the padding stays in place)."""
+    steps, n = x.shape[:2]
+    t = np.arange(steps)[:, None]
+    src = np.where(t < lens[None, :], lens[None, :] - 1 - t, t)  # (L, N) source step
+    flat = (src * n + np.arange(n)[None, :]).reshape(-1).astype(np.int64)
+    rows = x.reshape(steps * n, *x.shape[2:]).index_select(0, Tensor(flat, device=x.device))
+    return rows.reshape(x.shape)
 
 
 def _cat_last(parts: list[Tensor]) -> Tensor:
