@@ -681,6 +681,7 @@ DOC_MODULES = [
     "gradcore.nn.rnn_utils",
     "gradcore.nn.interpolate_linear",
     "gradcore.nn.three_d",
+    "gradcore.nn.ctc",
     "gradcore.nn.utils",
 ]
 

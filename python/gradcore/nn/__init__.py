@@ -269,3 +269,7 @@ __all__ += ["AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "AvgPool3d", "Conv3d", "Ma
 from .interpolate_linear import UpsamplingBilinear2d  # noqa: E402
 
 __all__ += ["UpsamplingBilinear2d"]
+
+from .ctc import CTCLoss  # noqa: E402
+
+__all__ += ["CTCLoss"]

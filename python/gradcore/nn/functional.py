@@ -399,3 +399,7 @@ __all__ += ["affine_grid", "grid_sample"]
 from .three_d import adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, conv3d, max_pool3d  # noqa: E402
 
 __all__ += ["adaptive_avg_pool3d", "adaptive_max_pool3d", "avg_pool3d", "conv3d", "max_pool3d"]
+
+from .ctc import ctc_loss  # noqa: E402
+
+__all__ += ["ctc_loss"]
