@@ -21,6 +21,12 @@ CASES = [
     ("bilinear", (1, 1, 4, 4), dict(scale_factor=3, recompute_scale_factor=True)),
     ("trilinear", (1, 2, 3, 4, 5), dict(size=(5, 6, 2))),
     ("trilinear", (1, 1, 3, 3, 3), dict(scale_factor=2, align_corners=True)),
+    ("bicubic", (2, 2, 5, 6), dict(scale_factor=2)),
+    ("bicubic", (1, 2, 6, 7), dict(size=(4, 9), align_corners=True)),
+    ("bicubic", (1, 1, 8, 8), dict(scale_factor=0.5)),
+    ("area", (2, 3, 9), dict(size=4)),
+    ("area", (1, 2, 6, 7), dict(size=(3, 2))),
+    ("area", (1, 1, 4, 6, 6), dict(scale_factor=0.5)),
 ]
 
 

@@ -1,5 +1,6 @@
-"""F.interpolate's linear modes ('linear', 'bilinear', 'trilinear'): separable two-tap blends along each
-spatial dim with torch's source-index rule (align_corners, scale_factor), and nn.UpsamplingBilinear2d."""
+"""F.interpolate's linear modes ('linear', 'bilinear', 'trilinear': separable two-tap blends), 'bicubic'
+(separable four-tap cubic convolution, A = -0.75, edges clamped) and 'area' (adaptive average pooling),
+with torch's source-index rule (align_corners, scale_factor); and nn.UpsamplingBilinear2d."""
 
 from __future__ import annotations
 
@@ -10,18 +11,35 @@ import numpy as np
 from ..tensor import Tensor
 from .module import Module
 
-LINEAR_MODES = {"linear": 1, "bilinear": 2, "trilinear": 3}
+LINEAR_MODES = {"linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2, "area": None}
+
+
+def _source(n_in: int, n_out: int, align_corners: bool, scale: float | None, cubic: bool) -> np.ndarray:
+    """The source coordinate of each output index (torch's area_pixel_compute_source_index)."""
+    j = np.arange(n_out, dtype=np.float64)
+    if align_corners:
+        return j * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
+    ratio = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+    src = ratio * (j + 0.5) - 0.5
+    return src if cubic else np.maximum(src, 0.0)
+
+
+def _cubic_weights(t: np.ndarray) -> np.ndarray:
+    """The four cubic-convolution weights (A = -0.75) for taps at -1, 0, 1, 2 around the fraction t."""
+    a = -0.75
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)])
 
 
 def _taps(n_in: int, n_out: int, align_corners: bool, scale: float | None):
     """Left and right source indices and the right tap's weight for each output index (torch's rule)."""
-    j = np.arange(n_out, dtype=np.float64)
-    if align_corners:
-        ratio = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
-        src = j * ratio
-    else:
-        ratio = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
-        src = np.maximum(ratio * (j + 0.5) - 0.5, 0.0)
+    src = _source(n_in, n_out, align_corners, scale, False)
     i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
     i1 = np.minimum(i0 + 1, n_in - 1)
     return i0, i1, src - i0
@@ -35,6 +53,12 @@ def linear_interpolate(
     align_corners: bool | None,
 ) -> Tensor:
     """Resizes with the linear modes; called by F.interpolate after it has worked out the sizes."""
+    if mode == "area":
+        from .pool_functions import adaptive_avg_pool1d, adaptive_avg_pool2d
+        from .three_d import adaptive_avg_pool3d
+
+        pool = {3: adaptive_avg_pool1d, 4: adaptive_avg_pool2d, 5: adaptive_avg_pool3d}[input.ndim]
+        return pool(input, tuple(int(o) for o in out_sizes))
     k = LINEAR_MODES[mode]
     if input.ndim != k + 2:
         raise NotImplementedError(
@@ -46,11 +70,23 @@ def linear_interpolate(
     for i in range(k):
         dim = 2 + i
         n_in, n_out = input.shape[dim], int(out_sizes[i])
-        if n_in == n_out and not align and scales[i] is None:
+        if n_in == n_out and not align and scales[i] is None and mode != "bicubic":
             continue
-        i0, i1, lam = _taps(n_in, n_out, align, scales[i])
         shape = [1] * out.ndim
         shape[dim] = n_out
+        if mode == "bicubic":
+            src = _source(n_in, n_out, align, scales[i], True)
+            base = np.floor(src).astype(np.int64)
+            weights = _cubic_weights(src - base)
+            total = None
+            for tap in range(4):
+                idx = np.clip(base - 1 + tap, 0, n_in - 1)
+                w = Tensor(weights[tap].astype(input.dtype.np).reshape(shape), device=input.device)
+                term = out.index_select(dim, Tensor(idx, device=input.device)) * w
+                total = term if total is None else total + term
+            out = total
+            continue
+        i0, i1, lam = _taps(n_in, n_out, align, scales[i])
         w = Tensor(lam.astype(input.dtype.np).reshape(shape), device=input.device)
         a = out.index_select(dim, Tensor(i0, device=input.device))
         b = out.index_select(dim, Tensor(i1, device=input.device))

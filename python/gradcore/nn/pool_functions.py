@@ -217,7 +217,7 @@ def interpolate(
     if mode not in ("nearest", "nearest-exact") and mode not in LINEAR_MODES:
         raise NotImplementedError(
             f"interpolate: mode {mode!r} is not implemented (only 'nearest', 'nearest-exact', 'linear', "
-            "'bilinear' and 'trilinear')"
+            "'bilinear', 'bicubic', 'trilinear' and 'area')"
         )
     if align_corners is not None and mode not in LINEAR_MODES:
         raise ValueError("interpolate: align_corners only applies to the linear modes, not 'nearest'")
