@@ -13,7 +13,7 @@ import numpy as np
 
 from ..creation import empty, zeros
 from ..dtypes import DType, bool_
-from ..ops_index import where
+from ..ops_index import cat, where
 from ..tensor import Tensor
 from . import init
 from .containers import ModuleList
@@ -21,6 +21,7 @@ from .functional import dropout, gelu, linear, relu, softmax
 from .layers import Dropout, Linear
 from .module import Module, Parameter, factory_dtype
 from .normalization import LayerNorm
+from .pool_functions import pad
 
 
 def _additive(mask: Tensor, like: Tensor, allow_true: bool) -> Tensor:
@@ -260,30 +261,18 @@ class MultiheadAttention(Module):
 
 
 def _cat0(a: Tensor, b: Tensor) -> Tensor:
-    from ..ops_index import cat
-
     return cat([a, b], 0)
 
 
 def _cat1(a: Tensor, b: Tensor) -> Tensor:
-    from ..ops_index import cat
-
     return cat([a, b], 1)
 
 
 def _pad_last(mask: Tensor) -> Tensor:
-    """One more (allowed) column at the end of a mask's last dim."""
-    from .pool_functions import pad
-
+    """One more (allowed) column at the end of a mask's last dim: False for a boolean mask, 0 for a float."""
     if mask.dtype is bool_:
-        return _bool_pad(mask)
+        return cat([mask, zeros(tuple(mask.shape[:-1]) + (1,), dtype=bool_, device=mask.device)], -1)
     return pad(mask, (0, 1))
-
-
-def _bool_pad(mask: Tensor) -> Tensor:
-    from ..ops_index import cat
-
-    return cat([mask, zeros(tuple(mask.shape[:-1]) + (1,), dtype=bool_, device=mask.device)], -1)
 
 
 _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"relu": relu, "gelu": gelu}

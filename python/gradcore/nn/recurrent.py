@@ -11,7 +11,7 @@ import numpy as np
 
 from ..creation import empty, zeros
 from ..dtypes import DType
-from ..ops_index import stack, where
+from ..ops_index import cat, stack, where
 from ..tensor import Tensor
 from . import init
 from .functional import dropout, linear
@@ -220,8 +220,6 @@ def _reverse_within(x: Tensor, lens: np.ndarray) -> Tensor:
 
 
 def _cat_last(parts: list[Tensor]) -> Tensor:
-    from ..ops_index import cat
-
     return cat(parts, -1)
 
 
