@@ -280,3 +280,22 @@ EXISTING = [
 @pytest.mark.parametrize("name,kwargs", EXISTING, ids=[f"{n}-{i}" for i, (n, _) in enumerate(EXISTING)])
 def test_existing_optimizers_take_torch_flags(name, kwargs):
     _run_both(name, kwargs, dtype=np.float32, steps=5)
+
+
+def test_lbfgs_state_dict_round_trip_continues_like_torch(tmp_path):
+    start = np.array([1.3, -0.7, 0.4])
+    ours, theirs = gc.tensor(start.copy(), requires_grad=True), torch.tensor(start.copy(), requires_grad=True)
+    kw = {"max_iter": 3, "history_size": 4}
+    opt, ref = gc.optim.LBFGS([ours], **kw), torch.optim.LBFGS([theirs], **kw)
+    loss = lambda lib, x: _rosenbrock(lib, x)  # noqa: E731
+    opt.step(_closure(opt, loss, gc, ours))
+    ref.step(_closure(ref, loss, torch, theirs))
+    path = tmp_path / "lbfgs.gc"
+    gc.save(opt.state_dict(), path)
+    copy = gc.tensor(ours.detach().numpy().copy(), requires_grad=True)
+    fresh = gc.optim.LBFGS([copy], **kw)
+    fresh.load_state_dict(gc.load(path))
+    for _ in range(2):
+        fresh.step(_closure(fresh, loss, gc, copy))
+        ref.step(_closure(ref, loss, torch, theirs))
+    assert_close(copy.detach().numpy(), theirs.detach().numpy(), rtol=1e-7, atol=1e-9)

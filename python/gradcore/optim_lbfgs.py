@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
 from .autograd import enable_grad, no_grad
 from .ops_index import cat
 from .optim import Optimizer
@@ -163,6 +165,37 @@ class LBFGS(Optimizer):
         if getattr(self, "_params", None) is not None:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         super().add_param_group(param_group)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The base form, with the history lists (curvature pairs) as host arrays too."""
+        sd = super().state_dict()
+        for entry in sd["state"]:
+            for k, v in list(entry.items()):
+                if isinstance(v, list):
+                    entry[k] = [np.array(t.numpy(), copy=True) if isinstance(t, Tensor) else t for t in v]
+        return sd
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restores the groups and the flat state (directions, history, counters) kept on the first
+        parameter, whatever their shapes (the base class expects parameter-shaped buffers)."""
+        raw = state_dict["state"]
+        entries = dict(raw.items()) if isinstance(raw, dict) else dict(enumerate(raw))
+        super().load_state_dict({**state_dict, "state": {}})
+        device = self._params[0].device
+
+        def restore(v: Any) -> Any:
+            if isinstance(v, list):
+                return [restore(t) for t in v]
+            if isinstance(v, (Tensor, np.ndarray)):
+                arr = np.asarray(v.numpy() if isinstance(v, Tensor) else v)
+                if arr.ndim == 0 and arr.dtype.kind in "iuf":
+                    return arr.item()
+                return Tensor(arr.astype(self._params[0].dtype.np), device=device)
+            return v
+
+        for i, entry in entries.items():
+            if entry:
+                self.state[self.params[int(i)]] = {k: restore(v) for k, v in entry.items()}
 
     def _gather_flat_grad(self) -> Tensor:
         views = [p.new_zeros((p.numel(),)) if p.grad is None else p.grad.reshape(-1) for p in self._params]
