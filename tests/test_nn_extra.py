@@ -1124,3 +1124,40 @@ def test_total_norm_clip_with_norm_and_pad_sequence_match_torch():
         a = pad_sequence([gc.tensor(s) for s in seqs], **kw)
         b = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in seqs], **kw)
         assert_close(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize(
+    "name,args",
+    [
+        ("ReLU6", ()),
+        ("Hardtanh", (-0.5, 0.5)),
+        ("Mish", ()),
+        ("SELU", ()),
+        ("CELU", (0.5,)),
+        ("Hardswish", ()),
+        ("Hardsigmoid", ()),
+        ("Threshold", (0.1, -1.0)),
+    ],
+)
+def test_inplace_activations_write_into_their_input_like_torch(name, args):
+    x = randn(3, 4) * 3
+    a, b = gc.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ha, hb = a * 1.0, b * 1.0  # non-leaf, as in a network
+    ya = getattr(gc.nn, name)(*args, inplace=True)(ha)
+    yb = getattr(torch.nn, name)(*args, inplace=True)(hb)
+    assert ya is ha
+    assert_close(ha.detach().numpy(), hb.detach().numpy(), rtol=1e-7, atol=1e-9)
+    up = randn(3, 4)
+    (ya * gc.tensor(up)).sum().backward()
+    (yb * torch.tensor(up)).sum().backward()
+    assert_close(a.grad.numpy(), b.grad.numpy(), rtol=1e-7, atol=1e-9)
+    assert repr(getattr(gc.nn, name)(*args, inplace=True)) == repr(
+        getattr(torch.nn, name)(*args, inplace=True)
+    )
+
+
+def test_inplace_channel_dropout_writes_into_its_input():
+    gc.manual_seed(3)
+    h = gc.ones(4, 6, 2, 2, requires_grad=True) * 1.0
+    y = gc.nn.Dropout2d(0.5, inplace=True)(h)
+    assert y is h and set(np.unique(h.detach().numpy())) <= {0.0, 2.0}

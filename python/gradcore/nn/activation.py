@@ -110,15 +110,22 @@ class Hardtanh(Module):
     """x clipped to [min_val, max_val]. Example: ``gc.nn.Hardtanh(-2.0, 2.0)``."""
 
     def __init__(
-        self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+        self,
+        min_val: float = -1.0,
+        max_val: float = 1.0,
+        inplace: bool = False,
+        min_value: float | None = None,
+        max_value: float | None = None,
     ) -> None:
         super().__init__()
+        min_val = min_val if min_value is None else min_value  # torch's deprecated spellings
+        max_val = max_val if max_value is None else max_value
         if min_val > max_val:
             raise ValueError(f"Hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
         self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return _AF.hardtanh(x, self.min_val, self.max_val)
+        return _AF.hardtanh(x, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self) -> str:
         return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")
@@ -158,7 +165,7 @@ class _Inplace(Module):
         self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return type(self).fn(x)
+        return type(self).fn(x, self.inplace)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
@@ -181,11 +188,17 @@ class Hardswish(_Inplace):
 
     fn = staticmethod(_AF.hardswish)
 
+    def extra_repr(self) -> str:
+        return ""  # torch's shows no inplace here
+
 
 class Hardsigmoid(_Inplace):
     """relu6(x + 3) / 6."""
 
     fn = staticmethod(_AF.hardsigmoid)
+
+    def extra_repr(self) -> str:
+        return ""  # torch's shows no inplace here
 
 
 class CELU(Module):
@@ -196,7 +209,7 @@ class CELU(Module):
         self.alpha, self.inplace = alpha, inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return _AF.celu(x, self.alpha)
+        return _AF.celu(x, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
@@ -309,7 +322,7 @@ class Threshold(Module):
         self.threshold, self.value, self.inplace = threshold, value, inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return _AF.threshold(x, self.threshold, self.value)
+        return _AF.threshold(x, self.threshold, self.value, self.inplace)
 
     def extra_repr(self) -> str:
         return f"threshold={self.threshold}, value={self.value}" + (", inplace=True" if self.inplace else "")

@@ -19,6 +19,15 @@ def _check_float(x: Tensor, name: str) -> None:
         raise TypeError(f"{name}: needs a floating-point tensor, got {x.dtype}")
 
 
+def _maybe_inplace(fn, x: Tensor, inplace: bool) -> Tensor:
+    """fn(x), or with ``inplace`` fn(x) written into x and x returned (functional's differentiable form)."""
+    if not inplace:
+        return fn(x)
+    from .functional import _inplace
+
+    return _inplace(fn, x, True)
+
+
 def _log1p_exp_neg_abs(z: Tensor) -> Tensor:
     """log(1 + exp(-|z|)): the bounded part of softplus, never overflowing. The value is log1p's (Kahan's
     log(w) * u / (w - 1), so tails like softplus(-30) keep full relative precision); the gradient is that
@@ -43,13 +52,14 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     _check_float(input, "hardtanh")
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
-    inside = where(input <= min_val, min_val, input)
-    return where(input >= max_val, max_val, inside)
+    return _maybe_inplace(
+        lambda t: where(t >= max_val, max_val, where(t <= min_val, min_val, t)), input, inplace
+    )
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(0, x), 6). Example: ``F.relu6(gc.tensor([-1.0, 7.0])).tolist() == [0.0, 6.0]``."""
-    return hardtanh(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -73,7 +83,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * tanh(softplus(x)). Example: ``round(F.mish(gc.tensor([1.0])).item(), 4) == 0.8651``."""
     _check_float(input, "mish")
-    return input * (input.relu() + _log1p_exp_neg_abs(input)).tanh()
+    return _maybe_inplace(lambda t: t * (t.relu() + _log1p_exp_neg_abs(t)).tanh(), input, inplace)
 
 
 def elu_like(input: Tensor, alpha: float, scale: float, input_scale: float) -> Tensor:
@@ -93,7 +103,7 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
         1.0507
     """
     _check_float(input, "selu")
-    return elu_like(input, _SELU_ALPHA, _SELU_SCALE, 1.0)
+    return _maybe_inplace(lambda t: elu_like(t, _SELU_ALPHA, _SELU_SCALE, 1.0), input, inplace)
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -101,7 +111,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     _check_float(input, "celu")
     if alpha == 0:
         raise ValueError("ZeroDivisionError: alpha cannot be 0 for CELU")
-    return elu_like(input, alpha, 1.0, 1.0 / alpha)
+    return _maybe_inplace(lambda t: elu_like(t, alpha, 1.0, 1.0 / alpha), input, inplace)
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
@@ -181,16 +191,21 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """relu6(x + 3) / 6. Example: ``F.hardsigmoid(gc.tensor([0.0])).item() == 0.5``."""
     _check_float(input, "hardsigmoid")
     # torch's backward multiplies by 1/6 rounded to float32 (its kernel's constant); the value is x/6 + 1/2.
-    slope = input * _ONE_SIXTH_F32
-    inside = slope + (input.detach() / 6.0 + 0.5 - slope.detach())
-    return where(input <= -3.0, 0.0, where(input >= 3.0, 1.0, inside))
+
+    def fn(t: Tensor) -> Tensor:
+        slope = t * _ONE_SIXTH_F32
+        inside = slope + (t.detach() / 6.0 + 0.5 - slope.detach())
+        return where(t <= -3.0, 0.0, where(t >= 3.0, 1.0, inside))
+
+    return _maybe_inplace(fn, input, inplace)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * relu6(x + 3) / 6. Example: ``F.hardswish(gc.tensor([3.0])).item() == 3.0``."""
     _check_float(input, "hardswish")
-    inside = input * (input + 3.0) / 6.0
-    return where(input < -3.0, 0.0, where(input > 3.0, input, inside))
+    return _maybe_inplace(
+        lambda t: where(t < -3.0, 0.0, where(t > 3.0, t, t * (t + 3.0) / 6.0)), input, inplace
+    )
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
@@ -202,7 +217,7 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
         >>> F.threshold(gc.tensor([0.5, 2.0]), 1.0, -1.0).tolist()
         [-1.0, 2.0]
     """
-    return where(input > threshold, input, value)
+    return _maybe_inplace(lambda t: where(t > threshold, t, value), input, inplace)
 
 
 def softsign(input: Tensor) -> Tensor:

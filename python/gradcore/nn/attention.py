@@ -24,6 +24,10 @@ from .normalization import LayerNorm
 from .pool_functions import pad
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """torch's name for MultiheadAttention's output projection (a plain Linear), kept for its repr."""
+
+
 def _additive(mask: Tensor, like: Tensor, allow_true: bool) -> Tensor:
     """A boolean mask as 0 / -inf in like's dtype (``allow_true``: True marks the allowed places, SDPA's
     convention; else True marks the masked ones, MultiheadAttention's); a float mask as it is."""
@@ -144,7 +148,7 @@ class MultiheadAttention(Module):
             self.v_proj_weight = Parameter(empty((embed_dim, self.vdim), dtype=dt))
             self.in_proj_weight = None
         self.in_proj_bias = Parameter(empty((3 * embed_dim,), dtype=dt)) if bias else None
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dt)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, dtype=dt)
         if add_bias_kv:
             self.bias_k = Parameter(empty((1, 1, embed_dim), dtype=dt))
             self.bias_v = Parameter(empty((1, 1, embed_dim), dtype=dt))

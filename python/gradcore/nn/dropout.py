@@ -37,7 +37,9 @@ def _feature_shape(x: Tensor, batched_ndim: int, name: str) -> tuple[int, ...]:
     return tuple(x.shape[:lead]) + (1,) * (x.ndim - lead)
 
 
-def _feature_dropout(x: Tensor, p: float, training: bool, batched_ndim: int, name: str) -> Tensor:
+def _feature_dropout(
+    x: Tensor, p: float, training: bool, batched_ndim: int, name: str, inplace: bool = False
+) -> Tensor:
     _check_p(p)
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(x).__name__}")
@@ -46,7 +48,12 @@ def _feature_dropout(x: Tensor, p: float, training: bool, batched_ndim: int, nam
     shape = _feature_shape(x, batched_ndim, name)
     if not training or p == 0.0:
         return x
-    return x * _mask(x, shape, p)
+    mask = _mask(x, shape, p)
+    if inplace:
+        from .functional import _inplace
+
+        return _inplace(lambda t: t * mask, x, True)
+    return x * mask
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -60,7 +67,7 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
         >>> all(len(set(row)) == 1 for sample in y.tolist() for row in sample)
         True
     """
-    return _feature_dropout(input, p, training, 3, "dropout1d")
+    return _feature_dropout(input, p, training, 3, "dropout1d", inplace)
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -74,15 +81,15 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
             UserWarning,
             stacklevel=2,
         )
-        return _feature_dropout(input, p, training, 3, "dropout2d")
+        return _feature_dropout(input, p, training, 3, "dropout2d", inplace)
     if isinstance(input, Tensor) and input.ndim != 4:
         raise ValueError(f"dropout2d: expected a 3-d or 4-d input, got input of shape {tuple(input.shape)}")
-    return _feature_dropout(input, p, training, 4, "dropout2d")
+    return _feature_dropout(input, p, training, 4, "dropout2d", inplace)
 
 
 def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zeroes whole channels of an (N, C, D, H, W) or (C, D, H, W) input with probability p."""
-    return _feature_dropout(input, p, training, 5, "dropout3d")
+    return _feature_dropout(input, p, training, 5, "dropout3d", inplace)
 
 
 def _alpha(x: Tensor, p: float, training: bool, shape: tuple[int, ...]) -> Tensor:
@@ -107,6 +114,10 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
         >>> F.alpha_dropout(gc.ones(3), 0.5, training=False).tolist()
         [1.0, 1.0, 1.0]
     """
+    if inplace and training and p != 0.0:
+        from .functional import _inplace
+
+        return _inplace(lambda t: _alpha(t, p, True, tuple(t.shape)), input, True)
     return _alpha(input, p, training, tuple(input.shape))
 
 
@@ -128,7 +139,7 @@ class _DropoutNd(Module):
         self.p, self.inplace = p, inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return type(self).fn(x, self.p, self.training)
+        return type(self).fn(x, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"

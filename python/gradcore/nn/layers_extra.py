@@ -310,25 +310,32 @@ class ZeroPad1d(_PadNd):
         return f"{self.padding}"
 
 
-class ReflectionPad1d(_PadNd):
+class _ModePad(_PadNd):
+    """A pad with torch's one-argument constructor (no fill value)."""
+
+    def __init__(self, padding: int | Sequence[int]) -> None:
+        super().__init__(padding)
+
+
+class ReflectionPad1d(_ModePad):
     """Pads the last dim with its reflection (edge excluded)."""
 
     mode = "reflect"
 
 
-class ReplicationPad1d(_PadNd):
+class ReplicationPad1d(_ModePad):
     """Pads the last dim by repeating its edge values."""
 
     mode = "replicate"
 
 
-class CircularPad1d(_PadNd):
+class CircularPad1d(_ModePad):
     """Pads the last dim by wrapping around."""
 
     mode = "circular"
 
 
-class CircularPad2d(_PadNd):
+class CircularPad2d(_ModePad):
     """Pads the last two dims by wrapping around. Example: ``gc.nn.CircularPad2d(1)``."""
 
     mode, dims = "circular", 2

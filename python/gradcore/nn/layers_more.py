@@ -13,7 +13,7 @@ from ..creation import rand_like
 from ..ops_index import where
 from ..tensor import Tensor
 from .distance import _norm
-from .layers_extra import _PadNd, adaptive_max_pool1d, adaptive_max_pool2d
+from .layers_extra import _ModePad, _PadNd, adaptive_max_pool1d, adaptive_max_pool2d
 from .module import Module
 from .pool_functions import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from .pool_functions import pad as _pad
@@ -376,19 +376,19 @@ class ConstantPad3d(_PadNd):
         super().__init__(padding, value)
 
 
-class ReflectionPad3d(_PadNd):
+class ReflectionPad3d(_ModePad):
     """Pads the last three dims with their reflection."""
 
     mode, dims = "reflect", 3
 
 
-class ReplicationPad3d(_PadNd):
+class ReplicationPad3d(_ModePad):
     """Pads the last three dims by repeating the edges."""
 
     mode, dims = "replicate", 3
 
 
-class CircularPad3d(_PadNd):
+class CircularPad3d(_ModePad):
     """Pads the last three dims by wrapping around."""
 
     mode, dims = "circular", 3
