@@ -13,6 +13,7 @@
 #include "parallel.h"
 #include "philox.h"
 #include "pool.h"
+#include "sort.h"
 #include "scalar_arg.h"
 
 namespace py = pybind11;
@@ -222,6 +223,10 @@ void register_cpu(py::module_& m) {
     m.def("where", [](A cond, A a, A b, A out) {
         cpu::where(cpu_view(cond), cpu_view(a), cpu_view(b), cpu_out(out, "out"));
     });
+    m.def("cumprod", [](A x, A out) { cpu::cumprod_lastdim(cpu_view(x), cpu_out(out, "out")); });
+    m.def("sort_lastdim", [](A x, A values, A indices, bool descending) {
+        cpu::sort_lastdim(cpu_view(x), cpu_out(values, "values"), cpu_out(indices, "indices"), descending);
+    }, py::arg("x"), py::arg("values"), py::arg("indices"), py::arg("descending"));
     m.def("max_pool2d_fwd", [](A x, A y, A idx, const std::array<int64_t, 8>& k) {
         cpu::max_pool2d_fwd(cpu_view(x), cpu_out(y, "out"), cpu_out(idx, "indices"), pool_params(k));
     }, py::arg("x"), py::arg("out"), py::arg("indices"), py::arg("params"));

@@ -18,6 +18,7 @@
 #include "batchnorm.h"
 #include "numpy_dtype.h"
 #include "pool.h"
+#include "sort.h"
 #include "scalar_arg.h"
 
 namespace py = pybind11;
@@ -639,6 +640,11 @@ void register_cuda(py::module_& m) {
     if (const char* env = std::getenv("GRADCORE_CUDA_SYNC")) cuda::sync_debug_flag() = std::string(env) == "1";
 
     // ---- 2-d pooling (pool_cuda.cu): the parameters travel as one list (kh, kw, sh, sw, ph, pw, dh, dw).
+    m.def("cumprod", [](A x, A out) { cuda::cumprod_lastdim(dv(x), dout(out)); });
+    m.def("sort_lastdim", [](A x, A values, A indices, bool descending) {
+        cuda::OpScope scope("sort_lastdim");
+        cuda::sort_lastdim(dv(x), dout(values), dout(indices), descending);
+    }, py::arg("x"), py::arg("values"), py::arg("indices"), py::arg("descending"));
     m.def("max_pool2d_fwd", [](A x, A y, A idx, const std::array<int64_t, 8>& k) {
         cuda::OpScope scope("max_pool2d_fwd");
         cuda::max_pool2d_fwd(x.view(), y.view(), idx.view(), pool_params(k));
