@@ -144,10 +144,11 @@ struct AlignedBuffer {
     AlignedBuffer& operator=(const AlignedBuffer&) = delete;
 };
 
-// One thread's share: the full GEMM over C's sub-block rows [m0, m1) x cols [n0, n1).
+// One thread's share: the full GEMM over C's sub-block rows [m0, m1) x cols [n0, n1); adds to C when
+// `acc_c` is set.
 template <class T>
 void gemm_block(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const T* A, int64_t rsa,
-                int64_t csa, const T* B, int64_t rsb, int64_t csb, T* C, int64_t ldc) {
+                int64_t csa, const T* B, int64_t rsb, int64_t csb, T* C, int64_t ldc, bool acc_c) {
     constexpr int MR = Tile<T>::MR, NR = Tile<T>::NR, KC = Tile<T>::KC, MC = Tile<T>::MC,
                   NC = Tile<T>::NC;
     thread_local std::unique_ptr<AlignedBuffer<T>> a_buf, b_buf;
@@ -161,7 +162,7 @@ void gemm_block(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const
         int64_t nc = std::min<int64_t>(NC, n1 - jc);
         for (int64_t pc = 0; pc < K; pc += KC) {
             int64_t kc = std::min<int64_t>(KC, K - pc);
-            bool accumulate = pc > 0;
+            bool accumulate = acc_c || pc > 0;
             pack_b(kc, nc, B + pc * rsb + jc * csb, rsb, csb, Bp);
             for (int64_t ic = m0; ic < m1; ic += MC) {
                 int64_t mc = std::min<int64_t>(MC, m1 - ic);
@@ -194,7 +195,7 @@ void gemm_block(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const
 // 12 x 32 micro-tile would be 1/12 (M == 1) or 1/32 (N == 1) useful work. Memory-bound either way.
 template <class T>
 void gemv(int64_t L, int64_t K, const T* Mat, int64_t sl, int64_t sk, const T* v, int64_t sv, T* y,
-          bool threaded) {
+          bool threaded, bool acc_y) {
     constexpr int W = Tile<T>::W;
     auto rows = [&](int64_t l0, int64_t l1) {
         if (sk == 1) {  // each output a dot product of a contiguous row: W-lane partial sums
@@ -207,12 +208,13 @@ void gemv(int64_t L, int64_t K, const T* Mat, int64_t sl, int64_t sk, const T* v
                 T sum = T(0);
                 for (int i = 0; i < W; ++i) sum += acc[i];
                 for (; k < K; ++k) sum += m[k] * v[k * sv];
-                y[l] = sum;
+                y[l] = acc_y ? y[l] + sum : sum;
             }
             return;
         }
         // Otherwise axpy form: y += Mat[:, k] * v[k], unit-stride over l when Mat is column-major.
-        for (int64_t l = l0; l < l1; ++l) y[l] = T(0);
+        if (!acc_y)
+            for (int64_t l = l0; l < l1; ++l) y[l] = T(0);
         for (int64_t k = 0; k < K; ++k) {
             const T* col = Mat + k * sk;
             const T vk = v[k * sv];
@@ -226,12 +228,13 @@ void gemv(int64_t L, int64_t K, const T* Mat, int64_t sl, int64_t sk, const T* v
     else rows(0, L);
 }
 
-// One product C (M x N, contiguous, leading dim N) = A @ B, split over threads when it is large enough.
+// One product C (M x N, contiguous, leading dim N) = A @ B (C += A @ B with `acc_c`), split over threads
+// when it is large enough.
 template <class T>
 void gemm_one(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa, const T* B, int64_t rsb,
-              int64_t csb, T* C, bool threaded) {
-    if (N == 1) return gemv<T>(M, K, A, rsa, csa, B, rsb, C, threaded);
-    if (M == 1) return gemv<T>(N, K, B, csb, rsb, A, csa, C, threaded);
+              int64_t csb, T* C, bool threaded, bool acc_c = false) {
+    if (N == 1) return gemv<T>(M, K, A, rsa, csa, B, rsb, C, threaded, acc_c);
+    if (M == 1) return gemv<T>(N, K, B, csb, rsb, A, csa, C, threaded, acc_c);
     // Split C between threads along its longer side, in whole micro-tiles; small products stay serial.
     const double flops = 2.0 * M * N * K;
     int nt = (!threaded || flops < 2e6) ? 1 : num_threads();
@@ -241,8 +244,8 @@ void gemm_one(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t 
     nt = static_cast<int>(std::min<int64_t>(nt, units));
     auto work = [&](int64_t u0, int64_t u1) {
         int64_t lo = u0 * unit, hi = std::min(extent, u1 * unit);
-        if (split_m) gemm_block<T>(lo, hi, 0, N, K, A, rsa, csa, B, rsb, csb, C, N);
-        else gemm_block<T>(0, M, lo, hi, K, A, rsa, csa, B, rsb, csb, C, N);
+        if (split_m) gemm_block<T>(lo, hi, 0, N, K, A, rsa, csa, B, rsb, csb, C, N, acc_c);
+        else gemm_block<T>(0, M, lo, hi, K, A, rsa, csa, B, rsb, csb, C, N, acc_c);
     };
     if (nt <= 1) work(0, units);
     else parallel_for(units, units / nt, work);
@@ -285,15 +288,18 @@ void gemm(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
 
 template <class T>
 void gemm_strided(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa, const T* B, int64_t rsb,
-                  int64_t csb, T* C, bool threaded) {
+                  int64_t csb, T* C, bool threaded, bool accumulate) {
     if (M == 0 || N == 0) return;
-    if (K == 0) return std::fill(C, C + M * N, T(0));  // the packed loops would leave C unwritten
-    gemm_one<T>(M, N, K, A, rsa, csa, B, rsb, csb, C, threaded);
+    if (K == 0) {  // the packed loops would leave C unwritten
+        if (!accumulate) std::fill(C, C + M * N, T(0));
+        return;
+    }
+    gemm_one<T>(M, N, K, A, rsa, csa, B, rsb, csb, C, threaded, accumulate);
 }
 template void gemm_strided<float>(int64_t, int64_t, int64_t, const float*, int64_t, int64_t, const float*, int64_t,
-                                  int64_t, float*, bool);
+                                  int64_t, float*, bool, bool);
 template void gemm_strided<double>(int64_t, int64_t, int64_t, const double*, int64_t, int64_t, const double*,
-                                   int64_t, int64_t, double*, bool);
+                                   int64_t, int64_t, double*, bool, bool);
 
 void matmul(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
     check_matmul_args(a, b, out);

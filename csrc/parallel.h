@@ -24,7 +24,7 @@ inline int num_threads() {
 #ifdef _OPENMP
         return omp_get_max_threads();
 #else
-        return std::max(1u, std::thread::hardware_concurrency());
+        return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 #endif
     }();
     return n;
