@@ -6,13 +6,22 @@
 //            > ic (MC rows, A block packed to stay in L2) > jr (NR) > ir (MR) > micro-kernel,
 // whose B micro-panel (KC x NR) stays in L1 while MR x NR accumulators live in vector registers.
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <utility>
 #include <vector>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 #include "gemm_cpu.h"
 #include "kernels.h"
 #include "parallel.h"
+
+#ifndef GC_GEMM_DIRECT_A
+#define GC_GEMM_DIRECT_A 1
+#endif
 
 namespace gc::cpu {
 namespace {
@@ -35,6 +44,9 @@ struct Tile {
 template <class T>
 using Vec = typename Tile<T>::Vec;
 
+// Read a row-major A in place rather than packing it (see micro_kernel); a switch for A/B timing.
+constexpr bool kGemmDirectA = GC_GEMM_DIRECT_A;
+
 template <class T>
 inline Vec<T> load(const T* p) {
     Vec<T> v;
@@ -44,15 +56,38 @@ inline Vec<T> load(const T* p) {
 template <class T>
 inline void store(T* p, Vec<T> v) { std::memcpy(p, &v, sizeof(v)); }
 
-// acc(R x NR) = Ap(R x kc, packed k-major in MR-row strips) @ Bp(kc x NR, packed k-major); then
-// C = acc (+ C). R = MR for full tiles; R = 4 or 8 for the last strip of an M that is not a multiple of
-// 12 (M = 64, 128, 256, 8192 in the MLP), which then goes straight to C instead of computing 12 rows
-// into a side buffer (at M = 64 that was 72 rows of work for 64).
-template <class T, int R = Tile<T>::MR>
-void micro_kernel(int64_t kc, const T* __restrict Ap, const T* __restrict Bp, T* C, int64_t ldc,
-                  bool accumulate) {
-    constexpr int MR = Tile<T>::MR, NV = Tile<T>::NV, W = Tile<T>::W, NR = Tile<T>::NR;
-    static_assert(R >= 1 && R <= MR, "R rows of an MR-row strip");
+// Stores the first n (< W) lanes of v at p (C + v with `add`): the right edge of C, written in place
+// instead of through a side buffer. AVX-512 masks when built for it, else a lane loop.
+template <class T>
+inline void store_partial(T* p, Vec<T> v, int n, bool add) {
+#if defined(__AVX512F__)
+    if constexpr (sizeof(T) == 4) {
+        const __mmask16 m = static_cast<__mmask16>((1u << n) - 1);
+        __m512 x = reinterpret_cast<__m512&>(v);
+        if (add) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, p));
+        _mm512_mask_storeu_ps(p, m, x);
+    } else {
+        const __mmask8 m = static_cast<__mmask8>((1u << n) - 1);
+        __m512d x = reinterpret_cast<__m512d&>(v);
+        if (add) x = _mm512_add_pd(x, _mm512_maskz_loadu_pd(m, p));
+        _mm512_mask_storeu_pd(p, m, x);
+    }
+#else
+    for (int l = 0; l < n; ++l) p[l] = add ? p[l] + v[l] : v[l];
+#endif
+}
+
+// acc(R x NV*W) = A(R x kc) @ Bp(kc x NR, packed k-major, first NV vectors used); then C = acc (+ C),
+// writing only the first `nc` columns. A is either packed (k-major MR-row strips: A[k * MR + i]) or,
+// with kDirectA, read in place from a row-major A (A[i * lda + k]): no packing pass for the activations
+// of x @ W.T, whose copy cost as much as the products when N is small (N = 10: a packed 12 x 32 tile did
+// 10 useful columns of 32). R is exact (1..MR), so an M that is not a multiple of 12 computes no padding
+// rows; NV = 1 serves strips of at most W columns (N = 10, the last 16 columns of N = 784).
+template <class T, int R, int NV, bool kDirectA, bool kFullN = false>
+void micro_kernel(int64_t kc, const T* __restrict A, int64_t lda, const T* __restrict Bp, T* C, int64_t ldc,
+                  bool accumulate, int nc) {
+    constexpr int MR = Tile<T>::MR, W = Tile<T>::W, NR = Tile<T>::NR;
+    static_assert(R >= 1 && R <= MR && NV >= 1 && NV <= Tile<T>::NV, "an R x NV tile of the MR x NR one");
     Vec<T> acc[R][NV];
     for (int i = 0; i < R; ++i)
         for (int j = 0; j < NV; ++j) acc[i][j] = Vec<T>{};
@@ -60,16 +95,29 @@ void micro_kernel(int64_t kc, const T* __restrict Ap, const T* __restrict Bp, T*
         Vec<T> b[NV];
         for (int j = 0; j < NV; ++j) b[j] = load(Bp + k * NR + j * W);
         for (int i = 0; i < R; ++i) {
-            const T a = Ap[k * MR + i];
+            const T a = kDirectA ? A[i * lda + k] : A[k * MR + i];
             for (int j = 0; j < NV; ++j) acc[i][j] += a * b[j];
         }
     }
     for (int i = 0; i < R; ++i)
         for (int j = 0; j < NV; ++j) {
             T* c = C + i * ldc + j * W;
-            store(c, accumulate ? load(c) + acc[i][j] : acc[i][j]);
+            const int n = nc - j * W;
+            if (kFullN || n >= W) store(c, accumulate ? load(c) + acc[i][j] : acc[i][j]);
+            else if (n > 0) store_partial(c, acc[i][j], n, accumulate);
         }
 }
+
+template <class T>
+using MicroKernel = void (*)(int64_t, const T*, int64_t, const T*, T*, int64_t, bool, int);
+
+// kernels[r - 1] computes r rows: one instantiation per row count, chosen once per strip.
+template <class T, int NV, bool kDirectA, int... Rs>
+constexpr std::array<MicroKernel<T>, sizeof...(Rs)> kernel_table(std::integer_sequence<int, Rs...>) {
+    return {&micro_kernel<T, Rs + 1, NV, kDirectA>...};
+}
+template <class T, int NV, bool kDirectA>
+inline constexpr auto kKernels = kernel_table<T, NV, kDirectA>(std::make_integer_sequence<int, Tile<T>::MR>{});
 
 // Packs rows [0, mc) x cols [0, kc) of A into MR-row strips, zero-padding the last strip.
 // The loop order follows A's unit stride, so each source line is read in order (power-of-two
@@ -145,44 +193,49 @@ struct AlignedBuffer {
 };
 
 // One thread's share: the full GEMM over C's sub-block rows [m0, m1) x cols [n0, n1); adds to C when
-// `acc_c` is set.
+// `acc_c` is set. K is cut into equal slices of at most KC (K = 288 as 144 + 144, not 256 + 32).
+// A row-major A (unit column stride) is read in place by the micro-kernel instead of packed.
 template <class T>
 void gemm_block(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const T* A, int64_t rsa,
                 int64_t csa, const T* B, int64_t rsb, int64_t csb, T* C, int64_t ldc, bool acc_c) {
-    constexpr int MR = Tile<T>::MR, NR = Tile<T>::NR, KC = Tile<T>::KC, MC = Tile<T>::MC,
+    constexpr int MR = Tile<T>::MR, NR = Tile<T>::NR, W = Tile<T>::W, KC = Tile<T>::KC, MC = Tile<T>::MC,
                   NC = Tile<T>::NC;
     thread_local std::unique_ptr<AlignedBuffer<T>> a_buf, b_buf;
     if (!a_buf) a_buf = std::make_unique<AlignedBuffer<T>>(size_t(MC) * KC);
     if (!b_buf) b_buf = std::make_unique<AlignedBuffer<T>>(size_t(KC) * NC);
     T* Ap = a_buf->ptr;
     T* Bp = b_buf->ptr;
-    alignas(64) T edge[MR * NR];
+    const bool direct_a = kGemmDirectA && csa == 1;
+    const int64_t k_slices = (K + KC - 1) / KC, kc_even = (K + k_slices - 1) / k_slices;
 
     for (int64_t jc = n0; jc < n1; jc += NC) {
         int64_t nc = std::min<int64_t>(NC, n1 - jc);
-        for (int64_t pc = 0; pc < K; pc += KC) {
-            int64_t kc = std::min<int64_t>(KC, K - pc);
+        for (int64_t pc = 0; pc < K; pc += kc_even) {
+            int64_t kc = std::min<int64_t>(kc_even, K - pc);
             bool accumulate = acc_c || pc > 0;
             pack_b(kc, nc, B + pc * rsb + jc * csb, rsb, csb, Bp);
             for (int64_t ic = m0; ic < m1; ic += MC) {
                 int64_t mc = std::min<int64_t>(MC, m1 - ic);
-                pack_a(mc, kc, A + ic * rsa + pc * csa, rsa, csa, Ap);
+                const T* a_blk = A + ic * rsa + pc * csa;
+                if (!direct_a) pack_a(mc, kc, a_blk, rsa, csa, Ap);
                 for (int64_t jr = 0; jr < nc; jr += NR) {
-                    int64_t nr = std::min<int64_t>(NR, nc - jr);
+                    const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
                     for (int64_t ir = 0; ir < mc; ir += MR) {
-                        int64_t mr = std::min<int64_t>(MR, mc - ir);
+                        const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
                         T* c = C + (ic + ir) * ldc + jc + jr;
-                        if (mr == MR && nr == NR) {
-                            micro_kernel(kc, Ap + ir * kc, Bp + jr * kc, c, ldc, accumulate);
-                        } else if (mr == 8 && nr == NR) {
-                            micro_kernel<T, 8>(kc, Ap + ir * kc, Bp + jr * kc, c, ldc, accumulate);
-                        } else if (mr == 4 && nr == NR) {
-                            micro_kernel<T, 4>(kc, Ap + ir * kc, Bp + jr * kc, c, ldc, accumulate);
-                        } else {  // edge tile: compute a full tile aside, copy the valid part
-                            micro_kernel(kc, Ap + ir * kc, Bp + jr * kc, edge, NR, false);
-                            for (int64_t i = 0; i < mr; ++i)
-                                for (int64_t j = 0; j < nr; ++j)
-                                    c[i * ldc + j] = accumulate ? c[i * ldc + j] + edge[i * NR + j] : edge[i * NR + j];
+                        const T* bp = Bp + jr * kc;
+                        // Full tiles call the 12 x NR kernel directly (inlined); the rest go through the table.
+                        if (direct_a) {
+                            if (mr == MR && nr == NR)
+                                micro_kernel<T, MR, 2, true, true>(kc, a_blk + ir * rsa, rsa, bp, c, ldc, accumulate, nr);
+                            else
+                                (nr <= W ? kKernels<T, 1, true> : kKernels<T, 2, true>)[mr - 1](
+                                    kc, a_blk + ir * rsa, rsa, bp, c, ldc, accumulate, nr);
+                        } else if (mr == MR && nr == NR) {
+                            micro_kernel<T, MR, 2, false, true>(kc, Ap + ir * kc, 0, bp, c, ldc, accumulate, nr);
+                        } else {
+                            (nr <= W ? kKernels<T, 1, false> : kKernels<T, 2, false>)[mr - 1](
+                                kc, Ap + ir * kc, 0, bp, c, ldc, accumulate, nr);
                         }
                     }
                 }
