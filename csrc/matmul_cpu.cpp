@@ -22,6 +22,9 @@
 #ifndef GC_GEMM_DIRECT_A
 #define GC_GEMM_DIRECT_A 1
 #endif
+#ifndef GC_GEMM_DIRECT_COL
+#define GC_GEMM_DIRECT_COL 1
+#endif
 
 namespace gc::cpu {
 namespace {
@@ -44,7 +47,8 @@ struct Tile {
 template <class T>
 using Vec = typename Tile<T>::Vec;
 
-// Read a row-major A in place rather than packing it (see micro_kernel); a switch for A/B timing.
+// Read a row- (GC_GEMM_DIRECT_A) or column-major (GC_GEMM_DIRECT_COL) A in place rather than packing it
+// (see micro_kernel); compile-time switches for A/B timing.
 constexpr bool kGemmDirectA = GC_GEMM_DIRECT_A;
 
 template <class T>
@@ -78,12 +82,13 @@ inline void store_partial(T* p, Vec<T> v, int n, bool add) {
 }
 
 // acc(R x NV*W) = A(R x kc) @ Bp(kc x NR, packed k-major, first NV vectors used); then C = acc (+ C),
-// writing only the first `nc` columns. A is either packed (k-major MR-row strips: A[k * MR + i]) or,
-// with kDirectA, read in place from a row-major A (A[i * lda + k]): no packing pass for the activations
-// of x @ W.T, whose copy cost as much as the products when N is small (N = 10: a packed 12 x 32 tile did
-// 10 useful columns of 32). R is exact (1..MR), so an M that is not a multiple of 12 computes no padding
-// rows; NV = 1 serves strips of at most W columns (N = 10, the last 16 columns of N = 784).
-template <class T, int R, int NV, bool kDirectA, bool kFullN = false>
+// writing only the first `nc` columns. kDirectA says how A is read: 0 packed (k-major MR-row strips,
+// A[k * MR + i]); in place, with no packing pass, 1 row-major (A[i * lda + k]: the activations of
+// x @ W.T, whose scalar packing cost as much as the product when N is small) or 2 column-major
+// (A[k * lda + i]: g.T in the weight gradient g.T @ x). R is exact (1..MR), so an M that is not a
+// multiple of 12 computes no padding rows; NV = 1 serves strips of at most W columns (N = 10, where a
+// 12 x 32 tile did 10 useful columns of 32; the last 16 columns of N = 784).
+template <class T, int R, int NV, int kDirectA, bool kFullN = false>
 void micro_kernel(int64_t kc, const T* __restrict A, int64_t lda, const T* __restrict Bp, T* C, int64_t ldc,
                   bool accumulate, int nc) {
     constexpr int MR = Tile<T>::MR, W = Tile<T>::W, NR = Tile<T>::NR;
@@ -95,7 +100,7 @@ void micro_kernel(int64_t kc, const T* __restrict A, int64_t lda, const T* __res
         Vec<T> b[NV];
         for (int j = 0; j < NV; ++j) b[j] = load(Bp + k * NR + j * W);
         for (int i = 0; i < R; ++i) {
-            const T a = kDirectA ? A[i * lda + k] : A[k * MR + i];
+            const T a = kDirectA == 1 ? A[i * lda + k] : kDirectA == 2 ? A[k * lda + i] : A[k * MR + i];
             for (int j = 0; j < NV; ++j) acc[i][j] += a * b[j];
         }
     }
@@ -112,11 +117,11 @@ template <class T>
 using MicroKernel = void (*)(int64_t, const T*, int64_t, const T*, T*, int64_t, bool, int);
 
 // kernels[r - 1] computes r rows: one instantiation per row count, chosen once per strip.
-template <class T, int NV, bool kDirectA, int... Rs>
+template <class T, int NV, int kDirectA, int... Rs>
 constexpr std::array<MicroKernel<T>, sizeof...(Rs)> kernel_table(std::integer_sequence<int, Rs...>) {
     return {&micro_kernel<T, Rs + 1, NV, kDirectA>...};
 }
-template <class T, int NV, bool kDirectA>
+template <class T, int NV, int kDirectA>
 inline constexpr auto kKernels = kernel_table<T, NV, kDirectA>(std::make_integer_sequence<int, Tile<T>::MR>{});
 
 // Packs rows [0, mc) x cols [0, kc) of A into MR-row strips, zero-padding the last strip.
@@ -146,6 +151,37 @@ void pack_a(int64_t mc, int64_t kc, const T* A, int64_t rs, int64_t cs, T* out) 
     }
 }
 
+#if defined(__AVX512F__)
+// dst[c * ldd + r] = src[r * ld + c] for a 16 x 16 float block: three rounds of in-lane and cross-lane
+// shuffles (64 in all) instead of 256 scalar loads and stores. Packs the transposed weight of x @ W.T,
+// about a quarter of the first layer's product at batch 64 when done element by element.
+inline void transpose16x16(const float* src, int64_t ld, float* dst, int64_t ldd) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * ld);
+    for (int i = 0; i < 16; i += 2) {  // t[i], lane L: r_i[4L], r_i+1[4L], r_i[4L+1], r_i+1[4L+1]; t[i+1]: +2
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {  // r[i + q], lane L: column 4L + q of rows i..i+3
+        const __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]);
+        const __m512d c = _mm512_castps_pd(t[i + 2]), d = _mm512_castps_pd(t[i + 3]);
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int q = 0; q < 4; ++q) {  // gather lane L of r[q], r[4+q], r[8+q], r[12+q]: column 4L + q
+        const __m512 u = _mm512_shuffle_f32x4(r[q], r[4 + q], 0x88), v = _mm512_shuffle_f32x4(r[q], r[4 + q], 0xdd);
+        const __m512 w = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0x88);
+        const __m512 x = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0xdd);
+        _mm512_storeu_ps(dst + q * ldd, _mm512_shuffle_f32x4(u, w, 0x88));
+        _mm512_storeu_ps(dst + (4 + q) * ldd, _mm512_shuffle_f32x4(v, x, 0x88));
+        _mm512_storeu_ps(dst + (8 + q) * ldd, _mm512_shuffle_f32x4(u, w, 0xdd));
+        _mm512_storeu_ps(dst + (12 + q) * ldd, _mm512_shuffle_f32x4(v, x, 0xdd));
+    }
+}
+#endif
+
 // Packs rows [0, kc) x cols [0, nc) of B into NR-column strips, zero-padding the last strip.
 // Row-major B is copied row by row; a transposed B (the weight in x @ W.T) is read along its rows.
 template <class T>
@@ -155,7 +191,20 @@ void pack_b(int64_t kc, int64_t nc, const T* B, int64_t rs, int64_t cs, T* out) 
         for (int64_t j0 = 0; j0 < nc; j0 += NR) {
             const int64_t cols = std::min<int64_t>(NR, nc - j0);
             T* strip = out + j0 * kc;
-            for (int64_t j = 0; j < cols; ++j) {
+            int64_t j = 0, k_simd = 0;
+#if defined(__AVX512F__)
+            if constexpr (sizeof(T) == 4) {  // 16 x 16 blocks through registers, the rest below
+                k_simd = kc / 16 * 16;
+                for (; j + 16 <= cols; j += 16)
+                    for (int64_t k = 0; k < k_simd; k += 16)
+                        transpose16x16(B + (j0 + j) * cs + k, cs, strip + k * NR + j, NR);
+                for (int64_t jj = 0; jj < j; ++jj) {
+                    const T* src = B + (j0 + jj) * cs;
+                    for (int64_t k = k_simd; k < kc; ++k) strip[k * NR + jj] = src[k];
+                }
+            }
+#endif
+            for (; j < cols; ++j) {
                 const T* src = B + (j0 + j) * cs;
                 for (int64_t k = 0; k < kc; ++k) strip[k * NR + j] = src[k];
             }
@@ -194,10 +243,32 @@ struct AlignedBuffer {
 
 // One thread's share: the full GEMM over C's sub-block rows [m0, m1) x cols [n0, n1); adds to C when
 // `acc_c` is set. K is cut into equal slices of at most KC (K = 288 as 144 + 144, not 256 + 32).
-// A row-major A (unit column stride) is read in place by the micro-kernel instead of packed.
+// With Bpre (all of B packed by pack_b_all; only for n0 == 0), no B panel is packed here.
+// A row- or column-major A (a unit stride) is read in place by the micro-kernel instead of packed.
+// K slices of at most KC, all of one length but the last.
+template <class T>
+int64_t k_slice(int64_t K) {
+    const int64_t slices = (K + Tile<T>::KC - 1) / Tile<T>::KC;
+    return (K + slices - 1) / slices;
+}
+
+// Packs all of B once, panel (jc, pc) at Bpre + jc * K + pc * round_up(nc, NR): the layout gemm_block reads
+// when it is handed a pre-packed B, so threads that split M share one packing instead of each redoing it.
+template <class T>
+void pack_b_all(int64_t N, int64_t K, const T* B, int64_t rsb, int64_t csb, T* Bpre) {
+    constexpr int NR = Tile<T>::NR, NC = Tile<T>::NC;
+    const int64_t kc_even = k_slice<T>(K);
+    for (int64_t jc = 0; jc < N; jc += NC) {
+        const int64_t nc = std::min<int64_t>(NC, N - jc), ncp = (nc + NR - 1) / NR * NR;
+        for (int64_t pc = 0; pc < K; pc += kc_even)
+            pack_b(std::min(kc_even, K - pc), nc, B + pc * rsb + jc * csb, rsb, csb, Bpre + jc * K + pc * ncp);
+    }
+}
+
 template <class T>
 void gemm_block(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const T* A, int64_t rsa,
-                int64_t csa, const T* B, int64_t rsb, int64_t csb, T* C, int64_t ldc, bool acc_c) {
+                int64_t csa, const T* B, int64_t rsb, int64_t csb, T* C, int64_t ldc, bool acc_c,
+                const T* Bpre = nullptr) {
     constexpr int MR = Tile<T>::MR, NR = Tile<T>::NR, W = Tile<T>::W, KC = Tile<T>::KC, MC = Tile<T>::MC,
                   NC = Tile<T>::NC;
     thread_local std::unique_ptr<AlignedBuffer<T>> a_buf, b_buf;
@@ -205,15 +276,17 @@ void gemm_block(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const
     if (!b_buf) b_buf = std::make_unique<AlignedBuffer<T>>(size_t(KC) * NC);
     T* Ap = a_buf->ptr;
     T* Bp = b_buf->ptr;
-    const bool direct_a = kGemmDirectA && csa == 1;
-    const int64_t k_slices = (K + KC - 1) / KC, kc_even = (K + k_slices - 1) / k_slices;
-
+    const int direct_a = !kGemmDirectA ? 0 : csa == 1 ? 1 : (rsa == 1 && GC_GEMM_DIRECT_COL) ? 2 : 0;
+    const int64_t lda = direct_a == 1 ? rsa : csa;
+    const int64_t kc_even = k_slice<T>(K);
     for (int64_t jc = n0; jc < n1; jc += NC) {
         int64_t nc = std::min<int64_t>(NC, n1 - jc);
         for (int64_t pc = 0; pc < K; pc += kc_even) {
             int64_t kc = std::min<int64_t>(kc_even, K - pc);
             bool accumulate = acc_c || pc > 0;
-            pack_b(kc, nc, B + pc * rsb + jc * csb, rsb, csb, Bp);
+            const T* panel = Bp;
+            if (Bpre) panel = Bpre + jc * K + pc * ((nc + NR - 1) / NR * NR);  // n0 == 0: see pack_b_all
+            else pack_b(kc, nc, B + pc * rsb + jc * csb, rsb, csb, Bp);
             for (int64_t ic = m0; ic < m1; ic += MC) {
                 int64_t mc = std::min<int64_t>(MC, m1 - ic);
                 const T* a_blk = A + ic * rsa + pc * csa;
@@ -223,18 +296,24 @@ void gemm_block(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const
                     for (int64_t ir = 0; ir < mc; ir += MR) {
                         const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
                         T* c = C + (ic + ir) * ldc + jc + jr;
-                        const T* bp = Bp + jr * kc;
+                        const T* bp = panel + jr * kc;
                         // Full tiles call the 12 x NR kernel directly (inlined); the rest go through the table.
-                        if (direct_a) {
+                        if (direct_a == 1) {
                             if (mr == MR && nr == NR)
-                                micro_kernel<T, MR, 2, true, true>(kc, a_blk + ir * rsa, rsa, bp, c, ldc, accumulate, nr);
+                                micro_kernel<T, MR, 2, 1, true>(kc, a_blk + ir * rsa, lda, bp, c, ldc, accumulate, nr);
                             else
-                                (nr <= W ? kKernels<T, 1, true> : kKernels<T, 2, true>)[mr - 1](
-                                    kc, a_blk + ir * rsa, rsa, bp, c, ldc, accumulate, nr);
+                                (nr <= W ? kKernels<T, 1, 1> : kKernels<T, 2, 1>)[mr - 1](
+                                    kc, a_blk + ir * rsa, lda, bp, c, ldc, accumulate, nr);
+                        } else if (direct_a == 2) {
+                            if (mr == MR && nr == NR)
+                                micro_kernel<T, MR, 2, 2, true>(kc, a_blk + ir, lda, bp, c, ldc, accumulate, nr);
+                            else
+                                (nr <= W ? kKernels<T, 1, 2> : kKernels<T, 2, 2>)[mr - 1](
+                                    kc, a_blk + ir, lda, bp, c, ldc, accumulate, nr);
                         } else if (mr == MR && nr == NR) {
-                            micro_kernel<T, MR, 2, false, true>(kc, Ap + ir * kc, 0, bp, c, ldc, accumulate, nr);
+                            micro_kernel<T, MR, 2, 0, true>(kc, Ap + ir * kc, 0, bp, c, ldc, accumulate, nr);
                         } else {
-                            (nr <= W ? kKernels<T, 1, false> : kKernels<T, 2, false>)[mr - 1](
+                            (nr <= W ? kKernels<T, 1, 0> : kKernels<T, 2, 0>)[mr - 1](
                                 kc, Ap + ir * kc, 0, bp, c, ldc, accumulate, nr);
                         }
                     }
@@ -295,13 +374,26 @@ void gemm_one(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t 
     int64_t extent = split_m ? M : N, unit = split_m ? Tile<T>::MR : Tile<T>::NR;
     int64_t units = (extent + unit - 1) / unit;
     nt = static_cast<int>(std::min<int64_t>(nt, units));
+    // A large product split along M shares one packed B and is cut into 4 ranges per thread, claimed as
+    // threads come: a worker that wakes late, or is preempted, still takes its share. (Along N each range
+    // would pack A again, unless A is read in place: row- or column-major.)
+    const bool fine = nt > 1 && flops >= 5e7 && (split_m || (kGemmDirectA && (csa == 1 || (rsa == 1 && GC_GEMM_DIRECT_COL))));
+    const T* Bpre = nullptr;
+    thread_local std::unique_ptr<AlignedBuffer<T>> pre_buf;
+    thread_local size_t pre_size = 0;
+    if (fine && split_m) {
+        const size_t need = size_t((N + Tile<T>::NR - 1) / Tile<T>::NR * Tile<T>::NR) * K;
+        if (need > pre_size) pre_buf = std::make_unique<AlignedBuffer<T>>(pre_size = need);
+        pack_b_all(N, K, B, rsb, csb, pre_buf->ptr);
+        Bpre = pre_buf->ptr;
+    }
     auto work = [&](int64_t u0, int64_t u1) {
         int64_t lo = u0 * unit, hi = std::min(extent, u1 * unit);
-        if (split_m) gemm_block<T>(lo, hi, 0, N, K, A, rsa, csa, B, rsb, csb, C, N, acc_c);
+        if (split_m) gemm_block<T>(lo, hi, 0, N, K, A, rsa, csa, B, rsb, csb, C, N, acc_c, Bpre);
         else gemm_block<T>(0, M, lo, hi, K, A, rsa, csa, B, rsb, csb, C, N, acc_c);
     };
     if (nt <= 1) work(0, units);
-    else parallel_for(units, units / nt, work);
+    else parallel_for(units, units / nt, work, fine ? 4 : 1);
 }
 
 // (..., M, K) @ (..., K, N): batch dims equal (stride 0 where broadcast). A large product is split

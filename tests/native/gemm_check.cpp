@@ -1,12 +1,14 @@
-// Checks gc::cpu::gemm_strided (csrc/matmul_cpu.cpp) against a long-double loop: shapes around every
-// micro-tile, strip and cache-block edge, all four transpose combinations, float and double, accumulate on
-// and off, serial and threaded. Built and run under AddressSanitizer by tests/test_gemm_cpu.py.
+// Checks gc::cpu::gemm_strided (csrc/matmul_cpu.cpp) against a double (float) or long double (double)
+// loop: shapes around every micro-tile, strip and cache-block edge, all four transpose combinations,
+// float and double, accumulate on and off, serial and threaded (pre-packed B, fine ranges). Built and
+// run under AddressSanitizer by tests/test_gemm_cpu.py.
 // Usage: gemm_check [random_cases]; prints "N cases, F failures".
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <type_traits>
 #include <vector>
 #include "gemm_cpu.h"
 
@@ -35,9 +37,12 @@ bool run_case(const Case& c, std::mt19937& rng) {
     const double eps = sizeof(T) == 4 ? 1e-6 : 1e-15;
     for (int64_t i = 0; i < c.M; ++i)
         for (int64_t j = 0; j < c.N; ++j) {
-            long double ref = c.accumulate ? C0[i * c.N + j] : 0.0L, mag = std::fabs(double(ref));
+            // float: a double reference is exact enough and fast; double: long double.
+            using Ref = std::conditional_t<sizeof(T) == 4, double, long double>;
+            Ref ref = c.accumulate ? C0[i * c.N + j] : Ref(0);
+            double mag = std::fabs(double(ref));
             for (int64_t k = 0; k < c.K; ++k) {
-                long double p = (long double)A[i * rsa + k * csa] * B[k * rsb + j * csb];
+                Ref p = Ref(A[i * rsa + k * csa]) * B[k * rsb + j * csb];
                 ref += p;
                 mag += std::fabs(double(p));
             }
@@ -71,9 +76,11 @@ int main(int argc, char** argv) {
                 cases.push_back({M, N, K, bool(v & 1), bool(v & 2), bool(v & 4), bool(v & 8)});
             }
     // Products large enough to split over threads and to cross MC / NC blocks.
-    const int64_t big[][3] = {{200, 40, 300}, {40, 1100, 70}, {130, 1030, 20}, {1000, 10, 64}, {10, 1000, 600},
-                              {32, 300, 600}, {300, 32, 600}, {2000, 1, 300}, {1, 2000, 300}, {64, 256, 784}};
-    for (int i = 0; i < 10; ++i)  // each transpose combination once, accumulate on for half of them
+    const int64_t big[12][3] = {{200, 40, 300}, {40, 1100, 70}, {130, 1030, 20}, {1000, 10, 64}, {10, 1000, 600},
+                              {32, 300, 600}, {300, 32, 600}, {2000, 1, 300}, {1, 2000, 300}, {64, 256, 784},
+                              // >= 5e7 flops: a shared pre-packed B (split M) and 4 ranges per thread
+                              {420, 70, 900}, {70, 500, 800}};
+    for (int i = 0; i < 12; ++i)  // each transpose combination once, accumulate on for half of them
         for (int f = 0; f < 4; ++f)
             cases.push_back({big[i][0], big[i][1], big[i][2], bool(f & 1), bool(f & 2), bool((f + i) & 1), true});
     std::uniform_int_distribution<int> dim(1, 150), flag(0, 1);
