@@ -245,6 +245,14 @@ struct AlignedBuffer {
 // `acc_c` is set. K is cut into equal slices of at most KC (K = 288 as 144 + 144, not 256 + 32).
 // With Bpre (all of B packed by pack_b_all; only for n0 == 0), no B panel is packed here.
 // A row- or column-major A (a unit stride) is read in place by the micro-kernel instead of packed.
+// How gemm_block reads A (micro_kernel's kDirectA): 1 in place when row-major, 2 in place when
+// column-major (the weight gradients g.T @ x gained 2-100%), else 0, packed.
+inline int a_mode(int64_t rsa, int64_t csa) {
+    if (!kGemmDirectA) return 0;
+    if (csa == 1) return 1;
+    return (GC_GEMM_DIRECT_COL && rsa == 1) ? 2 : 0;
+}
+
 // K slices of at most KC, all of one length but the last.
 template <class T>
 int64_t k_slice(int64_t K) {
@@ -276,7 +284,7 @@ void gemm_block(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const
     if (!b_buf) b_buf = std::make_unique<AlignedBuffer<T>>(size_t(KC) * NC);
     T* Ap = a_buf->ptr;
     T* Bp = b_buf->ptr;
-    const int direct_a = !kGemmDirectA ? 0 : csa == 1 ? 1 : (rsa == 1 && GC_GEMM_DIRECT_COL) ? 2 : 0;
+    const int direct_a = a_mode(rsa, csa);
     const int64_t lda = direct_a == 1 ? rsa : csa;
     const int64_t kc_even = k_slice<T>(K);
     for (int64_t jc = n0; jc < n1; jc += NC) {
@@ -377,7 +385,7 @@ void gemm_one(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t 
     // A large product split along M shares one packed B and is cut into 4 ranges per thread, claimed as
     // threads come: a worker that wakes late, or is preempted, still takes its share. (Along N each range
     // would pack A again, unless A is read in place: row- or column-major.)
-    const bool fine = nt > 1 && flops >= 5e7 && (split_m || (kGemmDirectA && (csa == 1 || (rsa == 1 && GC_GEMM_DIRECT_COL))));
+    const bool fine = nt > 1 && flops >= 5e7 && (split_m || a_mode(rsa, csa) != 0);
     const T* Bpre = nullptr;
     thread_local std::unique_ptr<AlignedBuffer<T>> pre_buf;
     thread_local size_t pre_size = 0;
