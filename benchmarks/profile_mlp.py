@@ -154,8 +154,8 @@ def gemm_times(batch: int, steps: int) -> None:
     print(f"{'product':16s} {'M x N x K':>18s}   gradcore min/med (GFLOP/s)   numpy min/med (GFLOP/s)")
     for name, a, b in mlp_gemms(batch):
         (m, k), n = a.shape, b.shape[1]
-        ta, tb = gc.tensor(np.ascontiguousarray(a.T)).T if not a.flags.c_contiguous else gc.tensor(a), None
-        tb = gc.tensor(np.ascontiguousarray(b.T)).T if not b.flags.c_contiguous else gc.tensor(b)
+        # a transposed NumPy operand becomes a transposed gradcore view: the kernel sees the same strides
+        ta, tb = (gc.tensor(v) if v.flags.c_contiguous else gc.tensor(v.T.copy()).T for v in (a, b))
         out = np.empty((m, n), a.dtype)
         gout = gc.tensor(out)
         fns = {
