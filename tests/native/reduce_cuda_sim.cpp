@@ -11,18 +11,6 @@
 
 using namespace simcheck;
 
-// x: `shape` stored in the memory order `perm` (perm[0] outermost), so strides are permuted.
-template <class T>
-gc::ArrayView strided(std::vector<T>& buf, const std::vector<int64_t>& shape, const std::vector<int>& perm) {
-    gc::ArrayView a = view(buf, shape);
-    int64_t s = 1;
-    for (int i = int(perm.size()) - 1; i >= 0; --i) {
-        a.strides[perm[i]] = s;
-        s *= shape[perm[i]];
-    }
-    return a;
-}
-
 std::string shape_tag(const char* what, const std::vector<int64_t>& s, const std::vector<int64_t>& o, int dev) {
     std::string t = std::string(what) + " (";
     for (auto e : s) t += std::to_string(e) + ",";

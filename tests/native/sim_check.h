@@ -42,6 +42,18 @@ gc::ArrayView view(std::vector<T>& v, std::vector<int64_t> shape) {
     return a;
 }
 
+// `shape` stored in the memory order `perm` (perm[0] outermost), so its strides are permuted.
+template <class T>
+gc::ArrayView strided(std::vector<T>& buf, const std::vector<int64_t>& shape, const std::vector<int>& perm) {
+    gc::ArrayView a = view(buf, shape);
+    int64_t s = 1;
+    for (int i = int(perm.size()) - 1; i >= 0; --i) {
+        a.strides[perm[i]] = s;
+        s *= shape[perm[i]];
+    }
+    return a;
+}
+
 inline int64_t numel(const std::vector<int64_t>& s) {
     int64_t n = 1;
     for (auto e : s) n *= e;
