@@ -249,6 +249,7 @@ int main(int argc, char** argv) {
     }
     for (const auto& e : gcsim::errors) std::printf("FAIL %s\n", e.c_str());
     failures += long(gcsim::errors.size());
+    std::printf("%zu __shared__ variables watched\n", gcsim::shared_regions().size());
     std::printf("%zu cases, %ld failures\n", cases.size(), failures);
     return failures ? 1 : 0;
 }

@@ -38,7 +38,7 @@ constexpr int warpSize = 32;
 #define __forceinline__ inline
 #define __noinline__
 #define __launch_bounds__(...)
-#define __shared__ static
+#define __shared__ static  // found again through the symbol table (shared_regions below)
 #define __constant__ static
 #define __restrict__ __restrict
 #define __align__(n) __attribute__((aligned(n)))
@@ -102,6 +102,56 @@ inline long launches = 0;
 inline void error(const std::string& what) {
     if (errors.size() < 50) errors.push_back(what);
 }
+// Racecheck: two threads of a block writing the same shared byte between barriers is an error (checked in
+// each grid's first and last blocks: a snapshot of every __shared__ variable around each thread's run).
+inline bool shared_racecheck = !std::getenv("GCSIM_NO_RACECHECK");
+}  // namespace gcsim
+
+#include <elf.h>
+#include <link.h>
+#include <fstream>
+#include <iterator>
+
+namespace gcsim {
+// The __shared__ variables: the function-local statics of gc::cuda device code, read from this program's
+// own symbol table (a section attribute would be simpler, but GCC drops it on template instantiations).
+// The runtime's own local statics (grid_for's cache, flags, the error slot) are left out by name.
+struct Region {
+    char* p;
+    size_t n;
+};
+inline const std::vector<Region>& shared_regions() {
+    static std::vector<Region> regions = [] {
+        std::vector<Region> out;
+        std::ifstream f("/proc/self/exe", std::ios::binary);
+        std::vector<char> img((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        if (img.size() < sizeof(Elf64_Ehdr)) return out;
+        const auto* eh = reinterpret_cast<const Elf64_Ehdr*>(img.data());
+        const auto* sh = reinterpret_cast<const Elf64_Shdr*>(img.data() + eh->e_shoff);
+        uintptr_t base = 0;
+        dl_iterate_phdr([](dl_phdr_info* info, size_t, void* b) {
+            *static_cast<uintptr_t*>(b) = info->dlpi_addr;
+            return 1;  // the first object is the program itself
+        }, &base);
+        for (int i = 0; i < eh->e_shnum; ++i) {
+            if (sh[i].sh_type != SHT_SYMTAB) continue;
+            const char* names = img.data() + sh[sh[i].sh_link].sh_offset;
+            const auto* sym = reinterpret_cast<const Elf64_Sym*>(img.data() + sh[i].sh_offset);
+            for (size_t k = 0; k < sh[i].sh_size / sizeof(Elf64_Sym); ++k) {
+                const std::string name = names + sym[k].st_name;
+                if (ELF64_ST_TYPE(sym[k].st_info) != STT_OBJECT || sym[k].st_size == 0) continue;
+                if (name.rfind("_ZZN2gc4cuda", 0) != 0) continue;
+                if (name.find("grid_for") != std::string::npos || name.find("sync_debug_flag") != std::string::npos ||
+                    name.find("device_error_slot") != std::string::npos || name.find("current_") != std::string::npos)
+                    continue;
+                if (name.find("_ZGV") != std::string::npos) continue;  // guard variables
+                out.push_back({reinterpret_cast<char*>(base + sym[k].st_value), size_t(sym[k].st_size)});
+            }
+        }
+        return out;
+    }();
+    return regions;
+}
 }  // namespace gcsim
 
 inline cudaError_t cudaGetLastError() {
@@ -164,6 +214,50 @@ struct Block {
 };
 inline Block blk;
 
+// The __shared__ variables and, per byte, which thread wrote it since the last barrier (-1: none).
+struct SharedShadow {
+    size_t size = 0;
+    std::vector<char> before, now;
+    std::vector<int> writer;
+    bool reported = false;
+    void start_block() {
+        size = 0;
+        for (const Region& r : shared_regions()) {
+            std::memset(r.p, 0xFF, r.n);  // NaN for floats, -1 for ints: garbage, as on a GPU
+            size += r.n;
+        }
+        before.resize(size);
+        now.resize(size);
+        writer.assign(size, -1);
+        reported = false;
+        const bool first = blockIdx.x == 0 && blockIdx.y == 0 && blockIdx.z == 0;
+        const bool last = blockIdx.x + 1 == gridDim.x && blockIdx.y + 1 == gridDim.y && blockIdx.z + 1 == gridDim.z;
+        watch = shared_racecheck && (first || last);
+    }
+    bool watch = false;  // this block's writes are checked: the grid's first and last blocks (cost)
+    bool on() const { return size && watch; }
+    void snapshot(std::vector<char>& into) const {
+        size_t at = 0;
+        for (const Region& r : shared_regions()) {
+            std::memcpy(into.data() + at, r.p, r.n);
+            at += r.n;
+        }
+    }
+    void before_slice() {
+        if (on()) snapshot(before);
+    }
+    void after_slice(int t);
+    void barrier() {
+        if (on()) std::fill(writer.begin(), writer.end(), -1);
+    }
+    void warp_synced(unsigned w0, unsigned mask) {  // the lanes' writes are now ordered for each other
+        if (!on()) return;
+        for (auto& w : writer)
+            if (w >= int(w0) && w < int(w0) + 32 && (mask >> (unsigned(w) - w0) & 1u)) w = -1;
+    }
+};
+inline SharedShadow shadow;
+
 inline void entry() {
     (*blk.body)();
     blk.t[blk.current].state = kDone;
@@ -217,6 +311,7 @@ inline bool release_warps(bool& stuck) {
             for (unsigned m = 0; m < lanes; ++m)
                 if (a.mask >> m & 1u) vals[m] = blk.t[w0 + m].value;
             const unsigned mask = a.mask;
+            shadow.warp_synced(w0, mask);
             for (unsigned m = 0; m < lanes; ++m)
                 if (mask >> m & 1u) {
                     std::memcpy(blk.t[w0 + m].seen, vals, sizeof vals);
@@ -269,13 +364,16 @@ inline void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
                     blk.perm[t] = int(t);
                 }
                 if (order == 1) std::reverse(blk.perm.begin(), blk.perm.end());
+                shadow.start_block();
                 for (;;) {
                     if (order == 2) std::shuffle(blk.perm.begin(), blk.perm.end(), blk.rng);
                     for (int t : blk.perm) {
                         if (blk.t[t].state != kRun) continue;
                         blk.current = t;
                         set_thread_idx(unsigned(t));
+                        shadow.before_slice();
                         swapcontext(&blk.scheduler, &blk.t[t].ctx);
+                        shadow.after_slice(t);
                     }
                     bool stuck = false;
                     if (release_warps(stuck)) continue;
@@ -298,8 +396,24 @@ inline void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
                         break;
                     }
                     for (unsigned t = 0; t < threads; ++t) blk.t[t].state = kRun;
+                    shadow.barrier();
                 }
             }
+}
+
+inline void SharedShadow::after_slice(int t) {
+    if (!on()) return;
+    snapshot(now);
+    if (std::memcmp(now.data(), before.data(), size) == 0) return;
+    for (size_t b = 0; b < size; ++b) {
+        if (now[b] == before[b]) continue;
+        if (writer[b] >= 0 && writer[b] != t && !reported) {
+            reported = true;
+            error("threads " + std::to_string(writer[b]) + " and " + std::to_string(t) + " both write shared byte " +
+                  std::to_string(b) + " (of all __shared__ variables) between barriers in " + where());
+        }
+        writer[b] = t;
+    }
 }
 
 // The host launch code's kernel<<<grid, block, shmem, stream>>>(args), as cu2host.py writes it.

@@ -115,6 +115,8 @@ void check_shape(const std::vector<int64_t>& shape, unsigned mask, int dev) {
     check_all_kinds<int32_t, int64_t>(shape, perm, mask, 1 - dev);
     check_all_kinds<int64_t>(shape, perm, mask, dev);
     check_reduce<int32_t, int32_t>(kMax, shape, perm, mask, dev);
+    check_reduce<uint8_t, uint8_t>(kMax, shape, perm, mask, 1 - dev);  // bool
+    check_reduce<uint8_t, uint8_t>(kMin, shape, perm, mask, dev);
 }
 
 int main(int argc, char** argv) {

@@ -24,7 +24,7 @@ gc::DType dtype_of() {
     if (std::is_same_v<T, double>) return gc::DType::Float64;
     if (std::is_same_v<T, int32_t>) return gc::DType::Int32;
     if (std::is_same_v<T, int64_t>) return gc::DType::Int64;
-    return gc::DType::Bool;
+    return gc::DType::Bool;  // bool, or uint8_t standing in for it (std::vector<bool> has no data())
 }
 
 template <class T>
@@ -75,7 +75,7 @@ std::vector<T> random_vec(int64_t n, bool specials = false) {
         else if (std::is_floating_point_v<T> && specials && r == 1) e = T(-INFINITY);
         else if (specials && r < 8) e = T(1);
         else if (std::is_floating_point_v<T>) e = T(nd(rng));
-        else if (std::is_same_v<T, bool>) e = T(rng() & 1);
+        else if (std::is_same_v<T, bool> || std::is_same_v<T, uint8_t>) e = T(rng() & 1);  // uint8_t: bool storage
         else e = T(int64_t(rng() % 200) - 100);
     }
     return v;
@@ -158,6 +158,7 @@ auto run_both_orders(const std::string& what, F&& fn) {
 inline int finish(const char* name, long cases) {
     for (const auto& e : gcsim::errors) std::printf("FAIL %s\n", e.c_str());
     failures += long(gcsim::errors.size());
+    std::printf("%s: %zu __shared__ variables watched\n", name, gcsim::shared_regions().size());
     std::printf("%s: %ld cases, %ld launches, %ld failures\n", name, cases, gcsim::launches, failures);
     return failures ? 1 : 0;
 }
