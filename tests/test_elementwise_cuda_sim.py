@@ -2,6 +2,7 @@
 binary ops on the 16-byte vector path (with tails), the scalar contiguous path (misaligned views) and the
 strided path (broadcast operands, permuted outputs), comparisons and casts, in the host simulation of
 tests/native/cuda_host_sim.h under AddressSanitizer + UBSan, against the CPU twins, in two thread orders."""
+
 import importlib.util
 import pathlib
 
@@ -21,7 +22,9 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
     out = tmp_path_factory.mktemp("elementwise_cuda_sim")
-    return cuda_sim_build.build(out, "elementwise_cuda_sim.cpp", ["elementwise_cuda.cu"], ["elementwise_cpu.cpp"])
+    return cuda_sim_build.build(
+        out, "elementwise_cuda_sim.cpp", ["elementwise_cuda.cu"], ["elementwise_cpu.cpp"]
+    )
 
 
 def test_cuda_elementwise_kernels_match_the_cpu_twins_on_the_host(sim):

@@ -2,6 +2,7 @@
 add through atomics) and where with broadcast operands in the host simulation of tests/native/cuda_host_sim.h
 under AddressSanitizer + UBSan, against the CPU twins, over ranks 0-4, every dim, index shapes smaller than
 their operands and permuted strides, in two thread orders."""
+
 import importlib.util
 import pathlib
 

@@ -2,6 +2,7 @@
 (coupled and decoupled weight decay) and SGD (dampening, Nesterov, first step) launches, tensor tables and
 4096-element chunks included, in the host simulation of tests/native/cuda_host_sim.h under AddressSanitizer
 + UBSan, against the CPU twins, over lists of mixed sizes and dtypes that need several tables."""
+
 import importlib.util
 import pathlib
 

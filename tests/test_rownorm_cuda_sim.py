@@ -2,6 +2,7 @@
 log-softmax rows, forward and backward (block_reduce's shuffles and reused shared slots), in the host
 simulation of tests/native/cuda_host_sim.h under AddressSanitizer + UBSan, against the CPU twins, for row
 lengths around the warp and block sizes and rows of -inf / NaN, in two thread orders."""
+
 import importlib.util
 import pathlib
 

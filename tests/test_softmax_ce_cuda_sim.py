@@ -2,7 +2,9 @@
 softmax cross-entropy (kept-row count, a block per row merging (max, sum) pairs through warp shuffles, the
 loss reduction, the device error record of a bad target) in the host simulation of
 tests/native/cuda_host_sim.h under AddressSanitizer + UBSan, against the CPU twin, for every reduction,
-int32 / int64 targets, ignore_index and class counts around each block-size threshold, in two thread orders."""
+int32 / int64 targets, ignore_index and class counts around each block-size threshold, in two thread
+orders."""
+
 import importlib.util
 import pathlib
 
@@ -22,7 +24,9 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
     out = tmp_path_factory.mktemp("softmax_ce_cuda_sim")
-    return cuda_sim_build.build(out, "softmax_ce_cuda_sim.cpp", ["softmax_ce_cuda.cu"], ["softmax_ce_cpu.cpp"])
+    return cuda_sim_build.build(
+        out, "softmax_ce_cuda_sim.cpp", ["softmax_ce_cuda.cu"], ["softmax_ce_cpu.cpp"]
+    )
 
 
 def test_cuda_softmax_ce_kernels_match_the_cpu_twin_on_the_host(sim):

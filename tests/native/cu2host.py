@@ -39,7 +39,7 @@ def transform(text: str) -> str:
         kernel = text[start:lt].strip()
         if kernel.startswith("else "):  # `} else k<<<...` keeps its else
             start += len("else ")
-            kernel = kernel[len("else "):].strip()
+            kernel = kernel[len("else ") :].strip()
         cfg = text[lt + 3 : gt]
         p = gt + 3
         while text[p] in " \t\n":

@@ -20,11 +20,20 @@ from cu2host import transform  # noqa: E402
 
 
 def build(out: pathlib.Path, driver: str, cu_files: list[str], cpu_files: list[str]) -> pathlib.Path:
-    """Compiles tests/native/<driver> with csrc/<cu_files> rewritten into `out` and csrc/<cpu_files> linked."""
+    """Compiles tests/native/<driver> with csrc/<cu_files> rewritten into `out`, csrc/<cpu_files> linked."""
     for cu in cu_files:
         text = (CSRC / cu).read_text()
-        (out / cu.replace("_cuda.cu", "_cuda.sim.cpp")).write_text(f'#line 1 "{CSRC / cu}"\n' + transform(text))
-    flags = ["-std=c++17", "-O1", "-fopenmp", f"-I{NATIVE}", f"-I{NATIVE / 'sim_include'}", f"-I{CSRC}", f"-I{out}"]
+        sim_source = out / cu.replace("_cuda.cu", "_cuda.sim.cpp")
+        sim_source.write_text(f'#line 1 "{CSRC / cu}"\n' + transform(text))
+    flags = [
+        "-std=c++17",
+        "-O1",
+        "-fopenmp",
+        f"-I{NATIVE}",
+        f"-I{NATIVE / 'sim_include'}",
+        f"-I{CSRC}",
+        f"-I{out}",
+    ]
     exe = out / driver.replace(".cpp", "")
     sources = [NATIVE / driver] + [CSRC / f for f in cpu_files]
 
@@ -35,8 +44,17 @@ def build(out: pathlib.Path, driver: str, cu_files: list[str], cpu_files: list[s
             # csrc/fastmath.h shifts a negative exponent left on its underflow path (result discarded; defined
             # in C++20, UB in C++17): the CPU twins are not what these checks are about.
             twin = ["-fno-sanitize=shift-base"] if extra and src.parent == CSRC else []
-            procs.append((obj, subprocess.Popen([CXX, *extra, *twin, *flags, "-c", str(src), "-o", str(obj)],
-                                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+            procs.append(
+                (
+                    obj,
+                    subprocess.Popen(
+                        [CXX, *extra, *twin, *flags, "-c", str(src), "-o", str(obj)],
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE,
+                        text=True,
+                    ),
+                )
+            )
         errors = ""
         for _, p in procs:
             _, err = p.communicate()
@@ -44,8 +62,11 @@ def build(out: pathlib.Path, driver: str, cu_files: list[str], cpu_files: list[s
                 errors += err
         if errors:
             return subprocess.CompletedProcess([], 1, "", errors)
-        return subprocess.run([CXX, *extra, "-fopenmp", "-pthread", *[str(o) for o, _ in procs], "-o", str(exe)],
-                              capture_output=True, text=True)
+        return subprocess.run(
+            [CXX, *extra, "-fopenmp", "-pthread", *[str(o) for o, _ in procs], "-o", str(exe)],
+            capture_output=True,
+            text=True,
+        )
 
     done = compile_all(SANITIZE)
     if done.returncode != 0 and "sanitize" in done.stderr:  # a toolchain without the sanitizer runtimes
