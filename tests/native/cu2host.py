@@ -40,6 +40,10 @@ def transform(text: str) -> str:
         if kernel.startswith("else "):  # `} else k<<<...` keeps its else
             start += len("else ")
             kernel = kernel[len("else ") :].strip()
+        # a launch inside an unbraced if/for would put the condition into every simulated thread
+        assert "(" not in kernel and not kernel.startswith(("if", "for", "while", "return")), (
+            f"cu2host: cannot rewrite the launch of {kernel!r}: brace the statement around it"
+        )
         cfg = text[lt + 3 : gt]
         p = gt + 3
         while text[p] in " \t\n":
