@@ -16,9 +16,10 @@
 #include "conv_cuda.cuh"
 
 namespace sim {
-// Runs kernel body f over grid x block threads (tests/native/cuda_host_sim.h).
-inline void launch(dim3 grid, unsigned threads, const std::function<void()>& f) {
-    gcsim::run_grid(grid, dim3(threads), f);
+// Runs kernel body f over grid x block threads (tests/native/cuda_host_sim.h); one launch site per lambda.
+template <class F>
+inline void launch(dim3 grid, unsigned threads, F&& f) {
+    gcsim::launch_kernel(gcsim::LaunchCfg(grid, dim3(threads)), f);
 }
 }  // namespace sim
 
@@ -230,6 +231,7 @@ int main(int argc, char** argv) {
     }
     for (size_t i = 0; i < cases.size(); ++i) {
         const bool quick = i >= 16 && i % 4 != 0;  // every tile for the fixed cases and a quarter of the rest
+        gcsim::shared_racecheck = !quick;            // racecheck the shared tiles there too (it costs)
         check_case<float>(cases[i], rng, quick);
         check_case<double>(cases[i], rng, quick);
     }

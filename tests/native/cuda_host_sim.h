@@ -6,8 +6,11 @@
 // cuda_runtime.h includes this file), so host launch code runs too once tests/native/cu2host.py has
 // turned its `k<<<grid, block, shmem, stream>>>(args)` into gcsim::launch_kernel(...).
 // Checks what a GPU would only show as a hang or garbage: divergent __syncthreads, warp intrinsics whose
-// mask names exited or absent lanes, bad launch configurations. gcsim::order picks the order threads run
-// between barriers (forward, reverse, shuffled): a kernel whose result depends on it has a race.
+// mask names exited or absent lanes, bad launch configurations, two threads writing one __shared__ byte
+// between barriers (racecheck); __shared__ memory starts every block as 0xFF bytes (NaN, -1), so a read
+// of a slot no thread wrote shows. gcsim::order picks the order threads run between barriers (forward,
+// reverse, shuffled): a kernel whose result depends on it has a race.
+// Device code must use no `static` locals of its own (they would be taken for __shared__ variables).
 #pragma once
 #include <ucontext.h>
 #include <sys/mman.h>
@@ -103,7 +106,7 @@ inline void error(const std::string& what) {
     if (errors.size() < 50) errors.push_back(what);
 }
 // Racecheck: two threads of a block writing the same shared byte between barriers is an error (checked in
-// each grid's first and last blocks: a snapshot of every __shared__ variable around each thread's run).
+// each grid's first block: a snapshot of the kernel's __shared__ variables around each thread's run).
 inline bool shared_racecheck = !std::getenv("GCSIM_NO_RACECHECK");
 }  // namespace gcsim
 
@@ -222,26 +225,36 @@ struct SharedShadow {
     bool reported = false;
     void start_block() {
         size = 0;
-        for (const Region& r : shared_regions()) {
-            std::memset(r.p, 0xFF, r.n);  // NaN for floats, -1 for ints: garbage, as on a GPU
-            size += r.n;
-        }
+        for (const Region& r : shared_regions()) std::memset(r.p, 0xFF, r.n);  // NaN / -1: garbage, as on a GPU
+        for (int i : active) size += shared_regions()[i].n;
         before.resize(size);
         now.resize(size);
         writer.assign(size, -1);
         reported = false;
-        const bool first = blockIdx.x == 0 && blockIdx.y == 0 && blockIdx.z == 0;
-        const bool last = blockIdx.x + 1 == gridDim.x && blockIdx.y + 1 == gridDim.y && blockIdx.z + 1 == gridDim.z;
-        watch = shared_racecheck && (first || last);
+        watch = shared_racecheck && blockIdx.x == 0 && blockIdx.y == 0 && blockIdx.z == 0;
     }
-    bool watch = false;  // this block's writes are checked: the grid's first and last blocks (cost)
+    bool watch = false;  // this block's writes are checked: each grid's first block (for the cost)
+    std::vector<int> active;  // the regions the running kernel writes (learnt on its first launch)
     bool on() const { return size && watch; }
     void snapshot(std::vector<char>& into) const {
         size_t at = 0;
-        for (const Region& r : shared_regions()) {
+        for (int i : active) {
+            const Region& r = shared_regions()[i];
             std::memcpy(into.data() + at, r.p, r.n);
             at += r.n;
         }
+    }
+    // The regions some thread wrote since the last poisoning (any byte no longer 0xFF).
+    static std::vector<int> touched() {
+        std::vector<int> out;
+        const auto& rs = shared_regions();
+        for (size_t i = 0; i < rs.size(); ++i)
+            for (size_t b = 0; b < rs[i].n; ++b)
+                if (static_cast<unsigned char>(rs[i].p[b]) != 0xFF) {
+                    out.push_back(int(i));
+                    break;
+                }
+        return out;
     }
     void before_slice() {
         if (on()) snapshot(before);
@@ -323,8 +336,15 @@ inline bool release_warps(bool& stuck) {
     return any;
 }
 
+// Which __shared__ variables one launch site's kernel writes: learnt on its first launch (unwatched),
+// so later launches snapshot only those around each thread's run.
+struct SiteRegions {
+    bool learnt = false;
+    std::vector<int> regions;
+};
+
 // Runs body over every thread of every block of the grid, one block at a time.
-inline void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
+inline void run_grid(dim3 grid, dim3 block, const std::function<void()>& body, SiteRegions* site = nullptr) {
     launches++;
     const uint64_t threads = uint64_t(block.x) * block.y * block.z;
     if (threads == 0 || threads > 1024 || block.z > 64 || grid.x == 0 || grid.y == 0 || grid.z == 0 ||
@@ -349,6 +369,8 @@ inline void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
     }
     blk.perm.resize(threads);
     blk.rng.seed(shuffle_seed);
+    if (site && site->learnt) shadow.active = site->regions;
+    else shadow.active.clear();
     for (unsigned bz = 0; bz < grid.z; ++bz)
         for (unsigned by = 0; by < grid.y; ++by)
             for (unsigned bx = 0; bx < grid.x; ++bx) {
@@ -399,6 +421,10 @@ inline void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
                     shadow.barrier();
                 }
             }
+    if (site && !site->learnt) {
+        site->regions = SharedShadow::touched();
+        site->learnt = true;
+    }
 }
 
 inline void SharedShadow::after_slice(int t) {
@@ -423,8 +449,9 @@ struct LaunchCfg {
 };
 template <class F>
 inline void launch_kernel(const LaunchCfg& c, F&& call) {
+    static SiteRegions site;  // one per launch site (each has its own lambda type)
     const std::function<void()> body = [&] { call(); };
-    run_grid(c.grid, c.block, body);
+    run_grid(c.grid, c.block, body, &site);
 }
 
 // Blocks the calling thread until the lanes of `mask` reach the same intrinsic; returns their values.
