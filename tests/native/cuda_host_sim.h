@@ -193,7 +193,7 @@ inline cudaError_t cudaMemcpy(void* d, const void* s, size_t n, cudaMemcpyKind k
 // ---- the scheduler
 namespace gcsim {
 enum State { kRun, kBarrier, kWarp, kDone };
-constexpr size_t kStack = 256 * 1024;
+constexpr size_t kStack = 64 * 1024;  // ASan clears the shadow of a whole stack at each switch: keep it small
 
 struct Thread {
     ucontext_t ctx;
@@ -223,10 +223,15 @@ struct SharedShadow {
     std::vector<char> before, now;
     std::vector<int> writer;
     bool reported = false;
+    bool learnt = false;  // active is known: only those regions need poisoning
     void start_block() {
         size = 0;
-        for (const Region& r : shared_regions()) std::memset(r.p, 0xFF, r.n);  // NaN / -1: garbage, as on a GPU
-        for (int i : active) size += shared_regions()[i].n;
+        if (!learnt)
+            for (const Region& r : shared_regions()) std::memset(r.p, 0xFF, r.n);  // NaN / -1: garbage, as on a GPU
+        for (int i : active) {
+            std::memset(shared_regions()[i].p, 0xFF, shared_regions()[i].n);
+            size += shared_regions()[i].n;
+        }
         before.resize(size);
         now.resize(size);
         writer.assign(size, -1);
@@ -369,7 +374,8 @@ inline void run_grid(dim3 grid, dim3 block, const std::function<void()>& body, S
     }
     blk.perm.resize(threads);
     blk.rng.seed(shuffle_seed);
-    if (site && site->learnt) shadow.active = site->regions;
+    shadow.learnt = site && site->learnt;
+    if (shadow.learnt) shadow.active = site->regions;
     else shadow.active.clear();
     for (unsigned bz = 0; bz < grid.z; ++bz)
         for (unsigned by = 0; by < grid.y; ++by)
