@@ -15,8 +15,10 @@
 #include "half.h"
 #include "kernels.h"
 #include "rownorm.h"
+#include "batchnorm.h"
 #include "numpy_dtype.h"
 #include "pool.h"
+#include "sort.h"
 #include "scalar_arg.h"
 
 namespace py = pybind11;
@@ -597,6 +599,18 @@ void register_cuda(py::module_& m) {
     });
     m.def("log_softmax_fwd", [](A x, A out) { cuda::log_softmax_fwd(dv(x), dout(out)); });
     m.def("log_softmax_bwd", [](A g, A out, A dx) { cuda::log_softmax_bwd(dv(g), dv(out), dout(dx)); });
+    m.def("batchnorm_fwd_train", [](A x, A w, A b, A out, A mean, A var, double eps) {
+        cuda::batchnorm_fwd_train(dv(x), dv(w), dv(b), dout(out), dout(mean), dout(var), eps);
+    });
+    m.def("batchnorm_update_running", [](A mean, A var, A rm, A rv, double momentum, int64_t count) {
+        cuda::batchnorm_update_running(dv(mean), dv(var), dout(rm), dout(rv), momentum, count);
+    });
+    m.def("batchnorm_fwd_eval", [](A x, A w, A b, A rm, A rv, A out, double eps) {
+        cuda::batchnorm_fwd_eval(dv(x), dv(w), dv(b), dv(rm), dv(rv), dout(out), eps);
+    });
+    m.def("batchnorm_bwd", [](A g, A x, A w, A mean, A var, A gx, A gw, A gb, double eps) {
+        cuda::batchnorm_bwd(dv(g), dv(x), dv(w), dv(mean), dv(var), dout(gx), dout(gw), dout(gb), eps);
+    });
     m.def("gather", [](A x, int64_t dim, A index, A out) { cuda::gather(dv(x), dim, dv(index), dout(out)); });
     m.def("scatter", [](A src, int64_t dim, A index, A out, bool accumulate) {
         cuda::scatter(dv(src), dim, dv(index), dout(out), accumulate);
@@ -626,6 +640,11 @@ void register_cuda(py::module_& m) {
     if (const char* env = std::getenv("GRADCORE_CUDA_SYNC")) cuda::sync_debug_flag() = std::string(env) == "1";
 
     // ---- 2-d pooling (pool_cuda.cu): the parameters travel as one list (kh, kw, sh, sw, ph, pw, dh, dw).
+    m.def("cumprod", [](A x, A out) { cuda::cumprod_lastdim(dv(x), dout(out)); });
+    m.def("sort_lastdim", [](A x, A values, A indices, bool descending) {
+        cuda::OpScope scope("sort_lastdim");
+        cuda::sort_lastdim(dv(x), dout(values), dout(indices), descending);
+    }, py::arg("x"), py::arg("values"), py::arg("indices"), py::arg("descending"));
     m.def("max_pool2d_fwd", [](A x, A y, A idx, const std::array<int64_t, 8>& k) {
         cuda::OpScope scope("max_pool2d_fwd");
         cuda::max_pool2d_fwd(x.view(), y.view(), idx.view(), pool_params(k));

@@ -1,18 +1,28 @@
-// CPU 2-d convolution (NCHW): im2col / col2im around the packed GEMM of matmul_cpu.cpp, threaded over the batch.
-//
-// Per sample and group, with col the (Cg*KH*KW x OH*OW) matrix of input windows (im2col):
-//   forward          y_g  (Og x L)   = W_g (Og x CKK) @ col
-//   backward_input   col' (CKK x L)  = W_g^T @ gy_g,   then gx_g = col2im(col')
-//   backward_weight  gW_g (Og x CKK) += gy_g @ col^T   (summed over the batch)
-// A 1x1 kernel with stride 1 and no padding reads x itself as col. When the batch has at least one sample
-// per thread, each thread takes whole samples with its own col buffer (the weight gradient in a private
-// partial sum, added up at the end); otherwise the samples run in turn and the GEMM splits over threads.
+// CPU 2-d convolution (NCHW). Two ways to run each kernel:
+// - the implicit GEMM (conv_implicit_cpu.h): no im2col matrix; each sample is copied zero-padded and split
+//   into stride phases, and a 12-channel x 32-pixel register tile reads its taps in place. It runs conv2d's
+//   forward, the stride-1 input gradient (a conv of gy with the flipped kernel) and the strided input
+//   gradient (one such conv per stride phase); the weight gradient has its channels-last twin
+//   (conv_wgrad_cpu.h). Used from 8 output channels per group and 64 taps (32 for the weight gradient) up.
+// - im2col / col2im around the packed GEMM of matmul_cpu.cpp, per sample and group, with col the
+//   (Cg*KH*KW x OH*OW) matrix of input windows:
+//     forward          y_g  (Og x L)   = W_g (Og x CKK) @ col
+//     backward_input   col' (CKK x L)  = W_g^T @ gy_g,   then gx_g = col2im(col')
+//     backward_weight  gW_g (Og x CKK) += gy_g @ col^T   (summed over the batch)
+//   for few channels or taps (the VAE's 1-channel layers), where the tile would be mostly padding. A 1x1
+//   kernel with stride 1 and no padding reads x itself as col.
+// Both take whole samples per thread when the batch has one per thread (the weight gradient in private
+// partial sums, added in a fixed order); otherwise the GEMM (or the implicit GEMM's panels) splits.
+// GRADCORE_CONV_PATH=im2col|implicit forces one path (the tests run both on the same shapes).
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <vector>
 #include "conv.h"
+#include "conv_implicit_cpu.h"
+#include "conv_wgrad_cpu.h"
 #include "gemm_cpu.h"
 #include "parallel.h"
 
@@ -176,8 +186,9 @@ void over_batch(const Geometry& g, Sample&& sample, Begin&& begin, End&& end) {
 
 struct NoState {};
 
+// The im2col paths (per sample: im2col, then the packed GEMM): kept for few output channels or taps.
 template <class T>
-void forward(const ArrayView& xv, const ArrayView& wv, const ArrayView& yv, const Conv2dParams& p) {
+void forward_im2col(const ArrayView& xv, const ArrayView& wv, const ArrayView& yv, const Conv2dParams& p) {
     const Geometry g = geometry(xv, wv, yv, p);
     const T* x = xv.ptr<T>();
     const T* w = wv.ptr<T>();
@@ -194,27 +205,7 @@ void forward(const ArrayView& xv, const ArrayView& wv, const ArrayView& yv, cons
 }
 
 template <class T>
-void backward_input(const ArrayView& gyv, const ArrayView& wv, const ArrayView& gxv, const Conv2dParams& p) {
-    const Geometry g = geometry(gxv, wv, gyv, p);
-    const T* gy = gyv.ptr<T>();
-    const T* w = wv.ptr<T>();
-    T* gx = gxv.ptr<T>();
-    auto sample = [&](int64_t n, T* col, bool threaded, NoState&) {
-        for (int64_t grp = 0; grp < g.G; ++grp) {
-            T* gxg = gx + (n * g.C + grp * g.Cg) * g.H * g.W;
-            // W_g^T (CKK x Og) through strides: the GEMM packs it anyway.
-            gemm_strided<T>(g.CKK, g.L, g.Og, w + grp * g.Og * g.CKK, 1, g.CKK, gy + (n * g.O + grp * g.Og) * g.L,
-                            g.L, 1, g.direct ? gxg : col, threaded);
-            if (g.direct) continue;
-            std::fill(gxg, gxg + g.Cg * g.H * g.W, T(0));
-            col2im(col, gxg, g);
-        }
-    };
-    over_batch<T>(g, sample, [](int64_t) { return NoState{}; }, [](NoState&) {});
-}
-
-template <class T>
-void backward_weight(const ArrayView& xv, const ArrayView& gyv, const ArrayView& gwv, const Conv2dParams& p) {
+void backward_weight_im2col(const ArrayView& xv, const ArrayView& gyv, const ArrayView& gwv, const Conv2dParams& p) {
     const Geometry g = geometry(xv, gwv, gyv, p);
     const T* x = xv.ptr<T>();
     const T* gy = gyv.ptr<T>();
@@ -255,6 +246,133 @@ void backward_weight(const ArrayView& xv, const ArrayView& gyv, const ArrayView&
         const T* sum = s.sum.get();
         for (int64_t i = 0; i < wsize; ++i) gw[i] += sum[i];
     }
+}
+
+// Which path a kernel takes: GRADCORE_CONV_PATH=im2col or =implicit forces one (read at every call, a
+// getenv next to a convolution); otherwise `implicit_pays` decides.
+inline bool use_implicit(bool implicit_pays) {
+    if (const char* env = std::getenv("GRADCORE_CONV_PATH")) {
+        if (std::strcmp(env, "im2col") == 0) return false;
+        if (std::strcmp(env, "implicit") == 0) return true;
+    }
+    return implicit_pays;
+}
+
+// Below 8 output channels per group most of each 12-row strip is padding and the padded copy outweighs
+// the few rows it feeds; below 64 taps (K = Cg * KH * KW) each tile's few FMAs do not
+// pay for routing it through a buffer into y (measured, VAE conv1 with K = 9: 0.34 ms vs 0.13 ms by
+// im2col); below 32 taps the weight gradient's 32-wide panels are mostly padding.
+constexpr int64_t kImplicitMinRows = 8, kImplicitMinTaps = 64, kWgradMinTaps = 32;
+
+// conv2d itself: the implicit GEMM of conv_implicit_cpu.h, weights in their own (c, kh, kw) order.
+template <class T>
+void forward(const ArrayView& xv, const ArrayView& wv, const ArrayView& yv, const Conv2dParams& p) {
+    const Geometry g = geometry(xv, wv, yv, p);
+    if (!use_implicit(g.Og >= kImplicitMinRows && g.CKK >= kImplicitMinTaps))
+        return forward_im2col<T>(xv, wv, yv, p);
+    const conv_implicit::Problem pr{g.N, g.C, g.H, g.W, g.O, g.OH, g.OW, g.G, g.KH, g.KW,
+                                    g.sh, g.sw, g.ph, g.pw, g.dh, g.dw};
+    const T* w = wv.ptr<T>();
+    auto packed = conv_implicit::pack_weights<T>(pr, [&](int64_t grp, int64_t o, int64_t k) {
+        return w[(grp * g.Og + o) * g.CKK + k];
+    });
+    conv_implicit::run<T>(pr, xv.ptr<T>(), packed.get(), yv.ptr<T>());
+}
+
+// With stride 1 the input gradient is itself a conv2d: of gy, padded by dil * (K - 1) - pad, with the
+// kernel flipped and its in / out channels swapped (per group). Run as the implicit GEMM, it needs no
+// col2im. Returns false where that padding would be negative (pad > dil * (K - 1)).
+template <class T>
+bool backward_input_as_conv(const ArrayView& gyv, const ArrayView& wv, const ArrayView& gxv, const Conv2dParams& p) {
+    const Geometry g = geometry(gxv, wv, gyv, p);
+    const int64_t pt = g.dh * (g.KH - 1) - g.ph, pl = g.dw * (g.KW - 1) - g.pw;
+    if (g.sh != 1 || g.sw != 1 || pt < 0 || pl < 0 ||
+        !use_implicit(g.Cg >= kImplicitMinRows && g.Og * g.KH * g.KW >= kImplicitMinTaps))
+        return false;
+    const conv_implicit::Problem pr{g.N, g.O, g.OH, g.OW, g.C, g.H, g.W, g.G, g.KH, g.KW, 1, 1, pt, pl, g.dh, g.dw};
+    const T* w = wv.ptr<T>();
+    const int64_t KK = g.KH * g.KW;
+    // Row c of group grp, tap k = (o, kh, kw): w[grp * Og + o, c, KH - 1 - kh, KW - 1 - kw].
+    auto packed = conv_implicit::pack_weights<T>(pr, [&](int64_t grp, int64_t c, int64_t k) {
+        const int64_t o = k / KK, kk = k % KK;
+        return w[((grp * g.Og + o) * g.Cg + c) * KK + (KK - 1 - kk)];
+    });
+    conv_implicit::run<T>(pr, gyv.ptr<T>(), packed.get(), gxv.ptr<T>());
+    return true;
+}
+
+// With a stride s > 1 (dilation 1), the input gradient splits into s_h * s_w stride phases: the rows
+// h = i * s + r only receive taps kh = kh0, kh0 + s, ... (kh0 = (r + pad) mod s), from gy rows i + e0, i + e0 - 1,
+// ...: per phase a stride-1 conv of gy with that sub-kernel, flipped, written to every s-th row and
+// column of gx (the sub-pixel decomposition). Each runs as the implicit GEMM; no col2im.
+template <class T>
+bool backward_input_by_phases(const ArrayView& gyv, const ArrayView& wv, const ArrayView& gxv,
+                              const Conv2dParams& p) {
+    const Geometry g = geometry(gxv, wv, gyv, p);
+    if (g.dh != 1 || g.dw != 1 || (g.sh == 1 && g.sw == 1) ||
+        !use_implicit(g.Cg >= kImplicitMinRows && g.Og * g.KH * g.KW >= kImplicitMinTaps))
+        return false;
+    const T* w = wv.ptr<T>();
+    T* gx = gxv.ptr<T>();
+    const int64_t KK = g.KH * g.KW;
+    // Taps of phase r along one dim: kernel index k0, k0 + s, ... below K (none when k0 >= K).
+    auto first_tap = [](int64_t r, int64_t pad, int64_t s) { return (r + pad) % s; };
+    auto taps = [](int64_t k0, int64_t K, int64_t s) { return k0 < K ? (K - k0 + s - 1) / s : int64_t(0); };
+    // A phase that no tap reaches has a zero gradient: zero all of gx first (kernel smaller than the stride).
+    bool empty = false;
+    for (int64_t rh = 0; rh < std::min(g.sh, g.H); ++rh) empty |= taps(first_tap(rh, g.ph, g.sh), g.KH, g.sh) == 0;
+    for (int64_t rw = 0; rw < std::min(g.sw, g.W); ++rw) empty |= taps(first_tap(rw, g.pw, g.sw), g.KW, g.sw) == 0;
+    if (empty) std::fill(gx, gx + g.N * g.C * g.H * g.W, T(0));
+    for (int64_t rh = 0; rh < std::min(g.sh, g.H); ++rh)
+        for (int64_t rw = 0; rw < std::min(g.sw, g.W); ++rw) {
+            const int64_t kh0 = first_tap(rh, g.ph, g.sh), kw0 = first_tap(rw, g.pw, g.sw);
+            const int64_t nh = taps(kh0, g.KH, g.sh), nw = taps(kw0, g.KW, g.sw);
+            if (nh == 0 || nw == 0) continue;  // zeroed above
+            const int64_t e0h = (rh + g.ph - kh0) / g.sh, e0w = (rw + g.pw - kw0) / g.sw;
+            conv_implicit::Problem pr{g.N, g.O, g.OH, g.OW, g.C, (g.H - rh + g.sh - 1) / g.sh,
+                                      (g.W - rw + g.sw - 1) / g.sw, g.G, nh, nw, 1, 1, nh - 1 - e0h, nw - 1 - e0w,
+                                      1, 1};
+            pr.oH = g.H, pr.oW = g.W, pr.osh = g.sh, pr.osw = g.sw, pr.oh0 = rh, pr.ow0 = rw;
+            // Row c of group grp, tap (o, th, tw): w[grp * Og + o, c, kh0 + (nh - 1 - th) * sh, kw0 + ...].
+            auto packed = conv_implicit::pack_weights<T>(pr, [&](int64_t grp, int64_t c, int64_t k) {
+                const int64_t o = k / (nh * nw), th = k / nw % nh, tw = k % nw;
+                const int64_t kh = kh0 + (nh - 1 - th) * g.sh, kw = kw0 + (nw - 1 - tw) * g.sw;
+                return w[((grp * g.Og + o) * g.Cg + c) * KK + kh * g.KW + kw];
+            });
+            conv_implicit::run<T>(pr, gyv.ptr<T>(), packed.get(), gx);
+        }
+    return true;
+}
+
+template <class T>
+void backward_input(const ArrayView& gyv, const ArrayView& wv, const ArrayView& gxv, const Conv2dParams& p) {
+    if (backward_input_as_conv<T>(gyv, wv, gxv, p) || backward_input_by_phases<T>(gyv, wv, gxv, p)) return;
+    const Geometry g = geometry(gxv, wv, gyv, p);
+    const T* gy = gyv.ptr<T>();
+    const T* w = wv.ptr<T>();
+    T* gx = gxv.ptr<T>();
+    auto sample = [&](int64_t n, T* col, bool threaded, NoState&) {
+        for (int64_t grp = 0; grp < g.G; ++grp) {
+            T* gxg = gx + (n * g.C + grp * g.Cg) * g.H * g.W;
+            // W_g^T (CKK x Og) through strides: the GEMM packs it anyway.
+            gemm_strided<T>(g.CKK, g.L, g.Og, w + grp * g.Og * g.CKK, 1, g.CKK, gy + (n * g.O + grp * g.Og) * g.L,
+                            g.L, 1, g.direct ? gxg : col, threaded);
+            if (g.direct) continue;
+            std::fill(gxg, gxg + g.Cg * g.H * g.W, T(0));
+            col2im(col, gxg, g);
+        }
+    };
+    over_batch<T>(g, sample, [](int64_t) { return NoState{}; }, [](NoState&) {});
+}
+
+// The weight gradient: the channels-last GEMM of conv_wgrad_cpu.h.
+template <class T>
+void backward_weight(const ArrayView& xv, const ArrayView& gyv, const ArrayView& gwv, const Conv2dParams& p) {
+    const Geometry g = geometry(xv, gwv, gyv, p);
+    if (!use_implicit(g.Cg * g.KH * g.KW >= kWgradMinTaps)) return backward_weight_im2col<T>(xv, gyv, gwv, p);
+    const conv_wgrad::Problem pr{g.N, g.C, g.H, g.W, g.O, g.OH, g.OW, g.G, g.KH, g.KW,
+                                 g.sh, g.sw, g.ph, g.pw, g.dh, g.dw};
+    conv_wgrad::run<T>(pr, xv.ptr<T>(), gyv.ptr<T>(), gwv.ptr<T>());
 }
 
 }  // namespace

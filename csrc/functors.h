@@ -13,10 +13,17 @@ namespace gc {
 // X-macro lists: the bindings, the CPU and the CUDA files all expand the same tables.
 #define GC_UNARY_OPS(X) X(neg, Neg) X(exp, Exp) X(log, Log) X(relu, Relu) X(sigmoid, Sigmoid) \
     X(tanh, Tanh) X(sqrt, Sqrt) X(abs, Abs) X(sign, Sign) X(copy, Copy) \
-    X(erf, Erf)
+    X(erf, Erf) GC_MATH_UNARY_OPS(X)
+// The torch math set (ops_math.py): one line each here, so CPU, CUDA, half and bindings all get them.
+#define GC_MATH_UNARY_OPS(X) X(sin, Sin) X(cos, Cos) X(tan, Tan) X(asin, Asin) X(acos, Acos) X(atan, Atan) \
+    X(sinh, Sinh) X(cosh, Cosh) X(asinh, Asinh) X(acosh, Acosh) X(atanh, Atanh) X(floor, Floor) X(ceil, Ceil) \
+    X(round, Round) X(trunc, Trunc) X(log1p, Log1p) X(expm1, Expm1) X(log2, Log2) X(log10, Log10) \
+    X(exp2, Exp2) X(rsqrt, Rsqrt) X(reciprocal, Reciprocal) X(signbit, Signbit)
+#define GC_MATH_BINARY_OPS(X) X(atan2, Atan2) X(hypot, Hypot) X(fmod, Fmod) X(remainder, Remainder) \
+    X(floor_divide, FloorDivide) X(copysign, Copysign)
 #define GC_BINARY_OPS(X) X(add, Add) X(sub, Sub) X(mul, Mul) X(div, Div) X(pow, Pow) \
     X(maximum, Maximum) X(minimum, Minimum) X(eq, Eq) X(ne, Ne) X(gt, Gt) X(ge, Ge) X(lt, Lt) \
-    X(le, Le) X(relu_grad, ReluGrad)
+    X(le, Le) X(relu_grad, ReluGrad) GC_MATH_BINARY_OPS(X)
 
 // Bitwise ops on integers, logical ops on bool (float tensors are refused by dispatch_for_op).
 #define GC_BITWISE_BINARY_OPS(X) X(bitwise_and, BitAnd) X(bitwise_or, BitOr) X(bitwise_xor, BitXor)
@@ -99,6 +106,104 @@ struct BitNot {
 // Gradient of relu: passes g where the forward input x was positive.
 struct ReluGrad { template <class T> GC_HD T operator()(T g, T x) const { return x > T(0) ? g : T(0); } };
 
+// ---- the torch math set. Transcendentals are float-only (Python promotes integer inputs first);
+// floor/ceil/round/trunc return integers unchanged; integer division guards 0 and -1 (no SIGFPE: the
+// Python layer raises ZeroDivisionError first, as torch).
+#define GC_FLOAT_FUNCTOR(Name, expr) \
+    struct Name { template <class T> GC_HD T operator()(T x) const { return T(expr); } };
+GC_FLOAT_FUNCTOR(Sin, std::sin(x))
+GC_FLOAT_FUNCTOR(Cos, std::cos(x))
+GC_FLOAT_FUNCTOR(Tan, std::tan(x))
+GC_FLOAT_FUNCTOR(Asin, std::asin(x))
+GC_FLOAT_FUNCTOR(Acos, std::acos(x))
+GC_FLOAT_FUNCTOR(Atan, std::atan(x))
+GC_FLOAT_FUNCTOR(Sinh, std::sinh(x))
+GC_FLOAT_FUNCTOR(Cosh, std::cosh(x))
+GC_FLOAT_FUNCTOR(Asinh, std::asinh(x))
+GC_FLOAT_FUNCTOR(Acosh, std::acosh(x))
+GC_FLOAT_FUNCTOR(Atanh, std::atanh(x))
+GC_FLOAT_FUNCTOR(Log1p, std::log1p(x))
+GC_FLOAT_FUNCTOR(Expm1, std::expm1(x))
+GC_FLOAT_FUNCTOR(Log2, std::log2(x))
+GC_FLOAT_FUNCTOR(Log10, std::log10(x))
+GC_FLOAT_FUNCTOR(Exp2, std::exp2(x))
+GC_FLOAT_FUNCTOR(Rsqrt, T(1) / std::sqrt(x))
+GC_FLOAT_FUNCTOR(Reciprocal, T(1) / x)
+#undef GC_FLOAT_FUNCTOR
+// Rounding: integers (and bools) pass through, as torch; round is half-to-even (nearbyint in the default
+// rounding mode), as torch.round.
+#define GC_ROUNDING_FUNCTOR(Name, fn)                                           \
+    struct Name {                                                               \
+        template <class T> GC_HD T operator()(T x) const {                      \
+            if constexpr (std::is_floating_point_v<T>) return T(fn(x));         \
+            else return x;                                                      \
+        }                                                                       \
+    };
+GC_ROUNDING_FUNCTOR(Floor, std::floor)
+GC_ROUNDING_FUNCTOR(Ceil, std::ceil)
+GC_ROUNDING_FUNCTOR(Round, std::nearbyint)
+GC_ROUNDING_FUNCTOR(Trunc, std::trunc)
+#undef GC_ROUNDING_FUNCTOR
+// 1 where the sign bit is set (-0.0 and negative NaN included), else 0; Python casts to bool.
+struct Signbit {
+    template <class T> GC_HD T operator()(T x) const {
+        if constexpr (std::is_floating_point_v<T>) return T(std::signbit(x) ? 1 : 0);
+        else if constexpr (std::is_same_v<T, bool>) return false;
+        else return T(x < T(0));
+    }
+};
+struct Atan2 { template <class T> GC_HD T operator()(T a, T b) const { return T(std::atan2(a, b)); } };
+struct Hypot { template <class T> GC_HD T operator()(T a, T b) const { return T(std::hypot(a, b)); } };
+struct Copysign { template <class T> GC_HD T operator()(T a, T b) const { return T(std::copysign(a, b)); } };
+// C's truncated remainder (torch.fmod): the result has the dividend's sign.
+struct Fmod {
+    template <class T> GC_HD T operator()(T a, T b) const {
+        if constexpr (std::is_floating_point_v<T>) return T(std::fmod(a, b));
+        else if constexpr (std::is_same_v<T, bool>) return a && !b;
+        else return (b == T(0) || b == T(-1)) ? T(0) : T(a % b);
+    }
+};
+// Python's floored remainder (torch.remainder): the result has the divisor's sign.
+struct Remainder {
+    template <class T> GC_HD T operator()(T a, T b) const {
+        if constexpr (std::is_floating_point_v<T>) {
+            T m = std::fmod(a, b);
+            if (m != T(0) && ((b < T(0)) != (m < T(0)))) m += b;
+            return m;
+        } else if constexpr (std::is_same_v<T, bool>) {
+            return a && !b;
+        } else {
+            if (b == T(0) || b == T(-1)) return T(0);
+            T m = T(a % b);
+            if (m != T(0) && ((b < T(0)) != (m < T(0)))) m = T(m + b);
+            return m;
+        }
+    }
+};
+// Floored division (torch.floor_divide, Python's //), computed as torch's div_floor for floats.
+struct FloorDivide {
+    template <class T> GC_HD T operator()(T a, T b) const {
+        if constexpr (std::is_floating_point_v<T>) {
+            if (b == T(0)) return a / b;
+            T m = std::fmod(a, b);
+            T d = (a - m) / b;
+            if (m != T(0) && ((b < T(0)) != (m < T(0)))) d -= T(1);
+            if (d == T(0)) return std::copysign(T(0), a / b);
+            T f = std::floor(d);
+            if (d - f > T(0.5)) f += T(1);
+            return f;
+        } else if constexpr (std::is_same_v<T, bool>) {
+            return a;
+        } else {
+            if (b == T(0)) return T(0);
+            if (b == T(-1)) return T(T(0) - a);  // wraps for the minimum, as torch, instead of trapping
+            T q = T(a / b);
+            if ((a % b) != T(0) && ((a < T(0)) != (b < T(0)))) q = T(q - 1);
+            return q;
+        }
+    }
+};
+
 // Reductions: an identity and a combine step, shared by the CPU and CUDA reduce kernels.
 struct SumReduce {
     template <class T> GC_HD static T init() { return T(0); }
@@ -134,6 +239,27 @@ template <> struct FloatOnly<Tanh> { static constexpr bool value = true; };
 template <> struct FloatOnly<Sqrt> { static constexpr bool value = true; };
 template <> struct FloatOnly<Pow> { static constexpr bool value = true; };
 template <> struct FloatOnly<Erf> { static constexpr bool value = true; };
+template <> struct FloatOnly<Sin> { static constexpr bool value = true; };
+template <> struct FloatOnly<Cos> { static constexpr bool value = true; };
+template <> struct FloatOnly<Tan> { static constexpr bool value = true; };
+template <> struct FloatOnly<Asin> { static constexpr bool value = true; };
+template <> struct FloatOnly<Acos> { static constexpr bool value = true; };
+template <> struct FloatOnly<Atan> { static constexpr bool value = true; };
+template <> struct FloatOnly<Sinh> { static constexpr bool value = true; };
+template <> struct FloatOnly<Cosh> { static constexpr bool value = true; };
+template <> struct FloatOnly<Asinh> { static constexpr bool value = true; };
+template <> struct FloatOnly<Acosh> { static constexpr bool value = true; };
+template <> struct FloatOnly<Atanh> { static constexpr bool value = true; };
+template <> struct FloatOnly<Log1p> { static constexpr bool value = true; };
+template <> struct FloatOnly<Expm1> { static constexpr bool value = true; };
+template <> struct FloatOnly<Log2> { static constexpr bool value = true; };
+template <> struct FloatOnly<Log10> { static constexpr bool value = true; };
+template <> struct FloatOnly<Exp2> { static constexpr bool value = true; };
+template <> struct FloatOnly<Rsqrt> { static constexpr bool value = true; };
+template <> struct FloatOnly<Reciprocal> { static constexpr bool value = true; };
+template <> struct FloatOnly<Atan2> { static constexpr bool value = true; };
+template <> struct FloatOnly<Hypot> { static constexpr bool value = true; };
+template <> struct FloatOnly<Copysign> { static constexpr bool value = true; };
 // Ops that only make sense on integer and bool dtypes.
 template <class Op> struct IntOnly { static constexpr bool value = false; };
 template <> struct IntOnly<BitAnd> { static constexpr bool value = true; };

@@ -484,3 +484,96 @@ def test_weight_gradient_is_reproducible():
         torch.tensor(x, dtype=torch.float64), (6, 8, 3, 3), torch.tensor(gy, dtype=torch.float64), padding=1
     )
     assert_close(results[0], want.numpy(), atol=1e-3, rtol=1e-4)
+
+
+# ---------------------------------------------------------------- the CPU kernels' paths
+# conv_cpu.cpp runs each kernel either as an implicit GEMM over a padded, stride-phase-split copy of each
+# sample (conv_implicit_cpu.h; the input gradient as a flipped conv at stride 1, by stride phases above;
+# the weight gradient channels-last, conv_wgrad_cpu.h) or by im2col, choosing by the channel and tap counts.
+# GRADCORE_CONV_PATH forces one, so both run on the same shapes here (the env is read at every call).
+CPU_PATHS = ["im2col", "implicit"]
+
+
+@pytest.mark.parametrize("path", CPU_PATHS)
+@CASES
+@given(c=conv_case())
+def test_cpu_paths_conv2d_match_torch(monkeypatch, path, c):
+    monkeypatch.setenv("GRADCORE_CONV_PATH", path)
+    test_conv2d_matches_torch.hypothesis.inner_test("cpu", c)
+
+
+@pytest.mark.parametrize("path", CPU_PATHS)
+@CASES
+@given(c=conv_case(transposed=True))
+def test_cpu_paths_conv_transpose2d_match_torch(monkeypatch, path, c):
+    monkeypatch.setenv("GRADCORE_CONV_PATH", path)
+    test_conv_transpose2d_matches_torch.hypothesis.inner_test("cpu", c)
+
+
+@pytest.mark.parametrize("path", CPU_PATHS + ["auto"])
+@pytest.mark.parametrize(
+    "n,c,o,hw,k,kw",
+    [
+        # 12-row strips: 13 and 25 rows leave strips of 1; 32 is 12 + 12 + 8 (the VAE's layers)
+        (3, 16, 13, (9, 10), (3, 3), dict(padding=1)),
+        (2, 32, 32, (7, 7), (3, 3), dict(stride=2, padding=1)),  # stride 2: phase-split copy
+        (2, 24, 25, (11, 13), (3, 2), dict(stride=(2, 3), padding=(1, 0), dilation=(1, 2))),
+        (2, 16, 20, (10, 9), (3, 3), dict(stride=(3, 1), padding=2)),  # rows strided more than columns
+        (1, 40, 24, (15, 14), (3, 3), dict(padding=1)),  # one sample: its panels split over threads
+        (2, 18, 24, (9, 8), (5, 3), dict(padding=(0, 1), groups=3)),  # groups; 6 channels per group
+        (2, 40, 16, (6, 7), (3, 3), dict(padding=3)),  # pad > dil * (k - 1): no flipped-conv input grad
+        (3, 9, 12, (8, 8), (2, 2), dict(stride=3)),  # kernel < stride: phases without taps (zero grad)
+        (2, 48, 12, (5, 6), (1, 1), {}),  # 1x1: 48 taps, panel of 32 plus a part
+    ],
+)
+@pytest.mark.parametrize("dtype", [gc.float32, gc.float64])
+def test_cpu_paths_edges_match_torch(monkeypatch, path, n, c, o, hw, k, kw, dtype):
+    # Shapes at the implicit GEMM's edges (strip rows, panel columns, stride phases, crops), both ops.
+    if path != "auto":
+        monkeypatch.setenv("GRADCORE_CONV_PATH", path)
+    g = kw.get("groups", 1)
+    rng = np.random.default_rng(n * 100 + c + o)
+    arrays = [rng.uniform(-1, 1, (n, c) + hw), rng.uniform(-1, 1, (o, c // g) + k), rng.uniform(-1, 1, o)]
+    _compare(lambda *t: F.conv2d(*t, **kw), lambda *t: TF.conv2d(*t, **kw), arrays, dtype, "cpu")
+    # conv_transpose2d with the same geometry (and an output_padding where the stride allows one)
+    tkw = dict(kw)
+    stride = kw.get("stride", 1)
+    stride = stride if isinstance(stride, tuple) else (stride, stride)
+    if max(stride) > 1:
+        tkw["output_padding"] = tuple(s - 1 for s in stride)
+    arrays = [rng.uniform(-1, 1, (n, c) + hw), rng.uniform(-1, 1, (c, o // g) + k), rng.uniform(-1, 1, o)]
+    _compare(
+        lambda *t: F.conv_transpose2d(*t, **tkw),
+        lambda *t: TF.conv_transpose2d(*t, **tkw),
+        arrays,
+        dtype,
+        "cpu",
+    )
+
+
+def test_cpu_implicit_padding_is_not_stale():
+    # The implicit paths zero each thread's padded copy once and then overwrite only its data positions:
+    # a sample full of NaN must not leak into its neighbours' outputs or weight gradient terms.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 32, 9, 9))
+    x[1] = np.nan
+    w = rng.standard_normal((32, 32, 3, 3))
+    gy = rng.standard_normal((4, 32, 9, 9))
+    y = np.empty_like(gy)
+    _C.cpu.conv2d_forward(x, w, y, 1, 1, 1, 1, 1, 1, 1)
+    want = TF.conv2d(torch.tensor(x), torch.tensor(w), padding=1).numpy()
+    assert np.isnan(y[1]).all() and not np.isnan(y[[0, 2, 3]]).any()
+    assert_close(y[[0, 2, 3]], want[[0, 2, 3]], atol=1e-10, rtol=1e-10)
+    gx = np.empty_like(x)
+    _C.cpu.conv2d_backward_input(gy, w, gx, 1, 1, 1, 1, 1, 1, 1)  # flipped conv over gy (all finite)
+    assert_close(
+        gx,
+        torch.nn.grad.conv2d_input(x.shape, torch.tensor(w), torch.tensor(gy), padding=1).numpy(),
+        atol=1e-10,
+        rtol=1e-10,
+    )
+    x[1] = 0.0
+    gw = np.empty_like(w)
+    _C.cpu.conv2d_backward_weight(x, gy, gw, 1, 1, 1, 1, 1, 1, 1)
+    want_w = torch.nn.grad.conv2d_weight(torch.tensor(x), w.shape, torch.tensor(gy), padding=1).numpy()
+    assert_close(gw, want_w, atol=1e-9, rtol=1e-9)

@@ -28,11 +28,12 @@ from .dtypes import (
 )
 from .ops_index import wrap_dim
 from .ops_index import wrap_dims as _dims_arg
+from .tensor_methods import TensorMethods
 
 _BASIC_INDEX = (int, np.integer, slice, type(None), type(Ellipsis))
 
 
-class Tensor:
+class Tensor(TensorMethods):
     """An n-d array (float32/float64/int32/int64) on "cpu" or "cuda" with autograd.
 
     Example:
