@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 import weakref
 from collections.abc import Sequence
@@ -34,6 +35,8 @@ _autocast_hook: Any = None  # set by autocast.py while a region is open: (cls, i
 def register_tensor_type(cls: type) -> None:
     global _tensor_type
     _tensor_type = cls
+    # The native fast path reads the Tensor's slots and this module's _autocast_hook / _anomaly_scopes.
+    backend._C.cpu.register_fast_path(cls, sys.modules[__name__])
 
 
 def is_grad_enabled() -> bool:
@@ -369,21 +372,39 @@ def _topological_order(roots: list[Any]) -> list[Any]:
     order: list[Any] = []
     seen: set[int] = set()
     stack: list[tuple[Any, bool]] = [(r, False) for r in reversed(roots)]
+    push = stack.append
+    # _children inlined, no generators (this runs once per backward() over every node of the graph).
     while stack:
         node, done = stack.pop()
         if done:
             order.append(node)
             continue
-        if id(node) in seen:
+        key = id(node)
+        if key in seen:
             continue
-        seen.add(id(node))
-        stack.append((node, True))
-        kids = [c for c in _children(node) if id(c) not in seen]
+        seen.add(key)
+        if not isinstance(node, Function):  # a leaf has no children: it is done at once
+            order.append(node)
+            continue
+        push((node, True))
         # Leaves go on the stack first, so they are visited last: in the reversed order backward runs,
         # a leaf's gradient is then accumulated right after its consumer's backward, not after the whole
         # graph (as torch's engine does; DistributedDataParallel starts its all-reduces from there).
-        stack.extend((c, False) for c in kids if not isinstance(c, Function))
-        stack.extend((c, False) for c in kids if isinstance(c, Function))
+        fns = None
+        for p, pf, need in zip(node.parents, node.parent_fns, node.needs_input_grad):
+            if not need:
+                continue
+            if pf is None:
+                if p._requires_grad and id(p) not in seen:
+                    push((p, False))
+            elif id(pf) not in seen:
+                if fns is None:
+                    fns = [pf]
+                else:
+                    fns.append(pf)
+        if fns is not None:
+            for pf in fns:
+                push((pf, False))
     return order
 
 

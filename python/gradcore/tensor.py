@@ -31,6 +31,12 @@ from .ops_index import wrap_dims as _dims_arg
 
 _BASIC_INDEX = (int, np.integer, slice, type(None), type(Ellipsis))
 
+# One native call for a plain eager op (csrc/fastpath_cpu.cpp): CPU tensors that need no graph, same
+# dtype and shape, no autocast or anomaly mode. Anything else returns None: the ordinary path follows.
+_cpu = backend._C.cpu
+_fast_add, _fast_sub, _fast_mul = _cpu.fast_add, _cpu.fast_sub, _cpu.fast_mul
+_fast_neg, _fast_exp, _fast_relu = _cpu.fast_neg, _cpu.fast_exp, _cpu.fast_relu
+
 
 class Tensor:
     """An n-d array (float32/float64/int32/int64) on "cpu" or "cuda" with autograd.
@@ -559,6 +565,9 @@ class Tensor:
         return fn.apply(a, b)
 
     def __add__(self, o: Any) -> Tensor:
+        out = _fast_add(self, o)
+        if out is not None:
+            return out
         # _binary's fast path inlined for the most common op (one Python frame less per call).
         if isinstance(o, Tensor) and o.device == self.device and self._data.dtype is o._data.dtype:
             return ops.Add.apply(self, o)
@@ -568,6 +577,9 @@ class Tensor:
         return self._binary(o, ops.Add, True)
 
     def __sub__(self, o: Any) -> Tensor:
+        out = _fast_sub(self, o)
+        if out is not None:
+            return out
         # Bool - bool raises in _binary: the fast path takes float tensors only.
         if isinstance(o, Tensor) and o.device == self.device and self._data.dtype is o._data.dtype:
             if self._data.dtype.kind == "f":
@@ -578,6 +590,9 @@ class Tensor:
         return self._binary(o, ops.Sub, True)
 
     def __mul__(self, o: Any) -> Tensor:
+        out = _fast_mul(self, o)
+        if out is not None:
+            return out
         if isinstance(o, Tensor) and o.device == self.device and self._data.dtype is o._data.dtype:
             return ops.Mul.apply(self, o)
         return self._binary(o, ops.Mul)
@@ -611,6 +626,9 @@ class Tensor:
         return self._float_binary(o, ops.Div, True)
 
     def __neg__(self) -> Tensor:
+        out = _fast_neg(self)
+        if out is not None:
+            return out
         if self.dtype is bool_:
             raise TypeError("negation of a bool tensor is not supported; use ~ or logical_not")
         return ops.Neg.apply(self)
@@ -717,7 +735,8 @@ class Tensor:
         return fn.apply(self if self.dtype.is_floating else self.to(float32))
 
     def exp(self) -> Tensor:
-        return self._float_unary(ops.Exp)
+        out = _fast_exp(self)
+        return out if out is not None else self._float_unary(ops.Exp)
 
     def log(self) -> Tensor:
         return self._float_unary(ops.Log)
@@ -735,7 +754,8 @@ class Tensor:
         return self._float_unary(ops.Erf)
 
     def relu(self) -> Tensor:
-        return ops.Relu.apply(self)
+        out = _fast_relu(self)
+        return out if out is not None else ops.Relu.apply(self)
 
     def abs(self) -> Tensor:
         return ops.Abs.apply(self)
