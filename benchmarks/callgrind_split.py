@@ -32,6 +32,10 @@ def split(path: str) -> dict[str, int]:
                     ob = names.get(m.group(1), "?")
                 else:
                     ob = line[3:].strip()
+            elif line.startswith("cob="):  # a callee's object: its name may be defined here first
+                m = _NAME.match(line[4:].strip())
+                if m and m.group(2) is not None:
+                    names[m.group(1)] = m.group(2)
             elif line.startswith("calls="):
                 skip_next = True
             elif line[:1].isdigit() or line[:1] in "+-*":

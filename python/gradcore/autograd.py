@@ -323,6 +323,12 @@ class Function:
 
     def check_versions(self) -> None:
         """Raises if a saved input was written in place after this call was recorded."""
+        for t, v in zip(self.parents, self._versions):  # the common case first: no input was written
+            vc = t._vc
+            if vc is not None and vc[0] != v:
+                break
+        else:
+            return
         for t in self.saved:
             if not isinstance(t, _tensor_type):
                 continue
@@ -551,7 +557,8 @@ def _reverse_pass(
                     g = _run_hooks(hooks, g)
                 if capture is None:
                     node._accumulate_grad(g if create_graph else g.detach())
-                    _run_post_accumulate_hooks(node)
+                    if _post_accumulate_hooks:
+                        _run_post_accumulate_hooks(node)
                 elif id(node) in capture:
                     captured[id(node)] = g
                 continue
@@ -584,20 +591,27 @@ def _reverse_pass(
                 in_grads = fn.backward(g)
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
-            for i, (parent, pf, pg) in enumerate(zip(fn.parents, fn.parent_fns, in_grads)):
-                if pg is None or not fn.needs_input_grad[i]:
+            # Slots and storage shapes read directly: this loop runs for every edge of the graph.
+            i = -1
+            for parent, pf, pg, need in zip(fn.parents, fn.parent_fns, in_grads, fn.needs_input_grad):
+                i += 1
+                if pg is None or not need:
                     continue
-                child = pf if pf is not None else parent
-                if pf is None and not parent.requires_grad:
-                    continue
+                if pf is None:
+                    if not parent._requires_grad:
+                        continue
+                    key = id(parent)
+                else:
+                    key = id(pf)
                 if anomaly:
                     _check_finite(pg, f"the backward of {type(fn).__name__} (gradient of input {i})")
-                if pg.shape != parent.shape:
+                if pg._data.shape != parent._data.shape:
                     raise RuntimeError(
                         f"internal error: {type(fn).__name__}.backward gave a gradient of shape "
                         f"{pg.shape} for an input of shape {parent.shape}"
                     )
-                prev = grads.get(id(child))
-                grads[id(child)] = pg if prev is None else prev + pg
+                prev = grads.get(key)
+                grads[key] = pg if prev is None else prev + pg
             if not retain_graph:
-                fn.release()
+                fn.saved = ()  # release(), inlined
+                fn.released = True
