@@ -143,3 +143,22 @@ def test_every_device(device):
     assert out.device == x.device
     ref = a * b - a + np.maximum(-b, 0)
     np.testing.assert_allclose(out.cpu().numpy(), ref)
+
+
+def _slot_values(t):
+    out = {}
+    for name in gc.Tensor.__slots__:
+        if name != "__weakref__":
+            out[name] = getattr(t, name, "<unset>")
+            if name == "_data":
+                out[name] = (type(t._data), t._data.shape, t._data.dtype)
+    return out
+
+
+def test_the_three_tensor_builders_agree():
+    """Tensor._wrap, Function.apply's inlined copy and the native fast path set the same slots alike."""
+    x = gc.tensor([1.0, 2.0])
+    native = FAST.fast_add(x, x)
+    python = gc.ops.Add.apply(x, x)
+    wrapped = gc.Tensor._wrap(np.zeros(2, np.float32), "cpu")
+    assert _slot_values(native) == _slot_values(python) == _slot_values(wrapped)

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import backend, linalg, ops, ops_index, reductions
 from . import inplace as _inplace
+from . import tensor_hooks as _hooks
 from .autograd import register_tensor_type, run_backward, unit_seed_for
 from .dtypes import (
     DTYPE_OF_NUMPY,
@@ -80,7 +81,8 @@ class Tensor:
 
     @classmethod
     def _wrap(cls, data: Any, device: str) -> Tensor:
-        # Function.apply (autograd.py) inlines this body for speed: a slot added here goes there too.
+        # Function.apply (autograd.py) and the native fast path (csrc/fastpath_cpu.cpp, wrap) inline this
+        # body for speed: a slot added here goes there too (tests/test_fastpath.py checks the three agree).
         t = object.__new__(cls)
         t._data = data
         t.device = device
@@ -474,54 +476,13 @@ class Tensor:
         """The Function that produced this tensor (None for leaves); ``name()`` and ``next_functions``."""
         return self._ctx
 
-    def retain_grad(self) -> None:
-        """Keeps ``.grad`` for this non-leaf tensor in the next backward passes (a no-op on leaves)."""
-        if not self.requires_grad:
-            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        if self._ctx is not None:
-            self._retains_grad = True
-
     @property
     def retains_grad(self) -> bool:
         return self._ctx is not None and getattr(self, "_retains_grad", False)
 
-    def register_hook(self, hook: Any) -> Any:
-        """Calls ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces the
-        gradient. Returns a handle whose ``remove()`` unregisters it.
-
-        Example:
-            >>> import gradcore as gc
-            >>> x = gc.tensor([1.0, 2.0], requires_grad=True)
-            >>> h = x.register_hook(lambda g: g * 10)
-            >>> x.sum().backward(); x.grad.tolist()
-            [10.0, 10.0]
-        """
-        if not self.requires_grad:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        owner = self._ctx if self._ctx is not None else self
-        if getattr(owner, "_hooks", None) is None:
-            owner._hooks = {}
-        return _HookHandle(owner._hooks, hook)
-
-    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
-        """Calls ``hook(tensor)`` on this leaf after backward has accumulated its gradient into ``.grad``
-        (torch's hook of that name; DistributedDataParallel starts its bucket reductions from it).
-        Returns a handle whose ``remove()`` unregisters it.
-
-        Example:
-            >>> import gradcore as gc
-            >>> w = gc.tensor([1.0, 2.0], requires_grad=True)
-            >>> h = w.register_post_accumulate_grad_hook(lambda p: print(p.grad.tolist()))
-            >>> (w * 3).sum().backward()
-            [3.0, 3.0]
-        """
-        if self._ctx is not None:
-            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
-        if not self.requires_grad:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        from .autograd import post_accumulate_hooks_for
-
-        return _HookHandle(post_accumulate_hooks_for(self), hook)
+    retain_grad = _hooks.retain_grad
+    register_hook = _hooks.register_hook
+    register_post_accumulate_grad_hook = _hooks.register_post_accumulate_grad_hook
 
     # ------------------------------------------------------------ elementwise
     def _coerce(self, other: Any) -> Tensor:
@@ -1291,20 +1252,6 @@ class Tensor:
 
 
 register_tensor_type(Tensor)
-
-
-class _HookHandle:
-    """What ``register_hook`` returns: ``remove()`` unregisters the hook."""
-
-    _next = 0
-
-    def __init__(self, hooks: dict, hook: Any) -> None:
-        _HookHandle._next += 1
-        self.id, self.hooks = _HookHandle._next, hooks
-        hooks[self.id] = hook
-
-    def remove(self) -> None:
-        self.hooks.pop(self.id, None)
 
 
 def _rebuild_tensor(cls: type, array: np.ndarray, device: str, requires_grad: bool) -> Tensor:
