@@ -48,6 +48,7 @@ class Result:
     unit: str
     work: float  # units of work per run (FLOP or bytes), for the derived rate
     times: dict[str, float | str] = field(default_factory=dict)  # library -> median seconds, or why absent
+    rounds: dict[str, list[float | str]] = field(default_factory=dict)  # library -> each process's median
 
     def rate(self, lib: str) -> float | None:
         t = self.times.get(lib)
@@ -594,6 +595,13 @@ def _fmt_time(t: float | str) -> str:
     return f"{t * 1e3:.3f} ms" if t >= 1e-3 else f"{t * 1e6:.1f} us"
 
 
+def _spread(r: Result, peer: str) -> str:
+    """' (lo-hi)': the lowest and highest ratio of the rounds taken pairwise, when there were several."""
+    ours, theirs = r.rounds.get("gradcore", []), r.rounds.get(peer, [])
+    pairs = [t / o for o, t in zip(ours, theirs) if isinstance(o, float) and isinstance(t, float)]
+    return f" ({min(pairs):.2f}-{max(pairs):.2f})" if len(pairs) > 1 else ""
+
+
 def markdown(results: list[Result], device: str) -> str:
     peers = sorted({lib for r in results for lib in r.times if lib != "gradcore"})
     head = ["case", "size", "gradcore", "rate"] + [f"{p}" for p in peers] + [f"ratio {p}" for p in peers]
@@ -605,7 +613,8 @@ def markdown(results: list[Result], device: str) -> str:
         row += [_fmt_time(r.times.get(p, "")) if p in r.times else "" for p in peers]
         for p in peers:
             t = r.times.get(p)
-            row.append(f"{t / ours:.2f}x" if isinstance(t, float) and isinstance(ours, float) else "")
+            both = isinstance(t, float) and isinstance(ours, float)
+            row.append(f"{t / ours:.2f}x{_spread(r, p)}" if both else "")
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
@@ -638,20 +647,44 @@ def machine(device: str) -> dict[str, Any]:
     return info
 
 
-def _results_in_own_processes(argv: list[str], libs: list[str]) -> list[Result]:
-    """Runs this script once per library (--lib) and merges the timings case by case."""
+def _results_in_own_processes(argv: list[str], libs: list[str], rounds: int = 1) -> list[Result]:
+    """Runs this script once per library (--lib) and merges the timings case by case.
+
+    With rounds > 1 the processes are interleaved (gradcore, numpy, torch, then numpy, torch, gradcore, ...)
+    and each case keeps the median of its per-process medians, with every round's figure in
+    ``Result.rounds``: one process on a shared VM can read 2x slow for reasons of its own."""
+    parts: list[list[dict[str, Any]]] = []
+    for k in range(rounds):
+        order = libs[k % len(libs) :] + libs[: k % len(libs)]  # rotate, so no library always runs first
+        for lib in order:
+            with tempfile.TemporaryDirectory() as tmp:
+                out = os.path.join(tmp, "part.json")
+                tag = f", round {k + 1}/{rounds}" if rounds > 1 else ""
+                print(f"[{lib}: own process{tag}]", flush=True)
+                subprocess.run([sys.executable, __file__, *argv, "--lib", lib, "--json", out], check=True)
+                with open(out) as f:
+                    parts.append(json.load(f)["results"])
+    return merge_rounds(parts)
+
+
+def merge_rounds(parts: list[list[dict[str, Any]]]) -> list[Result]:
+    """Merges the child processes' results case by case: each library's time is the median of its
+    processes' medians (a failure text stands when any round failed), every round kept in ``rounds``."""
     merged: dict[tuple[str, str], Result] = {}
-    for lib in libs:
-        with tempfile.TemporaryDirectory() as tmp:
-            out = os.path.join(tmp, "part.json")
-            print(f"[{lib}: own process]", flush=True)
-            subprocess.run([sys.executable, __file__, *argv, "--lib", lib, "--json", out], check=True)
-            with open(out) as f:
-                part = json.load(f)["results"]
+    for part in parts:
         for r in part:
             key = (r["case"], r["size"])
             res = merged.setdefault(key, Result(r["case"], r["size"], r["unit"], r["work"]))
-            res.times.update(r["times"])
+            for name, t in r["times"].items():
+                res.rounds.setdefault(name, []).append(t)
+    for res in merged.values():
+        for name, ts in res.rounds.items():
+            floats = [t for t in ts if isinstance(t, float)]
+            res.times[name] = (
+                statistics.median(floats)
+                if len(floats) == len(ts)
+                else next(t for t in ts if not isinstance(t, float))
+            )
     return list(merged.values())
 
 
@@ -667,6 +700,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--plot", help="write a PNG bar chart of the ratios (needs matplotlib)")
     parser.add_argument("--lib", help="time only this library (gradcore, numpy, torch or cupy)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="CPU: run each library's process this many times, interleaved, and report the median of the "
+        "rounds (the spread of the rounds goes to the JSON)",
+    )
     parser.add_argument(
         "--one-process",
         action="store_true",
@@ -693,8 +733,12 @@ def main(argv: list[str] | None = None) -> int:
         if name not in families:
             parser.error(f"unknown family {name!r}")
     if args.device == "cpu" and not (args.quick or args.one_process or args.lib):
-        own_argv = argv if argv is not None else sys.argv[1:]
-        b.results = _results_in_own_processes(own_argv, ["gradcore", "numpy", "torch"])
+        own_argv = list(argv if argv is not None else sys.argv[1:])
+        if "--rounds" in own_argv:  # the children time once each
+            i = own_argv.index("--rounds")
+            del own_argv[i : i + 2]
+        own_argv = [a for a in own_argv if not a.startswith("--rounds=")]
+        b.results = _results_in_own_processes(own_argv, ["gradcore", "numpy", "torch"], max(1, args.rounds))
     else:
         for name in chosen:
             print(f"[{name}]", flush=True)

@@ -38,3 +38,26 @@ def test_lib_option_times_one_library_only(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     results = json.loads(out.read_text())["results"]
     assert results and all(set(r["times"]) == {"numpy"} for r in results)
+
+
+def test_rounds_take_the_median_per_library_and_show_the_spread():
+    sys.path.insert(0, str(RUN.parent))
+    try:
+        import run
+    finally:
+        sys.path.remove(str(RUN.parent))
+
+    def part(lib, t):
+        return [{"case": "MLP", "size": "b64", "unit": "GFLOP/s", "work": 1e6, "times": {lib: t}}]
+
+    # Three rounds, one slow outlier process per library: the medians ignore it.
+    parts = [part("gradcore", 1.0), part("numpy", 2.0), part("gradcore", 5.0), part("numpy", 2.2),
+             part("gradcore", 1.1), part("numpy", 1.8)]
+    (res,) = run.merge_rounds(parts)
+    assert res.times == {"gradcore": 1.1, "numpy": 2.0}
+    assert res.rounds["gradcore"] == [1.0, 5.0, 1.1]
+    table = run.markdown([res], "cpu")
+    assert "1.82x (0.44-2.00)" in table  # 2.0 / 1.1, and the rounds' pairwise ratios 2.2/5.0 .. 2.0/1.0
+    # A round that failed is reported, not averaged away.
+    (bad,) = run.merge_rounds([part("gradcore", 1.0), part("numpy", "error: boom"), part("numpy", 2.0)])
+    assert bad.times["numpy"] == "error: boom"
