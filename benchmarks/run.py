@@ -589,6 +589,44 @@ def _torch_vae_step(b: Bench, model: Any, x_np: np.ndarray, eps_np: np.ndarray, 
 
 
 # ------------------------------------------------------------------ report
+BATCHNORM_CASES = [(64, 32, 28), (128, 64, 14)]  # (N, C, side): BatchNorm2d after a conv layer
+
+
+def bench_batchnorm(b: Bench) -> None:
+    """BatchNorm2d training step (forward with batch statistics + backward to x, weight, bias)."""
+    cases = [(4, 8, 8)] if b.quick else BATCHNORM_CASES
+    rng = np.random.default_rng(6)
+    for n, c, side in cases:
+        x_np = rng.standard_normal((n, c, side, side), dtype=np.float32)
+        up_np = rng.standard_normal((n, c, side, side), dtype=np.float32)
+        bn = nn.BatchNorm2d(c).to(b.device)
+        x, up = b.g(x_np, True), b.g(up_np)
+
+        def ours(bn=bn, x=x, up=up):
+            x.grad = bn.weight.grad = bn.bias.grad = None
+            bn(x).backward(up)
+
+        fns: dict[str, Any] = {"gradcore": ours}
+        if b.torch is not None:
+            torch = b.torch
+            tbn = torch.nn.BatchNorm2d(c).to(b.device)
+            tx = torch.from_numpy(x_np).to(b.device).requires_grad_(True)
+            tup = torch.from_numpy(up_np).to(b.device)
+            ours()
+            tbn(tx).backward(tup)
+            check(f"batchnorm {n}x{c}x{side} dx", x.grad.numpy(), tx.grad.cpu().numpy(), 1e-3, 1e-3)
+
+            def theirs(tbn=tbn, tx=tx, tup=tup):
+                tx.grad = tbn.weight.grad = tbn.bias.grad = None
+                tbn(tx).backward(tup)
+
+            fns["torch"] = theirs
+        else:
+            fns["torch"] = "absent"
+        # bytes moved at the minimum: forward reads x and writes y; backward reads g and x, writes dx
+        b.run("batchnorm2d fwd+bwd", f"{n}x{c}x{side}x{side}", "GB/s", 5.0 * x_np.nbytes, fns)
+
+
 def _fmt_time(t: float | str) -> str:
     if not isinstance(t, float):
         return str(t)
@@ -696,7 +734,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, 3 runs: a correctness smoke test")
     parser.add_argument("--json", help="where to write results (default benchmarks/results/<device>.json)")
     parser.add_argument(
-        "--only", help="comma-separated subset: matmul,elementwise,softmax_ce,adam,mlp,conv,vae"
+        "--only", help="comma-separated subset: matmul,elementwise,softmax_ce,adam,mlp,conv,vae,batchnorm"
     )
     parser.add_argument("--plot", help="write a PNG bar chart of the ratios (needs matplotlib)")
     parser.add_argument("--lib", help="time only this library (gradcore, numpy, torch or cupy)")
@@ -727,6 +765,7 @@ def main(argv: list[str] | None = None) -> int:
         "mlp": bench_mlp,
         "conv": bench_conv,
         "vae": bench_vae,
+        "batchnorm": bench_batchnorm,
     }
     chosen = args.only.split(",") if args.only else list(families)
     for name in chosen:

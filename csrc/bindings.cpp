@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 #include <memory>
 #include "allocator_cpu.h"
+#include "batchnorm.h"
 #include "conv.h"
 #include "half.h"
 #include "kernels.h"
@@ -184,6 +185,22 @@ void register_cpu(py::module_& m) {
     });
     m.def("log_softmax_fwd", [](A x, A out) { cpu::log_softmax_fwd(cpu_view(x), cpu_out(out, "out")); });
     m.def("log_softmax_bwd", [](A g, A out, A dx) { cpu::log_softmax_bwd(cpu_view(g), cpu_view(out), cpu_out(dx, "dx")); });
+    m.def("batchnorm_fwd_train", [](A x, A w, A b, A out, A mean, A var, double eps) {
+        cpu::batchnorm_fwd_train(cpu_view(x), cpu_view(w), cpu_view(b), cpu_out(out, "out"), cpu_out(mean, "save_mean"),
+                                 cpu_out(var, "save_var"), eps);
+    });
+    m.def("batchnorm_update_running", [](A mean, A var, A rm, A rv, double momentum, int64_t count) {
+        cpu::batchnorm_update_running(cpu_view(mean), cpu_view(var), cpu_out(rm, "running_mean"),
+                                      cpu_out(rv, "running_var"), momentum, count);
+    });
+    m.def("batchnorm_fwd_eval", [](A x, A w, A b, A rm, A rv, A out, double eps) {
+        cpu::batchnorm_fwd_eval(cpu_view(x), cpu_view(w), cpu_view(b), cpu_view(rm), cpu_view(rv), cpu_out(out, "out"),
+                                eps);
+    });
+    m.def("batchnorm_bwd", [](A g, A x, A w, A mean, A var, A gx, A gw, A gb, double eps) {
+        cpu::batchnorm_bwd(cpu_view(g), cpu_view(x), cpu_view(w), cpu_view(mean), cpu_view(var), cpu_out(gx, "grad_input"),
+                           cpu_out(gw, "grad_weight"), cpu_out(gb, "grad_bias"), eps);
+    });
     m.def("dropout_mask", [](A out, double p, uint64_t seed, uint64_t offset) {
         cpu::dropout_mask(cpu_out(out, "out"), p, seed, offset);
     }, py::arg("out"), py::arg("p"), py::arg("seed"), py::arg("offset"));
@@ -227,6 +244,38 @@ void register_cpu(py::module_& m) {
     register_cpu_fast_path(m);  // fast_add, fast_sub, ...: one call for a plain eager op (fastpath_cpu.cpp)
 }
 
+// DLPack capsule lifetime for python/gradcore/_dlpack_abi.py, in C because both hooks run wherever the
+// last reference goes, often while an exception is pending (a consumer that rejects a capsule sets its
+// error, then drops it; an imported array dies in a frame that is unwinding). A ctypes callback cannot
+// run then: its argument conversion sees the pending error, the callback fails and the consumer's error
+// is lost (a SystemError). These save the error indicator around the call into Python and restore it.
+namespace dlpack_lifetime {
+PyObject* release = nullptr;  // _dlpack_abi._release_export: set once, kept for the process's life
+
+void call_release(void* address) {
+    if (release == nullptr || !Py_IsInitialized()) return;
+    PyGILState_STATE gil = PyGILState_Ensure();  // a consumer may drop the tensor on any thread
+    PyObject *type, *value, *trace;
+    PyErr_Fetch(&type, &value, &trace);
+    PyObject* r = PyObject_CallFunction(release, "K", static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(address)));
+    if (r == nullptr) PyErr_WriteUnraisable(release);
+    Py_XDECREF(r);
+    PyErr_Restore(type, value, trace);
+    PyGILState_Release(gil);
+}
+
+// The managed tensor's deleter (both struct versions pass their own address).
+void deleter(void* managed) { call_release(managed); }
+
+// The capsule's destructor: only a capsule nobody consumed still owns its tensor. IsValid and GetPointer
+// on a valid name set no error.
+void capsule_destructor(PyObject* capsule) {
+    for (const char* name : {"dltensor", "dltensor_versioned"}) {
+        if (PyCapsule_IsValid(capsule, name)) call_release(PyCapsule_GetPointer(capsule, name));
+    }
+}
+}  // namespace dlpack_lifetime
+
 }  // namespace
 }  // namespace gc
 
@@ -234,6 +283,11 @@ PYBIND11_MODULE(_C, m) {
     m.doc() = "gradcore native kernels";
     auto cpu = m.def_submodule("cpu", "CPU kernels");
     gc::register_cpu(cpu);
+    m.def("_dlpack_lifetime", [](py::object release) {
+        if (gc::dlpack_lifetime::release == nullptr) gc::dlpack_lifetime::release = release.release().ptr();
+        return py::make_tuple(reinterpret_cast<uintptr_t>(&gc::dlpack_lifetime::deleter),
+                              reinterpret_cast<uintptr_t>(&gc::dlpack_lifetime::capsule_destructor));
+    }, "the (deleter, capsule destructor) addresses _dlpack_abi's capsules use, calling release(address)");
 #ifdef GC_WITH_CUDA
     auto cuda = m.def_submodule("cuda", "CUDA kernels");
     gc::register_cuda(cuda);

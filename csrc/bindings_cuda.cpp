@@ -15,6 +15,7 @@
 #include "half.h"
 #include "kernels.h"
 #include "rownorm.h"
+#include "batchnorm.h"
 #include "numpy_dtype.h"
 #include "pool.h"
 #include "scalar_arg.h"
@@ -597,6 +598,18 @@ void register_cuda(py::module_& m) {
     });
     m.def("log_softmax_fwd", [](A x, A out) { cuda::log_softmax_fwd(dv(x), dout(out)); });
     m.def("log_softmax_bwd", [](A g, A out, A dx) { cuda::log_softmax_bwd(dv(g), dv(out), dout(dx)); });
+    m.def("batchnorm_fwd_train", [](A x, A w, A b, A out, A mean, A var, double eps) {
+        cuda::batchnorm_fwd_train(dv(x), dv(w), dv(b), dout(out), dout(mean), dout(var), eps);
+    });
+    m.def("batchnorm_update_running", [](A mean, A var, A rm, A rv, double momentum, int64_t count) {
+        cuda::batchnorm_update_running(dv(mean), dv(var), dout(rm), dout(rv), momentum, count);
+    });
+    m.def("batchnorm_fwd_eval", [](A x, A w, A b, A rm, A rv, A out, double eps) {
+        cuda::batchnorm_fwd_eval(dv(x), dv(w), dv(b), dv(rm), dv(rv), dout(out), eps);
+    });
+    m.def("batchnorm_bwd", [](A g, A x, A w, A mean, A var, A gx, A gw, A gb, double eps) {
+        cuda::batchnorm_bwd(dv(g), dv(x), dv(w), dv(mean), dv(var), dout(gx), dout(gw), dout(gb), eps);
+    });
     m.def("gather", [](A x, int64_t dim, A index, A out) { cuda::gather(dv(x), dim, dv(index), dout(out)); });
     m.def("scatter", [](A src, int64_t dim, A index, A out, bool accumulate) {
         cuda::scatter(dv(src), dim, dv(index), dout(out), accumulate);

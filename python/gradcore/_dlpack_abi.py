@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from . import _C
+
 KDL_CPU, KDL_CUDA = 1, 2
 KDL_INT, KDL_UINT, KDL_FLOAT, KDL_BFLOAT, KDL_BOOL = 0, 1, 2, 4, 6
 FLAG_READ_ONLY, FLAG_IS_COPIED = 1, 2
@@ -70,13 +72,6 @@ _api.PyCapsule_GetPointer.restype = ctypes.c_void_p
 _api.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
 _api.PyCapsule_SetName.restype = ctypes.c_int
 _api.PyCapsule_SetName.argtypes = [ctypes.py_object, ctypes.c_char_p]
-# The destructor gets a capsule whose reference count is already zero: it must not be turned back
-# into a Python object (that would revive and free it twice), so these take the raw pointer.
-_raw_is_valid = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p)(("PyCapsule_IsValid", _api))
-_raw_get_pointer = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p)(
-    ("PyCapsule_GetPointer", _api)
-)
-
 # Capsule names must outlive every capsule: module-level buffers that are never freed.
 _NAMES = {
     name: ctypes.create_string_buffer(name)
@@ -93,16 +88,12 @@ def _release_export(address: int | None) -> None:
         _exports.pop(address or 0, None)
 
 
-_DELETER = DELETER(_release_export)  # the producer's deleter, called by consumers (or our capsule)
-
-
-@ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-def _capsule_destructor(capsule_ptr: int) -> None:
-    # Only a capsule nobody consumed still owns its tensor. PyCapsule_IsValid sets no exception, so
-    # an exception already pending when the capsule dies is left as it was.
-    for name in (b"dltensor", b"dltensor_versioned"):
-        if _raw_is_valid(capsule_ptr, _NAMES[name]):
-            _release_export(_raw_get_pointer(capsule_ptr, _NAMES[name]))
+# The producer's deleter (called by consumers, or by our capsule's destructor) and the capsule destructor
+# are C functions of gradcore._C that call _release_export: both run when the last reference goes, often
+# while an exception is pending (a consumer rejecting a capsule raises, then drops it), and a ctypes
+# callback run then loses that exception (the consumer ends in a SystemError) and leaks the export.
+_deleter_address, _destructor_address = _C._dlpack_lifetime(_release_export)
+_DELETER = DELETER(_deleter_address)
 
 
 def dtype_code(dtype: np.dtype) -> tuple[int, int]:
@@ -155,7 +146,7 @@ def make_capsule(
     with _lock:
         _exports[address] = (struct, c_shape, c_strides, owner)
     name = b"dltensor_versioned" if versioned else b"dltensor"
-    return _api.PyCapsule_New(address, _NAMES[name], ctypes.cast(_capsule_destructor, ctypes.c_void_p))
+    return _api.PyCapsule_New(address, _NAMES[name], _destructor_address)
 
 
 @dataclass

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .. import backend, ops
 from ..creation import arange, generator
 from ..dtypes import DType, int64
 from ..ops_index import index_bounds, where
 from ..tensor import Tensor
+from .inplace_ops import Snapshot
 from .norm_ops import LogSoftmaxRows
 
 
-def relu(x: Tensor) -> Tensor:
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0). Example: ``F.relu(gc.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]``."""
-    return x.relu()
+    return _inplace(Tensor.relu, x, inplace)
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -41,19 +44,27 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+def _inplace(fn: Callable[[Tensor], Tensor], x: Tensor, inplace: bool) -> Tensor:
+    """fn(x), or with ``inplace=True`` fn(x) written into x and x returned (differentiably, as torch's
+    x.relu_()). The composites save x for their backward, so with autograd they read a snapshot of it."""
+    if not inplace:
+        return fn(x)
+    return x.copy_(fn(Snapshot.apply(x) if x.requires_grad else x))
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x where x > 0, negative_slope * x elsewhere."""
-    return x.relu() - (-x).relu() * negative_slope
+    return _inplace(lambda t: t.relu() - (-t).relu() * negative_slope, x, inplace)
 
 
-def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x where x > 0, alpha * (exp(x) - 1) elsewhere (exp only sees non-positive values)."""
-    return x.relu() + ((x.minimum(0.0)).exp() - 1.0) * alpha
+    return _inplace(lambda t: t.relu() + ((t.minimum(0.0)).exp() - 1.0) * alpha, x, inplace)
 
 
-def silu(x: Tensor) -> Tensor:
+def silu(x: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x) (also called swish)."""
-    return x * x.sigmoid()
+    return _inplace(lambda t: t * t.sigmoid(), x, inplace)
 
 
 def softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
@@ -114,13 +125,14 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return out.reshape(*lead, weight.shape[0]) if x.ndim != 2 else out
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zeroes each element with probability p and scales the rest by 1/(1-p) while training.
 
     The mask is drawn on x's device by the counter-based Philox4x32-10 kernel ``dropout_mask`` (the same
     mask on CPU and CUDA for the same seed); each call takes a fresh seed from the generator that
     ``gradcore.manual_seed`` seeds, so successive calls differ and a seed reproduces them. The gradient is
-    mask * grad. p=1 zeroes everything, as in PyTorch.
+    mask * grad. p=1 zeroes everything, as in PyTorch. ``inplace=True`` multiplies x by the mask in place
+    and returns x.
 
     Example:
         >>> import gradcore as gc
@@ -138,6 +150,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     mask = backend.get(x.device).empty(x.shape, x.dtype.np)
     seed = int(generator().integers(0, 1 << 63))
     backend.kernel(x.device, "dropout_mask")(mask, float(p), seed, 0)
+    if inplace:
+        return x.mul_(Tensor._wrap(mask, x.device))
     return x * Tensor._wrap(mask, x.device)
 
 
@@ -163,9 +177,19 @@ def one_hot(targets: Tensor, num_classes: int = -1, dtype: DType = int64) -> Ten
     return (targets.unsqueeze(-1) == classes).to(dtype)
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
     """Rows of ``weight`` picked by the int tensor ``input``: shape input.shape + (dim,), as
-    ``F.embedding``; the row at padding_idx gets no gradient.
+    ``F.embedding``; the row at padding_idx gets no gradient. ``max_norm`` first rescales, in place, every
+    picked row whose ``norm_type``-norm exceeds it to that norm (as torch); ``scale_grad_by_freq`` divides
+    each row's gradient by how often it is picked in this call.
 
     Example:
         >>> import gradcore as gc
@@ -176,7 +200,22 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
     _check_targets_dtype(input)
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be 2-d (num_embeddings, dim), got shape {weight.shape}")
-    rows = weight.index_select(0, input.reshape(-1))
+    if sparse:
+        raise NotImplementedError("embedding: sparse gradients are not supported (use sparse=False)")
+    ids = input.reshape(-1)
+    if max_norm is not None and ids.numel():
+        from ..autograd import no_grad
+
+        with no_grad():  # torch's embedding_renorm_: a picked twice row gets the same value twice
+            picked = weight.index_select(0, ids)
+            norms = picked.norm(norm_type, dim=1, keepdim=True)
+            over = (norms > max_norm).to(weight.dtype)
+            weight.index_put_((ids,), picked * (1.0 + over * (max_norm / (norms + 1e-7) - 1.0)))
+    rows = weight.index_select(0, ids)
+    if scale_grad_by_freq and ids.numel():
+        counts = weight.new_zeros((weight.shape[0],)).index_put((ids,), weight.new_ones(ids.shape), True)
+        detached = rows.detach()  # forward value unchanged; the gradient divided by the row's count
+        rows = detached + (rows - detached) / counts.index_select(0, ids).reshape(-1, 1)
     if padding_idx is not None:
         pad = padding_idx % weight.shape[0] if -weight.shape[0] <= padding_idx < weight.shape[0] else None
         if pad is None:

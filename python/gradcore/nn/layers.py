@@ -29,8 +29,8 @@ class Linear(Module):
         in_features: int,
         out_features: int,
         bias: bool = True,
-        dtype: DType | str | None = None,
         device: str | None = None,
+        dtype: DType | str | None = None,
     ) -> None:
         super().__init__()
         dtype = factory_dtype(dtype, "Linear")
@@ -53,8 +53,15 @@ class Linear(Module):
 
 
 class ReLU(Module):
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x: Tensor) -> Tensor:
-        return x.relu()
+        return F.relu(x, self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class Sigmoid(Module):
@@ -68,6 +75,9 @@ class Tanh(Module):
 
 
 class Identity(Module):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # accepted and ignored, as torch's
+        super().__init__()
+
     def forward(self, x: Tensor) -> Tensor:
         return x
 
@@ -89,17 +99,17 @@ class Flatten(Module):
 class Dropout(Module):
     """Zeroes elements with probability p in training mode; the identity in eval mode."""
 
-    def __init__(self, p: float = 0.5) -> None:
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if not 0.0 <= p <= 1.0:  # p = 1 zeroes everything, as in PyTorch
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Sequential(Module):

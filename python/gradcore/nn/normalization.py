@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .. import backend
 from ..autograd import Function, is_grad_enabled, no_grad
 from ..creation import ones, zeros
 from ..dtypes import DType, int64
 from ..tensor import Tensor
+from .batchnorm_ops import BatchNormEval, BatchNormTrain
 from .module import Module, Parameter, factory_dtype
 from .norm_ops import LayerNormRows
 
@@ -102,17 +104,82 @@ def batch_norm(
     """
     if input.ndim < 2:
         raise ValueError(f"batch_norm expects (N, C, ...) input (2 or more dims), got shape {input.shape}")
+    if not input.dtype.is_floating:
+        raise TypeError(f"batch_norm needs a float tensor, got {input.dtype}")
+    c = input.shape[1]
+    named = (("weight", weight), ("bias", bias), ("running_mean", running_mean), ("running_var", running_var))
+    for name, t in named:
+        if t is not None and t.shape != (c,):
+            raise ValueError(
+                f"batch_norm: {name} must have shape ({c},) (one value per channel of input {input.shape}), "
+                f"got {t.shape}"
+            )
+    if not training and (running_mean is None or running_var is None):  # torch's message
+        raise RuntimeError("running_mean must be defined in evaluation mode (batch_norm with training=False)")
+    count = input.numel() // c if c else 0
+    if training and count == 1:  # torch checks N * prod(spatial) == 1 (an empty batch is allowed)
+        raise ValueError(
+            f"Expected more than 1 value per channel when training, got input size {input.shape}"
+        )
+    params = [t for t in (weight, bias, running_mean, running_var) if t is not None]
+    native = count > 0 and all(t.dtype is input.dtype and t.device == input.device for t in params)
+    if not native:  # empty input, or parameters of another dtype (autocast): the composite in Tensor ops
+        stats_in = (running_mean, running_var)
+        return _batch_norm_composite(input, *stats_in, weight, bias, training, momentum, eps, count)
+    # The kernels take every per-channel operand; absent affine parameters are the identity's.
+    w = weight if weight is not None else ones((c,), dtype=input.dtype, device=input.device)
+    b = bias if bias is not None else zeros((c,), dtype=input.dtype, device=input.device)
+    if not training:
+        rm, rv = running_mean, running_var
+        return BatchNormEval.apply(input, w, b, running_mean=rm, running_var=rv, eps=float(eps))
+    stats: list = []
+    out = BatchNormTrain.apply(input, w, b, eps=float(eps), stats_out=stats)
+    if running_mean is not None and running_var is not None:
+        _update_running(running_mean, running_var, stats, float(momentum), count)
+    return out
+
+
+def _update_running(
+    running_mean: Tensor, running_var: Tensor, stats: list, momentum: float, count: int
+) -> None:
+    """torch's update in place: running = (1 - momentum) * running + momentum * batch statistic, with the
+    unbiased variance (count / (count - 1)) in running_var."""
+    be = backend.get(running_mean.device)
+    if be.is_contiguous(running_mean._data) and be.is_contiguous(running_var._data):
+        backend.kernel(running_mean.device, "batchnorm_update_running")(
+            stats[0], stats[1], running_mean._data, running_var._data, momentum, count
+        )
+        running_mean._bump_version()
+        running_var._bump_version()
+        return
+    with no_grad():  # strided buffers: the same update through copy_
+        mean = Tensor._wrap(stats[0], running_mean.device)
+        unbiased = Tensor._wrap(stats[1], running_mean.device) * (count / (count - 1))
+        running_mean.copy_(running_mean * (1.0 - momentum) + mean * momentum)
+        running_var.copy_(running_var * (1.0 - momentum) + unbiased * momentum)
+
+
+def _batch_norm_composite(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    training: bool,
+    momentum: float,
+    eps: float,
+    count: int,
+) -> Tensor:
+    """batch_norm in Tensor ops, for empty input (torch leaves the running stats alone then) and for
+    parameters whose dtype differs from the input's."""
     axes = (0,) + tuple(range(2, input.ndim))  # every dim but the channels
     bshape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
-    if training or running_mean is None or running_var is None:
-        count = input.numel() // max(input.shape[1], 1)
-        if count <= 1:
-            raise ValueError(
-                f"batch_norm: expected more than 1 value per channel when training, got input {input.shape}"
-            )
+    if count == 0:
+        out = input * 1.0
+    elif training:
         stats: list[Tensor] = []
         out = _BatchNormCore.apply(input, axes=axes, eps=float(eps), stats_out=stats)
-        if training and running_mean is not None and running_var is not None:
+        if running_mean is not None and running_var is not None:
             mean, var = stats
             with no_grad():
                 m = float(momentum)
@@ -144,8 +211,8 @@ class LayerNorm(Module):
         eps: float = 1e-5,
         elementwise_affine: bool = True,
         bias: bool = True,
-        dtype: DType | str | None = None,
         device: str | None = None,
+        dtype: DType | str | None = None,
     ) -> None:
         super().__init__()
         dtype = factory_dtype(dtype, "LayerNorm")
@@ -160,7 +227,10 @@ class LayerNorm(Module):
         return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class _BatchNorm(Module):
@@ -177,15 +247,17 @@ class _BatchNorm(Module):
         momentum: float | None = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
-        dtype: DType | str | None = None,
         device: str | None = None,
+        dtype: DType | str | None = None,
+        *,
+        bias: bool = True,
     ) -> None:
         super().__init__()
         dtype = factory_dtype(dtype, type(self).__name__)
         self.num_features, self.eps, self.momentum = num_features, float(eps), momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = Parameter(ones((num_features,), dtype=dtype)) if affine else None
-        self.bias = Parameter(zeros((num_features,), dtype=dtype)) if affine else None
+        self.bias = Parameter(zeros((num_features,), dtype=dtype)) if affine and bias else None
         if track_running_stats:
             self.register_buffer("running_mean", zeros((num_features,), dtype=dtype))
             self.register_buffer("running_var", ones((num_features,), dtype=dtype))
@@ -222,7 +294,7 @@ class _BatchNorm(Module):
     def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-            f"track_running_stats={self.track_running_stats}"
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
         )
 
 

@@ -109,6 +109,11 @@ class MaxPool1d(MaxPool2d):
         )
 
 
+def _single(v: Any) -> tuple[int, ...]:
+    """torch's 1-d pooling attributes are 1-tuples: kernel_size=(2,) in the repr."""
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,)
+
+
 class AvgPool1d(Module):
     """1-d average pooling of (N, C, L) or (C, L) input (see ``F.avg_pool1d``).
 
@@ -136,7 +141,8 @@ class AvgPool1d(Module):
         )
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        k, s, p = _single(self.kernel_size), _single(self.stride), _single(self.padding)
+        return f"kernel_size={k}, stride={s}, padding={p}"
 
 
 class AdaptiveAvgPool2d(Module):
@@ -201,6 +207,10 @@ class Upsample(Module):
             raise NotImplementedError(
                 f"Upsample: mode {mode!r} is not implemented (only 'nearest' and 'nearest-exact')"
             )
+        if isinstance(scale_factor, tuple):  # stored as floats, as torch (its repr shows 2.0)
+            scale_factor = tuple(float(f) for f in scale_factor)
+        else:
+            scale_factor = float(scale_factor) if scale_factor else None
         self.size, self.scale_factor, self.mode = size, scale_factor, mode
         self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
 
@@ -236,9 +246,9 @@ def _pad4(padding: IntOrPair) -> tuple[int, ...]:
 class _Pad2d(Module):
     mode = "constant"
 
-    def __init__(self, padding: IntOrPair, value: float = 0.0) -> None:
+    def __init__(self, padding: IntOrPair) -> None:  # torch's: only ConstantPad2d takes a value
         super().__init__()
-        self.padding, self.value = _pad4(padding), value
+        self.padding, self.value = _pad4(padding), 0.0
         if len(self.padding) != 4:
             raise ValueError(f"{type(self).__name__}: padding must be an int or 4 ints, got {padding!r}")
 
@@ -261,6 +271,13 @@ class ZeroPad2d(_Pad2d):
 
 class ConstantPad2d(_Pad2d):
     """Padding of the last two dims with ``value``: an int or (left, right, top, bottom)."""
+
+    def __init__(self, padding: IntOrPair, value: float) -> None:
+        super().__init__(padding)
+        self.value = value
+
+    def extra_repr(self) -> str:
+        return f"padding={self.padding}, value={self.value}"
 
 
 class ReflectionPad2d(_Pad2d):
