@@ -31,7 +31,12 @@ __attribute__((always_inline)) inline float exp_f32(float x) {
     float y = p * r * r + r + 1.0f;
     // 2^n as two normal halves, since 2^128 itself is not a float.
     const int32_t k = static_cast<int32_t>(n), k1 = k / 2, k2 = k - k1;
-    const float r_out = underflow ? 0.0f : y * bits_to_float((k1 + 127) << 23) * bits_to_float((k2 + 127) << 23);
+    // The exponent field is shifted as unsigned: on the underflow path k + 127 can be negative, and a left
+    // shift of a negative int is undefined in C++17 (the value is discarded there, but UBSan flags it).
+    const auto pow2 = [](int32_t e) {
+        return bits_to_float(static_cast<int32_t>(static_cast<uint32_t>(e + 127) << 23));
+    };
+    const float r_out = underflow ? 0.0f : y * pow2(k1) * pow2(k2);
     return overflow ? __builtin_inff() : r_out;
 }
 
