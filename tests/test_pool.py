@@ -520,8 +520,18 @@ def test_batch_norm_training_gradients(device):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(
     "k, s, ceil",
-    [(2, 2, False), (2, 2, True), (2, 1, False), ((2, 2), (3, 1), True), (3, 3, False), (3, 3, True),
-     ((2, 3), (2, 3), False), ((3, 2), (1, 2), True), (1, 1, False), (4, 2, False)],
+    [
+        (2, 2, False),
+        (2, 2, True),
+        (2, 1, False),
+        ((2, 2), (3, 1), True),
+        (3, 3, False),
+        (3, 3, True),
+        ((2, 3), (2, 3), False),
+        ((3, 2), (1, 2), True),
+        (1, 1, False),
+        (4, 2, False),
+    ],
 )
 def test_max_pool2d_fast_paths_match_torch(dtype, k, s, ceil):
     rng = np.random.default_rng(7)
