@@ -4,6 +4,7 @@
     python benchmarks/profile_mlp.py cprofile [--batch 64]               # Python-side breakdown
     python benchmarks/profile_mlp.py kernels [--batch 64]                # wall time per native kernel
     python benchmarks/profile_mlp.py tiny [--lib torch]                  # a + b on 16 floats
+    python benchmarks/profile_mlp.py gemms [--batch 8192] [--steps 20]   # each GEMM of the step vs NumPy
     valgrind --tool=callgrind python benchmarks/profile_mlp.py steps --steps N   # instruction counts
 
 Instruction counts are repeatable on a loaded machine where wall time is not: run ``steps`` under
@@ -125,9 +126,61 @@ def kernel_times(step, steps: int) -> None:
         print(f"  {name:24s} {t / steps * 1e6:8.1f} us  {counts[name] / steps:5.1f} calls/step")
 
 
+def mlp_gemms(batch: int, dtype=np.float32) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """The 8 products of one MLP step as (name, A, B) with the layouts the Linear primitive passes (W read
+    transposed in x @ W.T, g read transposed in g.T @ x)."""
+    rng = np.random.default_rng(0)
+    sizes = [784, 256, 128, 10]
+    acts = [rng.standard_normal((batch, n)).astype(dtype) for n in sizes]
+    ws = [rng.standard_normal((o, i)).astype(dtype) for i, o in zip(sizes[:-1], sizes[1:])]
+    out = []
+    for i, w in enumerate(ws):
+        out.append((f"fwd x@W{i + 1}.T", acts[i], w.T))
+    for i in (2, 1, 0):
+        g = acts[i + 1]
+        if i > 0:
+            out.append((f"bwd g@W{i + 1}", g, ws[i]))
+        out.append((f"bwd g.T@x{i + 1}", g.T, acts[i]))
+    return out
+
+
+def gemm_times(batch: int, steps: int) -> None:
+    """Min and median wall time of each product of the step, gradcore (gradcore._C.cpu.matmul into a reused
+    output) vs NumPy (np.matmul with out=), in GFLOP/s."""
+    import gradcore as gc
+    from gradcore import _C
+
+    total = {"gradcore": 0.0, "numpy": 0.0}
+    print(f"{'product':16s} {'M x N x K':>18s}   gradcore min/med (GFLOP/s)   numpy min/med (GFLOP/s)")
+    for name, a, b in mlp_gemms(batch):
+        (m, k), n = a.shape, b.shape[1]
+        # a transposed NumPy operand becomes a transposed gradcore view: the kernel sees the same strides
+        ta, tb = (gc.tensor(v) if v.flags.c_contiguous else gc.tensor(v.T.copy()).T for v in (a, b))
+        out = np.empty((m, n), a.dtype)
+        gout = gc.tensor(out)
+        fns = {
+            "gradcore": lambda ta=ta, tb=tb, gout=gout: _C.cpu.matmul(ta._data, tb._data, gout._data),
+            "numpy": lambda a=a, b=b, out=out: np.matmul(a, b, out=out),
+        }
+        row = f"{name:16s} {f'{m} x {n} x {k}':>18s}"
+        for lib, fn in fns.items():
+            for _ in range(3):
+                fn()
+            samples = []
+            for _ in range(steps):
+                t0 = time.perf_counter()
+                fn()
+                samples.append(time.perf_counter() - t0)
+            lo, med = min(samples), statistics.median(samples)
+            total[lib] += med
+            row += f"   {lo * 1e3:7.3f}/{med * 1e3:7.3f} ms ({2 * m * n * k / lo / 1e9:5.0f})"
+        print(row)
+    print(f"sum of medians: gradcore {total['gradcore'] * 1e3:.2f} ms, numpy {total['numpy'] * 1e3:.2f} ms")
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["time", "cprofile", "kernels", "tiny", "steps", "tinysteps"])
+    p.add_argument("mode", choices=["time", "cprofile", "kernels", "tiny", "steps", "tinysteps", "gemms"])
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--steps", type=int, default=0)
     p.add_argument("--lib", default="gradcore")
@@ -140,6 +193,9 @@ def main() -> None:
             return
         t = median_time(fn, 200, inner=200)
         print(f"{args.lib} tiny a + b (16 floats): {t * 1e6:.2f} us")
+        return
+    if args.mode == "gemms":
+        gemm_times(args.batch, args.steps or 20)
         return
     step = make_step(args.batch, args.lib)
     if args.mode == "steps":

@@ -23,6 +23,7 @@ namespace gc {
 #ifdef GC_WITH_CUDA
 void register_cuda(py::module_& m);  // bindings_cuda.cpp
 #endif
+void register_cpu_fast_path(py::module_& m);  // fastpath_cpu.cpp
 
 namespace {
 
@@ -245,6 +246,7 @@ void register_cpu(py::module_& m) {
     m.attr("cache_min_bytes") = cpu::kHostCacheMinBytes;
     m.def("memory_stats", [] { return cpu::host_memory_stats(); });
     m.def("empty_cache", [] { cpu::host_empty_cache(); });
+    register_cpu_fast_path(m);  // fast_add, fast_sub, ...: one call for a plain eager op (fastpath_cpu.cpp)
 }
 
 // DLPack capsule lifetime for python/gradcore/_dlpack_abi.py, in C because both hooks run wherever the

@@ -6,13 +6,25 @@
 //            > ic (MC rows, A block packed to stay in L2) > jr (NR) > ir (MR) > micro-kernel,
 // whose B micro-panel (KC x NR) stays in L1 while MR x NR accumulators live in vector registers.
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <utility>
 #include <vector>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 #include "gemm_cpu.h"
 #include "kernels.h"
 #include "parallel.h"
+
+#ifndef GC_GEMM_DIRECT_A
+#define GC_GEMM_DIRECT_A 1
+#endif
+#ifndef GC_GEMM_DIRECT_COL
+#define GC_GEMM_DIRECT_COL 1
+#endif
 
 namespace gc::cpu {
 namespace {
@@ -35,6 +47,10 @@ struct Tile {
 template <class T>
 using Vec = typename Tile<T>::Vec;
 
+// Read a row- (GC_GEMM_DIRECT_A) or column-major (GC_GEMM_DIRECT_COL) A in place rather than packing it
+// (see micro_kernel); compile-time switches for A/B timing.
+constexpr bool kGemmDirectA = GC_GEMM_DIRECT_A;
+
 template <class T>
 inline Vec<T> load(const T* p) {
     Vec<T> v;
@@ -44,15 +60,39 @@ inline Vec<T> load(const T* p) {
 template <class T>
 inline void store(T* p, Vec<T> v) { std::memcpy(p, &v, sizeof(v)); }
 
-// acc(R x NR) = Ap(R x kc, packed k-major in MR-row strips) @ Bp(kc x NR, packed k-major); then
-// C = acc (+ C). R = MR for full tiles; R = 4 or 8 for the last strip of an M that is not a multiple of
-// 12 (M = 64, 128, 256, 8192 in the MLP), which then goes straight to C instead of computing 12 rows
-// into a side buffer (at M = 64 that was 72 rows of work for 64).
-template <class T, int R = Tile<T>::MR>
-void micro_kernel(int64_t kc, const T* __restrict Ap, const T* __restrict Bp, T* C, int64_t ldc,
-                  bool accumulate) {
-    constexpr int MR = Tile<T>::MR, NV = Tile<T>::NV, W = Tile<T>::W, NR = Tile<T>::NR;
-    static_assert(R >= 1 && R <= MR, "R rows of an MR-row strip");
+// Stores the first n (< W) lanes of v at p (C + v with `add`): the right edge of C, written in place
+// instead of through a side buffer. AVX-512 masks when built for it, else a lane loop.
+template <class T>
+inline void store_partial(T* p, Vec<T> v, int n, bool add) {
+#if defined(__AVX512F__)
+    if constexpr (sizeof(T) == 4) {
+        const __mmask16 m = static_cast<__mmask16>((1u << n) - 1);
+        __m512 x = reinterpret_cast<__m512&>(v);
+        if (add) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, p));
+        _mm512_mask_storeu_ps(p, m, x);
+    } else {
+        const __mmask8 m = static_cast<__mmask8>((1u << n) - 1);
+        __m512d x = reinterpret_cast<__m512d&>(v);
+        if (add) x = _mm512_add_pd(x, _mm512_maskz_loadu_pd(m, p));
+        _mm512_mask_storeu_pd(p, m, x);
+    }
+#else
+    for (int l = 0; l < n; ++l) p[l] = add ? p[l] + v[l] : v[l];
+#endif
+}
+
+// acc(R x NV*W) = A(R x kc) @ Bp(kc x NR, packed k-major, first NV vectors used); then C = acc (+ C),
+// writing only the first `nc` columns. kDirectA says how A is read: 0 packed (k-major MR-row strips,
+// A[k * MR + i]); in place, with no packing pass, 1 row-major (A[i * lda + k]: the activations of
+// x @ W.T, whose scalar packing cost as much as the product when N is small) or 2 column-major
+// (A[k * lda + i]: g.T in the weight gradient g.T @ x). R is exact (1..MR), so an M that is not a
+// multiple of 12 computes no padding rows; NV = 1 serves strips of at most W columns (N = 10, where a
+// 12 x 32 tile did 10 useful columns of 32; the last 16 columns of N = 784).
+template <class T, int R, int NV, int kDirectA, bool kFullN = false>
+void micro_kernel(int64_t kc, const T* __restrict A, int64_t lda, const T* __restrict Bp, T* C, int64_t ldc,
+                  bool accumulate, int nc) {
+    constexpr int MR = Tile<T>::MR, W = Tile<T>::W, NR = Tile<T>::NR;
+    static_assert(R >= 1 && R <= MR && NV >= 1 && NV <= Tile<T>::NV, "an R x NV tile of the MR x NR one");
     Vec<T> acc[R][NV];
     for (int i = 0; i < R; ++i)
         for (int j = 0; j < NV; ++j) acc[i][j] = Vec<T>{};
@@ -60,16 +100,29 @@ void micro_kernel(int64_t kc, const T* __restrict Ap, const T* __restrict Bp, T*
         Vec<T> b[NV];
         for (int j = 0; j < NV; ++j) b[j] = load(Bp + k * NR + j * W);
         for (int i = 0; i < R; ++i) {
-            const T a = Ap[k * MR + i];
+            const T a = kDirectA == 1 ? A[i * lda + k] : kDirectA == 2 ? A[k * lda + i] : A[k * MR + i];
             for (int j = 0; j < NV; ++j) acc[i][j] += a * b[j];
         }
     }
     for (int i = 0; i < R; ++i)
         for (int j = 0; j < NV; ++j) {
             T* c = C + i * ldc + j * W;
-            store(c, accumulate ? load(c) + acc[i][j] : acc[i][j]);
+            const int n = nc - j * W;
+            if (kFullN || n >= W) store(c, accumulate ? load(c) + acc[i][j] : acc[i][j]);
+            else if (n > 0) store_partial(c, acc[i][j], n, accumulate);
         }
 }
+
+template <class T>
+using MicroKernel = void (*)(int64_t, const T*, int64_t, const T*, T*, int64_t, bool, int);
+
+// kernels[r - 1] computes r rows: one instantiation per row count, chosen once per strip.
+template <class T, int NV, int kDirectA, int... Rs>
+constexpr std::array<MicroKernel<T>, sizeof...(Rs)> kernel_table(std::integer_sequence<int, Rs...>) {
+    return {&micro_kernel<T, Rs + 1, NV, kDirectA>...};
+}
+template <class T, int NV, int kDirectA>
+inline constexpr auto kKernels = kernel_table<T, NV, kDirectA>(std::make_integer_sequence<int, Tile<T>::MR>{});
 
 // Packs rows [0, mc) x cols [0, kc) of A into MR-row strips, zero-padding the last strip.
 // The loop order follows A's unit stride, so each source line is read in order (power-of-two
@@ -98,6 +151,37 @@ void pack_a(int64_t mc, int64_t kc, const T* A, int64_t rs, int64_t cs, T* out) 
     }
 }
 
+#if defined(__AVX512F__)
+// dst[c * ldd + r] = src[r * ld + c] for a 16 x 16 float block: three rounds of in-lane and cross-lane
+// shuffles (64 in all) instead of 256 scalar loads and stores. Packs the transposed weight of x @ W.T,
+// about a quarter of the first layer's product at batch 64 when done element by element.
+inline void transpose16x16(const float* src, int64_t ld, float* dst, int64_t ldd) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * ld);
+    for (int i = 0; i < 16; i += 2) {  // t[i], lane L: r_i[4L], r_i+1[4L], r_i[4L+1], r_i+1[4L+1]; t[i+1]: +2
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {  // r[i + q], lane L: column 4L + q of rows i..i+3
+        const __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]);
+        const __m512d c = _mm512_castps_pd(t[i + 2]), d = _mm512_castps_pd(t[i + 3]);
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int q = 0; q < 4; ++q) {  // gather lane L of r[q], r[4+q], r[8+q], r[12+q]: column 4L + q
+        const __m512 u = _mm512_shuffle_f32x4(r[q], r[4 + q], 0x88), v = _mm512_shuffle_f32x4(r[q], r[4 + q], 0xdd);
+        const __m512 w = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0x88);
+        const __m512 x = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0xdd);
+        _mm512_storeu_ps(dst + q * ldd, _mm512_shuffle_f32x4(u, w, 0x88));
+        _mm512_storeu_ps(dst + (4 + q) * ldd, _mm512_shuffle_f32x4(v, x, 0x88));
+        _mm512_storeu_ps(dst + (8 + q) * ldd, _mm512_shuffle_f32x4(u, w, 0xdd));
+        _mm512_storeu_ps(dst + (12 + q) * ldd, _mm512_shuffle_f32x4(v, x, 0xdd));
+    }
+}
+#endif
+
 // Packs rows [0, kc) x cols [0, nc) of B into NR-column strips, zero-padding the last strip.
 // Row-major B is copied row by row; a transposed B (the weight in x @ W.T) is read along its rows.
 template <class T>
@@ -107,7 +191,20 @@ void pack_b(int64_t kc, int64_t nc, const T* B, int64_t rs, int64_t cs, T* out) 
         for (int64_t j0 = 0; j0 < nc; j0 += NR) {
             const int64_t cols = std::min<int64_t>(NR, nc - j0);
             T* strip = out + j0 * kc;
-            for (int64_t j = 0; j < cols; ++j) {
+            int64_t j = 0, k_simd = 0;
+#if defined(__AVX512F__)
+            if constexpr (sizeof(T) == 4) {  // 16 x 16 blocks through registers, the rest below
+                k_simd = kc / 16 * 16;
+                for (; j + 16 <= cols; j += 16)
+                    for (int64_t k = 0; k < k_simd; k += 16)
+                        transpose16x16(B + (j0 + j) * cs + k, cs, strip + k * NR + j, NR);
+                for (int64_t jj = 0; jj < j; ++jj) {
+                    const T* src = B + (j0 + jj) * cs;
+                    for (int64_t k = k_simd; k < kc; ++k) strip[k * NR + jj] = src[k];
+                }
+            }
+#endif
+            for (; j < cols; ++j) {
                 const T* src = B + (j0 + j) * cs;
                 for (int64_t k = 0; k < kc; ++k) strip[k * NR + j] = src[k];
             }
@@ -144,44 +241,88 @@ struct AlignedBuffer {
     AlignedBuffer& operator=(const AlignedBuffer&) = delete;
 };
 
-// One thread's share: the full GEMM over C's sub-block rows [m0, m1) x cols [n0, n1).
+// One thread's share: the full GEMM over C's sub-block rows [m0, m1) x cols [n0, n1); adds to C when
+// `acc_c` is set. K is cut into equal slices of at most KC (K = 288 as 144 + 144, not 256 + 32).
+// With Bpre (all of B packed by pack_b_all; only for n0 == 0), no B panel is packed here.
+// A row- or column-major A (a unit stride) is read in place by the micro-kernel instead of packed.
+// How gemm_block reads A (micro_kernel's kDirectA): 1 in place when row-major, 2 in place when
+// column-major (the weight gradients g.T @ x gained 2-100%), else 0, packed.
+inline int a_mode(int64_t rsa, int64_t csa) {
+    if (!kGemmDirectA) return 0;
+    if (csa == 1) return 1;
+    return (GC_GEMM_DIRECT_COL && rsa == 1) ? 2 : 0;
+}
+
+// K slices of at most KC, all of one length but the last.
+template <class T>
+int64_t k_slice(int64_t K) {
+    const int64_t slices = (K + Tile<T>::KC - 1) / Tile<T>::KC;
+    return (K + slices - 1) / slices;
+}
+
+// Packs all of B once, panel (jc, pc) at Bpre + jc * K + pc * round_up(nc, NR): the layout gemm_block reads
+// when it is handed a pre-packed B, so threads that split M share one packing instead of each redoing it.
+template <class T>
+void pack_b_all(int64_t N, int64_t K, const T* B, int64_t rsb, int64_t csb, T* Bpre) {
+    constexpr int NR = Tile<T>::NR, NC = Tile<T>::NC;
+    const int64_t kc_even = k_slice<T>(K);
+    for (int64_t jc = 0; jc < N; jc += NC) {
+        const int64_t nc = std::min<int64_t>(NC, N - jc), ncp = (nc + NR - 1) / NR * NR;
+        for (int64_t pc = 0; pc < K; pc += kc_even)
+            pack_b(std::min(kc_even, K - pc), nc, B + pc * rsb + jc * csb, rsb, csb, Bpre + jc * K + pc * ncp);
+    }
+}
+
 template <class T>
 void gemm_block(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const T* A, int64_t rsa,
-                int64_t csa, const T* B, int64_t rsb, int64_t csb, T* C, int64_t ldc) {
-    constexpr int MR = Tile<T>::MR, NR = Tile<T>::NR, KC = Tile<T>::KC, MC = Tile<T>::MC,
+                int64_t csa, const T* B, int64_t rsb, int64_t csb, T* C, int64_t ldc, bool acc_c,
+                const T* Bpre = nullptr) {
+    constexpr int MR = Tile<T>::MR, NR = Tile<T>::NR, W = Tile<T>::W, KC = Tile<T>::KC, MC = Tile<T>::MC,
                   NC = Tile<T>::NC;
     thread_local std::unique_ptr<AlignedBuffer<T>> a_buf, b_buf;
     if (!a_buf) a_buf = std::make_unique<AlignedBuffer<T>>(size_t(MC) * KC);
     if (!b_buf) b_buf = std::make_unique<AlignedBuffer<T>>(size_t(KC) * NC);
     T* Ap = a_buf->ptr;
     T* Bp = b_buf->ptr;
-    alignas(64) T edge[MR * NR];
-
+    const int direct_a = a_mode(rsa, csa);
+    const int64_t lda = direct_a == 1 ? rsa : csa;
+    const int64_t kc_even = k_slice<T>(K);
     for (int64_t jc = n0; jc < n1; jc += NC) {
         int64_t nc = std::min<int64_t>(NC, n1 - jc);
-        for (int64_t pc = 0; pc < K; pc += KC) {
-            int64_t kc = std::min<int64_t>(KC, K - pc);
-            bool accumulate = pc > 0;
-            pack_b(kc, nc, B + pc * rsb + jc * csb, rsb, csb, Bp);
+        for (int64_t pc = 0; pc < K; pc += kc_even) {
+            int64_t kc = std::min<int64_t>(kc_even, K - pc);
+            bool accumulate = acc_c || pc > 0;
+            const T* panel = Bp;
+            if (Bpre) panel = Bpre + jc * K + pc * ((nc + NR - 1) / NR * NR);  // n0 == 0: see pack_b_all
+            else pack_b(kc, nc, B + pc * rsb + jc * csb, rsb, csb, Bp);
             for (int64_t ic = m0; ic < m1; ic += MC) {
                 int64_t mc = std::min<int64_t>(MC, m1 - ic);
-                pack_a(mc, kc, A + ic * rsa + pc * csa, rsa, csa, Ap);
+                const T* a_blk = A + ic * rsa + pc * csa;
+                if (!direct_a) pack_a(mc, kc, a_blk, rsa, csa, Ap);
                 for (int64_t jr = 0; jr < nc; jr += NR) {
-                    int64_t nr = std::min<int64_t>(NR, nc - jr);
+                    const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
                     for (int64_t ir = 0; ir < mc; ir += MR) {
-                        int64_t mr = std::min<int64_t>(MR, mc - ir);
+                        const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
                         T* c = C + (ic + ir) * ldc + jc + jr;
-                        if (mr == MR && nr == NR) {
-                            micro_kernel(kc, Ap + ir * kc, Bp + jr * kc, c, ldc, accumulate);
-                        } else if (mr == 8 && nr == NR) {
-                            micro_kernel<T, 8>(kc, Ap + ir * kc, Bp + jr * kc, c, ldc, accumulate);
-                        } else if (mr == 4 && nr == NR) {
-                            micro_kernel<T, 4>(kc, Ap + ir * kc, Bp + jr * kc, c, ldc, accumulate);
-                        } else {  // edge tile: compute a full tile aside, copy the valid part
-                            micro_kernel(kc, Ap + ir * kc, Bp + jr * kc, edge, NR, false);
-                            for (int64_t i = 0; i < mr; ++i)
-                                for (int64_t j = 0; j < nr; ++j)
-                                    c[i * ldc + j] = accumulate ? c[i * ldc + j] + edge[i * NR + j] : edge[i * NR + j];
+                        const T* bp = panel + jr * kc;
+                        // Full tiles call the 12 x NR kernel directly (inlined); the rest go through the table.
+                        if (direct_a == 1) {
+                            if (mr == MR && nr == NR)
+                                micro_kernel<T, MR, 2, 1, true>(kc, a_blk + ir * rsa, lda, bp, c, ldc, accumulate, nr);
+                            else
+                                (nr <= W ? kKernels<T, 1, 1> : kKernels<T, 2, 1>)[mr - 1](
+                                    kc, a_blk + ir * rsa, lda, bp, c, ldc, accumulate, nr);
+                        } else if (direct_a == 2) {
+                            if (mr == MR && nr == NR)
+                                micro_kernel<T, MR, 2, 2, true>(kc, a_blk + ir, lda, bp, c, ldc, accumulate, nr);
+                            else
+                                (nr <= W ? kKernels<T, 1, 2> : kKernels<T, 2, 2>)[mr - 1](
+                                    kc, a_blk + ir, lda, bp, c, ldc, accumulate, nr);
+                        } else if (mr == MR && nr == NR) {
+                            micro_kernel<T, MR, 2, 0, true>(kc, Ap + ir * kc, 0, bp, c, ldc, accumulate, nr);
+                        } else {
+                            (nr <= W ? kKernels<T, 1, 0> : kKernels<T, 2, 0>)[mr - 1](
+                                kc, Ap + ir * kc, 0, bp, c, ldc, accumulate, nr);
                         }
                     }
                 }
@@ -194,7 +335,7 @@ void gemm_block(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const
 // 12 x 32 micro-tile would be 1/12 (M == 1) or 1/32 (N == 1) useful work. Memory-bound either way.
 template <class T>
 void gemv(int64_t L, int64_t K, const T* Mat, int64_t sl, int64_t sk, const T* v, int64_t sv, T* y,
-          bool threaded) {
+          bool threaded, bool acc_y) {
     constexpr int W = Tile<T>::W;
     auto rows = [&](int64_t l0, int64_t l1) {
         if (sk == 1) {  // each output a dot product of a contiguous row: W-lane partial sums
@@ -207,12 +348,13 @@ void gemv(int64_t L, int64_t K, const T* Mat, int64_t sl, int64_t sk, const T* v
                 T sum = T(0);
                 for (int i = 0; i < W; ++i) sum += acc[i];
                 for (; k < K; ++k) sum += m[k] * v[k * sv];
-                y[l] = sum;
+                y[l] = acc_y ? y[l] + sum : sum;
             }
             return;
         }
         // Otherwise axpy form: y += Mat[:, k] * v[k], unit-stride over l when Mat is column-major.
-        for (int64_t l = l0; l < l1; ++l) y[l] = T(0);
+        if (!acc_y)
+            for (int64_t l = l0; l < l1; ++l) y[l] = T(0);
         for (int64_t k = 0; k < K; ++k) {
             const T* col = Mat + k * sk;
             const T vk = v[k * sv];
@@ -226,12 +368,13 @@ void gemv(int64_t L, int64_t K, const T* Mat, int64_t sl, int64_t sk, const T* v
     else rows(0, L);
 }
 
-// One product C (M x N, contiguous, leading dim N) = A @ B, split over threads when it is large enough.
+// One product C (M x N, contiguous, leading dim N) = A @ B (C += A @ B with `acc_c`), split over threads
+// when it is large enough.
 template <class T>
 void gemm_one(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa, const T* B, int64_t rsb,
-              int64_t csb, T* C, bool threaded) {
-    if (N == 1) return gemv<T>(M, K, A, rsa, csa, B, rsb, C, threaded);
-    if (M == 1) return gemv<T>(N, K, B, csb, rsb, A, csa, C, threaded);
+              int64_t csb, T* C, bool threaded, bool acc_c = false) {
+    if (N == 1) return gemv<T>(M, K, A, rsa, csa, B, rsb, C, threaded, acc_c);
+    if (M == 1) return gemv<T>(N, K, B, csb, rsb, A, csa, C, threaded, acc_c);
     // Split C between threads along its longer side, in whole micro-tiles; small products stay serial.
     const double flops = 2.0 * M * N * K;
     int nt = (!threaded || flops < 2e6) ? 1 : num_threads();
@@ -239,13 +382,26 @@ void gemm_one(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t 
     int64_t extent = split_m ? M : N, unit = split_m ? Tile<T>::MR : Tile<T>::NR;
     int64_t units = (extent + unit - 1) / unit;
     nt = static_cast<int>(std::min<int64_t>(nt, units));
+    // A large product split along M shares one packed B and is cut into 4 ranges per thread, claimed as
+    // threads come: a worker that wakes late, or is preempted, still takes its share. (Along N each range
+    // would pack A again, unless A is read in place: row- or column-major.)
+    const bool fine = nt > 1 && flops >= 5e7 && (split_m || a_mode(rsa, csa) != 0);
+    const T* Bpre = nullptr;
+    thread_local std::unique_ptr<AlignedBuffer<T>> pre_buf;
+    thread_local size_t pre_size = 0;
+    if (fine && split_m) {
+        const size_t need = size_t((N + Tile<T>::NR - 1) / Tile<T>::NR * Tile<T>::NR) * K;
+        if (need > pre_size) pre_buf = std::make_unique<AlignedBuffer<T>>(pre_size = need);
+        pack_b_all(N, K, B, rsb, csb, pre_buf->ptr);
+        Bpre = pre_buf->ptr;
+    }
     auto work = [&](int64_t u0, int64_t u1) {
         int64_t lo = u0 * unit, hi = std::min(extent, u1 * unit);
-        if (split_m) gemm_block<T>(lo, hi, 0, N, K, A, rsa, csa, B, rsb, csb, C, N);
-        else gemm_block<T>(0, M, lo, hi, K, A, rsa, csa, B, rsb, csb, C, N);
+        if (split_m) gemm_block<T>(lo, hi, 0, N, K, A, rsa, csa, B, rsb, csb, C, N, acc_c, Bpre);
+        else gemm_block<T>(0, M, lo, hi, K, A, rsa, csa, B, rsb, csb, C, N, acc_c);
     };
     if (nt <= 1) work(0, units);
-    else parallel_for(units, units / nt, work);
+    else parallel_for(units, units / nt, work, fine ? 4 : 1);
 }
 
 // (..., M, K) @ (..., K, N): batch dims equal (stride 0 where broadcast). A large product is split
@@ -285,15 +441,18 @@ void gemm(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
 
 template <class T>
 void gemm_strided(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa, const T* B, int64_t rsb,
-                  int64_t csb, T* C, bool threaded) {
+                  int64_t csb, T* C, bool threaded, bool accumulate) {
     if (M == 0 || N == 0) return;
-    if (K == 0) return std::fill(C, C + M * N, T(0));  // the packed loops would leave C unwritten
-    gemm_one<T>(M, N, K, A, rsa, csa, B, rsb, csb, C, threaded);
+    if (K == 0) {  // the packed loops would leave C unwritten
+        if (!accumulate) std::fill(C, C + M * N, T(0));
+        return;
+    }
+    gemm_one<T>(M, N, K, A, rsa, csa, B, rsb, csb, C, threaded, accumulate);
 }
 template void gemm_strided<float>(int64_t, int64_t, int64_t, const float*, int64_t, int64_t, const float*, int64_t,
-                                  int64_t, float*, bool);
+                                  int64_t, float*, bool, bool);
 template void gemm_strided<double>(int64_t, int64_t, int64_t, const double*, int64_t, int64_t, const double*,
-                                   int64_t, int64_t, double*, bool);
+                                   int64_t, int64_t, double*, bool, bool);
 
 void matmul(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
     check_matmul_args(a, b, out);

@@ -47,6 +47,7 @@ def test_vae_example_trains_and_writes_pictures(tmp_path):
 MODULES = [
     "gradcore",
     "gradcore.tensor",
+    "gradcore.tensor_hooks",
     "gradcore.autograd",
     "gradcore.creation",
     "gradcore.dlpack",

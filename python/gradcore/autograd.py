@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 import weakref
 from collections.abc import Sequence
@@ -34,6 +35,8 @@ _autocast_hook: Any = None  # set by autocast.py while a region is open: (cls, i
 def register_tensor_type(cls: type) -> None:
     global _tensor_type
     _tensor_type = cls
+    # The native fast path reads the Tensor's slots and this module's _autocast_hook / _anomaly_scopes.
+    backend._C.cpu.register_fast_path(cls, sys.modules[__name__])
 
 
 def is_grad_enabled() -> bool:
@@ -320,6 +323,12 @@ class Function:
 
     def check_versions(self) -> None:
         """Raises if a saved input was written in place after this call was recorded."""
+        for t, v in zip(self.parents, self._versions):  # the common case first: no input was written
+            vc = t._vc
+            if vc is not None and vc[0] != v:
+                break
+        else:
+            return
         for t in self.saved:
             if not isinstance(t, _tensor_type):
                 continue
@@ -369,21 +378,39 @@ def _topological_order(roots: list[Any]) -> list[Any]:
     order: list[Any] = []
     seen: set[int] = set()
     stack: list[tuple[Any, bool]] = [(r, False) for r in reversed(roots)]
+    push = stack.append
+    # _children inlined, no generators (this runs once per backward() over every node of the graph).
     while stack:
         node, done = stack.pop()
         if done:
             order.append(node)
             continue
-        if id(node) in seen:
+        key = id(node)
+        if key in seen:
             continue
-        seen.add(id(node))
-        stack.append((node, True))
-        kids = [c for c in _children(node) if id(c) not in seen]
+        seen.add(key)
+        if not isinstance(node, Function):  # a leaf has no children: it is done at once
+            order.append(node)
+            continue
+        push((node, True))
         # Leaves go on the stack first, so they are visited last: in the reversed order backward runs,
         # a leaf's gradient is then accumulated right after its consumer's backward, not after the whole
         # graph (as torch's engine does; DistributedDataParallel starts its all-reduces from there).
-        stack.extend((c, False) for c in kids if not isinstance(c, Function))
-        stack.extend((c, False) for c in kids if isinstance(c, Function))
+        fns = None
+        for p, pf, need in zip(node.parents, node.parent_fns, node.needs_input_grad):
+            if not need:
+                continue
+            if pf is None:
+                if p._requires_grad and id(p) not in seen:
+                    push((p, False))
+            elif id(pf) not in seen:
+                if fns is None:
+                    fns = [pf]
+                else:
+                    fns.append(pf)
+        if fns is not None:
+            for pf in fns:
+                push((pf, False))
     return order
 
 
@@ -530,7 +557,8 @@ def _reverse_pass(
                     g = _run_hooks(hooks, g)
                 if capture is None:
                     node._accumulate_grad(g if create_graph else g.detach())
-                    _run_post_accumulate_hooks(node)
+                    if _post_accumulate_hooks:
+                        _run_post_accumulate_hooks(node)
                 elif id(node) in capture:
                     captured[id(node)] = g
                 continue
@@ -563,20 +591,27 @@ def _reverse_pass(
                 in_grads = fn.backward(g)
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
-            for i, (parent, pf, pg) in enumerate(zip(fn.parents, fn.parent_fns, in_grads)):
-                if pg is None or not fn.needs_input_grad[i]:
+            # Slots and storage shapes read directly: this loop runs for every edge of the graph.
+            i = -1
+            for parent, pf, pg, need in zip(fn.parents, fn.parent_fns, in_grads, fn.needs_input_grad):
+                i += 1
+                if pg is None or not need:
                     continue
-                child = pf if pf is not None else parent
-                if pf is None and not parent.requires_grad:
-                    continue
+                if pf is None:
+                    if not parent._requires_grad:
+                        continue
+                    key = id(parent)
+                else:
+                    key = id(pf)
                 if anomaly:
                     _check_finite(pg, f"the backward of {type(fn).__name__} (gradient of input {i})")
-                if pg.shape != parent.shape:
+                if pg._data.shape != parent._data.shape:
                     raise RuntimeError(
                         f"internal error: {type(fn).__name__}.backward gave a gradient of shape "
                         f"{pg.shape} for an input of shape {parent.shape}"
                     )
-                prev = grads.get(id(child))
-                grads[id(child)] = pg if prev is None else prev + pg
+                prev = grads.get(key)
+                grads[key] = pg if prev is None else prev + pg
             if not retain_graph:
-                fn.release()
+                fn.saved = ()  # release(), inlined
+                fn.released = True

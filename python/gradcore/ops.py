@@ -118,7 +118,15 @@ class Relu(_Unary):
 
     def backward(self, g):
         (x,) = self.saved
-        return ReluBackward.apply(g, x)
+        state = _autograd._state
+        if state.enabled or state.anomaly or _autograd._autocast_hook is not None:
+            return ReluBackward.apply(g, x)  # a graph to record (create_graph), or a mode that sees each op
+        # No graph: the kernel straight away, without ReluBackward's Function (once per ReLU per step).
+        device, gd = g.device, g._data
+        out = (_BACKENDS.get(device) or backend.get(device)).empty(gd.shape, gd.dtype)
+        relu_grad = _KERNELS.get((device, "binary_relu_grad")) or backend.kernel(device, "binary_relu_grad")
+        relu_grad(gd, x._data, out)
+        return _autograd._tensor_type._wrap(out, device)
 
 
 class ReluBackward(Function):
@@ -620,22 +628,34 @@ class Linear(Function):
     ever made; the bias is added into the matmul's output buffer."""
 
     def forward(self, x, weight, bias=None):
-        check_matmul_operands(x, (weight.shape[1], weight.shape[0]), weight.dtype, "linear")
-        if bias is not None and (bias.shape != (weight.shape[0],) or bias.dtype is not weight.dtype):
-            raise ValueError(f"linear: bias must have shape ({weight.shape[0]},) and dtype {weight.dtype}")
-        self.save(x, weight)
-        be = backend.get(x.device)
-        out = be.empty((x.shape[0], weight.shape[0]), x.dtype.np)
-        backend.kernel(x.device, "matmul")(x._data, be.permute(weight._data, (1, 0)), out)
+        # The common case is checked on the storages (no property calls: this runs per layer per step);
+        # anything else goes through the full checks and their messages.
+        xd, wd = x._data, weight._data
+        xs, ws, dt = xd.shape, wd.shape, xd.dtype
+        if not (len(xs) == 2 and len(ws) == 2 and xs[1] == ws[1] and dt is wd.dtype and dt.kind == "f"):
+            check_matmul_operands(x, (weight.shape[1], weight.shape[0]), weight.dtype, "linear")
+        if bias is not None and (bias._data.shape != (ws[0],) or bias._data.dtype is not wd.dtype):
+            if bias.shape != (weight.shape[0],) or bias.dtype is not weight.dtype:
+                raise ValueError(
+                    f"linear: bias must have shape ({weight.shape[0]},) and dtype {weight.dtype}"
+                )
+        self.saved = (x, weight)
+        device = x.device
+        be = _BACKENDS.get(device) or backend.get(device)
+        out = be.empty((xs[0], ws[0]), dt)
+        matmul = _KERNELS.get((device, "matmul")) or backend.kernel(device, "matmul")
+        matmul(xd, be.permute(wd, (1, 0)), out)
         if bias is not None:
-            backend.kernel(x.device, "binary_add")(out, bias._data, out)
+            add = _KERNELS.get((device, "binary_add")) or backend.kernel(device, "binary_add")
+            add(out, bias._data, out)
         return out
 
     def backward(self, g):
         x, weight = self.saved
         need = self.needs_input_grad
         # No create_graph (and no anomaly mode, which names each backward op): straight to the kernels.
-        if not is_grad_enabled() and not _autograd.is_anomaly_enabled():
+        state = _autograd._state
+        if not state.enabled and not state.anomaly:
             return self._backward_kernels(g, x, weight, need)
         gx = g @ weight if need[0] else None
         gw = g.T @ x if need[1] else None
@@ -647,27 +667,31 @@ class Linear(Function):
     def _backward_kernels(g, x, weight, need):
         """dx = g @ W, dW = g.T @ x (in W's layout: g read transposed in place), db = g summed over rows,
         with no Tensor-level Permute / MatMul / Sum nodes: 3 Functions' host work saved per layer."""
-        Tensor = _autograd._tensor_type  # no import statement on the hot path (~1 us each)
+        wrap = _autograd._tensor_type._wrap  # no import statement on the hot path (~1 us each)
         device = g.device
-        be = backend.get(device)
-        gd = contiguous_data(g)
+        be = _BACKENDS.get(device) or backend.get(device)
+        gd = g._data
+        if not be.is_contiguous(gd):
+            gd = contiguous_data(g)
         dtype = gd.dtype
-        matmul = backend.kernel(device, "matmul")
+        matmul = _KERNELS.get((device, "matmul")) or backend.kernel(device, "matmul")
         gx = gw = gb = None
         if need[0]:
-            out = be.empty(x.shape, dtype)
+            xd = x._data
+            out = be.empty(xd.shape, dtype)
             matmul(gd, weight._data, out)
-            gx = Tensor._wrap(out, device)
+            gx = wrap(out, device)
         if need[1]:
-            out = be.empty(weight.shape, dtype)
+            wd = weight._data
+            out = be.empty(wd.shape, dtype)
             matmul(be.permute(gd, (1, 0)), x._data, out)
-            gw = Tensor._wrap(out, device)
+            gw = wrap(out, device)
         if len(need) == 2:
             return gx, gw
         if need[2]:
             rows = be.empty((1, gd.shape[1]), dtype)
-            backend.kernel(device, "sum")(gd, rows)
-            gb = Tensor._wrap(be.view_reshape(rows, (gd.shape[1],)), device)
+            (_KERNELS.get((device, "sum")) or backend.kernel(device, "sum"))(gd, rows)
+            gb = wrap(be.view_reshape(rows, (gd.shape[1],)), device)
         return gx, gw, gb
 
 

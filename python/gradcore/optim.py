@@ -88,6 +88,16 @@ class Optimizer:
     def _check_group(self, group: dict[str, Any]) -> None:
         """Validates one group's hyperparameters (subclasses)."""
 
+    def __repr__(self) -> str:
+        """torch's form: the class name, then each group's hyperparameters in sorted order."""
+        out = type(self).__name__ + " ("
+        for i, group in enumerate(self.param_groups):
+            out += f"\nParameter Group {i}\n"
+            for key in sorted(group):
+                if key != "params":
+                    out += f"    {key}: {group[key]}\n"
+        return out + ")"
+
     @property
     def params(self) -> list[Tensor]:
         return [p for g in self.param_groups for p in g["params"]]
@@ -124,6 +134,12 @@ class Optimizer:
         state = self.state.setdefault(p, {})
         state["step"] = state.get("step", 0) + 1
         return state["step"]
+
+    @staticmethod
+    def _grad(p: Tensor, group: dict[str, Any]) -> Tensor:
+        """p's gradient, contiguous, negated for a group with torch's ``maximize``."""
+        g = p.grad.contiguous()
+        return -g if group.get("maximize", False) else g
 
     @staticmethod
     def _ema_(buf: Tensor, value: Tensor, decay: float) -> Tensor:
@@ -257,11 +273,19 @@ class SGD(Optimizer):
         dampening: float = 0.0,
         weight_decay: float = 0.0,
         nesterov: bool = False,
+        *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         self._check_nonnegative(momentum=momentum, weight_decay=weight_decay)
         defaults = dict(
             lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov
         )
+        # torch's flags: maximize ascends (the gradient is negated first); the rest only pick torch's
+        # implementation, accepted so code written for torch runs unchanged.
+        defaults.update(maximize=maximize, foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict[str, Any]) -> None:
@@ -283,7 +307,7 @@ class SGD(Optimizer):
                 for first, sub in ((True, fresh), (False, [p for p, h in zip(ps, has_buf) if h])):
                     if not sub:
                         continue
-                    grads = [p.grad.contiguous()._data for p in sub]
+                    grads = [self._grad(p, group)._data for p in sub]
                     # Without momentum the kernel never touches the buffers: no state is kept, as torch.
                     bufs = [self._buffer(p, "momentum_buffer")._data for p in sub] if mom else grads
                     backend.kernel(device, "sgd_step")(
@@ -315,6 +339,13 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         amsgrad: bool = False,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+        decoupled_weight_decay: bool = False,
     ) -> None:
         defaults = dict(
             lr=lr,
@@ -323,6 +354,17 @@ class Adam(Optimizer):
             weight_decay=weight_decay,
             amsgrad=amsgrad,
         )
+        # torch's flags: maximize ascends; decoupled_weight_decay=True is AdamW; the rest only pick
+        # torch's implementation.
+        defaults.update(
+            foreach=foreach,
+            maximize=maximize,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
+        )
+        if decoupled_weight_decay:
+            self.decoupled = True
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict[str, Any]) -> None:
@@ -358,9 +400,9 @@ class Adam(Optimizer):
                 for step, sps in by_step.items():
                     if group["amsgrad"]:
                         for p in sps:
-                            self._amsgrad_update(p, lr, b1, b2, eps, wd, step)
+                            self._amsgrad_update(p, lr, b1, b2, eps, wd, step, group.get("maximize", False))
                         continue
-                    grads, exp_avg, exp_avg_sq = self._adam_lists(sps)
+                    grads, exp_avg, exp_avg_sq = self._adam_lists(sps, group.get("maximize", False))
                     backend.kernel(device, "adam_step")(
                         self._written(sps),
                         grads,
@@ -376,12 +418,12 @@ class Adam(Optimizer):
                     )
         return loss
 
-    def _adam_lists(self, ps: list[Tensor]) -> tuple[list[Any], list[Any], list[Any]]:
+    def _adam_lists(self, ps: list[Tensor], maximize: bool = False) -> tuple[list[Any], list[Any], list[Any]]:
         """The storages of ps' gradients (contiguous) and moment buffers, one state lookup per parameter
         (this runs every step: the per-call work of ``_buffer`` twice per parameter added up)."""
         grads, exp_avg, exp_avg_sq = [], [], []
         for p in ps:
-            g = p._grad
+            g = -p._grad if maximize else p._grad
             if not backend.get(g.device).is_contiguous(g._data):
                 g = g.contiguous()
             grads.append(g._data)
@@ -399,9 +441,17 @@ class Adam(Optimizer):
         return grads, exp_avg, exp_avg_sq
 
     def _amsgrad_update(
-        self, p: Tensor, lr: float, b1: float, b2: float, eps: float, wd: float, step: int
+        self,
+        p: Tensor,
+        lr: float,
+        b1: float,
+        b2: float,
+        eps: float,
+        wd: float,
+        step: int,
+        maximize: bool = False,
     ) -> None:
-        g = p.grad
+        g = -p.grad if maximize else p.grad
         if wd and self.decoupled:
             p.copy_(p * (1.0 - lr * wd))
         elif wd:
@@ -428,8 +478,26 @@ class AdamW(Adam):
         eps: float = 1e-8,
         weight_decay: float = 0.01,
         amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize=maximize,
+            foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
+        )
 
 
 class RMSprop(Optimizer):
@@ -454,10 +522,17 @@ class RMSprop(Optimizer):
         weight_decay: float = 0.0,
         momentum: float = 0.0,
         centered: bool = False,
+        capturable: bool = False,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        differentiable: bool = False,
     ) -> None:
         self._check_nonnegative(alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
         defaults = dict(
             lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered
+        )
+        defaults.update(
+            capturable=capturable, foreach=foreach, maximize=maximize, differentiable=differentiable
         )
         super().__init__(params, defaults)
 
@@ -470,7 +545,8 @@ class RMSprop(Optimizer):
             wd, mom = float(group["weight_decay"]), float(group["momentum"])
             for p in (p for p in group["params"] if p.grad is not None):
                 self._next_step(p)
-                g = p.grad + p * wd if wd else p.grad
+                g = -p.grad if group.get("maximize", False) else p.grad
+                g = g + p * wd if wd else g
                 sq = self._buffer(p, "square_avg")
                 self._ema_(sq, g * g, alpha)
                 if group["centered"]:
@@ -493,3 +569,11 @@ from . import lr_scheduler  # noqa: E402  (gradcore.optim.lr_scheduler, as in to
 sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler  # so `import gradcore.optim.lr_scheduler` works
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+
+from .optim_extra import ASGD, Adadelta, Adafactor, Adagrad, Adamax, NAdam, RAdam, Rprop  # noqa: E402
+
+__all__ += ["ASGD", "Adadelta", "Adafactor", "Adagrad", "Adamax", "NAdam", "RAdam", "Rprop"]
+
+from .optim_lbfgs import LBFGS  # noqa: E402
+
+__all__ += ["LBFGS"]

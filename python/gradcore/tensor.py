@@ -11,6 +11,7 @@ import numpy as np
 
 from . import backend, linalg, ops, ops_index, reductions
 from . import inplace as _inplace
+from . import tensor_hooks as _hooks
 from .autograd import register_tensor_type, run_backward, unit_seed_for
 from .dtypes import (
     DTYPE_OF_NUMPY,
@@ -31,6 +32,12 @@ from .ops_index import wrap_dims as _dims_arg
 from .tensor_methods import TensorMethods
 
 _BASIC_INDEX = (int, np.integer, slice, type(None), type(Ellipsis))
+
+# One native call for a plain eager op (csrc/fastpath_cpu.cpp): CPU tensors that need no graph, same
+# dtype and shape, no autocast or anomaly mode. Anything else returns None: the ordinary path follows.
+_cpu = backend._C.cpu
+_fast_add, _fast_sub, _fast_mul = _cpu.fast_add, _cpu.fast_sub, _cpu.fast_mul
+_fast_neg, _fast_exp, _fast_relu = _cpu.fast_neg, _cpu.fast_exp, _cpu.fast_relu
 
 
 class Tensor(TensorMethods):
@@ -75,7 +82,8 @@ class Tensor(TensorMethods):
 
     @classmethod
     def _wrap(cls, data: Any, device: str) -> Tensor:
-        # Function.apply (autograd.py) inlines this body for speed: a slot added here goes there too.
+        # Function.apply (autograd.py) and the native fast path (csrc/fastpath_cpu.cpp, wrap) inline this
+        # body for speed: a slot added here goes there too (tests/test_fastpath.py checks the three agree).
         t = object.__new__(cls)
         t._data = data
         t.device = device
@@ -469,54 +477,13 @@ class Tensor(TensorMethods):
         """The Function that produced this tensor (None for leaves); ``name()`` and ``next_functions``."""
         return self._ctx
 
-    def retain_grad(self) -> None:
-        """Keeps ``.grad`` for this non-leaf tensor in the next backward passes (a no-op on leaves)."""
-        if not self.requires_grad:
-            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        if self._ctx is not None:
-            self._retains_grad = True
-
     @property
     def retains_grad(self) -> bool:
         return self._ctx is not None and getattr(self, "_retains_grad", False)
 
-    def register_hook(self, hook: Any) -> Any:
-        """Calls ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces the
-        gradient. Returns a handle whose ``remove()`` unregisters it.
-
-        Example:
-            >>> import gradcore as gc
-            >>> x = gc.tensor([1.0, 2.0], requires_grad=True)
-            >>> h = x.register_hook(lambda g: g * 10)
-            >>> x.sum().backward(); x.grad.tolist()
-            [10.0, 10.0]
-        """
-        if not self.requires_grad:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        owner = self._ctx if self._ctx is not None else self
-        if getattr(owner, "_hooks", None) is None:
-            owner._hooks = {}
-        return _HookHandle(owner._hooks, hook)
-
-    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
-        """Calls ``hook(tensor)`` on this leaf after backward has accumulated its gradient into ``.grad``
-        (torch's hook of that name; DistributedDataParallel starts its bucket reductions from it).
-        Returns a handle whose ``remove()`` unregisters it.
-
-        Example:
-            >>> import gradcore as gc
-            >>> w = gc.tensor([1.0, 2.0], requires_grad=True)
-            >>> h = w.register_post_accumulate_grad_hook(lambda p: print(p.grad.tolist()))
-            >>> (w * 3).sum().backward()
-            [3.0, 3.0]
-        """
-        if self._ctx is not None:
-            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
-        if not self.requires_grad:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        from .autograd import post_accumulate_hooks_for
-
-        return _HookHandle(post_accumulate_hooks_for(self), hook)
+    retain_grad = _hooks.retain_grad
+    register_hook = _hooks.register_hook
+    register_post_accumulate_grad_hook = _hooks.register_post_accumulate_grad_hook
 
     # ------------------------------------------------------------ elementwise
     def _coerce(self, other: Any) -> Tensor:
@@ -560,6 +527,9 @@ class Tensor(TensorMethods):
         return fn.apply(a, b)
 
     def __add__(self, o: Any) -> Tensor:
+        out = _fast_add(self, o)
+        if out is not None:
+            return out
         # _binary's fast path inlined for the most common op (one Python frame less per call).
         if isinstance(o, Tensor) and o.device == self.device and self._data.dtype is o._data.dtype:
             return ops.Add.apply(self, o)
@@ -569,6 +539,9 @@ class Tensor(TensorMethods):
         return self._binary(o, ops.Add, True)
 
     def __sub__(self, o: Any) -> Tensor:
+        out = _fast_sub(self, o)
+        if out is not None:
+            return out
         # Bool - bool raises in _binary: the fast path takes float tensors only.
         if isinstance(o, Tensor) and o.device == self.device and self._data.dtype is o._data.dtype:
             if self._data.dtype.kind == "f":
@@ -579,6 +552,9 @@ class Tensor(TensorMethods):
         return self._binary(o, ops.Sub, True)
 
     def __mul__(self, o: Any) -> Tensor:
+        out = _fast_mul(self, o)
+        if out is not None:
+            return out
         if isinstance(o, Tensor) and o.device == self.device and self._data.dtype is o._data.dtype:
             return ops.Mul.apply(self, o)
         return self._binary(o, ops.Mul)
@@ -612,6 +588,9 @@ class Tensor(TensorMethods):
         return self._float_binary(o, ops.Div, True)
 
     def __neg__(self) -> Tensor:
+        out = _fast_neg(self)
+        if out is not None:
+            return out
         if self.dtype is bool_:
             raise TypeError("negation of a bool tensor is not supported; use ~ or logical_not")
         return ops.Neg.apply(self)
@@ -718,7 +697,8 @@ class Tensor(TensorMethods):
         return fn.apply(self if self.dtype.is_floating else self.to(float32))
 
     def exp(self) -> Tensor:
-        return self._float_unary(ops.Exp)
+        out = _fast_exp(self)
+        return out if out is not None else self._float_unary(ops.Exp)
 
     def log(self) -> Tensor:
         return self._float_unary(ops.Log)
@@ -736,7 +716,8 @@ class Tensor(TensorMethods):
         return self._float_unary(ops.Erf)
 
     def relu(self) -> Tensor:
-        return ops.Relu.apply(self)
+        out = _fast_relu(self)
+        return out if out is not None else ops.Relu.apply(self)
 
     def abs(self) -> Tensor:
         return ops.Abs.apply(self)
@@ -1272,20 +1253,6 @@ class Tensor(TensorMethods):
 
 
 register_tensor_type(Tensor)
-
-
-class _HookHandle:
-    """What ``register_hook`` returns: ``remove()`` unregisters the hook."""
-
-    _next = 0
-
-    def __init__(self, hooks: dict, hook: Any) -> None:
-        _HookHandle._next += 1
-        self.id, self.hooks = _HookHandle._next, hooks
-        hooks[self.id] = hook
-
-    def remove(self) -> None:
-        self.hooks.pop(self.id, None)
 
 
 def _rebuild_tensor(cls: type, array: np.ndarray, device: str, requires_grad: bool) -> Tensor:

@@ -1,100 +1,27 @@
-// Runs the CUDA conv kernels (csrc/conv_cuda.cuh, csrc/implicit_gemm_cuda.cuh) on the host, unchanged:
-// each simulated thread is a ucontext coroutine, __syncthreads() a barrier over the block, __shared__ a
-// static shared by the block's threads. Checks the implicit-GEMM and direct variants against a plain loop
+// Runs the CUDA conv kernels (csrc/conv_cuda.cuh, csrc/implicit_gemm_cuda.cuh) on the host, unchanged,
+// in the simulation of tests/native/cuda_host_sim.h (threads as coroutines, __syncthreads a barrier). Checks the implicit-GEMM and direct variants against a plain loop
 // reference over many geometries, every tile shape, split-K plans, and the grid's y and z chunking.
 // Built and run by tests/test_conv_cuda_sim.py: the kernels' index maps are checked without a GPU.
-#include <ucontext.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <functional>
 #include <random>
 #include <string>
 #include <vector>
+#include "cuda_host_sim.h"
 
-struct SimDim3 {
-    unsigned x = 1, y = 1, z = 1;
-};
-static SimDim3 threadIdx, blockIdx, blockDim, gridDim;
-#define __global__
-#define __device__
-#define __host__
-#define __forceinline__ inline
-#define __launch_bounds__(n)
-#define __shared__ static
-#define __align__(n) __attribute__((aligned(n)))
 #define GC_IGEMM_CHECK_ALIGNMENT
-template <class T>
-inline T __ldg(const T* p) {
-    return *p;
-}
-void __syncthreads();
-using std::max;
-using std::min;
-
 #include "conv_cuda.cuh"
 
 namespace sim {
-constexpr size_t kStack = 128 * 1024;
-ucontext_t scheduler;
-std::vector<ucontext_t> ctx;
-std::vector<char> stacks;
-std::vector<int> state;  // 0 runnable, 1 waiting at the barrier, 2 finished
-int current = 0;
-const std::function<void()>* body = nullptr;
-long barrier_errors = 0;
-
-void entry() {
-    (*body)();
-    state[current] = 2;
-}
-
-// Runs kernel body f over grid x block threads, one block at a time.
-void launch(SimDim3 grid, unsigned threads, const std::function<void()>& f) {
-    gridDim = grid;
-    blockDim = {threads, 1, 1};
-    body = &f;
-    ctx.resize(threads);
-    state.assign(threads, 0);
-    stacks.resize(threads * kStack);
-    for (unsigned bz = 0; bz < grid.z; ++bz)
-        for (unsigned by = 0; by < grid.y; ++by)
-            for (unsigned bx = 0; bx < grid.x; ++bx) {
-                blockIdx = {bx, by, bz};
-                for (unsigned t = 0; t < threads; ++t) {
-                    getcontext(&ctx[t]);
-                    ctx[t].uc_stack.ss_sp = stacks.data() + t * kStack;
-                    ctx[t].uc_stack.ss_size = kStack;
-                    ctx[t].uc_link = &scheduler;
-                    makecontext(&ctx[t], entry, 0);
-                    state[t] = 0;
-                }
-                for (;;) {
-                    for (unsigned t = 0; t < threads; ++t) {
-                        if (state[t] != 0) continue;
-                        current = int(t);
-                        threadIdx = {t, 0, 0};
-                        swapcontext(&scheduler, &ctx[t]);
-                    }
-                    int waiting = 0, done = 0;
-                    for (unsigned t = 0; t < threads; ++t) (state[t] == 1 ? waiting : done)++;
-                    if (done == int(threads)) break;
-                    if (done > 0) {  // some threads left while others wait: a divergent __syncthreads
-                        barrier_errors++;
-                        break;
-                    }
-                    std::fill(state.begin(), state.end(), 0);
-                }
-            }
+// Runs kernel body f over grid x block threads (tests/native/cuda_host_sim.h); one launch site per lambda.
+template <class F>
+inline void launch(dim3 grid, unsigned threads, F&& f) {
+    gcsim::launch_kernel(gcsim::LaunchCfg(grid, dim3(threads)), f);
 }
 }  // namespace sim
-
-void __syncthreads() {
-    sim::state[sim::current] = 1;
-    swapcontext(&sim::ctx[sim::current], &sim::scheduler);
-}
 
 using namespace gc;
 using namespace gc::cuda;
@@ -107,8 +34,8 @@ void run_gemm(const P& p, int64_t groups, int splits, int k_chunk, int64_t cap_y
     const int64_t col_tiles = (int64_t(p.N) + TileT::BN - 1) / TileT::BN;
     const int64_t blocks_z = groups * splits;
     for (int64_t z0 = 0; z0 < blocks_z; z0 += chunk_z) {
-        SimDim3 grid{unsigned(row_tiles), unsigned(std::min(col_tiles, cap_y)),
-                     unsigned(std::min(chunk_z, blocks_z - z0))};
+        dim3 grid(unsigned(row_tiles), unsigned(std::min(col_tiles, cap_y)),
+                     unsigned(std::min(chunk_z, blocks_z - z0)));
         sim::launch(grid, igemm::kBlockThreads, [&] { igemm::implicit_gemm<P, TileT>(p, splits, k_chunk, z0); });
     }
 }
@@ -304,6 +231,7 @@ int main(int argc, char** argv) {
     }
     for (size_t i = 0; i < cases.size(); ++i) {
         const bool quick = i >= 16 && i % 4 != 0;  // every tile for the fixed cases and a quarter of the rest
+        gcsim::shared_racecheck = i < 4 && !std::getenv("GCSIM_NO_RACECHECK");  // every kernel and tile: enough
         check_case<float>(cases[i], rng, quick);
         check_case<double>(cases[i], rng, quick);
     }
@@ -321,7 +249,9 @@ int main(int argc, char** argv) {
             }
         }
     }
-    if (sim::barrier_errors) std::printf("FAIL %ld blocks left __syncthreads divergent\n", sim::barrier_errors);
-    std::printf("%zu cases, %ld failures\n", cases.size(), failures + sim::barrier_errors);
-    return failures + sim::barrier_errors ? 1 : 0;
+    for (const auto& e : gcsim::errors) std::printf("FAIL %s\n", e.c_str());
+    failures += long(gcsim::errors.size());
+    std::printf("%zu __shared__ variables watched\n", gcsim::shared_regions().size());
+    std::printf("%zu cases, %ld failures\n", cases.size(), failures);
+    return failures ? 1 : 0;
 }

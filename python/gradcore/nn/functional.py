@@ -291,3 +291,154 @@ __all__ += [
     "max_pool2d",
     "pad",
 ]
+
+# Added for torch parity: the functions behind the added modules (their own files).
+from .activation_functions import (  # noqa: E402
+    celu,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    logsigmoid,
+    mish,
+    prelu,
+    relu6,
+    selu,
+    softmin,
+    softplus,
+    softshrink,
+    softsign,
+    tanhshrink,
+    threshold,
+)
+from .conv1d import conv1d, conv_transpose1d  # noqa: E402
+from .distance import cosine_similarity, normalize, pairwise_distance  # noqa: E402
+from .dropout import alpha_dropout, dropout1d, dropout2d, dropout3d, feature_alpha_dropout  # noqa: E402
+from .layers_extra import (  # noqa: E402
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    bilinear,
+    fold,
+    pixel_shuffle,
+    pixel_unshuffle,
+    unfold,
+)
+from .loss_functions_extra import (  # noqa: E402
+    cosine_embedding_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    kl_div,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_soft_margin_loss,
+    poisson_nll_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
+from .normalization_extra import group_norm, instance_norm, rms_norm  # noqa: E402
+
+__all__ += [
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "alpha_dropout",
+    "bilinear",
+    "celu",
+    "conv1d",
+    "conv_transpose1d",
+    "cosine_embedding_loss",
+    "cosine_similarity",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "feature_alpha_dropout",
+    "fold",
+    "gaussian_nll_loss",
+    "glu",
+    "group_norm",
+    "hardshrink",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "hinge_embedding_loss",
+    "instance_norm",
+    "kl_div",
+    "logsigmoid",
+    "margin_ranking_loss",
+    "mish",
+    "multi_margin_loss",
+    "multilabel_soft_margin_loss",
+    "normalize",
+    "pairwise_distance",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "poisson_nll_loss",
+    "prelu",
+    "relu6",
+    "rms_norm",
+    "selu",
+    "soft_margin_loss",
+    "softmin",
+    "softplus",
+    "softshrink",
+    "softsign",
+    "tanhshrink",
+    "threshold",
+    "triplet_margin_loss",
+    "unfold",
+]
+
+from .layers_more import (  # noqa: E402
+    adaptive_max_pool1d_with_indices,
+    adaptive_max_pool2d_with_indices,
+    channel_shuffle,
+    gumbel_softmax,
+    local_response_norm,
+    lp_pool1d,
+    lp_pool2d,
+    max_pool1d_with_indices,
+    max_pool2d_with_indices,
+    max_unpool1d,
+    max_unpool2d,
+    pdist,
+    rrelu,
+)
+from .loss_functions_extra import multilabel_margin_loss, triplet_margin_with_distance_loss  # noqa: E402
+
+__all__ += [
+    "adaptive_max_pool1d_with_indices",
+    "adaptive_max_pool2d_with_indices",
+    "channel_shuffle",
+    "gumbel_softmax",
+    "local_response_norm",
+    "lp_pool1d",
+    "lp_pool2d",
+    "max_pool1d_with_indices",
+    "max_pool2d_with_indices",
+    "max_unpool1d",
+    "max_unpool2d",
+    "multilabel_margin_loss",
+    "pdist",
+    "rrelu",
+    "triplet_margin_with_distance_loss",
+]
+
+from .attention import scaled_dot_product_attention  # noqa: E402
+
+__all__ += ["scaled_dot_product_attention"]
+
+from .embedding_bag import embedding_bag  # noqa: E402
+
+__all__ += ["embedding_bag"]
+
+from .sampling import affine_grid, grid_sample  # noqa: E402
+
+__all__ += ["affine_grid", "grid_sample"]
+
+from .three_d import adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, conv3d, max_pool3d  # noqa: E402
+
+__all__ += ["adaptive_avg_pool3d", "adaptive_max_pool3d", "avg_pool3d", "conv3d", "max_pool3d"]
+
+from .ctc import ctc_loss  # noqa: E402
+
+__all__ += ["ctc_loss"]

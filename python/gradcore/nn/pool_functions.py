@@ -212,11 +212,14 @@ def interpolate(
         >>> F.interpolate(gc.tensor([[[[1.0, 2.0]]]]), scale_factor=2).tolist()
         [[[[1.0, 1.0, 2.0, 2.0], [1.0, 1.0, 2.0, 2.0]]]]
     """
-    if mode not in ("nearest", "nearest-exact"):
+    from .interpolate_linear import LINEAR_MODES  # the linear modes live in their own file
+
+    if mode not in ("nearest", "nearest-exact") and mode not in LINEAR_MODES:
         raise NotImplementedError(
-            f"interpolate: mode {mode!r} is not implemented (only 'nearest' and 'nearest-exact')"
+            f"interpolate: mode {mode!r} is not implemented (only 'nearest', 'nearest-exact', 'linear', "
+            "'bilinear', 'bicubic', 'trilinear' and 'area')"
         )
-    if align_corners is not None:
+    if align_corners is not None and mode not in LINEAR_MODES:
         raise ValueError("interpolate: align_corners only applies to the linear modes, not 'nearest'")
     if not isinstance(input, Tensor) or input.ndim not in (3, 4, 5):
         shape = input.shape if isinstance(input, Tensor) else type(input).__name__
@@ -241,6 +244,10 @@ def interpolate(
         raise ValueError(f"interpolate: output size {out_sizes} must be positive (input {input.shape})")
     if 0 in in_sizes:
         raise ValueError(f"interpolate: input spatial size {in_sizes} must be non-zero")
+    if mode in LINEAR_MODES:
+        from .interpolate_linear import linear_interpolate
+
+        return linear_interpolate(input, out_sizes, scales, mode, align_corners)
     out = input
     for i in range(k):
         shortcuts = mode == "nearest" and k == 2
