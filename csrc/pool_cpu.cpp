@@ -79,8 +79,7 @@ inline void max_row_inside(const T* xp, int64_t w, int64_t i, int64_t n, const P
             idx[j] = best;
         }
     } else {
-        // -inf first, as max_window: the first element then takes over unless it is -inf, and the start
-        // index is the window's first element either way, so the first comparison is folded into the start.
+        // Start as max_window does: -inf, and the window's first element as the index.
         for (int64_t j = 0; j < n; ++j) {
             y[j] = -INFINITY;
             idx[j] = r0 * w + j * sw;
