@@ -24,11 +24,92 @@ inline int64_t first_inside(int64_t start, int64_t step) {
     return start >= 0 ? start : start + ((-start + step - 1) / step) * step;
 }
 
+// One output of max pooling by the generic window walk, in torch's order: rows then columns, the first
+// maximum wins, a NaN takes over (the last NaN), and the start is the first element inside the plane even
+// when every value is -inf.
+template <class T>
+inline void max_window(const T* xp, int64_t h, int64_t w, int64_t i, int64_t j, const Pool2dParams& p, T* y,
+                       int64_t* idx) {
+    const int64_t hs = first_inside(i * p.sh - p.ph, p.dh);
+    const int64_t he = std::min(i * p.sh - p.ph + (p.kh - 1) * p.dh + 1, h);
+    const int64_t ws = first_inside(j * p.sw - p.pw, p.dw);
+    const int64_t we = std::min(j * p.sw - p.pw + (p.kw - 1) * p.dw + 1, w);
+    int64_t best = std::min(hs, h - 1) * w + std::min(ws, w - 1);
+    T m = -INFINITY;
+    for (int64_t a = hs; a < he; a += p.dh) {
+        for (int64_t b = ws; b < we; b += p.dw) {
+            // torch's test (the last NaN wins), as selects: random data defeats a branch
+            const T v = xp[a * w + b];
+            const bool take = v > m || v != v;
+            m = take ? v : m;
+            best = take ? a * w + b : best;
+        }
+    }
+    *y = m;
+    *idx = best;
+}
+
+// Output row i's columns [0, n) when padding is 0, dilation 1 and every window lies inside the plane: the
+// same comparisons as max_window in the same order, with the output row itself as the running max and
+// argmax, so each loop over j is a plain vectorisable pass (strided loads, compares, selects).
+// KH / KW > 0 fix the window at compile time (2x2: one pass, the max kept in registers).
+template <int KH, int KW, class T>
+inline void max_row_inside(const T* xp, int64_t w, int64_t i, int64_t n, const Pool2dParams& p, T* y,
+                           int64_t* idx) {
+    const int64_t sh = p.sh, sw = p.sw;
+    const int64_t kh = KH > 0 ? KH : p.kh, kw = KW > 0 ? KW : p.kw;
+    const int64_t r0 = i * sh;
+    if constexpr (KH == 2 && KW == 2) {
+        const T* x0 = xp + r0 * w;
+        const T* x1 = x0 + w;
+        for (int64_t j = 0; j < n; ++j) {
+            const int64_t c = j * sw;
+            T m = x0[c];
+            int64_t best = r0 * w + c;
+            bool take = x0[c + 1] > m || x0[c + 1] != x0[c + 1];
+            m = take ? x0[c + 1] : m;
+            best = take ? r0 * w + c + 1 : best;
+            take = x1[c] > m || x1[c] != x1[c];
+            m = take ? x1[c] : m;
+            best = take ? (r0 + 1) * w + c : best;
+            take = x1[c + 1] > m || x1[c + 1] != x1[c + 1];
+            m = take ? x1[c + 1] : m;
+            best = take ? (r0 + 1) * w + c + 1 : best;
+            y[j] = m;
+            idx[j] = best;
+        }
+    } else {
+        // Start as max_window does: -inf, and the window's first element as the index.
+        for (int64_t j = 0; j < n; ++j) {
+            y[j] = -INFINITY;
+            idx[j] = r0 * w + j * sw;
+        }
+        for (int64_t a = 0; a < kh; ++a) {
+            const T* xr = xp + (r0 + a) * w;
+            const int64_t base = (r0 + a) * w;
+            for (int64_t b = 0; b < kw; ++b) {
+                for (int64_t j = 0; j < n; ++j) {
+                    const T v = xr[j * sw + b];
+                    const bool take = v > y[j] || v != v;
+                    y[j] = take ? v : y[j];
+                    idx[j] = take ? base + j * sw + b : idx[j];
+                }
+            }
+        }
+    }
+}
+
 }  // namespace
 
 void max_pool2d_fwd(const ArrayView& x, const ArrayView& y, const ArrayView& idx, const Pool2dParams& p) {
     check_pool2d("max_pool2d", x, y, p, &idx);
     const int64_t h = x.shape[2], w = x.shape[3], oh = y.shape[2], ow = y.shape[3];
+    // Without padding or dilation, rows [0, oh_in) and columns [0, ow_in) have whole windows inside the
+    // plane (all of them unless ceil_mode added a partial last one): those take the vectorised rows.
+    const bool plain = p.ph == 0 && p.pw == 0 && p.dh == 1 && p.dw == 1;
+    const int64_t oh_in = plain && h >= p.kh ? std::min(oh, (h - p.kh) / p.sh + 1) : 0;
+    const int64_t ow_in = plain && w >= p.kw ? std::min(ow, (w - p.kw) / p.sw + 1) : 0;
+    const bool k22 = p.kh == 2 && p.kw == 2;
     dispatch_float(x.dtype, "max_pool2d", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
         for_planes(x, y, [&](int64_t plane) {
@@ -36,26 +117,15 @@ void max_pool2d_fwd(const ArrayView& x, const ArrayView& y, const ArrayView& idx
             T* yp = y.ptr<T>() + plane * oh * ow;
             int64_t* ip = idx.ptr<int64_t>() + plane * oh * ow;
             for (int64_t i = 0; i < oh; ++i) {
-                const int64_t hs = first_inside(i * p.sh - p.ph, p.dh);
-                const int64_t he = std::min(i * p.sh - p.ph + (p.kh - 1) * p.dh + 1, h);
-                for (int64_t j = 0; j < ow; ++j) {
-                    const int64_t ws = first_inside(j * p.sw - p.pw, p.dw);
-                    const int64_t we = std::min(j * p.sw - p.pw + (p.kw - 1) * p.dw + 1, w);
-                    // torch's start: the first element inside the plane, even when every value is -inf
-                    int64_t best = std::min(hs, h - 1) * w + std::min(ws, w - 1);
-                    T m = -INFINITY;
-                    for (int64_t a = hs; a < he; a += p.dh) {
-                        for (int64_t b = ws; b < we; b += p.dw) {
-                            // torch's test (the last NaN wins), as selects: random data defeats a branch
-                            const T v = xp[a * w + b];
-                            const bool take = v > m || v != v;
-                            m = take ? v : m;
-                            best = take ? a * w + b : best;
-                        }
-                    }
-                    yp[i * ow + j] = m;
-                    ip[i * ow + j] = best;
+                int64_t j = 0;
+                if (i < oh_in && ow_in > 0) {
+                    if (k22)
+                        max_row_inside<2, 2>(xp, w, i, ow_in, p, yp + i * ow, ip + i * ow);
+                    else
+                        max_row_inside<0, 0>(xp, w, i, ow_in, p, yp + i * ow, ip + i * ow);
+                    j = ow_in;
                 }
+                for (; j < ow; ++j) max_window(xp, h, w, i, j, p, yp + i * ow + j, ip + i * ow + j);
             }
         });
     });

@@ -512,3 +512,46 @@ def test_batch_norm_training_gradients(device):
     (tgx * torch.tensor(u_np)).sum().backward()
     assert_close(x.grad.cpu(), tx.grad.numpy(), atol=1e-10, rtol=1e-10, name="double backward x")
     assert_close(w.grad.cpu(), tw.grad.numpy(), atol=1e-10, rtol=1e-10, name="double backward w")
+
+
+# The CPU max-pool fast paths (no padding or dilation: vectorised rows for windows inside the plane, a
+# gather backward when windows tile the plane) against torch, in both dtypes: wide odd planes so the
+# vectorised loops run with tails, ceil_mode's partial last windows, ties, NaN, -inf, strided input.
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "k, s, ceil",
+    [
+        (2, 2, False),
+        (2, 2, True),
+        (2, 1, False),
+        ((2, 2), (3, 1), True),
+        (3, 3, False),
+        (3, 3, True),
+        ((2, 3), (2, 3), False),
+        ((3, 2), (1, 2), True),
+        (1, 1, False),
+        (4, 2, False),
+    ],
+)
+def test_max_pool2d_fast_paths_match_torch(dtype, k, s, ceil):
+    rng = np.random.default_rng(7)
+    arr = rng.integers(-2, 3, (2, 3, 13, 37)).astype(dtype)  # few values: ties everywhere
+    arr[0, 0, rng.integers(0, 13, 9), rng.integers(0, 37, 9)] = np.nan
+    arr[1, 2, :5, :7] = -np.inf  # windows of -inf only: the index is the window's first element
+    arr[1, 1, 3:5, 10:12] = [[-np.inf, np.nan], [np.nan, 1.0]]  # the last NaN wins
+    for view in (lambda t: t, lambda t: t.transpose(2, 3)[:, :, ::2]):  # contiguous, then a strided view
+        leaf, tleaf = gc.tensor(arr, requires_grad=True), torch.tensor(arr, requires_grad=True)
+        x, tx = view(leaf), view(tleaf)
+        got, gi = F.max_pool2d(x, k, s, ceil_mode=ceil, return_indices=True)
+        want, wi = TF.max_pool2d(tx, k, s, ceil_mode=ceil, return_indices=True)
+        assert got.dtype == x.dtype and got.shape == tuple(want.shape)
+        np.testing.assert_array_equal(got.numpy(), want.detach().numpy(), err_msg=f"{k} {s} {ceil}")
+        np.testing.assert_array_equal(gi.numpy(), wi.numpy(), err_msg=f"{k} {s} {ceil}")
+        g = rng.normal(size=tuple(want.shape)).astype(dtype)
+        g[0, 0, 0, :3] = -0.0  # a -0 gradient lands as +0, as torch's zero-fill + add gives
+        got.backward(gc.tensor(g))
+        want.backward(torch.tensor(g))
+        tol = 0 if np.array(s).min() >= np.array(k).max() else 1e-5  # overlapping windows sum in any order
+        np.testing.assert_allclose(leaf.grad.numpy(), tleaf.grad.numpy(), rtol=tol, atol=tol)
+        if tol == 0:
+            assert (np.signbit(leaf.grad.numpy()) == np.signbit(tleaf.grad.numpy())).all()
