@@ -43,6 +43,17 @@ def _check_betas(betas: tuple[float, float]) -> tuple[float, float]:
     return betas
 
 
+def _weight_decay(p: Tensor, g: Tensor, lr: float, wd: float, decoupled: bool = False) -> Tensor:
+    """Applies weight decay as torch does and returns the gradient to use: decoupled (p shrunk in place by
+    lr * wd, NAdamW/RAdamW) or L2 (wd * p added to the gradient)."""
+    if not wd:
+        return g
+    if decoupled:
+        p.copy_(p * (1 - lr * wd))
+        return g
+    return g + p * wd
+
+
 class _Simple(Optimizer):
     """Optimizers updated parameter by parameter with Tensor ops; ``_update(p, g, group, state)`` holds
     the algorithm (g already negated for maximize)."""
@@ -151,8 +162,7 @@ class Adadelta(_Simple):
 
     def _update(self, p: Tensor, g: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
         rho, eps, wd, lr = (float(group[k]) for k in ("rho", "eps", "weight_decay", "lr"))
-        if wd:
-            g = g + p * wd
+        g = _weight_decay(p, g, lr, wd)
         sq, acc = state["square_avg"], state["acc_delta"]
         sq.copy_(sq * rho + g * g * (1.0 - rho))
         delta = (acc + eps).sqrt() / (sq + eps).sqrt() * g
@@ -213,8 +223,7 @@ class Adagrad(_Simple):
 
     def _update(self, p: Tensor, g: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
         lr, wd, eps = float(group["lr"]), float(group["weight_decay"]), float(group["eps"])
-        if wd:
-            g = g + p * wd
+        g = _weight_decay(p, g, lr, wd)
         clr = lr / (1 + (state["step"] - 1) * float(group["lr_decay"]))
         s = state["sum"]
         s.copy_(s + g * g)
@@ -264,8 +273,7 @@ class Adamax(_Simple):
     def _update(self, p: Tensor, g: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
         lr, wd, eps = float(group["lr"]), float(group["weight_decay"]), float(group["eps"])
         b1, b2 = (float(b) for b in group["betas"])
-        if wd:
-            g = g + p * wd
+        g = _weight_decay(p, g, lr, wd)
         m, u = state["exp_avg"], state["exp_inf"]
         _lerp_(m, g, 1.0 - b1)
         u.copy_((u * b2).maximum(g.abs() + eps))
@@ -328,11 +336,7 @@ class NAdam(_Simple):
         b1, b2 = (float(b) for b in group["betas"])
         step, decay = state["step"], float(group["momentum_decay"])
         bc2 = 1 - b2**step
-        if wd:
-            if group["decoupled_weight_decay"]:
-                p.copy_(p * (1 - lr * wd))
-            else:
-                g = g + p * wd
+        g = _weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
         mu = b1 * (1.0 - 0.5 * (0.96 ** (step * decay)))
         mu_next = b1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * decay)))
         mu_product = state["mu_product"] = _scalar_mul(state["mu_product"], mu)
@@ -392,11 +396,7 @@ class RAdam(_Simple):
         lr, wd, eps = float(group["lr"]), float(group["weight_decay"]), float(group["eps"])
         b1, b2 = (float(b) for b in group["betas"])
         step = state["step"]
-        if wd:
-            if group["decoupled_weight_decay"]:
-                p.copy_(p * (1 - lr * wd))
-            else:
-                g = g + p * wd
+        g = _weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
         m, v = state["exp_avg"], state["exp_avg_sq"]
         _lerp_(m, g, 1.0 - b1)
         v.copy_(v * b2 + g * g * (1.0 - b2))
@@ -460,8 +460,7 @@ class ASGD(_Simple):
 
     def _update(self, p: Tensor, g: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
         lr, wd, lambd = float(group["lr"]), float(group["weight_decay"]), float(group["lambd"])
-        if wd:
-            g = g + p * wd
+        g = _weight_decay(p, g, lr, wd)
         eta, mu, ax = state["eta"], state["mu"], state["ax"]
         p.copy_(p * (1 - lambd * eta))
         p.copy_(p - g * eta)
