@@ -43,6 +43,29 @@ def _check_betas(betas: tuple[float, float]) -> tuple[float, float]:
     return betas
 
 
+def _floats(group: dict[str, Any], *names: str) -> list[float]:
+    """A param group's hyperparameters as Python floats (they may be given as ints or 0-d tensors)."""
+    return [float(group[k]) for k in names]
+
+
+def _adam_hyperparameters(group: dict[str, Any]) -> tuple[float, float, float, float, float]:
+    """lr, weight_decay, eps and the two betas of an Adam-family group, as floats."""
+    lr, wd, eps = _floats(group, "lr", "weight_decay", "eps")
+    b1, b2 = (float(b) for b in group["betas"])
+    return lr, wd, eps, b1, b2
+
+
+def _weight_decay(p: Tensor, g: Tensor, lr: float, wd: float, decoupled: bool = False) -> Tensor:
+    """Applies weight decay as torch does and returns the gradient to use: decoupled (p shrunk in place by
+    lr * wd, NAdamW/RAdamW) or L2 (wd * p added to the gradient)."""
+    if not wd:
+        return g
+    if decoupled:
+        p.copy_(p * (1 - lr * wd))
+        return g
+    return g + p * wd
+
+
 class _Simple(Optimizer):
     """Optimizers updated parameter by parameter with Tensor ops; ``_update(p, g, group, state)`` holds
     the algorithm (g already negated for maximize)."""
@@ -150,9 +173,8 @@ class Adadelta(_Simple):
         self._zeros(p, state, "square_avg", "acc_delta")
 
     def _update(self, p: Tensor, g: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
-        rho, eps, wd, lr = (float(group[k]) for k in ("rho", "eps", "weight_decay", "lr"))
-        if wd:
-            g = g + p * wd
+        rho, eps, wd, lr = _floats(group, "rho", "eps", "weight_decay", "lr")
+        g = _weight_decay(p, g, lr, wd)
         sq, acc = state["square_avg"], state["acc_delta"]
         sq.copy_(sq * rho + g * g * (1.0 - rho))
         delta = (acc + eps).sqrt() / (sq + eps).sqrt() * g
@@ -212,9 +234,8 @@ class Adagrad(_Simple):
             self._buffer(p, "sum").fill_(float(group["initial_accumulator_value"]))
 
     def _update(self, p: Tensor, g: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
-        lr, wd, eps = float(group["lr"]), float(group["weight_decay"]), float(group["eps"])
-        if wd:
-            g = g + p * wd
+        lr, wd, eps = _floats(group, "lr", "weight_decay", "eps")
+        g = _weight_decay(p, g, lr, wd)
         clr = lr / (1 + (state["step"] - 1) * float(group["lr_decay"]))
         s = state["sum"]
         s.copy_(s + g * g)
@@ -262,10 +283,8 @@ class Adamax(_Simple):
         self._zeros(p, state, "exp_avg", "exp_inf")
 
     def _update(self, p: Tensor, g: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
-        lr, wd, eps = float(group["lr"]), float(group["weight_decay"]), float(group["eps"])
-        b1, b2 = (float(b) for b in group["betas"])
-        if wd:
-            g = g + p * wd
+        lr, wd, eps, b1, b2 = _adam_hyperparameters(group)
+        g = _weight_decay(p, g, lr, wd)
         m, u = state["exp_avg"], state["exp_inf"]
         _lerp_(m, g, 1.0 - b1)
         u.copy_((u * b2).maximum(g.abs() + eps))
@@ -324,15 +343,10 @@ class NAdam(_Simple):
         self._zeros(p, state, "exp_avg", "exp_avg_sq")
 
     def _update(self, p: Tensor, g: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
-        lr, wd, eps = float(group["lr"]), float(group["weight_decay"]), float(group["eps"])
-        b1, b2 = (float(b) for b in group["betas"])
+        lr, wd, eps, b1, b2 = _adam_hyperparameters(group)
         step, decay = state["step"], float(group["momentum_decay"])
         bc2 = 1 - b2**step
-        if wd:
-            if group["decoupled_weight_decay"]:
-                p.copy_(p * (1 - lr * wd))
-            else:
-                g = g + p * wd
+        g = _weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
         mu = b1 * (1.0 - 0.5 * (0.96 ** (step * decay)))
         mu_next = b1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * decay)))
         mu_product = state["mu_product"] = _scalar_mul(state["mu_product"], mu)
@@ -389,14 +403,9 @@ class RAdam(_Simple):
         self._zeros(p, state, "exp_avg", "exp_avg_sq")
 
     def _update(self, p: Tensor, g: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
-        lr, wd, eps = float(group["lr"]), float(group["weight_decay"]), float(group["eps"])
-        b1, b2 = (float(b) for b in group["betas"])
+        lr, wd, eps, b1, b2 = _adam_hyperparameters(group)
         step = state["step"]
-        if wd:
-            if group["decoupled_weight_decay"]:
-                p.copy_(p * (1 - lr * wd))
-            else:
-                g = g + p * wd
+        g = _weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
         m, v = state["exp_avg"], state["exp_avg_sq"]
         _lerp_(m, g, 1.0 - b1)
         v.copy_(v * b2 + g * g * (1.0 - b2))
@@ -459,9 +468,8 @@ class ASGD(_Simple):
         self._zeros(p, state, "ax")
 
     def _update(self, p: Tensor, g: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
-        lr, wd, lambd = float(group["lr"]), float(group["weight_decay"]), float(group["lambd"])
-        if wd:
-            g = g + p * wd
+        lr, wd, lambd = _floats(group, "lr", "weight_decay", "lambd")
+        g = _weight_decay(p, g, lr, wd)
         eta, mu, ax = state["eta"], state["mu"], state["ax"]
         p.copy_(p * (1 - lambd * eta))
         p.copy_(p - g * eta)
@@ -594,7 +602,7 @@ class Adafactor(_Simple):
     def _update(self, p: Tensor, g: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
         from .dtypes import finfo
 
-        lr, wd, d = float(group["lr"]), float(group["weight_decay"]), float(group["d"])
+        lr, wd, d = _floats(group, "lr", "weight_decay", "d")
         eps1, eps2 = group["eps"]
         eps1 = finfo(p.dtype).eps if eps1 is None else float(eps1)
         step = float(state["step"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from ..creation import empty
 from ..dtypes import DType
@@ -17,9 +18,14 @@ _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 class _ConvNd(Module):
-    """What both layers share: arguments, parameters, torch's default init and repr."""
+    """What the convolution layers share: arguments, parameters, torch's default init and repr. The
+    spatial arguments are normalised by ``_tuple`` (pairs here; conv1d.py's layers take 1-tuples)."""
 
     transposed = False
+
+    @staticmethod
+    def _tuple(v: Any, what: str, name: str) -> tuple[int, ...]:
+        return _pair(v, what, name)
 
     def __init__(
         self,
@@ -55,18 +61,18 @@ class _ConvNd(Module):
         if padding_mode != "zeros" and self.transposed:
             raise ConvError(f"{name}: only 'zeros' padding mode is supported, got {padding_mode!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = _pair(kernel_size, "kernel_size", name)
-        self.stride = _pair(stride, "stride", name)
-        self.dilation = _pair(dilation, "dilation", name)
-        self.output_padding = _pair(output_padding, "output_padding", name)
+        self.kernel_size = self._tuple(kernel_size, "kernel_size", name)
+        self.stride = self._tuple(stride, "stride", name)
+        self.dilation = self._tuple(dilation, "dilation", name)
+        self.output_padding = self._tuple(output_padding, "output_padding", name)
         if isinstance(padding, str):
             if padding not in ("valid", "same"):
                 raise ConvError(f"{name}: invalid padding string {padding!r} (expected 'valid' or 'same')")
-            if padding == "same" and self.stride != (1, 1):
+            if padding == "same" and any(s != 1 for s in self.stride):
                 raise ConvError(f"{name}: padding='same' is not supported for strided convolutions")
-            self.padding: tuple[int, int] | str = padding
+            self.padding: tuple[int, ...] | str = padding
         else:
-            self.padding = _pair(padding, "padding", name)
+            self.padding = self._tuple(padding, "padding", name)
         self.groups, self.padding_mode = groups, padding_mode
         if min(self.kernel_size) <= 0:
             raise ConvError(f"{name}: kernel_size must be positive, got {self.kernel_size}")
@@ -83,27 +89,40 @@ class _ConvNd(Module):
     def reset_parameters(self) -> None:
         """torch's default: weight ~ kaiming_uniform(a=sqrt(5)), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
         and the bias from the same bound (fan_in from the weight's dims 1..3, as torch computes it)."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        _reset_conv_parameters(self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0, 0):
-            s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.output_padding != (0, 0):
-            s += f", output_padding={self.output_padding}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode}"
-        return s
+        return _conv_extra_repr(self)
+
+
+def _reset_conv_parameters(weight: Parameter, bias: Parameter | None) -> None:
+    """torch's default convolution init (kaiming_uniform(a=sqrt(5)) weight, bias from U(+-1/sqrt(fan_in))),
+    shared by the 1-d, 2-d and 3-d layers."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
+        bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        init.uniform_(bias, -bound, bound)
+
+
+def _conv_extra_repr(m: Module) -> str:
+    """torch's repr of a convolution layer of any rank: the arguments that differ from their defaults."""
+    n = len(m.kernel_size)
+    zeros, ones = (0,) * n, (1,) * n
+    s = f"{m.in_channels}, {m.out_channels}, kernel_size={m.kernel_size}, stride={m.stride}"
+    if m.padding != zeros:
+        s += f", padding={m.padding}"
+    if m.dilation != ones:
+        s += f", dilation={m.dilation}"
+    if getattr(m, "output_padding", zeros) != zeros:
+        s += f", output_padding={m.output_padding}"
+    if m.groups != 1:
+        s += f", groups={m.groups}"
+    if m.bias is None:
+        s += ", bias=False"
+    if m.padding_mode != "zeros":
+        s += f", padding_mode={m.padding_mode}"
+    return s
 
 
 class Conv2d(_ConvNd):

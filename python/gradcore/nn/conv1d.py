@@ -3,16 +3,12 @@ primitives on a unit-height view (N, C, 1, L), so they share the native kernels 
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from ..creation import empty
 from ..dtypes import DType
 from ..tensor import Tensor
-from . import init
-from .conv import _pad_mode
+from .conv import _ConvNd, _pad_mode
 from .conv_ops import ConvError, conv2d, conv_transpose2d
-from .module import Module, Parameter, factory_dtype
 
 Single = int | tuple[int]
 
@@ -104,94 +100,13 @@ def conv_transpose1d(
     return conv_transpose2d(x, w, bias, (1, s), (0, p), (0, op_), groups, (1, d)).squeeze(-2)
 
 
-class _Conv1dBase(Module):
-    transposed = False
+class _Conv1dBase(_ConvNd):
+    """The 2-d layers' argument handling, parameters, init and repr with 1-tuples for the spatial
+    arguments (kernel_size=(k,), as torch stores them)."""
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Single,
-        stride: Single,
-        padding: Any,
-        dilation: Single,
-        groups: int,
-        bias: bool,
-        padding_mode: str,
-        output_padding: Single,
-        device: str | None,
-        dtype: DType | str | None,
-    ) -> None:
-        super().__init__()
-        name = type(self).__name__
-        dtype = factory_dtype(dtype, name)
-        for what, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < (1 if what == "groups" else 0):
-                raise ConvError(
-                    f"{name}: {what} must be a {'positive' if what == 'groups' else 'non-negative'} "
-                    f"int, got {v!r}"
-                )
-        if in_channels % groups or out_channels % groups:
-            raise ConvError(
-                f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must be "
-                f"divisible by groups ({groups})"
-            )
-        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
-            raise ConvError(
-                f"{name}: padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
-                f"got {padding_mode!r}"
-            )
-        if padding_mode != "zeros" and self.transposed:
-            raise ConvError(f"{name}: only 'zeros' padding mode is supported, got {padding_mode!r}")
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = (_single(kernel_size, "kernel_size", name),)
-        self.stride = (_single(stride, "stride", name),)
-        self.dilation = (_single(dilation, "dilation", name),)
-        self.output_padding = (_single(output_padding, "output_padding", name),)
-        if isinstance(padding, str):
-            if padding not in ("valid", "same"):
-                raise ConvError(f"{name}: invalid padding string {padding!r} (expected 'valid' or 'same')")
-            if padding == "same" and self.stride != (1,):
-                raise ConvError(f"{name}: padding='same' is not supported for strided convolutions")
-            self.padding: tuple[int] | str = padding
-        else:
-            self.padding = (_single(padding, "padding", name),)
-        self.padding_mode = padding_mode
-        if self.kernel_size[0] <= 0:
-            raise ConvError(f"{name}: kernel_size must be positive, got {self.kernel_size}")
-        if self.transposed:
-            shape = (in_channels, out_channels // groups) + self.kernel_size
-        else:
-            shape = (out_channels, in_channels // groups) + self.kernel_size
-        self.weight = Parameter(empty(shape, dtype=dtype))
-        self.bias = Parameter(empty((out_channels,), dtype=dtype)) if bias else None
-        self.reset_parameters()
-        if device is not None:
-            self.to(device)
-
-    def reset_parameters(self) -> None:
-        """torch's default init: kaiming_uniform(a=sqrt(5)) weight, bias from U(+-1/sqrt(fan_in))."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
-
-    def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0,):
-            s += f", padding={self.padding}"
-        if self.dilation != (1,):
-            s += f", dilation={self.dilation}"
-        if self.output_padding != (0,):
-            s += f", output_padding={self.output_padding}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode}"
-        return s
+    @staticmethod
+    def _tuple(v: Any, what: str, name: str) -> tuple[int, ...]:
+        return (_single(v, what, name),)
 
 
 class Conv1d(_Conv1dBase):

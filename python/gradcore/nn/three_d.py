@@ -4,13 +4,12 @@ over (H, W), then a 1-d pool over D)."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from ..creation import empty
 from ..dtypes import DType
 from ..tensor import Tensor
-from . import init
+from .conv import _conv_extra_repr, _reset_conv_parameters
 from .conv_ops import ConvError, conv2d
 from .module import Module, Parameter, factory_dtype
 from .pool_functions import (
@@ -150,26 +149,13 @@ class Conv3d(Module):
             self.to(device)
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        _reset_conv_parameters(self.weight, self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         return conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0, 0, 0):
-            s += f", padding={self.padding}"
-        if self.dilation != (1, 1, 1):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+        return _conv_extra_repr(self)  # padding_mode is always 'zeros' here, so torch's Conv3d repr
 
 
 # ---------------------------------------------------------------- separable 3-d pools
