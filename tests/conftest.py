@@ -2,11 +2,16 @@
 a reason otherwise) and a check that no test leaves a device error pending for the next one."""
 
 import os
+import pathlib
+import sys
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 import gradcore as gc
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "native"))
+import cuda_sim_build  # noqa: E402 - tests/native: the CUDA host simulations' builder
 
 # Gradient properties run at least 200 examples each (issue 2); CI uses the same profile.
 settings.register_profile(
@@ -49,3 +54,25 @@ def _no_pending_device_error():
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "cuda: needs a CUDA GPU (or GRADCORE_EMULATE_CUDA=1)")
+
+
+def _sim_name(item) -> str | None:
+    """The simulation (tests/native/cuda_sim_build.SIMS) a tests/test_<name>_cuda_sim.py item runs."""
+    stem = pathlib.Path(str(item.fspath)).stem
+    name = stem[len("test_") : -len("_cuda_sim")] if stem.endswith("_cuda_sim") else None
+    return name if name in cuda_sim_build.SIMS else None
+
+
+def pytest_collection_modifyitems(config, items):
+    """The CUDA host simulations run last: they compile (minutes of CPU) in the background meanwhile."""
+    items.sort(key=lambda item: _sim_name(item) is not None)  # stable: every other order kept
+
+
+def pytest_collection_finish(session):
+    if session.config.option.collectonly:
+        return
+    cuda_sim_build.prebuild([n for n in map(_sim_name, session.items) if n is not None])
+
+
+def pytest_unconfigure(config):
+    cuda_sim_build.shutdown()

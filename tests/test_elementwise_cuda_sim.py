@@ -3,16 +3,8 @@ binary ops on the 16-byte vector path (with tails), the scalar contiguous path (
 strided path (broadcast operands, permuted outputs), comparisons and casts, in the host simulation of
 tests/native/cuda_host_sim.h under AddressSanitizer + UBSan, against the CPU twins, in two thread orders."""
 
-import importlib.util
-import pathlib
-
+import cuda_sim_build  # tests/native, on the path through tests/conftest.py
 import pytest
-
-_spec = importlib.util.spec_from_file_location(
-    "cuda_sim_build", pathlib.Path(__file__).resolve().parent / "native" / "cuda_sim_build.py"
-)
-cuda_sim_build = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cuda_sim_build)
 
 pytestmark = pytest.mark.skipif(
     cuda_sim_build.CXX is None, reason="no host C++ compiler (g++ or clang++) to build the simulation"
@@ -20,11 +12,8 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    out = tmp_path_factory.mktemp("elementwise_cuda_sim")
-    return cuda_sim_build.build(
-        out, "elementwise_cuda_sim.cpp", ["elementwise_cuda.cu"], ["elementwise_cpu.cpp"]
-    )
+def sim():
+    return cuda_sim_build.executable("elementwise")
 
 
 def test_cuda_elementwise_kernels_match_the_cpu_twins_on_the_host(sim):

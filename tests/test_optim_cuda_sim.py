@@ -3,16 +3,8 @@
 4096-element chunks included, in the host simulation of tests/native/cuda_host_sim.h under AddressSanitizer
 + UBSan, against the CPU twins, over lists of mixed sizes and dtypes that need several tables."""
 
-import importlib.util
-import pathlib
-
+import cuda_sim_build  # tests/native, on the path through tests/conftest.py
 import pytest
-
-_spec = importlib.util.spec_from_file_location(
-    "cuda_sim_build", pathlib.Path(__file__).resolve().parent / "native" / "cuda_sim_build.py"
-)
-cuda_sim_build = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cuda_sim_build)
 
 pytestmark = pytest.mark.skipif(
     cuda_sim_build.CXX is None, reason="no host C++ compiler (g++ or clang++) to build the simulation"
@@ -20,9 +12,8 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    out = tmp_path_factory.mktemp("optim_cuda_sim")
-    return cuda_sim_build.build(out, "optim_cuda_sim.cpp", ["optim_cuda.cu"], ["optim_cpu.cpp"])
+def sim():
+    return cuda_sim_build.executable("optim")
 
 
 def test_cuda_optim_kernels_match_the_cpu_twins_on_the_host(sim):

@@ -4,16 +4,8 @@ AddressSanitizer + UBSan, and compares max/avg pooling forward and backward (arg
 inputs, ceil_mode, padding, dilation, count_include_pad, divisor_override, grid-stride loops on a 1-SM
 device) with the CPU twins, bit for bit, in two thread orders."""
 
-import importlib.util
-import pathlib
-
+import cuda_sim_build  # tests/native, on the path through tests/conftest.py
 import pytest
-
-_spec = importlib.util.spec_from_file_location(
-    "cuda_sim_build", pathlib.Path(__file__).resolve().parent / "native" / "cuda_sim_build.py"
-)
-cuda_sim_build = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cuda_sim_build)
 
 pytestmark = pytest.mark.skipif(
     cuda_sim_build.CXX is None, reason="no host C++ compiler (g++ or clang++) to build the simulation"
@@ -21,9 +13,8 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    out = tmp_path_factory.mktemp("pool_cuda_sim")
-    return cuda_sim_build.build(out, "pool_cuda_sim.cpp", ["pool_cuda.cu"], ["pool_cpu.cpp"])
+def sim():
+    return cuda_sim_build.executable("pool")
 
 
 def test_cuda_pool_kernels_match_the_cpu_twins_on_the_host(sim):

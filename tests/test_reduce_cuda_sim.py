@@ -4,16 +4,8 @@ tests/native/cuda_host_sim.h under AddressSanitizer + UBSan: sum / max / min / p
 inputs through every kernel the host code picks (warp, block and thread per output, split partials, the
 empty fill), argmax / argmin (NaN, ties) and cumsum, against the CPU twins, in two thread orders."""
 
-import importlib.util
-import pathlib
-
+import cuda_sim_build  # tests/native, on the path through tests/conftest.py
 import pytest
-
-_spec = importlib.util.spec_from_file_location(
-    "cuda_sim_build", pathlib.Path(__file__).resolve().parent / "native" / "cuda_sim_build.py"
-)
-cuda_sim_build = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cuda_sim_build)
 
 pytestmark = pytest.mark.skipif(
     cuda_sim_build.CXX is None, reason="no host C++ compiler (g++ or clang++) to build the simulation"
@@ -21,9 +13,8 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    out = tmp_path_factory.mktemp("reduce_cuda_sim")
-    return cuda_sim_build.build(out, "reduce_cuda_sim.cpp", ["reduce_cuda.cu"], ["reduce_cpu.cpp"])
+def sim():
+    return cuda_sim_build.executable("reduce")
 
 
 def test_cuda_reductions_match_the_cpu_twins_on_the_host(sim):

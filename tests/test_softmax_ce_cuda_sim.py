@@ -5,16 +5,8 @@ tests/native/cuda_host_sim.h under AddressSanitizer + UBSan, against the CPU twi
 int32 / int64 targets, ignore_index and class counts around each block-size threshold, in two thread
 orders."""
 
-import importlib.util
-import pathlib
-
+import cuda_sim_build  # tests/native, on the path through tests/conftest.py
 import pytest
-
-_spec = importlib.util.spec_from_file_location(
-    "cuda_sim_build", pathlib.Path(__file__).resolve().parent / "native" / "cuda_sim_build.py"
-)
-cuda_sim_build = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cuda_sim_build)
 
 pytestmark = pytest.mark.skipif(
     cuda_sim_build.CXX is None, reason="no host C++ compiler (g++ or clang++) to build the simulation"
@@ -22,11 +14,8 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    out = tmp_path_factory.mktemp("softmax_ce_cuda_sim")
-    return cuda_sim_build.build(
-        out, "softmax_ce_cuda_sim.cpp", ["softmax_ce_cuda.cu"], ["softmax_ce_cpu.cpp"]
-    )
+def sim():
+    return cuda_sim_build.executable("softmax_ce")
 
 
 def test_cuda_softmax_ce_kernels_match_the_cpu_twin_on_the_host(sim):

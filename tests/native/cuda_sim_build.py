@@ -1,13 +1,29 @@
 """Builds and runs the host simulations of CUDA sources (tests/native/*_cuda_sim.cpp) for the pytest
 wrappers tests/test_*_cuda_sim.py: each csrc/*.cu goes through cu2host.py (launches become simulated
 launches), the driver includes it and links the CPU twins; all compiled with g++ -O1 under AddressSanitizer
-+ UBSan (without the sanitizer runtimes, plain)."""
++ UBSan (without the sanitizer runtimes, plain).
 
+The compiles are most of the suite's time (minutes of CPU), so they are shared and overlapped:
+- each object lands in a content-addressed cache (key: the compiler's version, the flags, the source, the
+  rewritten .cu text and every header under csrc/ and tests/native/), written under a temporary name then
+  renamed, so two pytest runs racing on one cache are safe; GRADCORE_SIM_CACHE picks the directory
+  (default build/cuda-sim-cache in the checkout, so a fresh clone starts empty).
+- tests/conftest.py calls prebuild() once collection is done: the selected simulations compile and then run
+  in background threads on the cores pytest's own (single-threaded) tests leave free, and the simulation
+  tests are moved to the end of the session. A test that needs a simulation still building waits for it,
+  and from then on every core compiles. The runs still happen in full, with the same arguments and the
+  same assertions (run() below), whether started in the background or by the test."""
+
+import concurrent.futures
+import hashlib
 import os
 import pathlib
 import shutil
 import subprocess
 import sys
+import threading
+import uuid
+from dataclasses import dataclass
 
 NATIVE = pathlib.Path(__file__).resolve().parent
 ROOT = NATIVE.parent.parent
@@ -19,63 +35,267 @@ sys.path.insert(0, str(NATIVE))
 from cu2host import transform  # noqa: E402
 
 
-def build(out: pathlib.Path, driver: str, cu_files: list[str], cpu_files: list[str]) -> pathlib.Path:
-    """Compiles tests/native/<driver> with csrc/<cu_files> rewritten into `out`, csrc/<cpu_files> linked."""
-    for cu in cu_files:
-        text = (CSRC / cu).read_text()
-        sim_source = out / cu.replace("_cuda.cu", "_cuda.sim.cpp")
-        sim_source.write_text(f'#line 1 "{CSRC / cu}"\n' + transform(text))
-    flags = [
-        "-std=c++17",
-        "-O1",
-        "-fopenmp",
-        f"-I{NATIVE}",
-        f"-I{NATIVE / 'sim_include'}",
-        f"-I{CSRC}",
-        f"-I{out}",
-    ]
-    exe = out / driver.replace(".cpp", "")
-    sources = [NATIVE / driver] + [CSRC / f for f in cpu_files]
+@dataclass(frozen=True)
+class Sim:
+    """One simulation: tests/native/<driver>, csrc/<cu> rewritten by cu2host.py, csrc/<cpu> linked in."""
 
-    def compile_all(extra: list[str]) -> subprocess.CompletedProcess:
-        procs = []
-        for src in sources:
-            obj = out / (src.stem + ".o")
-            procs.append(
-                (
-                    obj,
-                    subprocess.Popen(
-                        [CXX, *extra, *flags, "-c", str(src), "-o", str(obj)],
-                        stdout=subprocess.PIPE,
-                        stderr=subprocess.PIPE,
-                        text=True,
-                    ),
-                )
+    driver: str
+    cu: tuple[str, ...] = ()
+    cpu: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()  # the arguments its test runs it with (started early by prebuild)
+    flags: tuple[str, ...] = ("-fopenmp", "-I{native}", "-I{native}/sim_include", "-I{csrc}", "-I{gen}")
+    link: tuple[str, ...] = ("-fopenmp", "-pthread")
+    leaks: bool = False  # LeakSanitizer on
+
+
+# Longest compile first (measured CPU seconds, -O1 + ASan + UBSan), so the last to finish is a short one.
+SIMS = {
+    "elementwise": Sim(
+        "elementwise_cuda_sim.cpp",
+        ("elementwise_cuda.cu",),
+        ("elementwise_cpu.cpp",),
+        ("6",),
+        flags=Sim.flags + ("-include", "elementwise_sim_ops.h"),  # the ops the driver runs, only
+    ),
+    "reduce": Sim("reduce_cuda_sim.cpp", ("reduce_cuda.cu",), ("reduce_cpu.cpp",), ("16",)),
+    "index": Sim("index_cuda_sim.cpp", ("index_cuda.cu",), ("index_cpu.cpp",), ("24",)),
+    "pool": Sim("pool_cuda_sim.cpp", ("pool_cuda.cu",), ("pool_cpu.cpp",), ("60",)),
+    "conv": Sim("conv_cuda_sim.cpp", args=("8",), flags=("-I{csrc}",), link=()),
+    "softmax_ce": Sim("softmax_ce_cuda_sim.cpp", ("softmax_ce_cuda.cu",), ("softmax_ce_cpu.cpp",), ("6",)),
+    "rownorm": Sim("rownorm_cuda_sim.cpp", ("rownorm_cuda.cu",), ("rownorm_cpu.cpp",), ("8",)),
+    "optim": Sim("optim_cuda_sim.cpp", ("optim_cuda.cu",), ("optim_cpu.cpp",), ("4",)),
+    "matmul": Sim("matmul_cuda_sim.cpp", ("matmul_cuda.cu",), (), ("10",)),
+    "batchnorm": Sim("batchnorm_cuda_sim.cpp", flags=("-I{csrc}",), link=(), leaks=True),
+}
+
+
+def cache_dir() -> pathlib.Path:
+    d = pathlib.Path(os.environ.get("GRADCORE_SIM_CACHE") or ROOT / "build" / "cuda-sim-cache")
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _sha(*parts: bytes | str) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode() if isinstance(p, str) else p)
+        h.update(b"\0")
+    return h.hexdigest()[:32]
+
+
+_ident_lock = threading.Lock()
+_ident: str | None = None
+
+
+def _toolchain_and_headers() -> str:
+    """The compiler's version and every header an object could include: part of each cache key."""
+    global _ident
+    with _ident_lock:
+        if _ident is None:
+            version = subprocess.run([CXX, "--version"], capture_output=True, text=True).stdout
+            headers = sorted(
+                p
+                for pattern in ("*.h", "*.cuh", "*.inc", "*.hpp")
+                for base in (CSRC, NATIVE, NATIVE / "sim_include")
+                for p in base.glob(pattern)
             )
-        errors = ""
-        for _, p in procs:
-            _, err = p.communicate()
-            if p.returncode != 0:
-                errors += err
-        if errors:
-            return subprocess.CompletedProcess([], 1, "", errors)
-        return subprocess.run(
-            [CXX, *extra, "-fopenmp", "-pthread", *[str(o) for o, _ in procs], "-o", str(exe)],
-            capture_output=True,
-            text=True,
-        )
+            _ident = _sha(CXX, version, *(f"{p}\0" + p.read_text() for p in headers))
+        return _ident
 
-    done = compile_all(SANITIZE)
-    if done.returncode != 0 and "sanitize" in done.stderr:  # a toolchain without the sanitizer runtimes
-        done = compile_all([])
-    assert done.returncode == 0, done.stderr[-6000:]
+
+# ---- a few worker slots shared by every compile, link and run, granted in priority order
+class _Slots:
+    def __init__(self, width: int) -> None:
+        self.cv = threading.Condition()
+        self.width, self.busy, self.waiting = width, 0, []
+        self.procs: set[subprocess.Popen] = set()
+        self.closed = False
+
+    def widen(self) -> None:
+        """The main thread is waiting for a simulation: every core may compile now."""
+        with self.cv:
+            self.width = max(self.width, os.cpu_count() or 1)
+            self.cv.notify_all()
+
+    def call(self, priority: int, cmd: list[str], **kw) -> subprocess.CompletedProcess:
+        """Runs cmd once a slot is free and no job of a smaller priority waits."""
+        with self.cv:
+            ticket = (priority, len(self.waiting), uuid.uuid4().hex)
+            self.waiting.append(ticket)
+            self.cv.wait_for(lambda: self.closed or (self.busy < self.width and ticket == min(self.waiting)))
+            self.waiting.remove(ticket)
+            if self.closed:
+                self.cv.notify_all()
+                raise RuntimeError("cuda_sim_build: shut down")
+            self.busy += 1
+            self.cv.notify_all()
+        try:
+            timeout = kw.pop("timeout", None)
+            with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw) as p:
+                with self.cv:
+                    self.procs.add(p)
+                try:
+                    out, err = p.communicate(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    out, err = p.communicate()
+                    err += f"\ncuda_sim_build: killed after {timeout} s"
+                finally:
+                    with self.cv:
+                        self.procs.discard(p)
+            return subprocess.CompletedProcess(cmd, p.returncode, out, err)
+        finally:
+            with self.cv:
+                self.busy -= 1
+                self.cv.notify_all()
+
+    def close(self) -> None:
+        with self.cv:
+            self.closed = True
+            for p in self.procs:
+                p.kill()
+            self.cv.notify_all()
+
+
+# Leave one core to pytest's own tests while they run.
+_slots = _Slots(max(1, (os.cpu_count() or 1) - 1))
+_builds: dict[str, concurrent.futures.Future] = {}
+_runs: dict[tuple, concurrent.futures.Future] = {}
+_lock = threading.Lock()
+
+
+def _compile_all(name: str, sim: Sim, extra: list[str], priority: int) -> pathlib.Path:
+    """Compiles each object (or takes it from the cache) in parallel, links into the cache."""
+    cache = cache_dir()
+    texts = [(cu, transform((CSRC / cu).read_text())) for cu in sim.cu]
+    texts = [(cu, f'#line 1 "{CSRC / cu}"\n' + t) for cu, t in texts]
+    gen = cache / ("gen-" + _sha(*(f"{cu}\0{t}" for cu, t in texts)))
+    if texts and not gen.is_dir():
+        tmp = cache / f"tmp-{uuid.uuid4().hex}"
+        tmp.mkdir()
+        for cu, t in texts:
+            (tmp / cu.replace("_cuda.cu", "_cuda.sim.cpp")).write_text(t)
+        try:
+            tmp.rename(gen)
+        except OSError:  # another run made it first: same content
+            shutil.rmtree(tmp, ignore_errors=True)
+    flags = ["-std=c++17", "-O1"] + [f.format(native=NATIVE, csrc=CSRC, gen=gen) for f in sim.flags]
+    ident = _toolchain_and_headers()
+    sources = [NATIVE / sim.driver] + [CSRC / f for f in sim.cpu]
+
+    def one(src: pathlib.Path) -> pathlib.Path:
+        cmd = [CXX, *extra, *flags, "-c", str(src)]
+        obj = cache / (src.stem + "-" + _sha(ident, *cmd, src.read_text(), *(t for _, t in texts)) + ".o")
+        if not obj.exists():
+            tmp = obj.with_name(f"{obj.name}.{uuid.uuid4().hex}.tmp")
+            done = _slots.call(priority, [*cmd, "-o", str(tmp)])
+            if done.returncode != 0:
+                tmp.unlink(missing_ok=True)
+                raise _CompileError(done.stderr)
+            os.replace(tmp, obj)
+        return obj
+
+    with concurrent.futures.ThreadPoolExecutor(len(sources)) as pool:
+        objs = list(pool.map(one, sources))
+    cmd = [CXX, *extra, *sim.link, *map(str, objs)]
+    exe = cache / f"{name}-{_sha(*cmd)}"
+    if not exe.exists():
+        tmp = exe.with_name(f"{exe.name}.{uuid.uuid4().hex}.tmp")
+        done = _slots.call(priority, [*cmd, "-o", str(tmp)])
+        if done.returncode != 0:
+            tmp.unlink(missing_ok=True)
+            raise _CompileError(done.stderr)
+        os.replace(tmp, exe)
     return exe
 
 
-def run(exe: pathlib.Path, *args: str, expect: str) -> str:
-    """Runs a simulation; asserts a clean exit, its summary line and no sanitizer report. Returns stdout."""
-    env = {**os.environ, "ASAN_OPTIONS": "detect_leaks=0", "GRADCORE_NUM_THREADS": "1"}
-    done = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=900, env=env)
+class _CompileError(Exception):
+    pass
+
+
+def _build(name: str, priority: int) -> pathlib.Path:
+    sim = SIMS[name]
+    try:
+        return _compile_all(name, sim, SANITIZE, priority)
+    except _CompileError as e:
+        if "sanitize" not in str(e):
+            raise AssertionError(str(e)[-6000:]) from None
+    try:  # a toolchain without the sanitizer runtimes: still check the numbers
+        return _compile_all(name, sim, [], priority)
+    except _CompileError as e:
+        raise AssertionError(str(e)[-6000:]) from None
+
+
+def _start(fn, *args) -> concurrent.futures.Future:
+    fut: concurrent.futures.Future = concurrent.futures.Future()
+
+    def body():
+        try:
+            fut.set_result(fn(*args))
+        except BaseException as e:  # noqa: BLE001 - handed to whoever waits on the future
+            fut.set_exception(e)
+
+    threading.Thread(target=body, name=f"cuda_sim_build {args[0]}", daemon=True).start()
+    return fut
+
+
+def _build_and_run(name: str, priority: int) -> pathlib.Path:
+    exe = _build(name, priority)
+    sim = SIMS[name]
+    with _lock:
+        key = (str(exe), sim.args, sim.leaks)
+        if key not in _runs:
+            _runs[key] = _start(_run, exe, sim.args, sim.leaks, priority)
+    return exe
+
+
+def prebuild(names: list[str]) -> None:
+    """Starts building (then running, with its test's arguments) each named simulation in the background."""
+    if CXX is None:
+        return
+    order = list(SIMS)
+    with _lock:
+        for name in sorted(set(names), key=order.index):
+            if name not in _builds:
+                _builds[name] = _start(_build_and_run, name, order.index(name))
+
+
+def executable(name: str) -> pathlib.Path:
+    """The simulation's executable, built with ASan + UBSan (or taken from the cache)."""
+    with _lock:
+        if name not in _builds:
+            _builds[name] = _start(_build_and_run, name, -1)
+        fut = _builds[name]
+    if not fut.done():
+        _slots.widen()
+    return fut.result()
+
+
+def shutdown() -> None:
+    """Kills what is still compiling or running (an interrupted or -x session)."""
+    _slots.close()
+
+
+def _run(exe: pathlib.Path, args: tuple[str, ...], leaks: bool, priority: int) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "ASAN_OPTIONS": "detect_leaks=1" if leaks else "detect_leaks=0",
+        "GRADCORE_NUM_THREADS": "1",
+    }
+    return _slots.call(priority, [str(exe), *args], timeout=900, env=env)
+
+
+def run(exe: pathlib.Path, *args: str, expect: str, leaks: bool = False) -> str:
+    """Runs a simulation (or takes the run prebuild started with the same arguments); asserts a clean exit,
+    its summary line and no sanitizer report. Returns stdout."""
+    with _lock:
+        key = (str(exe), tuple(args), leaks)
+        if key not in _runs:
+            _runs[key] = _start(_run, exe, tuple(args), leaks, -1)
+        fut = _runs[key]
+    if not fut.done():
+        _slots.widen()
+    done = fut.result()
     report = done.stdout[-6000:] + done.stderr[-6000:]
     assert done.returncode == 0, report
     assert expect in done.stdout, report
