@@ -52,8 +52,9 @@ class Sim:
     opt: str = "-O1"
 
 
-# Longest compile first, so the last to finish is a short one. CPU seconds (ASan + UBSan, driver + twin):
-# elementwise 13 + 12, reduce 19 + 6, conv 16, index 10 + 5, softmax_ce 7 + 2, pool 6 + 3, ...
+# Longest first (compile + run), so the last to finish is a short one. CPU seconds (ASan + UBSan, driver +
+# twin compile, run): elementwise 13 + 12, 3; reduce 19 + 6, 10; conv 14, 20; index 4 + 1, 1; then -O1
+# compiles softmax_ce 7 + 2, pool 6 + 3, the rest smaller (batchnorm's run 9).
 SIMS = {
     "elementwise": Sim(
         "elementwise_cuda_sim.cpp",
@@ -65,9 +66,10 @@ SIMS = {
     ),
     # -O0: compile 47.2 -> 19.4 s CPU, run 6.3 -> 9.5 s
     "reduce": Sim("reduce_cuda_sim.cpp", ("reduce_cuda.cu",), ("reduce_cpu.cpp",), ("16",), opt="-O0"),
-    "index": Sim("index_cuda_sim.cpp", ("index_cuda.cu",), ("index_cpu.cpp",), ("24",)),
+    "conv": Sim("conv_cuda_sim.cpp", args=("8",), flags=("-I{csrc}",), link=()),  # compile 14, run 20
+    # -O0: compile 10.0 -> 3.9 s CPU, run 0.3 -> 0.8 s (conv stays -O1: its run went 20 -> 63 s at -O0)
+    "index": Sim("index_cuda_sim.cpp", ("index_cuda.cu",), ("index_cpu.cpp",), ("24",), opt="-O0"),
     "pool": Sim("pool_cuda_sim.cpp", ("pool_cuda.cu",), ("pool_cpu.cpp",), ("60",)),
-    "conv": Sim("conv_cuda_sim.cpp", args=("8",), flags=("-I{csrc}",), link=()),
     "softmax_ce": Sim("softmax_ce_cuda_sim.cpp", ("softmax_ce_cuda.cu",), ("softmax_ce_cpu.cpp",), ("6",)),
     "rownorm": Sim("rownorm_cuda_sim.cpp", ("rownorm_cuda.cu",), ("rownorm_cpu.cpp",), ("8",)),
     "optim": Sim("optim_cuda_sim.cpp", ("optim_cuda.cu",), ("optim_cpu.cpp",), ("4",)),
