@@ -141,9 +141,10 @@ class _Slots:
             self.cv.notify_all()
         try:
             timeout = kw.pop("timeout", None)
-            # Niced: a compile must not take CPU from pytest's own timing-sensitive tests (an MPI rank given
-            # 1 s to answer failed once at load 12); it soaks up the idle core instead.
-            cmd = [*NICE, *cmd]
+            # Niced while pytest's own tests still run: a compile must not take CPU from a timing-sensitive
+            # one (an MPI rank given 1 s to answer failed once at load 12). Once a test waits, full priority.
+            if self.width < (os.cpu_count() or 1):
+                cmd = [*NICE, *cmd]
             with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw) as p:
                 with self.cv:
                     self.procs.add(p)
