@@ -55,6 +55,7 @@ def test_lstm_proj_size_matches_torch(kwargs, with_state):
         for a, b in zip(gs, ts):
             assert_close(a.grad.numpy(), b.grad.numpy(), atol=1e-10, rtol=1e-10)
     for (n, a), (_, b) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert a.grad is not None, n
         assert_close(a.grad.numpy(), b.grad.numpy(), atol=1e-10, rtol=1e-10)
 
 

@@ -729,21 +729,14 @@ def numel(input: Tensor) -> int:
 
 def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
                storage_offset: int | None = None) -> Tensor:
-    """A view with the given element strides over input's storage (contiguous inputs only; no gradient)."""
-    x = _check(input, "as_strided")
-    if not x.is_contiguous():
-        raise ValueError("as_strided: only contiguous inputs are supported")
-    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
-    if len(size) != len(stride):
-        raise ValueError(
-            f"as_strided: mismatch in length of strides and shape ({len(size)} vs {len(stride)})")
-    off = 0 if storage_offset is None else int(storage_offset) - globals()["storage_offset"](x)
-    last = off + sum((n - 1) * s for n, s in zip(size, stride) if n > 0)
-    if any(n == 0 for n in size):
-        last = off
-    outside = (x.numel() and last >= x.numel()) or (not x.numel() and last > 0)
-    if off < 0 or any(s < 0 for s in stride) or outside:
-        raise ValueError(f"as_strided: size {size} and stride {stride} reach outside the input's storage")
-    data = _as_strided_data(x.detach()._data, size, stride, off)
-    return _T()._wrap(data, x.device)
+    """A view of input's storage with the given sizes, element strides and storage offset, as
+    torch.as_strided (differentiable; see strided_view.py).
 
+    Example:
+        >>> import gradcore as gc
+        >>> gc.as_strided(gc.arange(4.0), (3, 2), (1, 1)).tolist()
+        [[0.0, 1.0], [1.0, 2.0], [2.0, 3.0]]
+    """
+    from .strided_view import as_strided as _as_strided
+
+    return _as_strided(input, size, stride, storage_offset)

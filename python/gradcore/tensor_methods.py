@@ -559,7 +559,7 @@ class TensorMethods:
         return shape_ops.data_ptr(self)
 
     def as_strided(self, size: Any, stride: Any, storage_offset: int | None = None) -> Any:
-        """A view with the given strides (contiguous inputs; no gradient), as torch.Tensor.as_strided."""
+        """A view of the storage with the given sizes, strides and offset, as torch.Tensor.as_strided."""
         from . import shape_ops
 
         return shape_ops.as_strided(self, size, stride, storage_offset)
