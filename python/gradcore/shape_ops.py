@@ -167,16 +167,27 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
 
 
 def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
-    """Each last-dim vector placed on the diagonal of a new matrix (dims -2, -1 only), as torch.diag_embed."""
+    """Each last-dim vector of input placed on the `offset` diagonal of the 2-d planes (dim1, dim2) of the
+    result (which has one dim more than input; other dims keep their order), as torch.diag_embed.
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.diag_embed(gc.tensor([[1, 2]]), 0, 0, 2).shape
+        (2, 1, 2)
+    """
     x = _check(input, "diag_embed")
-    if (dim1, dim2) not in ((-2, -1), (x.ndim - 1, x.ndim)):
-        raise NotImplementedError("diag_embed: only dim1=-2, dim2=-1 are supported")
+    nd = x.ndim + 1
+    d1, d2 = wrap_dim(dim1, nd, "diag_embed"), wrap_dim(dim2, nd, "diag_embed")
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    offset = int(offset)
     n = x.shape[-1]
     m = n + abs(offset)
     start = offset if offset >= 0 else -offset * m
     idx = (_arange(n, x) * (m + 1) + start).expand(*x.shape)
     flat = x.new_zeros(x.shape[:-1] + (m * m,)).scatter(-1, idx, x)
-    return flat.reshape(*x.shape[:-1], m, m)
+    out = flat.reshape(*x.shape[:-1], m, m)  # the planes in the last two dims: row = dim1, column = dim2
+    return out if (d1, d2) == (nd - 2, nd - 1) else movedim(out, (nd - 2, nd - 1), (d1, d2))
 
 
 def _tri_mask(x: Tensor, diagonal: int, lower: bool) -> Tensor:
