@@ -442,3 +442,8 @@ __all__ += ["adaptive_avg_pool3d", "adaptive_max_pool3d", "avg_pool3d", "conv3d"
 from .ctc import ctc_loss  # noqa: E402
 
 __all__ += ["ctc_loss"]
+
+from .layers_more import max_unpool3d  # noqa: E402
+from .three_d import max_pool3d_with_indices  # noqa: E402
+
+__all__ += ["max_pool3d_with_indices", "max_unpool3d"]

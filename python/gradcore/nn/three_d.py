@@ -174,6 +174,25 @@ def _pool3d(input: Tensor, pool_hw, pool_d, op: str) -> Tensor:
     return z.squeeze(0) if unbatched else z
 
 
+def _pool3d_indices(input: Tensor, pool_hw, pool_d, op: str) -> tuple[Tensor, Tensor]:
+    """_pool3d for pools returning (values, indices): the (H, W) pool's flat h * W + w index at the depth
+    the D pool chose, plus that depth * H * W (torch's flat d * H * W + h * W + w layout). Ties keep the
+    first maximum in (d, h, w) order, as torch: the first depth holding the box maximum, then the first
+    (h, w) in it."""
+    x, unbatched = _batched5(input, op)
+    n, c, d, h, w = x.shape
+    y, i_hw = pool_hw(x.reshape(n * c * d, 1, h, w))  # (N*C*D, 1, Ho, Wo)
+    ho, wo = y.shape[2:]
+    y = y.reshape(n, c, d, ho * wo).permute(0, 1, 3, 2).reshape(n * c * ho * wo, 1, d)
+    z, i_d = pool_d(y)  # (N*C*Ho*Wo, 1, Do): the depth holding each box's maximum
+    do = z.shape[-1]
+    z = z.reshape(n, c, ho, wo, do).permute(0, 1, 4, 2, 3)
+    depth = i_d.reshape(n, c, ho, wo, do).permute(0, 1, 4, 2, 3)  # (N, C, Do, Ho, Wo)
+    hw = i_hw.reshape(n, c, d, ho, wo).gather(2, depth)
+    idx = depth * (h * w) + hw
+    return (z.squeeze(0), idx.squeeze(0)) if unbatched else (z, idx)
+
+
 def avg_pool3d(
     input: Tensor,
     kernel_size: Any,
@@ -213,18 +232,39 @@ def max_pool3d(
     ceil_mode: bool = False,
     return_indices: bool = False,
 ) -> Tensor:
-    """3-d max pooling (separable: the max over a box is the max over D of maxima over (H, W))."""
-    if return_indices:
-        raise NotImplementedError("max_pool3d: return_indices is not supported")
+    """3-d max pooling (separable: the max over a box is the max over D of maxima over (H, W)); with
+    ``return_indices`` also the flat d * H * W + h * W + w argmax positions (torch's layout, what
+    F.max_unpool3d takes).
+
+    Example:
+        >>> import gradcore as gc
+        >>> from gradcore.nn import functional as F
+        >>> y, i = F.max_pool3d(gc.arange(8.0).reshape(1, 1, 2, 2, 2), 2, return_indices=True)
+        >>> i.tolist()
+        [[[[[7]]]]]
+    """
     k = _triple(kernel_size, "kernel_size")
     s = _triple(stride, "stride") if stride is not None else k
     p, dl = _triple(padding, "padding"), _triple(dilation, "dilation")
+    if return_indices:
+        return _pool3d_indices(
+            input,
+            lambda t: max_pool2d(t, k[1:], s[1:], p[1:], dl[1:], ceil_mode, True),
+            lambda t: max_pool1d(t, k[0], s[0], p[0], dl[0], ceil_mode, True),
+            "max_pool3d",
+        )
     return _pool3d(
         input,
         lambda t: max_pool2d(t, k[1:], s[1:], p[1:], dl[1:], ceil_mode),
         lambda t: max_pool1d(t, k[0], s[0], p[0], dl[0], ceil_mode),
         "max_pool3d",
     )
+
+
+def max_pool3d_with_indices(input: Tensor, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
+    """max_pool3d(..., return_indices=True), torch's name."""
+    kwargs.pop("return_indices", None)
+    return max_pool3d(input, *args, return_indices=True, **kwargs)
 
 
 def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
@@ -240,13 +280,26 @@ def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
 
 
 def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = False) -> Tensor:
-    """Adaptive 3-d max pooling (separable over (H, W) then D)."""
+    """Adaptive 3-d max pooling (separable over (H, W) then D); with ``return_indices`` also the flat
+    d * H * W + h * W + w argmax positions, as torch.
+
+    Example:
+        >>> import gradcore as gc
+        >>> from gradcore.nn import functional as F
+        >>> F.adaptive_max_pool3d(gc.ones(1, 2, 4, 4, 4), (1, 2, 2)).shape
+        (1, 2, 1, 2, 2)
+    """
     from .layers_extra import adaptive_max_pool1d, adaptive_max_pool2d
 
-    if return_indices:
-        raise NotImplementedError("adaptive_max_pool3d: return_indices is not supported")
     x, _ = _batched5(input, "adaptive_max_pool3d")
     o = _out3(output_size, x.shape[2:])
+    if return_indices:
+        return _pool3d_indices(
+            input,
+            lambda t: adaptive_max_pool2d(t, o[1:], True),
+            lambda t: adaptive_max_pool1d(t, o[0], True),
+            "adaptive_max_pool3d",
+        )
     return _pool3d(
         input,
         lambda t: adaptive_max_pool2d(t, o[1:]),
@@ -311,7 +364,8 @@ class AvgPool3d(_Pool3d):
 
 
 class MaxPool3d(_Pool3d):
-    """3-d max pooling. Example: ``gc.nn.MaxPool3d(2)``."""
+    """3-d max pooling (with ``return_indices``: (values, flat indices) for MaxUnpool3d).
+    Example: ``gc.nn.MaxPool3d(2)``."""
 
     def __init__(
         self,
@@ -358,7 +412,7 @@ class AdaptiveAvgPool3d(Module):
 
 
 class AdaptiveMaxPool3d(AdaptiveAvgPool3d):
-    """Adaptive 3-d max pooling (no indices)."""
+    """Adaptive 3-d max pooling (with ``return_indices``: (values, flat d * H * W + h * W + w indices))."""
 
     def __init__(self, output_size: Any, return_indices: bool = False) -> None:
         super().__init__(output_size)
@@ -379,4 +433,5 @@ __all__ = [
     "avg_pool3d",
     "conv3d",
     "max_pool3d",
+    "max_pool3d_with_indices",
 ]
