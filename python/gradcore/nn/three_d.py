@@ -9,7 +9,7 @@ from typing import Any
 from ..creation import empty
 from ..dtypes import DType
 from ..tensor import Tensor
-from .conv import _conv_extra_repr, _reset_conv_parameters
+from .conv import _conv_extra_repr, _pad_mode, _reset_conv_parameters
 from .conv_ops import ConvError, conv2d
 from .module import Module, Parameter, factory_dtype
 from .pool_functions import (
@@ -135,8 +135,11 @@ class Conv3d(Module):
         super().__init__()
         if in_channels % groups or out_channels % groups:
             raise ConvError("Conv3d: in_channels and out_channels must be divisible by groups")
-        if padding_mode != "zeros":
-            raise NotImplementedError("Conv3d: only padding_mode='zeros' is supported")
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise ConvError(
+                "Conv3d: padding_mode must be one of ('zeros', 'reflect', 'replicate', 'circular'), got "
+                f"{padding_mode!r}"
+            )
         dt = factory_dtype(dtype, "Conv3d")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size, self.stride = _triple(kernel_size, "kernel_size"), _triple(stride, "stride")
@@ -152,10 +155,23 @@ class Conv3d(Module):
         _reset_conv_parameters(self.weight, self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        return conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        if self.padding_mode == "zeros":
+            return conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        # torch's other padding modes: F.pad's rule first, then an unpadded convolution
+        xb, unbatched = _batched5(x, "conv3d")
+        if self.padding == "same":
+            if self.stride != (1, 1, 1):
+                raise ConvError("conv3d: padding='same' is not supported for strided convolutions")
+            total = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
+            left, right = tuple(t // 2 for t in total), tuple(t - t // 2 for t in total)
+        else:
+            left = right = (0, 0, 0) if self.padding == "valid" else self.padding
+        xb = _pad_mode(xb, left, right, self.padding_mode, "Conv3d")
+        y = conv3d(xb, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        return y.squeeze(0) if unbatched else y
 
     def extra_repr(self) -> str:
-        return _conv_extra_repr(self)  # padding_mode is always 'zeros' here, so torch's Conv3d repr
+        return _conv_extra_repr(self)
 
 
 # ---------------------------------------------------------------- separable 3-d pools
