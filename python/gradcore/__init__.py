@@ -420,3 +420,8 @@ __all__ += [  # the torch tensor API block above
     "vsplit", "vstack",
     "addcdiv", "addcmul", "clamp_max", "clamp_min", "deg2rad", "logaddexp", "rad2deg", "xlogy",
 ]
+
+# torch's dtype aliases (dtype=torch.long, torch.float, ...). Assigned last (no code below may call the
+# builtins int / float by name) and kept out of __all__, so `from gradcore import *` never shadows them.
+long, double = int64, float64
+int, float = int32, float32  # noqa: A001
