@@ -19,6 +19,7 @@ def namespace(lib):
         optim=importlib.import_module(name + ".optim"),
         lr_scheduler=importlib.import_module(name + ".optim.lr_scheduler"),
         utils=importlib.import_module(name + ".nn.utils"),
+        data=importlib.import_module(name + ".utils.data"),
     )
 
 
@@ -58,11 +59,14 @@ def cifar_cnn(ns, state, images, labels, steps, dropout=0.5):
     criterion = nn.CrossEntropyLoss()
     optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4, nesterov=True)
     scheduler = ns.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+    dataset = ns.data.TensorDataset(torch.from_numpy(images.reshape(-1, 3, 32, 32)),
+                                    torch.from_numpy(labels.reshape(-1)))
+    train_loader = ns.data.DataLoader(dataset, batch_size=images.shape[1], shuffle=False, num_workers=2)
     losses, correct, total = [], 0, 0
     model.train()
-    for step in range(steps):
-        inputs = torch.from_numpy(images[step])
-        targets = torch.from_numpy(labels[step])
+    for step, (inputs, targets) in enumerate(train_loader):
+        if step == steps:
+            break
         optimizer.zero_grad()
         outputs = model(inputs)
         loss = criterion(outputs, targets)

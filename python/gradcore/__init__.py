@@ -421,6 +421,8 @@ __all__ += [  # the torch tensor API block above
     "addcdiv", "addcmul", "clamp_max", "clamp_min", "deg2rad", "logaddexp", "rad2deg", "xlogy",
 ]
 
+from . import utils  # noqa: E402, F401  (gradcore.utils.data: torch.utils.data's Dataset / DataLoader)
+
 # torch's dtype aliases (dtype=torch.long, torch.float, ...). Assigned last (no code below may call the
 # builtins int / float by name) and kept out of __all__, so `from gradcore import *` never shadows them.
 long, double = int64, float64
