@@ -421,7 +421,21 @@ __all__ += [  # the torch tensor API block above
     "addcdiv", "addcmul", "clamp_max", "clamp_min", "deg2rad", "logaddexp", "rad2deg", "xlogy",
 ]
 
+from . import linalg as _linalg  # noqa: E402
 from . import utils  # noqa: E402, F401  (gradcore.utils.data: torch.utils.data's Dataset / DataLoader)
+from .torch_compat import (  # noqa: E402
+    Size,
+    addmm,
+    cdist,
+    compile,
+    device,
+    dist,
+    install_linalg,
+    repeat_interleave,
+)
+
+install_linalg(_linalg)  # gc.linalg.vector_norm / matrix_norm / norm
+__all__ += ["Size", "addmm", "cdist", "compile", "device", "dist", "repeat_interleave"]
 
 # torch's dtype aliases (dtype=torch.long, torch.float, ...). Assigned last (no code below may call the
 # builtins int / float by name) and kept out of __all__, so `from gradcore import *` never shadows them.
