@@ -129,3 +129,20 @@ def test_softmax_dtype_and_tensor_methods():
     assert s.tolist() == torch.zeros(2, 3).scatter_(1, torch.tensor([[0], [2]]), 1.0).tolist()
     s.scatter_(1, gc.tensor([[0], [0]]), 2.0, reduce="add")
     assert s.tolist() == [[3.0, 0.0, 0.0], [2.0, 0.0, 1.0]]
+
+
+def test_backends_flags_and_matmul_precision():
+    import gradcore.backends.cudnn as cudnn
+
+    before = (cudnn.benchmark, gc.backends.cuda.matmul.allow_tf32, gc.get_float32_matmul_precision())
+    try:
+        gc.backends.cudnn.benchmark = True
+        gc.backends.cuda.matmul.allow_tf32 = True
+        assert cudnn.benchmark is True and gc.backends.mps.is_available() is False
+        gc.set_float32_matmul_precision("high")
+        assert gc.get_float32_matmul_precision() == "high"
+        with pytest.raises(RuntimeError, match="matmul precision"):
+            gc.set_float32_matmul_precision("fast")
+    finally:
+        cudnn.benchmark, gc.backends.cuda.matmul.allow_tf32 = before[:2]
+        gc.set_float32_matmul_precision(before[2])

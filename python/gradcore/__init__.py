@@ -421,8 +421,10 @@ __all__ += [  # the torch tensor API block above
     "addcdiv", "addcmul", "clamp_max", "clamp_min", "deg2rad", "logaddexp", "rad2deg", "xlogy",
 ]
 
+# torch.backends' flags (accepted, no effect); gradcore.utils.data (torch.utils.data's DataLoader, ...)
+from . import backends, utils  # noqa: E402, F401
 from . import linalg as _linalg  # noqa: E402
-from . import utils  # noqa: E402, F401  (gradcore.utils.data: torch.utils.data's Dataset / DataLoader)
+from .backends import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402
 from .torch_compat import (  # noqa: E402
     Size,
     addmm,
@@ -435,7 +437,8 @@ from .torch_compat import (  # noqa: E402
 )
 
 install_linalg(_linalg)  # gc.linalg.vector_norm / matrix_norm / norm
-__all__ += ["Size", "addmm", "cdist", "compile", "device", "dist", "repeat_interleave"]
+__all__ += ["Size", "addmm", "cdist", "compile", "device", "dist", "repeat_interleave",
+            "get_float32_matmul_precision", "set_float32_matmul_precision"]
 
 # torch's dtype aliases (dtype=torch.long, torch.float, ...). Assigned last (no code below may call the
 # builtins int / float by name) and kept out of __all__, so `from gradcore import *` never shadows them.
