@@ -77,3 +77,19 @@ def test_lstm_proj_size_errors():
     lstm = gc.nn.LSTM(3, 4, proj_size=2)
     with pytest.raises(RuntimeError, match="Expected hidden size"):
         lstm(gc.randn(2, 1, 3), (gc.zeros(1, 1, 4), gc.zeros(1, 1, 4)))
+
+
+def test_lstm_proj_size_packed_sequence_matches_torch():
+    ours, theirs = _pair(input_size=3, hidden_size=4, proj_size=2, bidirectional=True, batch_first=True)
+    x = RNG.standard_normal((3, 5, 3))
+    lengths = [5, 2, 4]
+    kw = dict(batch_first=True, enforce_sorted=False)
+    gp = gc.nn.utils.rnn.pack_padded_sequence(gc.tensor(x), lengths, **kw)
+    tp = torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(x), lengths, **kw)
+    go, (gh, gcn) = ours(gp)
+    to, (th, tcn) = theirs(tp)
+    go, _ = gc.nn.utils.rnn.pad_packed_sequence(go, batch_first=True)
+    to, _ = torch.nn.utils.rnn.pad_packed_sequence(to, batch_first=True)
+    for a, b in ((go, to), (gh, th), (gcn, tcn)):
+        assert tuple(a.shape) == tuple(b.shape)
+        assert_close(a.numpy(), b.detach().numpy(), atol=1e-10, rtol=1e-10)
