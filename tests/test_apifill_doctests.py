@@ -10,6 +10,7 @@ MODULES = [
     "gradcore.shape_ops",
     "gradcore.torch_compat",
     "gradcore.utils.data",
+    "gradcore.utils.checkpoint",
     "gradcore.backends",
     "gradcore.nn.three_d",
     "gradcore.nn.layers_more",

@@ -146,3 +146,31 @@ def test_backends_flags_and_matmul_precision():
     finally:
         cudnn.benchmark, gc.backends.cuda.matmul.allow_tf32 = before[:2]
         gc.set_float32_matmul_precision(before[2])
+
+
+def test_generator_checkpoint_foreach_and_cuda_seeding():
+    from gradcore.utils.checkpoint import checkpoint, checkpoint_sequential
+
+    g = gc.Generator().manual_seed(42)
+    assert g.initial_seed() == 42
+    ds = gc.utils.data.TensorDataset(gc.arange(10))
+    split = gc.utils.data.random_split
+    a = [s.indices for s in split(ds, [0.7, 0.3], generator=gc.Generator().manual_seed(1))]
+    b = [s.indices for s in split(ds, [7, 3], generator=gc.Generator().manual_seed(1))]
+    assert a == b and sorted(a[0] + a[1]) == list(range(10))
+    loader = gc.utils.data.DataLoader(ds, batch_size=4, shuffle=True, generator=gc.Generator().manual_seed(5))
+    again = gc.utils.data.DataLoader(ds, batch_size=4, shuffle=True, generator=gc.Generator().manual_seed(5))
+    assert [x.tolist() for (x,) in loader] == [x.tolist() for (x,) in again]
+    x = gc.tensor([1.0, 2.0], requires_grad=True)
+    checkpoint(lambda t: (t * t).sum(), x, use_reentrant=False).backward()
+    assert x.grad.tolist() == [2.0, 4.0]
+    seq = gc.nn.Sequential(gc.nn.Linear(2, 3), gc.nn.ReLU(), gc.nn.Linear(3, 1))
+    want = seq(gc.ones(4, 2)).detach().numpy()
+    assert_close(checkpoint_sequential(seq, 2, gc.ones(4, 2)).detach().numpy(), want)
+    lin = gc.nn.Linear(2, 2)
+    lin(gc.ones(1, 2)).sum().backward()
+    assert float(gc.nn.utils.clip_grad_norm_(lin.parameters(), 1.0, foreach=True)) > 0
+    gc.cuda.manual_seed_all(7)
+    first = gc.randn(3).tolist()
+    gc.manual_seed(7)
+    assert gc.randn(3).tolist() == first

@@ -426,6 +426,7 @@ from . import backends, utils  # noqa: E402, F401
 from . import linalg as _linalg  # noqa: E402
 from .backends import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402
 from .torch_compat import (  # noqa: E402
+    Generator,
     Size,
     addmm,
     cdist,
@@ -437,7 +438,7 @@ from .torch_compat import (  # noqa: E402
 )
 
 install_linalg(_linalg)  # gc.linalg.vector_norm / matrix_norm / norm
-__all__ += ["Size", "addmm", "cdist", "compile", "device", "dist", "repeat_interleave",
+__all__ += ["Generator", "Size", "addmm", "cdist", "compile", "device", "dist", "repeat_interleave",
             "get_float32_matmul_precision", "set_float32_matmul_precision"]
 
 # torch's dtype aliases (dtype=torch.long, torch.float, ...). Assigned last (no code below may call the

@@ -65,6 +65,38 @@ class Size(tuple):
         return f"gradcore.Size({list(self)})"
 
 
+class Generator:
+    """torch.Generator's seeding surface over a NumPy generator: ``manual_seed`` (returns itself, so
+    ``gc.Generator().manual_seed(42)`` chains), ``seed``, ``initial_seed``. gradcore.utils.data's
+    DataLoader(generator=) and random_split(generator=) draw from it; the tensor factories use gradcore's
+    global generator (gc.manual_seed).
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.Generator().manual_seed(42).initial_seed()
+        42
+    """
+
+    def __init__(self, device: Any = "cpu") -> None:
+        self.device = device
+        self.manual_seed(int(np.random.SeedSequence().entropy % (2**63)))
+
+    def manual_seed(self, seed: int) -> Generator:
+        self._seed = int(seed)
+        self.rng = np.random.default_rng(self._seed)
+        return self
+
+    def seed(self) -> int:
+        self.manual_seed(int(np.random.SeedSequence().entropy % (2**63)))
+        return self._seed
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def permutation(self, n: int) -> list[int]:
+        return self.rng.permutation(n).tolist()
+
+
 def compile(model: Any = None, **kwargs: Any) -> Any:  # noqa: A001 (torch's name)
     """torch.compile's spelling: gradcore runs eagerly, so the model (or function) comes back unchanged;
     usable as ``gc.compile(model)`` or as a decorator with or without arguments."""
@@ -213,4 +245,4 @@ def install_linalg(module: Any) -> None:
             setattr(module, fn.__name__, fn)
 
 
-__all__ = ["Size", "addmm", "cdist", "compile", "device", "dist", "repeat_interleave"]
+__all__ = ["Generator", "Size", "addmm", "cdist", "compile", "device", "dist", "repeat_interleave"]

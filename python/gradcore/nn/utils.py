@@ -20,6 +20,7 @@ def clip_grad_norm_(
     max_norm: float,
     norm_type: float = 2.0,
     error_if_nonfinite: bool = False,
+    foreach: bool | None = None,  # torch's kernel choice; one path here
 ) -> Tensor:
     """Scales all gradients in place so their joint ``norm_type`` norm is at most ``max_norm``;
     returns the total norm before clipping (a 0-d tensor), as torch.

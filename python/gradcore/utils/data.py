@@ -87,8 +87,8 @@ class ConcatDataset(Dataset):
 
 
 def random_split(dataset: Any, lengths: Sequence[float], generator: Any = None) -> list[Subset]:
-    """Disjoint random Subsets of the given lengths (or fractions summing to 1), from gradcore's generator
-    (``gc.manual_seed``), as torch.utils.data.random_split.
+    """Disjoint random Subsets of the given lengths (or fractions summing to 1), from ``generator`` (a
+    gc.Generator) or gradcore's global one (``gc.manual_seed``), as torch.utils.data.random_split.
 
     Example:
         >>> import gradcore as gc
@@ -107,7 +107,7 @@ def random_split(dataset: Any, lengths: Sequence[float], generator: Any = None) 
         sizes = [int(s) for s in lengths]
     if sum(sizes) != n:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-    perm = randperm(n).tolist()
+    perm = generator.permutation(n) if generator is not None else randperm(n).tolist()
     out, start = [], 0
     for s in sizes:
         out.append(Subset(dataset, perm[start : start + s]))
@@ -144,9 +144,10 @@ def default_collate(batch: Sequence[Any]) -> Any:
 
 class DataLoader:
     """Batches over a map-style dataset, as torch.utils.data.DataLoader: ``batch_size``, ``shuffle`` (a new
-    permutation from gradcore's generator each epoch), ``sampler`` (any iterable of indices, e.g. a
-    DistributedSampler), ``drop_last``, ``collate_fn``. Loading runs in this process: ``num_workers``,
-    ``pin_memory``, ``persistent_workers`` and ``prefetch_factor`` are accepted and change nothing.
+    permutation each epoch from ``generator``, a gc.Generator, or gradcore's global one), ``sampler`` (any
+    iterable of indices, e.g. a DistributedSampler), ``drop_last``, ``collate_fn``. Loading runs in this
+    process: ``num_workers``, ``pin_memory``, ``persistent_workers`` and ``prefetch_factor`` are accepted
+    and change nothing.
 
     Example:
         >>> import gradcore as gc
@@ -191,6 +192,7 @@ class DataLoader:
         self.dataset, self.batch_size, self.shuffle = dataset, batch_size, bool(shuffle)
         self.sampler, self.batch_sampler, self.num_workers = sampler, batch_sampler, num_workers
         self.collate_fn, self.drop_last, self.pin_memory = collate_fn, drop_last, pin_memory
+        self.generator = generator
 
     def _order(self) -> list[int]:
         if self.sampler is not None:
@@ -199,7 +201,7 @@ class DataLoader:
         if self.shuffle:
             from ..random_ops import randperm
 
-            return randperm(n).tolist()
+            return self.generator.permutation(n) if self.generator is not None else randperm(n).tolist()
         return list(range(n))
 
     def _batches(self) -> Iterator[list[int]]:
