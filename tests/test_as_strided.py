@@ -67,6 +67,31 @@ def test_inplace_through_as_strided_view_backward_matches_torch():
     assert_close(gx.grad.numpy(), tx.grad.numpy(), atol=1e-12, rtol=1e-12)
 
 
+@pytest.mark.parametrize("make,size,stride,offset,reduce", [
+    (lambda y: y, (2, 2), (3, 1), 1, "sum"),  # the gradient arrives expanded (stride 0)
+    (lambda y: y, (2, 2), (3, 1), 1, "weighted"),
+    (lambda y: y[1:], (2, 2), (2, 1), 1, "sum"),  # a view of a view, reaching before the slice
+    (lambda y: y.reshape(2, 3).t(), (3,), (2,), 0, "weighted"),  # a transposed view's storage
+    (lambda y: y.reshape(2, 3).t(), (3,), (2,), 0, "sum"),  # replayed on an expanded gradient: a copy
+])
+def test_inplace_through_as_strided_replays_match_torch(device, make, size, stride, offset, reduce):
+    x = RNG.standard_normal(6)
+    w = RNG.standard_normal(6)
+    grads, values = [], []
+    for lib, dev in ((gc, device), (torch, "cpu")):
+        t = lib.tensor(x, requires_grad=True, device=dev) if lib is gc else lib.tensor(x, requires_grad=True)
+        y = t * 2.0
+        v = make(y).as_strided(size, stride, offset)
+        v.mul_(3.0)
+        weights = lib.tensor(w, device=dev) if lib is gc else lib.tensor(w)
+        out = y.sum() if reduce == "sum" else (y * weights).sum()
+        out.backward()
+        grads.append(t.grad.numpy())
+        values.append(y.detach().numpy())
+    assert_close(values[0], values[1], atol=1e-12, rtol=1e-12)
+    assert_close(grads[0], grads[1], atol=1e-12, rtol=1e-12)
+
+
 def test_as_strided_gradcheck_and_double_backward():
     x = gc.tensor(RNG.standard_normal(7), requires_grad=True)
     gradcheck(lambda t: gc.as_strided(t, (4, 3), (1, 1)) ** 2, [x])

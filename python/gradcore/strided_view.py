@@ -81,16 +81,55 @@ def _flat_index(size: tuple[int, ...], stride: tuple[int, ...], offset: int) -> 
     return np.broadcast_to(idx, size).reshape(-1)
 
 
+def _contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
+    out, acc = [], 1
+    for n in reversed(shape):
+        out.append(acc)
+        acc *= max(n, 1)
+    return tuple(reversed(out))
+
+
+def _same_layout(shape: tuple[int, ...], a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    """Whether two stride tuples lay out `shape` identically (dims of size 1 may have any stride)."""
+    return all(n == 1 or sa == sb for n, sa, sb in zip(shape, a, b))
+
+
 class AsStrided(Function):
-    """The view of x's storage with sizes `size`, element strides `stride`, at storage offset `offset`."""
+    """The view of x's storage with sizes `size`, element strides `stride`, at storage offset `offset`.
+
+    `geometry` is x's (strides, storage offset) when the view was first made. A replay of the view chain
+    on another tensor of x's shape (the in-place machinery's CopySlices does that on a fresh mask and on
+    the gradient) reads the same logical elements: directly when the tensor has that layout, shifted when
+    both are contiguous, and otherwise through a copy laid out in the recorded geometry."""
 
     view = True
 
-    def forward(self, x, size, stride, offset):
+    def forward(self, x, size, stride, offset, geometry=None):
+        from .backend import get as backend_of
+        from .backend import kernel
         from .shape_ops import storage_offset, strides_of
 
-        self.save(x.shape, strides_of(x), storage_offset(x), size, stride, offset)
-        return _storage_view(x._data, size, stride, offset)
+        x_stride, x_off = strides_of(x), storage_offset(x)
+        rec_stride, rec_off = geometry if geometry is not None else (x_stride, x_off)
+        if x_off == rec_off and _same_layout(x.shape, x_stride, rec_stride):
+            self.save(x.shape, x_stride, x_off, size, stride, offset)
+            return _storage_view(x._data, size, stride, offset)
+        contiguous = _contiguous_strides(x.shape)
+        lo = offset if _span(size, stride) else rec_off
+        inside = rec_off <= lo and offset + _span(size, stride) <= rec_off + x.numel()
+        if inside and _same_layout(x.shape, x_stride, contiguous) and _same_layout(x.shape, rec_stride,
+                                                                                   contiguous):
+            shifted = offset - rec_off + x_off  # the same elements of x's own storage
+            self.save(x.shape, x_stride, x_off, size, stride, shifted)
+            return _storage_view(x._data, size, stride, shifted)
+        # Another layout: x copied into a fresh buffer in the recorded geometry (a read-only replay).
+        shared = min(rec_off, offset)
+        extent = max(_span(x.shape, rec_stride) + rec_off, _span(size, stride) + offset) - shared
+        be = backend_of(x.device)
+        buf = be.zeros((extent,), x.dtype.np)
+        kernel(x.device, "unary_copy")(x._data, _storage_view(buf, x.shape, rec_stride, rec_off - shared))
+        self.save(x.shape, rec_stride, rec_off - shared, size, stride, offset - shared)
+        return _storage_view(buf, size, stride, offset - shared)
 
     def backward(self, g):
         in_size, in_stride, in_off, size, stride, off = self.saved
@@ -147,4 +186,7 @@ def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
     off = offset_of(input) if storage_offset is None else int(storage_offset)
     if off < 0:
         raise RuntimeError(f"Tensor: invalid storage offset {off}")
-    return AsStrided.apply(input, size=size, stride=stride, offset=off)
+    from .shape_ops import strides_of
+
+    geometry = (strides_of(input), offset_of(input))  # for replays on other tensors (see AsStrided)
+    return AsStrided.apply(input, size=size, stride=stride, offset=off, geometry=geometry)
