@@ -174,3 +174,16 @@ def test_generator_checkpoint_foreach_and_cuda_seeding():
     first = gc.randn(3).tolist()
     gc.manual_seed(7)
     assert gc.randn(3).tolist() == first
+
+
+def test_factories_draw_from_a_given_generator():
+    def draws(seed):
+        g = gc.Generator().manual_seed(seed)
+        return (gc.randn(3, generator=g).tolist(), gc.rand(2, generator=g).tolist(),
+                gc.randint(0, 100, (4,), generator=g).tolist(), gc.randperm(6, generator=g).tolist())
+
+    gc.manual_seed(0)
+    first = draws(11)
+    gc.manual_seed(1)  # the global generator plays no part
+    assert draws(11) == first and draws(12) != first
+    assert sorted(first[3]) == list(range(6))
