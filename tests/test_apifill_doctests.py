@@ -18,6 +18,7 @@ MODULES = [
     "gradcore.nn.sampling",
     "gradcore.nn.pooling",
     "gradcore.nn.recurrent",
+    "gradcore.nn.weight_norm",
 ]
 
 

@@ -188,3 +188,5 @@ import sys as _sys  # noqa: E402
 from . import rnn_utils as rnn  # noqa: E402
 
 _sys.modules[__name__ + ".rnn"] = rnn
+
+from .weight_norm import remove_weight_norm, weight_norm  # noqa: E402, F401
