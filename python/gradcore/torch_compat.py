@@ -56,7 +56,13 @@ class device(str):  # noqa: N801 (torch's name)
 
 
 class Size(tuple):
-    """torch.Size: a tuple of dim sizes (``t.shape == gc.Size([2, 3])`` holds), with ``numel()``."""
+    """torch.Size: a tuple of dim sizes (``t.shape == gc.Size([2, 3])`` holds), with ``numel()``.
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.zeros(2, 3).shape == gc.Size([2, 3]), gc.Size([2, 3]).numel()
+        (True, 6)
+    """
 
     def numel(self) -> int:
         return int(np.prod(self, dtype=np.int64)) if self else 1
@@ -99,7 +105,14 @@ class Generator:
 
 def compile(model: Any = None, **kwargs: Any) -> Any:  # noqa: A001 (torch's name)
     """torch.compile's spelling: gradcore runs eagerly, so the model (or function) comes back unchanged;
-    usable as ``gc.compile(model)`` or as a decorator with or without arguments."""
+    usable as ``gc.compile(model)`` or as a decorator with or without arguments.
+
+    Example:
+        >>> import gradcore as gc
+        >>> model = gc.nn.Linear(2, 2)
+        >>> gc.compile(model, mode="max-autotune") is model
+        True
+    """
     if model is None:
         return lambda m: m
     return model
@@ -137,7 +150,13 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = Non
 
 
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
-    """beta * input + alpha * (mat1 @ mat2), as torch.addmm."""
+    """beta * input + alpha * (mat1 @ mat2), as torch.addmm.
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.addmm(gc.ones(2), gc.ones(2, 3), gc.ones(3, 2), alpha=2.0).tolist()
+        [[7.0, 7.0], [7.0, 7.0]]
+    """
     prod = mat1 @ mat2
     if alpha != 1:
         prod = prod * alpha
@@ -191,7 +210,13 @@ def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *
 # ---------------------------------------------------------------- torch.linalg norms
 def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = False, *,
                 dtype: Any = None) -> Tensor:
-    """The vector ord-norm over dim (all elements when None), as torch.linalg.vector_norm."""
+    """The vector ord-norm over dim (all elements when None), as torch.linalg.vector_norm.
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.linalg.vector_norm(gc.tensor([3.0, -4.0]), ord=1).item()
+        7.0
+    """
     if isinstance(ord, str):
         raise RuntimeError(f"linalg.vector_norm: ord must be a number, got {ord!r}")
     return x.norm(ord, dim, keepdim, dtype=dtype) if dtype is not None else x.norm(ord, dim, keepdim)
@@ -200,7 +225,13 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
 def matrix_norm(A: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1), keepdim: bool = False, *,
                 dtype: Any = None) -> Tensor:
     """The matrix norm over the two dims: 'fro', 1, -1, inf, -inf (column / row abs sums), as
-    torch.linalg.matrix_norm; 'nuc' and +-2 need singular values and raise NotImplementedError."""
+    torch.linalg.matrix_norm; 'nuc' and +-2 need singular values and raise NotImplementedError.
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.linalg.matrix_norm(gc.tensor([[1.0, -2.0], [3.0, 4.0]]), ord=1).item()
+        6.0
+    """
     from .ops_index import wrap_dims
 
     if A.ndim < 2:
@@ -226,7 +257,13 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1), keep
 
 def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """torch.linalg.norm: a matrix norm when ord is a string or dim names two dims (or A is 2-d with an
-    ord given), else the vector norm (2-norm of all elements by default)."""
+    ord given), else the vector norm (2-norm of all elements by default).
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.linalg.norm(gc.tensor([[3.0, 0.0], [0.0, 4.0]])).item()
+        5.0
+    """
     if dim is not None and not isinstance(dim, (int, np.integer)):
         dim = tuple(dim)
     two = isinstance(dim, tuple) and len(dim) == 2

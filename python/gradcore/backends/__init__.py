@@ -50,7 +50,13 @@ _precision = ["highest"]
 
 def set_float32_matmul_precision(precision: str) -> None:
     """torch.set_float32_matmul_precision: validated and remembered; gradcore's float32 GEMM is always
-    full precision."""
+    full precision.
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.set_float32_matmul_precision("highest"); gc.get_float32_matmul_precision()
+        'highest'
+    """
     if precision not in _PRECISIONS:
         raise RuntimeError(f"Invalid value for float32 matmul precision: {precision!r} (expected one of "
                            f"{', '.join(_PRECISIONS)})")

@@ -278,7 +278,14 @@ def max_pool3d(
 
 
 def max_pool3d_with_indices(input: Tensor, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
-    """max_pool3d(..., return_indices=True), torch's name."""
+    """max_pool3d(..., return_indices=True), torch's name.
+
+    Example:
+        >>> import gradcore as gc
+        >>> from gradcore.nn import functional as F
+        >>> F.max_pool3d_with_indices(gc.ones(1, 1, 2, 2, 2), 2)[1].tolist()
+        [[[[[0]]]]]
+    """
     kwargs.pop("return_indices", None)
     return max_pool3d(input, *args, return_indices=True, **kwargs)
 

@@ -62,7 +62,14 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
 
 
 def remove_weight_norm(module: Module, name: str = "weight") -> Module:
-    """Folds the weight_norm re-parameterisation back into a plain ``<name>`` Parameter, as torch's."""
+    """Folds the weight_norm re-parameterisation back into a plain ``<name>`` Parameter, as torch's.
+
+    Example:
+        >>> import gradcore as gc
+        >>> m = gc.nn.utils.remove_weight_norm(gc.nn.utils.weight_norm(gc.nn.Linear(3, 2)))
+        >>> [n for n, _ in m.named_parameters()]
+        ['bias', 'weight']
+    """
     for key, hook in list(module._forward_pre_hooks.items()):
         if isinstance(hook, _WeightNorm) and hook.name == name:
             weight = hook.compute_weight(module).detach()

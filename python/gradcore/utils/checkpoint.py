@@ -26,7 +26,14 @@ def checkpoint(function: Any, *args: Any, use_reentrant: bool | None = None, con
 def checkpoint_sequential(functions: Any, segments: int, input: Any, use_reentrant: bool | None = None,
                           **kwargs: Any) -> Any:
     """The modules of ``functions`` (a Sequential or a list) applied in order, as
-    torch.utils.checkpoint.checkpoint_sequential computes it."""
+    torch.utils.checkpoint.checkpoint_sequential computes it.
+
+    Example:
+        >>> import gradcore as gc
+        >>> from gradcore.utils.checkpoint import checkpoint_sequential
+        >>> checkpoint_sequential(gc.nn.Sequential(gc.nn.Identity(), gc.nn.ReLU()), 2, -gc.ones(2)).tolist()
+        [0.0, 0.0]
+    """
     if segments < 1:
         raise ValueError(f"checkpoint_sequential: segments must be positive, got {segments}")
     modules = list(functions.children()) if hasattr(functions, "children") else list(functions)

@@ -51,7 +51,13 @@ class TensorDataset(Dataset):
 
 
 class Subset(Dataset):
-    """The samples of ``dataset`` at ``indices``, as torch's."""
+    """The samples of ``dataset`` at ``indices``, as torch's.
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.utils.data.Subset(gc.utils.data.TensorDataset(gc.arange(5)), [4, 0])[0][0].item()
+        4
+    """
 
     def __init__(self, dataset: Any, indices: Sequence[int]) -> None:
         self.dataset, self.indices = dataset, [int(i) for i in indices]
@@ -66,7 +72,14 @@ class Subset(Dataset):
 
 
 class ConcatDataset(Dataset):
-    """The datasets one after another, as torch's."""
+    """The datasets one after another, as torch's (also ``a + b``).
+
+    Example:
+        >>> import gradcore as gc
+        >>> a = gc.utils.data.TensorDataset(gc.arange(3))
+        >>> len(a + a), (a + a)[4][0].item()
+        (6, 1)
+    """
 
     def __init__(self, datasets: Sequence[Any]) -> None:
         self.datasets = list(datasets)
@@ -117,7 +130,14 @@ def random_split(dataset: Any, lengths: Sequence[float], generator: Any = None) 
 
 def default_collate(batch: Sequence[Any]) -> Any:
     """Stacks a list of samples: tensors are stacked, numbers and NumPy arrays become tensors, tuples /
-    lists / dicts are collated field by field, as torch's default_collate."""
+    lists / dicts are collated field by field, as torch's default_collate.
+
+    Example:
+        >>> import gradcore as gc
+        >>> x, y = gc.utils.data.default_collate([(gc.zeros(2), 1), (gc.ones(2), 0)])
+        >>> x.shape, y.tolist()
+        ((2, 2), [1, 0])
+    """
     from ..ops_index import stack
 
     first = batch[0]
