@@ -187,3 +187,14 @@ def test_factories_draw_from_a_given_generator():
     gc.manual_seed(1)  # the global generator plays no part
     assert draws(11) == first and draws(12) != first
     assert sorted(first[3]) == list(range(6))
+
+
+def test_num_threads():
+    n = gc.get_num_threads()
+    assert n >= 1
+    gc.set_num_threads(n)  # the current count: silent
+    with pytest.warns(UserWarning, match="GRADCORE_NUM_THREADS"):
+        gc.set_num_threads(n + 1)
+    assert gc.get_num_threads() == n
+    with pytest.raises(RuntimeError, match="positive"):
+        gc.set_num_threads(0)

@@ -433,12 +433,15 @@ from .torch_compat import (  # noqa: E402
     compile,
     device,
     dist,
+    get_num_threads,
     install_linalg,
     repeat_interleave,
+    set_num_threads,
 )
 
 install_linalg(_linalg)  # gc.linalg.vector_norm / matrix_norm / norm
-__all__ += ["Generator", "Size", "addmm", "cdist", "compile", "device", "dist", "repeat_interleave",
+__all__ += ["Generator", "Size", "get_num_threads", "set_num_threads",
+            "addmm", "cdist", "compile", "device", "dist", "repeat_interleave",
             "get_float32_matmul_precision", "set_float32_matmul_precision"]
 
 # torch's dtype aliases (dtype=torch.long, torch.float, ...). Assigned last (no code below may call the

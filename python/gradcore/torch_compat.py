@@ -118,6 +118,32 @@ def compile(model: Any = None, **kwargs: Any) -> Any:  # noqa: A001 (torch's nam
     return model
 
 
+def get_num_threads() -> int:
+    """The CPU kernels' thread count (GRADCORE_NUM_THREADS, else the core count), as torch.get_num_threads.
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.get_num_threads() >= 1
+        True
+    """
+    from . import _C
+
+    return int(_C.cpu.num_threads())
+
+
+def set_num_threads(n: int) -> None:
+    """torch.set_num_threads: gradcore fixes its thread pool at start-up (GRADCORE_NUM_THREADS), so a
+    different count only warns (naming that variable) and changes nothing."""
+    import warnings
+
+    if int(n) < 1:
+        raise RuntimeError(f"set_num_threads expects a positive integer, got {n}")
+    if int(n) != get_num_threads():
+        warnings.warn(f"gradcore.set_num_threads({n}): the thread count is fixed when gradcore starts "
+                      f"({get_num_threads()} now); set GRADCORE_NUM_THREADS={n} in the environment instead",
+                      stacklevel=2)
+
+
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     """The p-norm of input - other, as torch.dist.
 
@@ -282,4 +308,5 @@ def install_linalg(module: Any) -> None:
             setattr(module, fn.__name__, fn)
 
 
-__all__ = ["Generator", "Size", "addmm", "cdist", "compile", "device", "dist", "repeat_interleave"]
+__all__ = ["Generator", "Size", "get_num_threads", "set_num_threads",
+            "addmm", "cdist", "compile", "device", "dist", "repeat_interleave"]
