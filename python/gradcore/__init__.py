@@ -444,7 +444,13 @@ __all__ += ["Generator", "Size", "get_num_threads", "set_num_threads",
             "addmm", "cdist", "compile", "device", "dist", "repeat_interleave",
             "get_float32_matmul_precision", "set_float32_matmul_precision"]
 
-# torch's dtype aliases (dtype=torch.long, torch.float, ...). Assigned last (no code below may call the
-# builtins int / float by name) and kept out of __all__, so `from gradcore import *` never shadows them.
-long, double = int64, float64
-int, float = int32, float32  # noqa: A001
+# torch's dtype aliases (dtype=torch.long, torch.float, ...), served by the module's __getattr__ so the
+# names int / float never shadow the builtins inside this module (code added below stays safe) and stay
+# out of __all__ (`from gradcore import *` never shadows them either).
+_DTYPE_ALIASES = {"long": int64, "int": int32, "float": float32, "double": float64}
+
+
+def __getattr__(name: str):
+    if name in _DTYPE_ALIASES:
+        return _DTYPE_ALIASES[name]
+    raise AttributeError(f"module 'gradcore' has no attribute {name!r}")
