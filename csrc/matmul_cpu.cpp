@@ -50,6 +50,11 @@ using Vec = typename Tile<T>::Vec;
 // Read a row- (GC_GEMM_DIRECT_A) or column-major (GC_GEMM_DIRECT_COL) A in place rather than packing it
 // (see micro_kernel); compile-time switches for A/B timing.
 constexpr bool kGemmDirectA = GC_GEMM_DIRECT_A;
+// Split a long K (the weight gradients at a large batch) between threads: see gemm_split_k.
+#ifndef GC_GEMM_SPLIT_K
+#define GC_GEMM_SPLIT_K 1
+#endif
+constexpr bool kGemmSplitK = GC_GEMM_SPLIT_K;
 
 template <class T>
 inline Vec<T> load(const T* p) {
@@ -368,6 +373,51 @@ void gemv(int64_t L, int64_t K, const T* Mat, int64_t sl, int64_t sk, const T* v
     else rows(0, L);
 }
 
+// The weight gradients g.T @ x at a large batch: M and N small (10-784), K the batch (8192). Splitting
+// C along N made every part read all of A again (the whole of g, from memory: 8 parts x 8 MiB for the
+// first layer) and pack its own columns of B; here K is split instead: each part computes the whole C
+// over its K range into a buffer of its own (part 0 into C itself), and the parts are summed at the end,
+// so A and B are each read once. 2 parts per thread, claimed as threads come (a late worker still helps).
+template <class T>
+void gemm_split_k(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa, const T* B, int64_t rsb,
+                  int64_t csb, T* C, bool acc_c, int nt) {
+    const int64_t chunk = 256;  // K ranges in whole KC-sized slices
+    const int parts = static_cast<int>(std::min<int64_t>(int64_t(nt) * 2, K / chunk));
+    const size_t mn = size_t(M) * size_t(N);
+    thread_local std::unique_ptr<AlignedBuffer<T>> part_buf;
+    thread_local size_t part_size = 0;
+    const size_t need = mn * size_t(parts - 1);
+    if (need > part_size) part_buf = std::make_unique<AlignedBuffer<T>>(part_size = need);
+    T* partial = part_buf->ptr;
+    const int64_t chunks = (K + chunk - 1) / chunk;
+    auto work = [&](int64_t p0, int64_t p1) {
+        for (int64_t p = p0; p < p1; ++p) {
+            const int64_t k0 = std::min(K, chunks * p / parts * chunk), k1 = std::min(K, chunks * (p + 1) / parts * chunk);
+            T* out = p == 0 ? C : partial + size_t(p - 1) * mn;
+            if (k1 <= k0) {  // an empty range still owns its buffer: zero it (part 0 keeps C as it is)
+                if (p > 0 || !acc_c) std::fill(out, out + mn, T(0));
+                continue;
+            }
+            gemm_block<T>(0, M, 0, N, k1 - k0, A + k0 * csa, rsa, csa, B + k0 * rsb, rsb, csb, out, N,
+                          p == 0 && acc_c);
+        }
+    };
+    parallel_for(parts, 1, work, parts);  // one range per part
+    // C += the other parts, split over threads in element ranges.
+    auto reduce = [&](int64_t e0, int64_t e1) {
+        constexpr int W = Tile<T>::W;
+        int64_t e = e0;
+        for (; e + W <= e1; e += W) {
+            Vec<T> v = load(C + e);
+            for (int q = 0; q + 1 < parts; ++q) v += load(partial + size_t(q) * mn + e);
+            store(C + e, v);
+        }
+        for (; e < e1; ++e)
+            for (int q = 0; q + 1 < parts; ++q) C[e] += partial[size_t(q) * mn + e];
+    };
+    parallel_for(int64_t(mn), 1 << 15, reduce);
+}
+
 // One product C (M x N, contiguous, leading dim N) = A @ B (C += A @ B with `acc_c`), split over threads
 // when it is large enough.
 template <class T>
@@ -378,6 +428,8 @@ void gemm_one(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t 
     // Split C between threads along its longer side, in whole micro-tiles; small products stay serial.
     const double flops = 2.0 * M * N * K;
     int nt = (!threaded || flops < 2e6) ? 1 : num_threads();
+    if (nt > 1 && kGemmSplitK && K >= 4 * std::max(M, N) && K >= 1024)
+        return gemm_split_k<T>(M, N, K, A, rsa, csa, B, rsb, csb, C, acc_c, nt);
     bool split_m = M >= N;
     int64_t extent = split_m ? M : N, unit = split_m ? Tile<T>::MR : Tile<T>::NR;
     int64_t units = (extent + unit - 1) / unit;

@@ -88,5 +88,5 @@ def test_gemm_strided_with_accumulate_under_asan(tmp_path):
     run = subprocess.run([str(exe), "20"], capture_output=True, text=True, timeout=600, env=env)
     report = run.stdout[-6000:] + run.stderr[-6000:]
     assert run.returncode == 0, report
-    assert "856 cases, 0 failures" in run.stdout, report
+    assert "888 cases, 0 failures" in run.stdout, report
     assert "ERROR: AddressSanitizer" not in run.stderr and "runtime error" not in run.stderr, report

@@ -83,6 +83,13 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 12; ++i)  // each transpose combination once, accumulate on for half of them
         for (int f = 0; f < 4; ++f)
             cases.push_back({big[i][0], big[i][1], big[i][2], bool(f & 1), bool(f & 2), bool((f + i) & 1), true});
+    // K >= 1024 and >= 4 max(M, N): K split between threads (gemm_split_k), K not a multiple of the
+    // 256-long chunks, fewer chunks than 2 parts per thread (K = 1030 on 3 threads), M or N below a tile.
+    const int64_t long_k[4][3] = {{10, 128, 2048}, {40, 33, 1500}, {130, 70, 1300}, {3, 5, 1030}};
+    for (int i = 0; i < 4; ++i)
+        for (int f = 0; f < 4; ++f)
+            cases.push_back({long_k[i][0], long_k[i][1], long_k[i][2], bool(f & 1), bool(f & 2), bool((f + i) & 1),
+                             true});
     std::uniform_int_distribution<int> dim(1, 150), flag(0, 1);
     for (int r = 0; r < randoms; ++r)
         cases.push_back({dim(rng), dim(rng), dim(rng), bool(flag(rng)), bool(flag(rng)), bool(flag(rng)), true});
