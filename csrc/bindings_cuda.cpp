@@ -572,7 +572,8 @@ void register_cuda(py::module_& m) {
     m.def("matmul_bias", [](A a, A b, A bias, A out) {
         // out = a @ b + bias (N,); the CPU twin adds the bias in the GEMM's store, here a broadcast add follows
         cuda::OpScope scope("matmul_bias");
-        GC_CHECK(a.shape.size() == 2 && bias.shape.size() == 1 && out.shape.size() == 2 && bias.shape[0] == out.shape[1],
+        GC_CHECK(a.shape.size() == 2 && bias.shape.size() == 1 && out.shape.size() == 2 &&
+                     bias.shape[0] == out.shape[1],
                  "matmul_bias: expected 2-d operands and a bias of shape (N,)");
         if (is_half(a.dtype) && b.dtype == a.dtype && out.dtype == a.dtype && bias.dtype == a.dtype) {
             cuda::matmul_half(a.view(), b.view(), out.view());

@@ -325,7 +325,8 @@ void gemm_block(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const
                         // Full tiles call the 12 x NR kernel directly (inlined); the rest go through the table.
                         if (direct_a == 1) {
                             if (mr == MR && nr == NR)
-                                micro_kernel<T, MR, 2, 1, true>(kc, a_blk + ir * rsa, lda, bp, c, ldc, accumulate, nr, bs);
+                                micro_kernel<T, MR, 2, 1, true>(kc, a_blk + ir * rsa, lda, bp, c, ldc, accumulate, nr,
+                                                                bs);
                             else
                                 (nr <= W ? kKernels<T, 1, 1> : kKernels<T, 2, 1>)[mr - 1](
                                     kc, a_blk + ir * rsa, lda, bp, c, ldc, accumulate, nr, bs);
@@ -411,7 +412,8 @@ void gemm_split_k(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int6
     const int64_t chunks = (K + chunk - 1) / chunk;
     auto work = [&](int64_t p0, int64_t p1) {
         for (int64_t p = p0; p < p1; ++p) {
-            const int64_t k0 = std::min(K, chunks * p / parts * chunk), k1 = std::min(K, chunks * (p + 1) / parts * chunk);
+            const int64_t k0 = std::min(K, chunks * p / parts * chunk);
+            const int64_t k1 = std::min(K, chunks * (p + 1) / parts * chunk);
             T* out = p == 0 ? C : partial + size_t(p - 1) * mn;
             if (k1 <= k0) {  // an empty range still owns its buffer: zero it (part 0 keeps C as it is)
                 if (p > 0 || !acc_c) std::fill(out, out + mn, T(0));

@@ -110,7 +110,15 @@ def test_long_k_products_split_between_threads_match_float64_numpy(M, N, K, ta, 
 # Linear's forward as one GEMM with the bias added in its store (kernel matmul_bias): shapes reaching each
 # path of the GEMM (gemv both ways, N below one vector, partial right edges, rows not a multiple of the
 # 12-row tile, a pre-packed B split over threads, K split over threads, K = 0).
-BIAS_SHAPES = [(1, 7, 5), (9, 1, 33), (64, 10, 128), (13, 33, 257), (1000, 70, 300), (32, 64, 2048), (6, 5, 0)]
+BIAS_SHAPES = [
+    (1, 7, 5),
+    (9, 1, 33),
+    (64, 10, 128),
+    (13, 33, 257),
+    (1000, 70, 300),
+    (32, 64, 2048),
+    (6, 5, 0),
+]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
