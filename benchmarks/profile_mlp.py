@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import resource
 import statistics
 import time
 from collections import defaultdict
@@ -202,8 +203,12 @@ def main() -> None:
         for _ in range(args.steps or 10):
             step()
     elif args.mode == "time":
-        t = median_time(step, args.steps or 500)
-        print(f"{args.lib} b{args.batch}: {t * 1e6:.1f} us/step")
+        f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        n = args.steps or 500
+        t = median_time(step, n)
+        faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / (n + 20)
+        # page faults per step: memory handed back to the OS and faulted in again (see allocator_cpu.cpp)
+        print(f"{args.lib} b{args.batch}: {t * 1e6:.1f} us/step, {faults:.0f} page faults/step")
     elif args.mode == "kernels":
         kernel_times(step, args.steps or 500)
     else:

@@ -6,6 +6,7 @@
 #include "allocator_cpu.h"
 #include "batchnorm.h"
 #include "conv.h"
+#include "gemm_cpu.h"
 #include "half.h"
 #include "kernels.h"
 #include "rownorm.h"
@@ -152,6 +153,9 @@ void register_cpu(py::module_& m) {
     m.def("argmin", [](A x, A out) { cpu::argmin_lastdim(cpu_view(x), cpu_out(out, "out")); });
     m.def("cumsum", [](A x, A out) { cpu::cumsum_lastdim(cpu_view(x), cpu_out(out, "out")); });
     m.def("matmul", [](A a, A b, A out) { cpu::matmul(cpu_view(a), cpu_view(b), cpu_out(out, "out")); });
+    m.def("matmul_bias", [](A a, A b, A bias, A out) {  // Linear's forward: the bias added in the GEMM's store
+        cpu::matmul_bias(cpu_view(a), cpu_view(b), cpu_view(bias), cpu_out(out, "out"));
+    });
     // conv2d's three kernels; the geometry travels flat: (stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, groups).
 #define GC_BIND_CONV(name, in1, in2, out)                                                                   \
     m.def(#name, [](A in1, A in2, A out, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, \

@@ -569,6 +569,20 @@ void register_cuda(py::module_& m) {
         if (is_half(a.dtype) && b.dtype == a.dtype && out.dtype == a.dtype) cuda::matmul_half(a.view(), b.view(), out.view());
         else cuda::matmul(dv(a), dv(b), dout(out));
     });
+    m.def("matmul_bias", [](A a, A b, A bias, A out) {
+        // out = a @ b + bias (N,); the CPU twin adds the bias in the GEMM's store, here a broadcast add follows
+        cuda::OpScope scope("matmul_bias");
+        GC_CHECK(a.shape.size() == 2 && bias.shape.size() == 1 && out.shape.size() == 2 &&
+                     bias.shape[0] == out.shape[1],
+                 "matmul_bias: expected 2-d operands and a bias of shape (N,)");
+        if (is_half(a.dtype) && b.dtype == a.dtype && out.dtype == a.dtype && bias.dtype == a.dtype) {
+            cuda::matmul_half(a.view(), b.view(), out.view());
+            cuda::binary_half<Add>(out.view(), bias.view(), out.view());
+        } else {
+            cuda::matmul(dv(a), dv(b), dout(out));
+            cuda::binary<Add>(dv(out), dv(bias), dout(out));
+        }
+    });
     m.def(
         "softmax_ce",
         [](A logits, A targets, A loss, A dlogits, int64_t ignore_index, int reduction) {

@@ -50,6 +50,11 @@ using Vec = typename Tile<T>::Vec;
 // Read a row- (GC_GEMM_DIRECT_A) or column-major (GC_GEMM_DIRECT_COL) A in place rather than packing it
 // (see micro_kernel); compile-time switches for A/B timing.
 constexpr bool kGemmDirectA = GC_GEMM_DIRECT_A;
+// Split a long K (the weight gradients at a large batch) between threads: see gemm_split_k.
+#ifndef GC_GEMM_SPLIT_K
+#define GC_GEMM_SPLIT_K 1
+#endif
+constexpr bool kGemmSplitK = GC_GEMM_SPLIT_K;
 
 template <class T>
 inline Vec<T> load(const T* p) {
@@ -87,10 +92,11 @@ inline void store_partial(T* p, Vec<T> v, int n, bool add) {
 // x @ W.T, whose scalar packing cost as much as the product when N is small) or 2 column-major
 // (A[k * lda + i]: g.T in the weight gradient g.T @ x). R is exact (1..MR), so an M that is not a
 // multiple of 12 computes no padding rows; NV = 1 serves strips of at most W columns (N = 10, where a
-// 12 x 32 tile did 10 useful columns of 32; the last 16 columns of N = 784).
+// 12 x 32 tile did 10 useful columns of 32; the last 16 columns of N = 784). With `bias` (the tile's first
+// column's entry of a row vector), C = acc + bias (+ C): Linear's bias added in the store, not in a pass.
 template <class T, int R, int NV, int kDirectA, bool kFullN = false>
 void micro_kernel(int64_t kc, const T* __restrict A, int64_t lda, const T* __restrict Bp, T* C, int64_t ldc,
-                  bool accumulate, int nc) {
+                  bool accumulate, int nc, const T* bias) {
     constexpr int MR = Tile<T>::MR, W = Tile<T>::W, NR = Tile<T>::NR;
     static_assert(R >= 1 && R <= MR && NV >= 1 && NV <= Tile<T>::NV, "an R x NV tile of the MR x NR one");
     Vec<T> acc[R][NV];
@@ -104,6 +110,16 @@ void micro_kernel(int64_t kc, const T* __restrict A, int64_t lda, const T* __res
             for (int j = 0; j < NV; ++j) acc[i][j] += a * b[j];
         }
     }
+    if (bias) {
+        for (int j = 0; j < NV; ++j) {
+            const int n = nc - j * W;
+            Vec<T> bv{};
+            if (kFullN || n >= W) bv = load(bias + j * W);
+            else
+                for (int l = 0; l < n; ++l) bv[l] = bias[j * W + l];  // no read past the vector's end
+            for (int i = 0; i < R; ++i) acc[i][j] += bv;
+        }
+    }
     for (int i = 0; i < R; ++i)
         for (int j = 0; j < NV; ++j) {
             T* c = C + i * ldc + j * W;
@@ -114,7 +130,7 @@ void micro_kernel(int64_t kc, const T* __restrict A, int64_t lda, const T* __res
 }
 
 template <class T>
-using MicroKernel = void (*)(int64_t, const T*, int64_t, const T*, T*, int64_t, bool, int);
+using MicroKernel = void (*)(int64_t, const T*, int64_t, const T*, T*, int64_t, bool, int, const T*);
 
 // kernels[r - 1] computes r rows: one instantiation per row count, chosen once per strip.
 template <class T, int NV, int kDirectA, int... Rs>
@@ -276,7 +292,7 @@ void pack_b_all(int64_t N, int64_t K, const T* B, int64_t rsb, int64_t csb, T* B
 template <class T>
 void gemm_block(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const T* A, int64_t rsa,
                 int64_t csa, const T* B, int64_t rsb, int64_t csb, T* C, int64_t ldc, bool acc_c,
-                const T* Bpre = nullptr) {
+                const T* Bpre = nullptr, const T* bias = nullptr) {
     constexpr int MR = Tile<T>::MR, NR = Tile<T>::NR, W = Tile<T>::W, KC = Tile<T>::KC, MC = Tile<T>::MC,
                   NC = Tile<T>::NC;
     thread_local std::unique_ptr<AlignedBuffer<T>> a_buf, b_buf;
@@ -305,24 +321,26 @@ void gemm_block(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const
                         const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
                         T* c = C + (ic + ir) * ldc + jc + jr;
                         const T* bp = panel + jr * kc;
+                        const T* bs = bias && pc == 0 ? bias + jc + jr : nullptr;  // in the first K slice
                         // Full tiles call the 12 x NR kernel directly (inlined); the rest go through the table.
                         if (direct_a == 1) {
                             if (mr == MR && nr == NR)
-                                micro_kernel<T, MR, 2, 1, true>(kc, a_blk + ir * rsa, lda, bp, c, ldc, accumulate, nr);
+                                micro_kernel<T, MR, 2, 1, true>(kc, a_blk + ir * rsa, lda, bp, c, ldc, accumulate, nr,
+                                                                bs);
                             else
                                 (nr <= W ? kKernels<T, 1, 1> : kKernels<T, 2, 1>)[mr - 1](
-                                    kc, a_blk + ir * rsa, lda, bp, c, ldc, accumulate, nr);
+                                    kc, a_blk + ir * rsa, lda, bp, c, ldc, accumulate, nr, bs);
                         } else if (direct_a == 2) {
                             if (mr == MR && nr == NR)
-                                micro_kernel<T, MR, 2, 2, true>(kc, a_blk + ir, lda, bp, c, ldc, accumulate, nr);
+                                micro_kernel<T, MR, 2, 2, true>(kc, a_blk + ir, lda, bp, c, ldc, accumulate, nr, bs);
                             else
                                 (nr <= W ? kKernels<T, 1, 2> : kKernels<T, 2, 2>)[mr - 1](
-                                    kc, a_blk + ir, lda, bp, c, ldc, accumulate, nr);
+                                    kc, a_blk + ir, lda, bp, c, ldc, accumulate, nr, bs);
                         } else if (mr == MR && nr == NR) {
-                            micro_kernel<T, MR, 2, 0, true>(kc, Ap + ir * kc, 0, bp, c, ldc, accumulate, nr);
+                            micro_kernel<T, MR, 2, 0, true>(kc, Ap + ir * kc, 0, bp, c, ldc, accumulate, nr, bs);
                         } else {
                             (nr <= W ? kKernels<T, 1, 0> : kKernels<T, 2, 0>)[mr - 1](
-                                kc, Ap + ir * kc, 0, bp, c, ldc, accumulate, nr);
+                                kc, Ap + ir * kc, 0, bp, c, ldc, accumulate, nr, bs);
                         }
                     }
                 }
@@ -368,16 +386,76 @@ void gemv(int64_t L, int64_t K, const T* Mat, int64_t sl, int64_t sk, const T* v
     else rows(0, L);
 }
 
+// C (M x N) += bias, row by row (the gemv and K == 0 paths of a product with a bias).
+template <class T>
+void add_bias(int64_t M, int64_t N, const T* bias, T* C) {
+    for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < N; ++j) C[i * N + j] += bias[j];
+}
+
+// The weight gradients g.T @ x at a large batch: M and N small (10-784), K the batch (8192). Splitting
+// C along N made every part read all of A again (the whole of g, from memory: 8 parts x 8 MiB for the
+// first layer) and pack its own columns of B; here K is split instead: each part computes the whole C
+// over its K range into a buffer of its own (part 0 into C itself), and the parts are summed at the end,
+// so A and B are each read once. 2 parts per thread, claimed as threads come (a late worker still helps).
+template <class T>
+void gemm_split_k(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa, const T* B, int64_t rsb,
+                  int64_t csb, T* C, bool acc_c, int nt, const T* bias) {
+    const int64_t chunk = 256;  // K ranges in whole KC-sized slices
+    const int parts = static_cast<int>(std::min<int64_t>(int64_t(nt) * 2, K / chunk));
+    const size_t mn = size_t(M) * size_t(N);
+    thread_local std::unique_ptr<AlignedBuffer<T>> part_buf;
+    thread_local size_t part_size = 0;
+    const size_t need = mn * size_t(parts - 1);
+    if (need > part_size) part_buf = std::make_unique<AlignedBuffer<T>>(part_size = need);
+    T* partial = part_buf->ptr;
+    const int64_t chunks = (K + chunk - 1) / chunk;
+    auto work = [&](int64_t p0, int64_t p1) {
+        for (int64_t p = p0; p < p1; ++p) {
+            const int64_t k0 = std::min(K, chunks * p / parts * chunk);
+            const int64_t k1 = std::min(K, chunks * (p + 1) / parts * chunk);
+            T* out = p == 0 ? C : partial + size_t(p - 1) * mn;
+            if (k1 <= k0) {  // an empty range still owns its buffer: zero it (part 0 keeps C as it is)
+                if (p > 0 || !acc_c) std::fill(out, out + mn, T(0));
+                if (p == 0 && bias) add_bias(M, N, bias, out);
+                continue;
+            }
+            gemm_block<T>(0, M, 0, N, k1 - k0, A + k0 * csa, rsa, csa, B + k0 * rsb, rsb, csb, out, N,
+                          p == 0 && acc_c, nullptr, p == 0 ? bias : nullptr);
+        }
+    };
+    parallel_for(parts, 1, work, parts);  // one range per part
+    // C += the other parts, split over threads in element ranges.
+    auto reduce = [&](int64_t e0, int64_t e1) {
+        constexpr int W = Tile<T>::W;
+        int64_t e = e0;
+        for (; e + W <= e1; e += W) {
+            Vec<T> v = load(C + e);
+            for (int q = 0; q + 1 < parts; ++q) v += load(partial + size_t(q) * mn + e);
+            store(C + e, v);
+        }
+        for (; e < e1; ++e)
+            for (int q = 0; q + 1 < parts; ++q) C[e] += partial[size_t(q) * mn + e];
+    };
+    parallel_for(int64_t(mn), 1 << 15, reduce);
+}
+
 // One product C (M x N, contiguous, leading dim N) = A @ B (C += A @ B with `acc_c`), split over threads
 // when it is large enough.
 template <class T>
 void gemm_one(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa, const T* B, int64_t rsb,
-              int64_t csb, T* C, bool threaded, bool acc_c = false) {
-    if (N == 1) return gemv<T>(M, K, A, rsa, csa, B, rsb, C, threaded, acc_c);
-    if (M == 1) return gemv<T>(N, K, B, csb, rsb, A, csa, C, threaded, acc_c);
+              int64_t csb, T* C, bool threaded, bool acc_c = false, const T* bias = nullptr) {
+    if (N == 1 || M == 1) {
+        if (N == 1) gemv<T>(M, K, A, rsa, csa, B, rsb, C, threaded, acc_c);
+        else gemv<T>(N, K, B, csb, rsb, A, csa, C, threaded, acc_c);
+        if (bias) add_bias(M, N, bias, C);
+        return;
+    }
     // Split C between threads along its longer side, in whole micro-tiles; small products stay serial.
     const double flops = 2.0 * M * N * K;
     int nt = (!threaded || flops < 2e6) ? 1 : num_threads();
+    if (nt > 1 && kGemmSplitK && K >= 4 * std::max(M, N) && K >= 1024)
+        return gemm_split_k<T>(M, N, K, A, rsa, csa, B, rsb, csb, C, acc_c, nt, bias);
     bool split_m = M >= N;
     int64_t extent = split_m ? M : N, unit = split_m ? Tile<T>::MR : Tile<T>::NR;
     int64_t units = (extent + unit - 1) / unit;
@@ -397,8 +475,8 @@ void gemm_one(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t 
     }
     auto work = [&](int64_t u0, int64_t u1) {
         int64_t lo = u0 * unit, hi = std::min(extent, u1 * unit);
-        if (split_m) gemm_block<T>(lo, hi, 0, N, K, A, rsa, csa, B, rsb, csb, C, N, acc_c, Bpre);
-        else gemm_block<T>(0, M, lo, hi, K, A, rsa, csa, B, rsb, csb, C, N, acc_c);
+        if (split_m) gemm_block<T>(lo, hi, 0, N, K, A, rsa, csa, B, rsb, csb, C, N, acc_c, Bpre, bias);
+        else gemm_block<T>(0, M, lo, hi, K, A, rsa, csa, B, rsb, csb, C, N, acc_c, nullptr, bias);
     };
     if (nt <= 1) work(0, units);
     else parallel_for(units, units / nt, work, fine ? 4 : 1);
@@ -441,18 +519,39 @@ void gemm(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
 
 template <class T>
 void gemm_strided(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa, const T* B, int64_t rsb,
-                  int64_t csb, T* C, bool threaded, bool accumulate) {
+                  int64_t csb, T* C, bool threaded, bool accumulate, const T* bias) {
     if (M == 0 || N == 0) return;
     if (K == 0) {  // the packed loops would leave C unwritten
         if (!accumulate) std::fill(C, C + M * N, T(0));
+        if (bias) add_bias(M, N, bias, C);
         return;
     }
-    gemm_one<T>(M, N, K, A, rsa, csa, B, rsb, csb, C, threaded, accumulate);
+    gemm_one<T>(M, N, K, A, rsa, csa, B, rsb, csb, C, threaded, accumulate, bias);
 }
 template void gemm_strided<float>(int64_t, int64_t, int64_t, const float*, int64_t, int64_t, const float*, int64_t,
-                                  int64_t, float*, bool, bool);
+                                  int64_t, float*, bool, bool, const float*);
 template void gemm_strided<double>(int64_t, int64_t, int64_t, const double*, int64_t, int64_t, const double*,
-                                   int64_t, int64_t, double*, bool, bool);
+                                   int64_t, int64_t, double*, bool, bool, const double*);
+
+void matmul_bias(const ArrayView& a, const ArrayView& b, const ArrayView& bias, const ArrayView& out) {
+    check_matmul_args(a, b, out);
+    GC_CHECK(a.ndim == 2, "matmul_bias: operands must be 2-d");
+    const int64_t M = a.shape[0], K = a.shape[1], N = b.shape[1];
+    GC_CHECK(bias.ndim == 1 && bias.shape[0] == N, "matmul_bias: bias must have shape (N,)");
+    check_same_dtype(a, bias, "matmul_bias");
+    dispatch_float(a.dtype, "matmul_bias", [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        const T* bp = bias.ptr<T>();
+        std::vector<T> packed;  // a strided bias (a view) is gathered into a contiguous row once
+        if (N > 1 && bias.strides[0] != 1) {
+            packed.resize(size_t(N));
+            for (int64_t j = 0; j < N; ++j) packed[size_t(j)] = bp[j * bias.strides[0]];
+            bp = packed.data();
+        }
+        gemm_strided<T>(M, N, K, a.ptr<T>(), a.strides[0], a.strides[1], b.ptr<T>(), b.strides[0], b.strides[1],
+                        out.ptr<T>(), true, false, bp);
+    });
+}
 
 void matmul(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
     check_matmul_args(a, b, out);

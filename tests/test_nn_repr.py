@@ -138,6 +138,7 @@ CASES.update(
         "MaxPool3d": [((2,), {})],
         "MaxUnpool1d": [((2,), {})],
         "MaxUnpool2d": [((2,), {})],
+        "MaxUnpool3d": [((2,), {}), ((3, 2, 1), {})],
         "Mish": [((), {})],
         "MultiLabelMarginLoss": [((), {})],
         "MultiLabelSoftMarginLoss": [((), {})],

@@ -3,6 +3,7 @@ Adadelta lr=1.0, StepLR gamma=0.7) with only the names changed (torch -> gradcor
 slice of the bundled MNIST subset: it must learn, and one step must agree with torch's."""
 
 import numpy as np
+import pytest
 import torch
 
 import gradcore as gc
@@ -151,3 +152,74 @@ def test_one_adadelta_step_of_the_example_matches_torch():
         for p1, p2 in zip(ours.parameters(), theirs.parameters()):
             assert_close(p1.detach().numpy(), p2.detach().numpy(), rtol=1e-4, atol=1e-6, name="param")
     assert sched.get_last_lr() == ref_sched.get_last_lr()
+
+
+# ---------------------------------------------------------------- newcomer programs (newcomer_programs.py)
+# Each program's source runs once over torch and once over gradcore (names changed only). Losses over a few
+# steps are compared with the same initial weights; dropout is switched off for the comparison (its masks
+# come from different generators) and left on for a run that must still train.
+
+from newcomer_programs import (  # noqa: E402
+    char_lstm,
+    cifar_cnn,
+    namespace,
+    random_batches,
+    state_of,
+    transformer_classifier,
+)
+
+TEXT = "the quick brown fox jumps over the lazy dog; " * 6
+
+
+def test_newcomer_cifar_cnn_matches_torch():
+    images, labels, *_ = random_batches(0, 4)
+    torch.manual_seed(0)
+    start, *_ = cifar_cnn(namespace(torch), None, images, labels, 0)  # torch's initial weights
+    t_model, t_losses, t_acc, t_lr, t_eval = cifar_cnn(namespace(torch), state_of(start), images, labels, 4,
+                                                       dropout=0.0)
+    g_model, g_losses, g_acc, g_lr, g_eval = cifar_cnn(namespace(gc), state_of(start), images, labels, 4,
+                                                       dropout=0.0)
+    assert_close(np.array(g_losses), np.array(t_losses), rtol=2e-4, atol=1e-5, name="losses")
+    assert g_acc == t_acc and abs(g_lr - t_lr) < 1e-12
+    assert_close(g_eval, t_eval, rtol=2e-3, atol=2e-4, name="eval logits (running BN statistics)")
+    for k, v in state_of(t_model).items():
+        assert_close(np.asarray(g_model.state_dict()[k]), v, rtol=2e-3, atol=2e-5, name=k)
+    gc.manual_seed(0)
+    _, losses, *_ = cifar_cnn(namespace(gc), None, images[:1].repeat(6, 0), labels[:1].repeat(6, 0), 6)
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]  # with dropout on, it fits one batch
+
+
+def test_newcomer_char_lstm_matches_torch():
+    torch.manual_seed(0)
+    start, *_ = char_lstm(namespace(torch), None, TEXT, 0)
+    torch.manual_seed(0)
+    t_model, t_losses, t_text = char_lstm(namespace(torch), state_of(start), TEXT, 5, dropout=0.0)
+    g_model, g_losses, g_text = char_lstm(namespace(gc), state_of(start), TEXT, 5, dropout=0.0)
+    assert_close(np.array(g_losses), np.array(t_losses), rtol=1e-4, atol=1e-5, name="losses")
+    assert g_text == t_text
+    for k, v in state_of(t_model).items():
+        assert_close(np.asarray(g_model.state_dict()[k]), v, rtol=1e-3, atol=1e-5, name=k)
+    gc.manual_seed(0)
+    _, losses, _ = char_lstm(namespace(gc), None, TEXT, 12)  # dropout between the layers on
+    assert np.isfinite(losses).all() and np.mean(losses[-3:]) < np.mean(losses[:3])
+
+
+@pytest.mark.filterwarnings("ignore:Support for mismatched src_key_padding_mask and mask")
+def test_newcomer_transformer_classifier_matches_torch():
+    _, _, tokens, lengths, classes = random_batches(1, 4)
+    torch.manual_seed(0)
+    start, *_ = transformer_classifier(namespace(torch), None, tokens, lengths, classes, 0)
+    t_model, t_losses = transformer_classifier(namespace(torch), state_of(start), tokens, lengths, classes, 4,
+                                               dropout=0.0)
+    g_model, g_losses = transformer_classifier(namespace(gc), state_of(start), tokens, lengths, classes, 4,
+                                               dropout=0.0)
+    assert_close(np.array(g_losses), np.array(t_losses), rtol=1e-4, atol=1e-5, name="losses")
+    for k, v in state_of(t_model).items():
+        got = np.asarray(g_model.state_dict()[k])
+        if k.endswith("in_proj_bias"):  # the key bias's true gradient is 0 (softmax ignores a shift), so
+            got, v = np.delete(got, np.s_[16:32]), np.delete(v, np.s_[16:32])  # AdamW steps on rounding noise
+        assert_close(got, v, rtol=1e-3, atol=1e-5, name=k)
+    gc.manual_seed(0)
+    _, losses = transformer_classifier(namespace(gc), None, tokens[:1].repeat(5, 0), lengths[:1].repeat(5, 0),
+                                       classes[:1].repeat(5, 0), 5)
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]

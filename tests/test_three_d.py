@@ -86,7 +86,6 @@ def test_3d_pool_modules_and_errors():
     assert gc.nn.AvgPool3d(2)(x).shape == (1, 2, 2, 2, 2)
     assert gc.nn.AdaptiveAvgPool3d(1)(x).shape == (1, 2, 1, 1, 1)
     assert gc.nn.AdaptiveMaxPool3d((2, None, 1))(x).shape == (1, 2, 2, 4, 1)
-    with pytest.raises(NotImplementedError, match="return_indices"):
-        F.max_pool3d(x, 2, return_indices=True)
+    assert F.max_pool3d(x, 2, return_indices=True)[1].shape == (1, 2, 2, 2, 2)  # tests/test_pool3d_indices.py
     with pytest.raises(ValueError, match="5-d"):
         F.conv3d(gc.zeros(2, 3, 4), gc.zeros(1, 3, 1, 1, 1))

@@ -420,3 +420,37 @@ __all__ += [  # the torch tensor API block above
     "vsplit", "vstack",
     "addcdiv", "addcmul", "clamp_max", "clamp_min", "deg2rad", "logaddexp", "rad2deg", "xlogy",
 ]
+
+# torch.backends' flags (accepted, no effect); gradcore.utils.data (torch.utils.data's DataLoader, ...)
+from . import backends, utils  # noqa: E402, F401
+from . import linalg as _linalg  # noqa: E402
+from .backends import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402
+from .torch_compat import (  # noqa: E402
+    Generator,
+    Size,
+    addmm,
+    cdist,
+    compile,
+    device,
+    dist,
+    get_num_threads,
+    install_linalg,
+    repeat_interleave,
+    set_num_threads,
+)
+
+install_linalg(_linalg)  # gc.linalg.vector_norm / matrix_norm / norm
+__all__ += ["Generator", "Size", "get_num_threads", "set_num_threads",
+            "addmm", "cdist", "compile", "device", "dist", "repeat_interleave",
+            "get_float32_matmul_precision", "set_float32_matmul_precision"]
+
+# torch's dtype aliases (dtype=torch.long, torch.float, ...), served by the module's __getattr__ so the
+# names int / float never shadow the builtins inside this module (code added below stays safe) and stay
+# out of __all__ (`from gradcore import *` never shadows them either).
+_DTYPE_ALIASES = {"long": int64, "int": int32, "float": float32, "double": float64}
+
+
+def __getattr__(name: str):
+    if name in _DTYPE_ALIASES:
+        return _DTYPE_ALIASES[name]
+    raise AttributeError(f"module 'gradcore' has no attribute {name!r}")

@@ -80,9 +80,33 @@ class _FlagScope:
 
 
 class set_grad_enabled(_FlagScope):
-    """Context manager (and decorator) that turns graph recording on or off."""
+    """Turns graph recording on or off, as torch's: at once when called (``gc.set_grad_enabled(False)``
+    as a plain statement), until the end of a ``with`` block, or around each call when used as a decorator.
+    """
 
     flag, default = "enabled", True
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__(bool(mode))
+        self._prev: bool | None = getattr(_state, "enabled", True)  # torch sets the mode on construction
+        _state.enabled = self.value
+
+    def __enter__(self) -> None:
+        # entering right after construction restores what was set before it, not the mode it just set
+        self._saved.append(self._prev if self._prev is not None else getattr(_state, "enabled", True))
+        self._prev = None
+        _state.enabled = self.value
+
+    def __exit__(self, *exc: object) -> None:
+        if self._saved:
+            _state.enabled = self._saved.pop()
+        elif self._prev is not None:  # exited without entering: back to the mode before construction
+            _state.enabled, self._prev = self._prev, None
+
+    def __call__(self, fn):
+        if self._prev is not None:  # decorating: undo the construction's switch, apply per call
+            _state.enabled, self._prev = self._prev, None
+        return super().__call__(fn)
 
 
 class detect_anomaly(_FlagScope):

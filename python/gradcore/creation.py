@@ -283,7 +283,8 @@ def randint_like(
 
 
 def randn(
-    *size: Any, dtype: DType | str | None = None, device: str | None = None, requires_grad: bool = False
+    *size: Any, dtype: DType | str | None = None, device: str | None = None, requires_grad: bool = False,
+    generator: Any = None,
 ) -> Tensor:
     """Standard normal samples: ``gc.randn(64, 784)``.
 
@@ -293,11 +294,13 @@ def randn(
         gradcore.float64
     """
     dt = _float_dtype(dtype, "randn")
-    return _make(_rng.standard_normal(_shape(size, "randn")).astype(dt.np), device, requires_grad)
+    rng = _rng if generator is None else generator.rng  # a gc.Generator draws from its own stream
+    return _make(rng.standard_normal(_shape(size, "randn")).astype(dt.np), device, requires_grad)
 
 
 def rand(
-    *size: Any, dtype: DType | str | None = None, device: str | None = None, requires_grad: bool = False
+    *size: Any, dtype: DType | str | None = None, device: str | None = None, requires_grad: bool = False,
+    generator: Any = None,
 ) -> Tensor:
     """Uniform samples in [0, 1): ``gc.rand(3)``.
 
@@ -307,7 +310,8 @@ def rand(
         True
     """
     dt = _float_dtype(dtype, "rand")
-    return _make(_rng.random(_shape(size, "rand")).astype(dt.np), device, requires_grad)
+    rng = _rng if generator is None else generator.rng  # a gc.Generator draws from its own stream
+    return _make(rng.random(_shape(size, "rand")).astype(dt.np), device, requires_grad)
 
 
 def randint(
@@ -318,6 +322,7 @@ def randint(
     dtype: DType | str | None = None,
     device: str | None = None,
     requires_grad: bool = False,
+    generator: Any = None,
 ) -> Tensor:
     """Random integers in [low, high): ``randint(high, size)``, ``randint(low, high, size)`` or keywords
     ``low=, high=, size=``; int64 unless ``dtype`` is given, as ``torch.randint``.
@@ -340,7 +345,8 @@ def randint(
     if not int(low) < int(high):
         raise ValueError(f"randint: low ({low}) must be less than high ({high})")
     dt = int64 if dtype is None else as_dtype(dtype)
-    values = _rng.integers(int(low), int(high), shape, dtype=np.int64)
+    rng = _rng if generator is None else generator.rng  # a gc.Generator draws from its own stream
+    values = rng.integers(int(low), int(high), shape, dtype=np.int64)
     return _make(values.astype(dt.np), device, requires_grad)
 
 

@@ -312,3 +312,16 @@ def stream(s: Stream | None) -> Iterator[Stream | None]:
         yield s
     finally:
         set_stream(previous)
+
+
+def manual_seed(seed: int) -> None:
+    """torch.cuda.manual_seed: gradcore has one generator for every device, so this seeds it
+    (gc.manual_seed)."""
+    from .creation import manual_seed as _seed
+
+    _seed(seed)
+
+
+def manual_seed_all(seed: int) -> None:
+    """torch.cuda.manual_seed_all: seeds gradcore's one generator (see manual_seed)."""
+    manual_seed(seed)

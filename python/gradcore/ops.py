@@ -625,7 +625,7 @@ def check_matmul_operands(a: Any, b_shape: tuple[int, ...], b_dtype: DType, what
 class Linear(Function):
     """x @ W.T + b as one primitive (W is (out, in), as in PyTorch). The weight is read transposed in
     place, and its gradient g.T @ x comes out contiguous in W's own layout, so no transposed copy is
-    ever made; the bias is added into the matmul's output buffer."""
+    ever made; the bias is added by the GEMM as it stores each tile (kernel ``matmul_bias``)."""
 
     def forward(self, x, weight, bias=None):
         # The common case is checked on the storages (no property calls: this runs per layer per step);
@@ -643,11 +643,12 @@ class Linear(Function):
         device = x.device
         be = _BACKENDS.get(device) or backend.get(device)
         out = be.empty((xs[0], ws[0]), dt)
+        if bias is not None:  # x @ W.T + b in one GEMM: the bias is added in the product's own store
+            fused = _KERNELS.get((device, "matmul_bias")) or backend.kernel(device, "matmul_bias")
+            fused(xd, be.permute(wd, (1, 0)), bias._data, out)
+            return out
         matmul = _KERNELS.get((device, "matmul")) or backend.kernel(device, "matmul")
         matmul(xd, be.permute(wd, (1, 0)), out)
-        if bias is not None:
-            add = _KERNELS.get((device, "binary_add")) or backend.kernel(device, "binary_add")
-            add(out, bias._data, out)
         return out
 
     def backward(self, g):

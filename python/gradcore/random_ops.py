@@ -12,13 +12,14 @@ if TYPE_CHECKING:
     from .tensor import Tensor
 
 
-def randperm(n: int, *, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+def randperm(n: int, *, generator: Any = None, dtype: Any = None, device: str = "cpu",
+             requires_grad: bool = False) -> Tensor:
     """A random permutation of 0 .. n-1 (int64), from gradcore's generator, as torch.randperm."""
     from .creation import rand
 
     if n < 0:
         raise ValueError(f"randperm: n must be non-negative, got {n}")
-    keys = rand(n, device=device)
+    keys = rand(n, device=device, generator=generator)
     out = keys.argsort()
     return out if dtype is None else out.to(dtype)
 

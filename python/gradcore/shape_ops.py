@@ -167,16 +167,27 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
 
 
 def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
-    """Each last-dim vector placed on the diagonal of a new matrix (dims -2, -1 only), as torch.diag_embed."""
+    """Each last-dim vector of input placed on the `offset` diagonal of the 2-d planes (dim1, dim2) of the
+    result (which has one dim more than input; other dims keep their order), as torch.diag_embed.
+
+    Example:
+        >>> import gradcore as gc
+        >>> gc.diag_embed(gc.tensor([[1, 2]]), 0, 0, 2).shape
+        (2, 1, 2)
+    """
     x = _check(input, "diag_embed")
-    if (dim1, dim2) not in ((-2, -1), (x.ndim - 1, x.ndim)):
-        raise NotImplementedError("diag_embed: only dim1=-2, dim2=-1 are supported")
+    nd = x.ndim + 1
+    d1, d2 = wrap_dim(dim1, nd, "diag_embed"), wrap_dim(dim2, nd, "diag_embed")
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    offset = int(offset)
     n = x.shape[-1]
     m = n + abs(offset)
     start = offset if offset >= 0 else -offset * m
     idx = (_arange(n, x) * (m + 1) + start).expand(*x.shape)
     flat = x.new_zeros(x.shape[:-1] + (m * m,)).scatter(-1, idx, x)
-    return flat.reshape(*x.shape[:-1], m, m)
+    out = flat.reshape(*x.shape[:-1], m, m)  # the planes in the last two dims: row = dim1, column = dim2
+    return out if (d1, d2) == (nd - 2, nd - 1) else movedim(out, (nd - 2, nd - 1), (d1, d2))
 
 
 def _tri_mask(x: Tensor, diagonal: int, lower: bool) -> Tensor:
@@ -729,21 +740,14 @@ def numel(input: Tensor) -> int:
 
 def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
                storage_offset: int | None = None) -> Tensor:
-    """A view with the given element strides over input's storage (contiguous inputs only; no gradient)."""
-    x = _check(input, "as_strided")
-    if not x.is_contiguous():
-        raise ValueError("as_strided: only contiguous inputs are supported")
-    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
-    if len(size) != len(stride):
-        raise ValueError(
-            f"as_strided: mismatch in length of strides and shape ({len(size)} vs {len(stride)})")
-    off = 0 if storage_offset is None else int(storage_offset) - globals()["storage_offset"](x)
-    last = off + sum((n - 1) * s for n, s in zip(size, stride) if n > 0)
-    if any(n == 0 for n in size):
-        last = off
-    outside = (x.numel() and last >= x.numel()) or (not x.numel() and last > 0)
-    if off < 0 or any(s < 0 for s in stride) or outside:
-        raise ValueError(f"as_strided: size {size} and stride {stride} reach outside the input's storage")
-    data = _as_strided_data(x.detach()._data, size, stride, off)
-    return _T()._wrap(data, x.device)
+    """A view of input's storage with the given sizes, element strides and storage offset, as
+    torch.as_strided (differentiable; see strided_view.py).
 
+    Example:
+        >>> import gradcore as gc
+        >>> gc.as_strided(gc.arange(4.0), (3, 2), (1, 1)).tolist()
+        [[0.0, 1.0], [1.0, 2.0], [2.0, 3.0]]
+    """
+    from .strided_view import as_strided as _as_strided
+
+    return _as_strided(input, size, stride, storage_offset)

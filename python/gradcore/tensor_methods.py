@@ -559,7 +559,7 @@ class TensorMethods:
         return shape_ops.data_ptr(self)
 
     def as_strided(self, size: Any, stride: Any, storage_offset: int | None = None) -> Any:
-        """A view with the given strides (contiguous inputs; no gradient), as torch.Tensor.as_strided."""
+        """A view of the storage with the given sizes, strides and offset, as torch.Tensor.as_strided."""
         from . import shape_ops
 
         return shape_ops.as_strided(self, size, stride, storage_offset)
@@ -583,6 +583,59 @@ class TensorMethods:
             raise RuntimeError("Boolean value of Tensor with no values is ambiguous" if self.numel() == 0 else
                                "Boolean value of Tensor with more than one value is ambiguous")
         return bool(self.item())
+
+    # ---- torch method spellings added for newcomers (apifill)
+    def ndimension(self) -> int:
+        """The number of dims (torch's older spelling of dim())."""
+        return self.ndim
+
+    def unsqueeze_(self, dim: int) -> Any:
+        """In place: a size-1 dim inserted at ``dim`` (the tensor object now has that shape)."""
+        return self._set_view_shape(lambda t: t.unsqueeze(dim), "unsqueeze_")
+
+    def squeeze_(self, dim: Any = None) -> Any:
+        """In place: size-1 dims removed (all, or ``dim``)."""
+        return self._set_view_shape(lambda t: t.squeeze() if dim is None else t.squeeze(dim), "squeeze_")
+
+    def _set_view_shape(self, view_fn: Any, op: str) -> Any:
+        """The in-place shape methods: this object becomes view_fn of its old self (history included)."""
+        if self.requires_grad and self._ctx is None:
+            raise RuntimeError(
+                f"{op}: a leaf Variable that requires grad is being used in an in-place operation."
+            )
+        old = type(self)._wrap(self._data, self.device)  # the old self as its own node (no cycle)
+        old._ctx, old._requires_grad = self._ctx, self._requires_grad
+        new = view_fn(old)
+        self._data = new._data
+        if new._ctx is not None:
+            self._take_history(new._ctx)
+        return self
+
+    def detach_(self) -> Any:
+        """In place: this tensor cut from its history (no longer requiring grad), as torch.Tensor.detach_."""
+        if self._base is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self._ctx = None
+        self._requires_grad = False
+        return self
+
+    def scatter_(self, dim: int, index: Any, src: Any, *, reduce: str | None = None) -> Any:
+        """In place: src (a tensor or a number) written at index along dim, as torch.Tensor.scatter_."""
+        if reduce is not None:
+            if reduce != "add":
+                raise NotImplementedError(f"scatter_: reduce={reduce!r} is not supported (use 'add')")
+            if not isinstance(src, type(self)):
+                src = self.new_full(index.shape, src)
+            return self.scatter_add_(dim, index, src)
+        return self._apply_inplace(lambda t: t.scatter(dim, index, src), "scatter_")
+
+    def repeat_interleave(self, repeats: Any, dim: int | None = None, *,
+                          output_size: int | None = None) -> Any:
+        """Each element repeated ``repeats`` times (an int or one count per element) along dim (the flattened
+        tensor when None), as torch.repeat_interleave."""
+        from .torch_compat import repeat_interleave
+
+        return repeat_interleave(self, repeats, dim, output_size=output_size)
 
 
 def _raise(exc: Exception) -> Any:

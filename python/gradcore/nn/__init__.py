@@ -273,3 +273,7 @@ __all__ += ["UpsamplingBilinear2d"]
 from .ctc import CTCLoss  # noqa: E402
 
 __all__ += ["CTCLoss"]
+
+from .layers_more import MaxUnpool3d  # noqa: E402
+
+__all__ += ["MaxUnpool3d"]

@@ -181,18 +181,21 @@ class Conv2d(_ConvNd):
         return conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
 
-def _pad_mode(x: Tensor, left: tuple[int, int], right: tuple[int, int], mode: str) -> Tensor:
-    """x padded along its last two dims by (left, right) with torch's 'reflect', 'replicate' or 'circular'
-    rule, built from slices, flips and cat so the gradient flows back through it."""
+def _pad_mode(
+    x: Tensor, left: tuple[int, ...], right: tuple[int, ...], mode: str, name: str = "Conv2d"
+) -> Tensor:
+    """x padded along its last len(left) dims (two for Conv2d, three for Conv3d) by (left, right) with
+    torch's 'reflect', 'replicate' or 'circular' rule, built from slices, flips and cat so the gradient
+    flows back through it."""
     for i, (lo, hi) in enumerate(zip(left, right)):
-        dim = x.ndim - 2 + i
+        dim = x.ndim - len(left) + i
         n = x.shape[dim]
         if lo == 0 and hi == 0:
             continue
         limit = n if mode == "circular" else n - 1 if mode == "reflect" else None
         if limit is not None and max(lo, hi) > limit:
             raise ConvError(
-                f"Conv2d: padding ({lo}, {hi}) is too large for padding_mode={mode!r} on an input of "
+                f"{name}: padding ({lo}, {hi}) is too large for padding_mode={mode!r} on an input of "
                 f"size {n} along dim {dim} (at most {limit})"
             )
 

@@ -60,8 +60,11 @@ def embedding_bag(
 ) -> Tensor:
     """The rows of ``weight`` at ``input`` reduced per bag (mode 'sum', 'mean' or 'max'); a 2-d input is
     one bag per row, a 1-d input is cut into bags at ``offsets``. Empty bags give zeros; entries equal
-    to ``padding_idx`` are left out (and not counted by 'mean'). Gradients are dense (``sparse`` is
-    accepted but makes no sparse gradient).
+    to ``padding_idx`` are left out (and not counted by 'mean'). ``max_norm`` first rescales, in place,
+    every picked row whose ``norm_type``-norm exceeds it (as F.embedding); ``scale_grad_by_freq`` divides
+    each row's gradient by how often the input picks it (as F.embedding and torch's CUDA kernel; torch
+    2.13's CPU kernel divides some rows by another row's count). Gradients are dense: ``sparse=True`` raises
+    NotImplementedError (gradcore has no sparse tensors).
 
     Example:
         >>> import gradcore as gc
@@ -73,8 +76,15 @@ def embedding_bag(
     _check_targets_dtype(input)
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"embedding_bag: mode has to be one of sum, mean or max, got {mode!r}")
-    if max_norm is not None or scale_grad_by_freq:
-        raise NotImplementedError("embedding_bag: max_norm and scale_grad_by_freq are not supported")
+    if sparse:
+        raise NotImplementedError(
+            "embedding_bag: sparse=True (sparse gradients) is not supported: gradcore has no sparse tensors; "
+            "use sparse=False"
+        )
+    if scale_grad_by_freq and mode == "max":
+        raise ValueError("max mode does not support scaling the gradient by the frequency")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding_bag: weight must be 2-d (num_embeddings, dim), got shape {weight.shape}")
     if per_sample_weights is not None:
         if mode != "sum":
             raise NotImplementedError(
@@ -88,7 +98,12 @@ def embedding_bag(
             )
     flat, bag_of, n_bags = _bags(input, offsets, include_last_offset)
     d = weight.shape[1]
-    rows = weight.index_select(0, flat)  # (T, D)
+    if max_norm is not None or scale_grad_by_freq:  # F.embedding's in-place renorm and gradient scaling
+        from .functional import embedding
+
+        rows = embedding(flat, weight, None, max_norm, norm_type, scale_grad_by_freq)
+    else:
+        rows = weight.index_select(0, flat)  # (T, D)
     keep = np.ones(bag_of.shape, dtype=bool)
     if padding_idx is not None:
         pad = padding_idx % weight.shape[0]
@@ -147,6 +162,11 @@ class EmbeddingBag(Module):
         dtype: DType | str | None = None,
     ) -> None:
         super().__init__()
+        if sparse:
+            raise NotImplementedError(
+                "EmbeddingBag: sparse=True (sparse gradients) is not supported: gradcore has no sparse "
+                "tensors; use sparse=False"
+            )
         dt = factory_dtype(dtype, "EmbeddingBag")
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:

@@ -67,9 +67,10 @@ def silu(x: Tensor, inplace: bool = False) -> Tensor:
     return _inplace(lambda t: t * t.sigmoid(), x, inplace)
 
 
-def softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+def softmax(x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: DType | str | None = None, *,
+            axis: int | None = None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim`` (``axis`` accepted as a NumPy alias; default the last dim),
-    shifted by the max for stability.
+    shifted by the max for stability; ``dtype`` casts the input first, as torch.
 
     Example:
         >>> import gradcore as gc
@@ -77,13 +78,19 @@ def softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Te
         >>> round(F.softmax(gc.tensor([0.0, 0.0]), dim=0).numpy()[0].item(), 3)
         0.5
     """
+    if dtype is not None:
+        x = x.to(dtype)
     if x.ndim == 0:
         return softmax(x.reshape(1), 0).reshape(())
     return log_softmax(x, dim, axis=axis).exp()  # exp(x - logsumexp): the native row kernel, then exp
 
 
-def log_softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
-    """x - logsumexp(x) along ``dim`` (``axis`` accepted as a NumPy alias; default the last dim)."""
+def log_softmax(x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: DType | str | None = None, *,
+                axis: int | None = None) -> Tensor:
+    """x - logsumexp(x) along ``dim`` (``axis`` accepted as a NumPy alias; default the last dim);
+    ``dtype`` casts the input first, as torch."""
+    if dtype is not None:
+        x = x.to(dtype)
     if x.ndim == 0:
         return log_softmax(x.reshape(1), 0).reshape(())
     d = _dim_arg(dim, axis)
@@ -442,3 +449,8 @@ __all__ += ["adaptive_avg_pool3d", "adaptive_max_pool3d", "avg_pool3d", "conv3d"
 from .ctc import ctc_loss  # noqa: E402
 
 __all__ += ["ctc_loss"]
+
+from .layers_more import max_unpool3d  # noqa: E402
+from .three_d import max_pool3d_with_indices  # noqa: E402
+
+__all__ += ["max_pool3d_with_indices", "max_unpool3d"]

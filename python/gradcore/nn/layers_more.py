@@ -162,6 +162,29 @@ def max_unpool2d(
     return _unpool(input, indices, k, s, _tuple(padding, 2, "padding"), output_size, "max_unpool2d")
 
 
+def max_unpool3d(
+    input: Tensor,
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """The inverse of max_pool3d with ``return_indices`` (flat d * H * W + h * W + w indices), zeros
+    elsewhere.
+
+    Example:
+        >>> import gradcore as gc
+        >>> from gradcore.nn import functional as F
+        >>> y, i = F.max_pool3d(gc.arange(8.0).reshape(1, 1, 2, 2, 2), 2, return_indices=True)
+        >>> F.max_unpool3d(y, i, 2).reshape(-1).tolist()
+        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 7.0]
+    """
+    k = _tuple(kernel_size, 3, "kernel_size")
+    s = _tuple(stride, 3, "stride") if stride is not None else k
+    return _unpool(input, indices, k, s, _tuple(padding, 3, "padding"), output_size, "max_unpool3d")
+
+
 class MaxUnpool1d(Module):
     """Inverse of MaxPool1d: ``unpool(pooled, indices, output_size=None)``."""
 
@@ -175,7 +198,7 @@ class MaxUnpool1d(Module):
         self.padding = _tuple(padding, d, "padding")
 
     def forward(self, input: Tensor, indices: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
-        fn = max_unpool1d if self.dims == 1 else max_unpool2d
+        fn = {1: max_unpool1d, 2: max_unpool2d, 3: max_unpool3d}[self.dims]
         return fn(input, indices, self.kernel_size, self.stride, self.padding, output_size)
 
     def extra_repr(self) -> str:
@@ -186,6 +209,12 @@ class MaxUnpool2d(MaxUnpool1d):
     """Inverse of MaxPool2d. Example: ``gc.nn.MaxUnpool2d(2)(pooled, indices)``."""
 
     dims = 2
+
+
+class MaxUnpool3d(MaxUnpool1d):
+    """Inverse of MaxPool3d. Example: ``gc.nn.MaxUnpool3d(2)(pooled, indices)``."""
+
+    dims = 3
 
 
 # ---------------------------------------------------------------- channel shuffle, LRN, pdist
@@ -425,6 +454,7 @@ __all__ = [
     "LocalResponseNorm",
     "MaxUnpool1d",
     "MaxUnpool2d",
+    "MaxUnpool3d",
     "RReLU",
     "ReflectionPad3d",
     "ReplicationPad3d",
@@ -440,6 +470,7 @@ __all__ = [
     "max_pool2d_with_indices",
     "max_unpool1d",
     "max_unpool2d",
+    "max_unpool3d",
     "pdist",
     "rrelu",
 ]

@@ -186,7 +186,8 @@ class AdaptiveAvgPool1d(Module):
 
 
 class Upsample(Module):
-    """Resizes the spatial dims (see ``F.interpolate``; mode 'nearest' only).
+    """Resizes the spatial dims with any ``F.interpolate`` mode ('nearest', 'nearest-exact', 'linear',
+    'bilinear', 'bicubic', 'trilinear', 'area'), as ``torch.nn.Upsample``.
 
     Example:
         >>> import gradcore as gc
@@ -203,9 +204,12 @@ class Upsample(Module):
         recompute_scale_factor: bool | None = None,
     ) -> None:
         super().__init__()
-        if mode not in ("nearest", "nearest-exact"):
+        from .interpolate_linear import LINEAR_MODES
+
+        if mode not in ("nearest", "nearest-exact") and mode not in LINEAR_MODES:
             raise NotImplementedError(
-                f"Upsample: mode {mode!r} is not implemented (only 'nearest' and 'nearest-exact')"
+                f"Upsample: mode {mode!r} is not implemented (use 'nearest', 'nearest-exact', "
+                + ", ".join(repr(m) for m in LINEAR_MODES) + ")"
             )
         if isinstance(scale_factor, tuple):  # stored as floats, as torch (its repr shows 2.0)
             scale_factor = tuple(float(f) for f in scale_factor)

@@ -20,13 +20,16 @@ from .module import Module, Parameter, factory_dtype
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _cell(mode: str, gi: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor | None):
-    """One time step from the input part ``gi`` (x W_ih^T + b_ih); returns (h', c')."""
+def _cell(mode: str, gi: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor | None,
+          w_hr: Tensor | None = None):
+    """One time step from the input part ``gi`` (x W_ih^T + b_ih); returns (h', c'). An LSTM with
+    proj_size projects h' by W_hr (torch's h_t = W_hr (o * tanh(c_t)))."""
     gh = linear(h, w_hh, b_hh)
     if mode == "LSTM":
         i, f, g, o = (gi + gh).chunk(4, -1)
         c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-        return o.sigmoid() * c.tanh(), c
+        h = o.sigmoid() * c.tanh()
+        return (h if w_hr is None else linear(h, w_hr)), c
     if mode == "GRU":
         ir, iz, in_ = gi.chunk(3, -1)
         hr, hz, hn = gh.chunk(3, -1)
@@ -39,7 +42,8 @@ def _cell(mode: str, gi: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh
 
 class RNNBase(Module):
     """What RNN, LSTM and GRU share: torch's parameters weight_ih_l{k}[_reverse], weight_hh_l{k}[_reverse],
-    bias_ih_l{k}[_reverse], bias_hh_l{k}[_reverse], all initialised U(-1/sqrt(H), 1/sqrt(H))."""
+    bias_ih_l{k}[_reverse], bias_hh_l{k}[_reverse] (and an LSTM with proj_size P > 0: weight_hr_l{k}[_reverse]
+    of shape (P, H), h of size P), all initialised U(-1/sqrt(H), 1/sqrt(H))."""
 
     def __init__(
         self,
@@ -66,8 +70,12 @@ class RNNBase(Module):
             raise ValueError(
                 f"{name}: hidden_size and num_layers must be positive, got {hidden_size}, {num_layers}"
             )
-        if proj_size:
-            raise NotImplementedError(f"{name}: proj_size is not supported")
+        if isinstance(proj_size, bool) or not isinstance(proj_size, int) or proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable projections")
+        if proj_size and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
         dt = factory_dtype(dtype, name)
         self.mode, self.input_size, self.hidden_size, self.num_layers = (
             mode,
@@ -84,14 +92,17 @@ class RNNBase(Module):
         self.proj_size = proj_size
         gates = _GATES[mode] * hidden_size
         dirs = 2 if bidirectional else 1
+        real_h = proj_size or hidden_size  # the size of h (the recurrent and next-layer input)
         self._flat_weights_names: list[str] = []
         for layer in range(num_layers):
             for d in range(dirs):
                 suffix = f"_l{layer}" + ("_reverse" if d else "")
-                in_size = input_size if layer == 0 else hidden_size * dirs
-                shapes = [("weight_ih", (gates, in_size)), ("weight_hh", (gates, hidden_size))]
+                in_size = input_size if layer == 0 else real_h * dirs
+                shapes = [("weight_ih", (gates, in_size)), ("weight_hh", (gates, real_h))]
                 if bias:
                     shapes += [("bias_ih", (gates,)), ("bias_hh", (gates,))]
+                if proj_size:
+                    shapes.append(("weight_hr", (proj_size, hidden_size)))
                 for pname, shape in shapes:
                     setattr(self, pname + suffix, Parameter(empty(shape, dtype=dt)))
                     self._flat_weights_names.append(pname + suffix)
@@ -106,7 +117,7 @@ class RNNBase(Module):
 
     @property
     def all_weights(self) -> list[list[Parameter]]:
-        per = 4 if self.bias else 2
+        per = (4 if self.bias else 2) + (1 if self.proj_size else 0)
         names = self._flat_weights_names
         return [[getattr(self, n) for n in names[i : i + per]] for i in range(0, len(names), per)]
 
@@ -115,6 +126,11 @@ class RNNBase(Module):
         b_ih = getattr(self, "bias_ih" + suffix) if self.bias else None
         b_hh = getattr(self, "bias_hh" + suffix) if self.bias else None
         return getattr(self, "weight_ih" + suffix), getattr(self, "weight_hh" + suffix), b_ih, b_hh
+
+    def _proj_weight(self, layer: int, d: int) -> Tensor | None:
+        if not self.proj_size:
+            return None
+        return getattr(self, f"weight_hr_l{layer}" + ("_reverse" if d else ""))
 
     def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
         from .rnn_utils import PackedSequence, pack_padded_sequence, pad_packed_sequence
@@ -138,24 +154,26 @@ class RNNBase(Module):
                 f"{name}: input.size(-1) must be equal to input_size. Expected {self.input_size}, got {feat}"
             )
         dirs = 2 if self.bidirectional else 1
-        state_shape = (self.num_layers * dirs, n, self.hidden_size)
+        state_shape = (self.num_layers * dirs, n, self.proj_size or self.hidden_size)
+        cell_shape = (self.num_layers * dirs, n, self.hidden_size)
         if hx is None:
             h0 = zeros(state_shape, dtype=x.dtype, device=x.device)
-            c0 = h0 if is_lstm else None
+            c0 = zeros(cell_shape, dtype=x.dtype, device=x.device) if is_lstm else None
         else:
             h0, c0 = hx if is_lstm else (hx, None)
             if unbatched:
                 h0 = h0.unsqueeze(1)
                 c0 = c0.unsqueeze(1) if c0 is not None else None
-            for t in (h0, c0):
-                if t is not None and tuple(t.shape) != state_shape:
-                    raise RuntimeError(f"{name}: Expected hidden size {state_shape}, got {tuple(t.shape)}")
+            for t, want in ((h0, state_shape), (c0, cell_shape)):
+                if t is not None and tuple(t.shape) != want:
+                    raise RuntimeError(f"{name}: Expected hidden size {want}, got {tuple(t.shape)}")
         h_n, c_n = [], []
         layer_in = x
         for layer in range(self.num_layers):
             outs = []
             for d in range(dirs):
                 w_ih, w_hh, b_ih, b_hh = self._layer_params(layer, d)
+                w_hr = self._proj_weight(layer, d)
                 src = layer_in if lens is None or not d else _reverse_within(layer_in, lens)
                 gi_all = linear(src, w_ih, b_ih)  # (L, N, G*H): the input part of every step at once
                 k = layer * dirs + d
@@ -164,7 +182,7 @@ class RNNBase(Module):
                 seq = []
                 order = range(steps - 1, -1, -1) if d and lens is None else range(steps)
                 for t in order:
-                    h_new, c_new = _cell(self.mode, gi_all[t], h, c, w_hh, b_hh)
+                    h_new, c_new = _cell(self.mode, gi_all[t], h, c, w_hh, b_hh, w_hr)
                     if lens is None:
                         h, c = h_new, c_new
                     else:  # past its length a sequence keeps its state
@@ -196,6 +214,8 @@ class RNNBase(Module):
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if not self.bias:
@@ -267,7 +287,8 @@ class RNN(RNNBase):
 
 class LSTM(RNNBase):
     """Long short-term memory, gates (i, f, g, o) in torch's order; forward returns
-    (output, (h_n, c_n)).
+    (output, (h_n, c_n)). With ``proj_size=P`` (0 < P < hidden_size) h is projected by weight_hr_l{k}
+    to size P (output and h_n of size P, c_n of size hidden_size), as torch.
 
     Example:
         >>> import gradcore as gc

@@ -1,6 +1,6 @@
-"""Spatial sampling: F.affine_grid and F.grid_sample (bilinear or nearest, zeros or border padding,
-align_corners), as composites of gathers and arithmetic so gradients reach both the input and the grid
-(the Spatial Transformer Network's pair)."""
+"""Spatial sampling: F.affine_grid and F.grid_sample (bilinear, nearest or bicubic; zeros, border or
+reflection padding; align_corners), as composites of gathers and arithmetic so gradients reach both the
+input and the grid (the Spatial Transformer Network's pair)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,61 @@ def _unnormalize(coord: Tensor, n: int, align_corners: bool) -> Tensor:
     return ((coord + 1.0) * n - 1.0) / 2.0
 
 
+def _reflect_np(x: np.ndarray, twice_low: int, twice_high: int) -> tuple[np.ndarray, np.ndarray]:
+    """torch's reflect_coordinates on host values: the reflected coordinates and the sign of d(out)/d(x)."""
+    if twice_low == twice_high:
+        return np.zeros_like(x), np.zeros_like(x)
+    lo, span = twice_low / 2.0, (twice_high - twice_low) / 2.0
+    d = x - lo
+    sign = np.where(d < 0, -1.0, 1.0)
+    a = np.abs(d)
+    flips = np.floor(a / span)
+    extra = np.fmod(a, span)
+    even = np.fmod(flips, 2) == 0
+    return np.where(even, extra + lo, span - extra + lo), np.where(even, sign, -sign)
+
+
+def _pad_coords(coord: Tensor, n: int, padding_mode: str, align: bool) -> Tensor:
+    """torch's compute_coordinates: the source coordinate after border / reflection padding, with the
+    gradient torch gives it (the reflection's +-1, zero where the final clip holds it at an edge)."""
+    if padding_mode == "zeros":
+        return coord
+    if padding_mode == "reflection":
+        c = coord.detach().cpu().numpy()
+        refl, sign = _reflect_np(c, 0, 2 * (n - 1)) if align else _reflect_np(c, -1, 2 * n - 1)
+        # refl as a value, sign * coord as the gradient path: refl = sign * coord + (refl - sign * coord)
+        sign_t = Tensor(sign.astype(coord.dtype.np), device=coord.device)
+        shift = Tensor((refl - sign * c).astype(coord.dtype.np), device=coord.device)
+        coord = sign_t * coord + shift
+    c = coord.detach().cpu().numpy()
+    inside = Tensor(((c > 0) & (c < n - 1)).astype(coord.dtype.np), device=coord.device)
+    clipped = Tensor(np.clip(c, 0, n - 1).astype(coord.dtype.np), device=coord.device)
+    return clipped + inside * (coord - coord.detach())  # torch's clip: gradient 0 at or past an edge
+
+
+def _pad_taps_np(ix: np.ndarray, n: int, padding_mode: str, align: bool) -> np.ndarray:
+    """Integer tap positions after padding (bicubic's get_value_bounded), as int64 (outside: zeros mode)."""
+    if padding_mode == "zeros":
+        return ix
+    f = ix.astype(np.float64)
+    if padding_mode == "reflection":
+        f = (_reflect_np(f, 0, 2 * (n - 1)) if align else _reflect_np(f, -1, 2 * n - 1))[0]
+    return np.clip(f, 0, n - 1).astype(np.int64)
+
+
+def _cubic_weights(t: Tensor) -> list[Tensor]:
+    """torch's bicubic coefficients (A = -0.75) for the taps at -1, 0, 1, 2 of a fraction t in [0, 1)."""
+    a = -0.75
+
+    def near(x: Tensor) -> Tensor:  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x: Tensor) -> Tensor:  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return [far(t + 1.0), near(t), near(1.0 - t), far(2.0 - t)]
+
+
 def grid_sample(
     input: Tensor,
     grid: Tensor,
@@ -67,7 +122,8 @@ def grid_sample(
     align_corners: bool | None = None,
 ) -> Tensor:
     """Samples the (N, C, H, W) input at the (N, Ho, Wo, 2) normalized (x, y) grid locations, as
-    ``F.grid_sample``: mode 'bilinear' or 'nearest', padding_mode 'zeros' or 'border'.
+    ``F.grid_sample``: mode 'bilinear', 'nearest' or 'bicubic' (torch's A = -0.75 kernel), padding_mode
+    'zeros', 'border' or 'reflection'; gradients reach both the input and the grid.
 
     Example:
         >>> import gradcore as gc
@@ -76,13 +132,15 @@ def grid_sample(
         >>> F.grid_sample(img, gc.zeros(1, 1, 1, 2), align_corners=True).item()
         1.5
     """
-    if mode not in ("bilinear", "nearest"):
-        raise NotImplementedError(
-            f"grid_sample: mode {mode!r} is not supported (use 'bilinear' or 'nearest')"
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(
+            f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', "
+            f"but got: '{mode}'"
         )
-    if padding_mode not in ("zeros", "border"):
-        raise NotImplementedError(
-            f"grid_sample: padding_mode {padding_mode!r} is not supported (use 'zeros' or 'border')"
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError(
+            f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or 'reflection', "
+            f"but got: '{padding_mode}'"
         )
     if input.ndim != 4 or grid.ndim != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
         raise ValueError(
@@ -94,8 +152,8 @@ def grid_sample(
     _, ho, wo, _ = grid.shape
     x = _unnormalize(grid[..., 0], w, align)  # (N, Ho, Wo)
     y = _unnormalize(grid[..., 1], h, align)
-    if padding_mode == "border":
-        x, y = x.clamp(0, w - 1), y.clamp(0, h - 1)
+    if mode != "bicubic":  # bicubic pads each tap instead
+        x, y = _pad_coords(x, w, padding_mode, align), _pad_coords(y, h, padding_mode, align)
     flat = input.reshape(n, c, h * w)
 
     def tap(ix: np.ndarray, iy: np.ndarray) -> tuple[Tensor, Tensor]:
@@ -115,6 +173,17 @@ def grid_sample(
     fy = y - Tensor(y0.astype(y.dtype.np), device=y.device)
     fx, fy = fx.unsqueeze(1), fy.unsqueeze(1)
     out = None
+    if mode == "bicubic":
+        wx, wy = _cubic_weights(fx), _cubic_weights(fy)
+        for j in range(4):
+            row = None
+            iy = _pad_taps_np(y0 - 1 + j, h, padding_mode, align)
+            for i in range(4):
+                vals, inside = tap(_pad_taps_np(x0 - 1 + i, w, padding_mode, align), iy)
+                term = where(inside, vals * wx[i], 0.0)
+                row = term if row is None else row + term
+            out = row * wy[j] if out is None else out + row * wy[j]
+        return out
     for dx, dy, weight in (
         (0, 0, (1 - fx) * (1 - fy)),
         (1, 0, fx * (1 - fy)),

@@ -9,7 +9,7 @@ from typing import Any
 from ..creation import empty
 from ..dtypes import DType
 from ..tensor import Tensor
-from .conv import _conv_extra_repr, _reset_conv_parameters
+from .conv import _conv_extra_repr, _pad_mode, _reset_conv_parameters
 from .conv_ops import ConvError, conv2d
 from .module import Module, Parameter, factory_dtype
 from .pool_functions import (
@@ -135,8 +135,11 @@ class Conv3d(Module):
         super().__init__()
         if in_channels % groups or out_channels % groups:
             raise ConvError("Conv3d: in_channels and out_channels must be divisible by groups")
-        if padding_mode != "zeros":
-            raise NotImplementedError("Conv3d: only padding_mode='zeros' is supported")
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise ConvError(
+                "Conv3d: padding_mode must be one of ('zeros', 'reflect', 'replicate', 'circular'), got "
+                f"{padding_mode!r}"
+            )
         dt = factory_dtype(dtype, "Conv3d")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size, self.stride = _triple(kernel_size, "kernel_size"), _triple(stride, "stride")
@@ -152,10 +155,23 @@ class Conv3d(Module):
         _reset_conv_parameters(self.weight, self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        return conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        if self.padding_mode == "zeros":
+            return conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        # torch's other padding modes: F.pad's rule first, then an unpadded convolution
+        xb, unbatched = _batched5(x, "conv3d")
+        if self.padding == "same":
+            if self.stride != (1, 1, 1):
+                raise ConvError("conv3d: padding='same' is not supported for strided convolutions")
+            total = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
+            left, right = tuple(t // 2 for t in total), tuple(t - t // 2 for t in total)
+        else:
+            left = right = (0, 0, 0) if self.padding == "valid" else self.padding
+        xb = _pad_mode(xb, left, right, self.padding_mode, "Conv3d")
+        y = conv3d(xb, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        return y.squeeze(0) if unbatched else y
 
     def extra_repr(self) -> str:
-        return _conv_extra_repr(self)  # padding_mode is always 'zeros' here, so torch's Conv3d repr
+        return _conv_extra_repr(self)
 
 
 # ---------------------------------------------------------------- separable 3-d pools
@@ -172,6 +188,25 @@ def _pool3d(input: Tensor, pool_hw, pool_d, op: str) -> Tensor:
     do = z.shape[-1]
     z = z.reshape(n, c, ho, wo, do).permute(0, 1, 4, 2, 3)
     return z.squeeze(0) if unbatched else z
+
+
+def _pool3d_indices(input: Tensor, pool_hw, pool_d, op: str) -> tuple[Tensor, Tensor]:
+    """_pool3d for pools returning (values, indices): the (H, W) pool's flat h * W + w index at the depth
+    the D pool chose, plus that depth * H * W (torch's flat d * H * W + h * W + w layout). Ties keep the
+    first maximum in (d, h, w) order, as torch: the first depth holding the box maximum, then the first
+    (h, w) in it."""
+    x, unbatched = _batched5(input, op)
+    n, c, d, h, w = x.shape
+    y, i_hw = pool_hw(x.reshape(n * c * d, 1, h, w))  # (N*C*D, 1, Ho, Wo)
+    ho, wo = y.shape[2:]
+    y = y.reshape(n, c, d, ho * wo).permute(0, 1, 3, 2).reshape(n * c * ho * wo, 1, d)
+    z, i_d = pool_d(y)  # (N*C*Ho*Wo, 1, Do): the depth holding each box's maximum
+    do = z.shape[-1]
+    z = z.reshape(n, c, ho, wo, do).permute(0, 1, 4, 2, 3)
+    depth = i_d.reshape(n, c, ho, wo, do).permute(0, 1, 4, 2, 3)  # (N, C, Do, Ho, Wo)
+    hw = i_hw.reshape(n, c, d, ho, wo).gather(2, depth)
+    idx = depth * (h * w) + hw
+    return (z.squeeze(0), idx.squeeze(0)) if unbatched else (z, idx)
 
 
 def avg_pool3d(
@@ -213,18 +248,46 @@ def max_pool3d(
     ceil_mode: bool = False,
     return_indices: bool = False,
 ) -> Tensor:
-    """3-d max pooling (separable: the max over a box is the max over D of maxima over (H, W))."""
-    if return_indices:
-        raise NotImplementedError("max_pool3d: return_indices is not supported")
+    """3-d max pooling (separable: the max over a box is the max over D of maxima over (H, W)); with
+    ``return_indices`` also the flat d * H * W + h * W + w argmax positions (torch's layout, what
+    F.max_unpool3d takes).
+
+    Example:
+        >>> import gradcore as gc
+        >>> from gradcore.nn import functional as F
+        >>> y, i = F.max_pool3d(gc.arange(8.0).reshape(1, 1, 2, 2, 2), 2, return_indices=True)
+        >>> i.tolist()
+        [[[[[7]]]]]
+    """
     k = _triple(kernel_size, "kernel_size")
     s = _triple(stride, "stride") if stride is not None else k
     p, dl = _triple(padding, "padding"), _triple(dilation, "dilation")
+    if return_indices:
+        return _pool3d_indices(
+            input,
+            lambda t: max_pool2d(t, k[1:], s[1:], p[1:], dl[1:], ceil_mode, True),
+            lambda t: max_pool1d(t, k[0], s[0], p[0], dl[0], ceil_mode, True),
+            "max_pool3d",
+        )
     return _pool3d(
         input,
         lambda t: max_pool2d(t, k[1:], s[1:], p[1:], dl[1:], ceil_mode),
         lambda t: max_pool1d(t, k[0], s[0], p[0], dl[0], ceil_mode),
         "max_pool3d",
     )
+
+
+def max_pool3d_with_indices(input: Tensor, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
+    """max_pool3d(..., return_indices=True), torch's name.
+
+    Example:
+        >>> import gradcore as gc
+        >>> from gradcore.nn import functional as F
+        >>> F.max_pool3d_with_indices(gc.ones(1, 1, 2, 2, 2), 2)[1].tolist()
+        [[[[[0]]]]]
+    """
+    kwargs.pop("return_indices", None)
+    return max_pool3d(input, *args, return_indices=True, **kwargs)
 
 
 def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
@@ -240,13 +303,26 @@ def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
 
 
 def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = False) -> Tensor:
-    """Adaptive 3-d max pooling (separable over (H, W) then D)."""
+    """Adaptive 3-d max pooling (separable over (H, W) then D); with ``return_indices`` also the flat
+    d * H * W + h * W + w argmax positions, as torch.
+
+    Example:
+        >>> import gradcore as gc
+        >>> from gradcore.nn import functional as F
+        >>> F.adaptive_max_pool3d(gc.ones(1, 2, 4, 4, 4), (1, 2, 2)).shape
+        (1, 2, 1, 2, 2)
+    """
     from .layers_extra import adaptive_max_pool1d, adaptive_max_pool2d
 
-    if return_indices:
-        raise NotImplementedError("adaptive_max_pool3d: return_indices is not supported")
     x, _ = _batched5(input, "adaptive_max_pool3d")
     o = _out3(output_size, x.shape[2:])
+    if return_indices:
+        return _pool3d_indices(
+            input,
+            lambda t: adaptive_max_pool2d(t, o[1:], True),
+            lambda t: adaptive_max_pool1d(t, o[0], True),
+            "adaptive_max_pool3d",
+        )
     return _pool3d(
         input,
         lambda t: adaptive_max_pool2d(t, o[1:]),
@@ -311,7 +387,8 @@ class AvgPool3d(_Pool3d):
 
 
 class MaxPool3d(_Pool3d):
-    """3-d max pooling. Example: ``gc.nn.MaxPool3d(2)``."""
+    """3-d max pooling (with ``return_indices``: (values, flat indices) for MaxUnpool3d).
+    Example: ``gc.nn.MaxPool3d(2)``."""
 
     def __init__(
         self,
@@ -358,7 +435,7 @@ class AdaptiveAvgPool3d(Module):
 
 
 class AdaptiveMaxPool3d(AdaptiveAvgPool3d):
-    """Adaptive 3-d max pooling (no indices)."""
+    """Adaptive 3-d max pooling (with ``return_indices``: (values, flat d * H * W + h * W + w indices))."""
 
     def __init__(self, output_size: Any, return_indices: bool = False) -> None:
         super().__init__(output_size)
@@ -379,4 +456,5 @@ __all__ = [
     "avg_pool3d",
     "conv3d",
     "max_pool3d",
+    "max_pool3d_with_indices",
 ]

@@ -20,6 +20,7 @@ def clip_grad_norm_(
     max_norm: float,
     norm_type: float = 2.0,
     error_if_nonfinite: bool = False,
+    foreach: bool | None = None,  # torch's kernel choice; one path here
 ) -> Tensor:
     """Scales all gradients in place so their joint ``norm_type`` norm is at most ``max_norm``;
     returns the total norm before clipping (a 0-d tensor), as torch.
@@ -187,3 +188,5 @@ import sys as _sys  # noqa: E402
 from . import rnn_utils as rnn  # noqa: E402
 
 _sys.modules[__name__ + ".rnn"] = rnn
+
+from .weight_norm import remove_weight_norm, weight_norm  # noqa: E402, F401
