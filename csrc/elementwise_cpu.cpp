@@ -65,9 +65,9 @@ void vec_path_run(Op op, T* po, int64_t n, A a, B b) {
     constexpr int64_t kBlock = 256;
     for (int64_t s = 0; s < n; s += kBlock) {
         const int64_t e = std::min(n, s + kBlock);
-        bool ok = true;
-#pragma omp simd reduction(&& : ok)
-        for (int64_t i = s; i < e; ++i) ok = ok && Op::vec_ok(a(i), b(i));
+        int ok = 1;  // `&` and an int: `&&` is control flow, which stops the vectoriser
+#pragma omp simd reduction(& : ok)
+        for (int64_t i = s; i < e; ++i) ok &= int(Op::vec_ok(a(i), b(i)));
         if (ok) {
 #pragma omp simd
             for (int64_t i = s; i < e; ++i) po[i] = Op::vec(a(i), b(i));

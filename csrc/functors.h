@@ -180,9 +180,9 @@ struct Copysign { template <class T> GC_HD T operator()(T a, T b) const { return
 #else
 #define GC_VEC_PATH(Name, expr)                                                                     \
     template <class T, std::enable_if_t<std::is_floating_point_v<T>, int> = 0>                      \
-    static bool vec_ok(T a, T b) { return ::gc::vm::fmod_fast_ok(a, b); }                           \
+    __attribute__((always_inline)) static bool vec_ok(T a, T b) { return ::gc::vm::fmod_fast_ok(a, b); } \
     template <class T, std::enable_if_t<std::is_floating_point_v<T>, int> = 0>                      \
-    static T vec(T a, T b) { return expr; }
+    __attribute__((always_inline)) static T vec(T a, T b) { return expr; }
 #endif
 // C's truncated remainder (torch.fmod): the result has the dividend's sign.
 struct Fmod {
@@ -211,9 +211,9 @@ struct Remainder {
     }
     GC_VEC_PATH(Remainder, remainder_vec(a, b))
 #ifndef __CUDACC__
-    template <class T> static T remainder_vec(T a, T b) {
+    template <class T> __attribute__((always_inline)) static T remainder_vec(T a, T b) {
         T m = ::gc::vm::fmod_fast(a, b);
-        return (m != T(0) && ((b < T(0)) != (m < T(0)))) ? m + b : m;
+        return m + (((m != T(0)) & ((b < T(0)) != (m < T(0)))) ? b : T(-0.0));  // selects, see simd_math.h
     }
 #endif
 };
@@ -241,14 +241,16 @@ struct FloorDivide {
     }
     GC_VEC_PATH(FloorDivide, floor_divide_vec(a, b))
 #ifndef __CUDACC__
-    // The same steps as operator() with branches turned into selects (b != 0 is guaranteed by vec_ok).
-    template <class T> static T floor_divide_vec(T a, T b) {
+    // The same steps as operator() with branches turned into selects of constants (see simd_math.h; b != 0
+    // is guaranteed by vec_ok).
+    template <class T> __attribute__((always_inline)) static T floor_divide_vec(T a, T b) {
         T m = ::gc::vm::fmod_fast(a, b);
         T d = (a - m) / b;
-        d = (m != T(0) && ((b < T(0)) != (m < T(0)))) ? d - T(1) : d;
+        d = d - (((m != T(0)) & ((b < T(0)) != (m < T(0)))) ? T(1) : T(0));
         T f = ::gc::vm::floor(d);
-        f = d - f > T(0.5) ? f + T(1) : f;
-        return d == T(0) ? std::copysign(T(0), a / b) : f;
+        f = f + (d - f > T(0.5) ? T(1) : T(-0.0));
+        const T zero = std::copysign(T(0), a / b);
+        return d == T(0) ? zero : f;
     }
 #endif
 };

@@ -61,17 +61,20 @@ GC_VM_FN2(atan2) GC_VM_FN2(hypot)
 // rint is nearbyint: half to even. The result always carries x's sign (floor(-0.5) = -1, ceil(-0.5) = -0,
 // trunc(-0.5) = -0), so copysign restores the -0 that r - 1 / r + 1 lose; inf and NaN pass through.
 template <class T> __attribute__((always_inline)) inline T rint(T x) { return std::rint(x); }
+// Conditional steps are written as selects of constants followed by an unconditional add: under the
+// default -ftrapping-math GCC will not if-convert `c ? r - 1 : r` (the subtraction might raise), and a
+// branch on random data costs more than the whole vector body. x - 0 and x + (-0) are x for every x.
 template <class T> __attribute__((always_inline)) inline T floor(T x) {
     T r = std::rint(x);
-    return std::copysign(r > x ? r - T(1) : r, x);
+    return std::copysign(r - (r > x ? T(1) : T(0)), x);
 }
 template <class T> __attribute__((always_inline)) inline T ceil(T x) {
     T r = std::rint(x);
-    return std::copysign(r < x ? r + T(1) : r, x);
+    return std::copysign(r + (r < x ? T(1) : T(-0.0)), x);
 }
 template <class T> __attribute__((always_inline)) inline T trunc(T x) {
     T a = std::fabs(x), r = std::rint(a);
-    return std::copysign(r > a ? r - T(1) : r, x);
+    return std::copysign(r - (r > a ? T(1) : T(0)), x);
 }
 
 // ---- exact fmod on a fast path. fmod_fast_ok says where fmod_fast is exact; elsewhere (zero, inf or NaN
@@ -98,9 +101,9 @@ __attribute__((always_inline)) inline float fmod_fast(float a, float b) {
 __attribute__((always_inline)) inline double fmod_fast(double a, double b) {
     double q = vm::trunc(a / b);
     double r = std::fma(-q, b, a);
-    bool over = r != 0.0 && ((r < 0.0) != (a < 0.0));
-    r = over ? r + (q > 0.0 ? b : -b) : r;
-    return std::copysign(r, a);
+    const bool over = (r != 0.0) & ((r < 0.0) != (a < 0.0));
+    const double back = q > 0.0 ? b : -b;
+    return std::copysign(r + (over ? back : -0.0), a);
 }
 
 }  // namespace gc::vm
