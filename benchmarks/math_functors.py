@@ -1,4 +1,4 @@
-"""Times torch's elementwise math set on 1M contiguous elements in ONE library per process (gradcore or torch),
+"""Times torch's elementwise math set on 1M contiguous elements, one library per process (gradcore or torch),
 so the two never share a thread pool: run both, interleaved, and compare (see NOTES.md, "Math functors").
 
     python benchmarks/math_functors.py gradcore --threads 2 --reps 15
