@@ -1,4 +1,5 @@
 // CPU elementwise kernels: unary, binary with NumPy broadcasting, and dtype casts.
+#include <algorithm>
 #include <type_traits>
 #if defined(__F16C__) && defined(__AVX__)
 #include <immintrin.h>
@@ -50,6 +51,32 @@ void unary_typed(const ArrayView& x, const ArrayView& out) {
     });
 }
 
+// Binary math functors with a vector path (functors.h GC_VEC_PATH: fmod, remainder, floor_divide on floats).
+template <class Op, class T, class = void> struct HasVecPath : std::false_type {};
+template <class Op, class T>
+struct HasVecPath<Op, T, std::void_t<decltype(Op::template vec_ok<T>(T(), T()))>> : std::true_type {};
+
+// n elements of op(a(i), b(i)) for a functor with a vector path, in blocks: a block whose elements all pass
+// vec_ok (checked first, so in-place outputs never overwrite an input still needed) runs vectorised
+// through vec, any other block element by element through operator() (zero divisors, inf, NaN, huge
+// quotients).
+template <class Op, class T, class A, class B>
+void vec_path_run(Op op, T* po, int64_t n, A a, B b) {
+    constexpr int64_t kBlock = 256;
+    for (int64_t s = 0; s < n; s += kBlock) {
+        const int64_t e = std::min(n, s + kBlock);
+        int ok = 1;  // `&` and an int: `&&` is control flow, which stops the vectoriser
+#pragma omp simd reduction(& : ok)
+        for (int64_t i = s; i < e; ++i) ok &= int(Op::vec_ok(a(i), b(i)));
+        if (ok) {
+#pragma omp simd
+            for (int64_t i = s; i < e; ++i) po[i] = Op::vec(a(i), b(i));
+        } else {
+            for (int64_t i = s; i < e; ++i) po[i] = op(a(i), b(i));
+        }
+    }
+}
+
 template <class Op, class T>
 void binary_typed(const ArrayView& a, const ArrayView& b, const ArrayView& out) {
     const ArrayView* ins[] = {&a, &b};
@@ -62,6 +89,20 @@ void binary_typed(const ArrayView& a, const ArrayView& b, const ArrayView& out) 
         T* po = o + off[0];
         const T* pa = pa0 + off[1];
         const T* pb = pb0 + off[2];
+        if constexpr (HasVecPath<Op, T>::value) {
+            if (st[0] == 1 && (st[1] == 1 || st[1] == 0) && (st[2] == 1 || st[2] == 0)) {
+                const T sa = *pa, sb = *pb;  // the broadcast operand, when one is
+                const auto va = [=](int64_t i) { return pa[i]; };
+                const auto vb = [=](int64_t i) { return pb[i]; };
+                const auto ca = [=](int64_t) { return sa; };
+                const auto cb = [=](int64_t) { return sb; };
+                if (st[1] == 1 && st[2] == 1) vec_path_run(op, po, n, va, vb);
+                else if (st[1] == 1) vec_path_run(op, po, n, va, cb);
+                else if (st[2] == 1) vec_path_run(op, po, n, ca, vb);
+                else vec_path_run(op, po, n, ca, cb);
+                return;
+            }
+        }
         if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
 #pragma omp simd
             for (int64_t i = 0; i < n; ++i) po[i] = op(pa[i], pb[i]);

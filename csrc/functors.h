@@ -6,6 +6,7 @@
 #include "common.h"
 #ifndef __CUDACC__
 #include "fastmath.h"
+#include "simd_math.h"
 #endif
 
 namespace gc {
@@ -18,7 +19,7 @@ namespace gc {
 #define GC_MATH_UNARY_OPS(X) X(sin, Sin) X(cos, Cos) X(tan, Tan) X(asin, Asin) X(acos, Acos) X(atan, Atan) \
     X(sinh, Sinh) X(cosh, Cosh) X(asinh, Asinh) X(acosh, Acosh) X(atanh, Atanh) X(floor, Floor) X(ceil, Ceil) \
     X(round, Round) X(trunc, Trunc) X(log1p, Log1p) X(expm1, Expm1) X(log2, Log2) X(log10, Log10) \
-    X(exp2, Exp2) X(rsqrt, Rsqrt) X(reciprocal, Reciprocal) X(signbit, Signbit)
+    X(exp2, Exp2) X(rsqrt, Rsqrt) X(reciprocal, Reciprocal) X(signbit, Signbit) X(frac, Frac)
 #define GC_MATH_BINARY_OPS(X) X(atan2, Atan2) X(hypot, Hypot) X(fmod, Fmod) X(remainder, Remainder) \
     X(floor_divide, FloorDivide) X(copysign, Copysign)
 #define GC_BINARY_OPS(X) X(add, Add) X(sub, Sub) X(mul, Mul) X(div, Div) X(pow, Pow) \
@@ -65,7 +66,14 @@ struct Abs { template <class T> GC_HD T operator()(T x) const { return x < T(0) 
 struct Sign { template <class T> GC_HD T operator()(T x) const { return T((x > T(0)) - (x < T(0))); } };
 struct Copy { template <class T> GC_HD T operator()(T x) const { return x; } };
 // The Gauss error function, for the exact GELU.
-struct Erf { template <class T> GC_HD T operator()(T x) const { return T(std::erf(x)); } };
+struct Erf {
+    template <class T> GC_HD T operator()(T x) const {
+#ifndef __CUDACC__
+        if constexpr (std::is_floating_point_v<T>) return ::gc::vm::erf(x);
+#endif
+        return T(std::erf(x));
+    }
+};
 
 struct Add { template <class T> GC_HD T operator()(T a, T b) const { return a + b; } };
 struct Sub { template <class T> GC_HD T operator()(T a, T b) const { return a - b; } };
@@ -109,28 +117,35 @@ struct ReluGrad { template <class T> GC_HD T operator()(T g, T x) const { return
 // ---- the torch math set. Transcendentals are float-only (Python promotes integer inputs first);
 // floor/ceil/round/trunc return integers unchanged; integer division guards 0 and -1 (no SIGFPE: the
 // Python layer raises ZeroDivisionError first, as torch).
+// GC_VM(fn): the vectorisable host version (simd_math.h: libmvec, rint-based rounding) on the CPU, CUDA's
+// own function in device code, so device accuracy is unchanged.
+#ifdef __CUDACC__
+#define GC_VM(fn) std::fn
+#else
+#define GC_VM(fn) ::gc::vm::fn
+#endif
 #define GC_FLOAT_FUNCTOR(Name, expr) \
     struct Name { template <class T> GC_HD T operator()(T x) const { return T(expr); } };
-GC_FLOAT_FUNCTOR(Sin, std::sin(x))
-GC_FLOAT_FUNCTOR(Cos, std::cos(x))
-GC_FLOAT_FUNCTOR(Tan, std::tan(x))
-GC_FLOAT_FUNCTOR(Asin, std::asin(x))
-GC_FLOAT_FUNCTOR(Acos, std::acos(x))
-GC_FLOAT_FUNCTOR(Atan, std::atan(x))
-GC_FLOAT_FUNCTOR(Sinh, std::sinh(x))
-GC_FLOAT_FUNCTOR(Cosh, std::cosh(x))
-GC_FLOAT_FUNCTOR(Asinh, std::asinh(x))
-GC_FLOAT_FUNCTOR(Acosh, std::acosh(x))
-GC_FLOAT_FUNCTOR(Atanh, std::atanh(x))
-GC_FLOAT_FUNCTOR(Log1p, std::log1p(x))
-GC_FLOAT_FUNCTOR(Expm1, std::expm1(x))
-GC_FLOAT_FUNCTOR(Log2, std::log2(x))
-GC_FLOAT_FUNCTOR(Log10, std::log10(x))
-GC_FLOAT_FUNCTOR(Exp2, std::exp2(x))
+GC_FLOAT_FUNCTOR(Sin, GC_VM(sin)(x))
+GC_FLOAT_FUNCTOR(Cos, GC_VM(cos)(x))
+GC_FLOAT_FUNCTOR(Tan, GC_VM(tan)(x))
+GC_FLOAT_FUNCTOR(Asin, GC_VM(asin)(x))
+GC_FLOAT_FUNCTOR(Acos, GC_VM(acos)(x))
+GC_FLOAT_FUNCTOR(Atan, GC_VM(atan)(x))
+GC_FLOAT_FUNCTOR(Sinh, GC_VM(sinh)(x))
+GC_FLOAT_FUNCTOR(Cosh, GC_VM(cosh)(x))
+GC_FLOAT_FUNCTOR(Asinh, GC_VM(asinh)(x))
+GC_FLOAT_FUNCTOR(Acosh, GC_VM(acosh)(x))
+GC_FLOAT_FUNCTOR(Atanh, GC_VM(atanh)(x))
+GC_FLOAT_FUNCTOR(Log1p, GC_VM(log1p)(x))
+GC_FLOAT_FUNCTOR(Expm1, GC_VM(expm1)(x))
+GC_FLOAT_FUNCTOR(Log2, GC_VM(log2)(x))
+GC_FLOAT_FUNCTOR(Log10, GC_VM(log10)(x))
+GC_FLOAT_FUNCTOR(Exp2, GC_VM(exp2)(x))
 GC_FLOAT_FUNCTOR(Rsqrt, T(1) / std::sqrt(x))
 GC_FLOAT_FUNCTOR(Reciprocal, T(1) / x)
 #undef GC_FLOAT_FUNCTOR
-// Rounding: integers (and bools) pass through, as torch; round is half-to-even (nearbyint in the default
+// Rounding: integers (and bools) pass through, as torch; round is half-to-even (rint in the default
 // rounding mode), as torch.round.
 #define GC_ROUNDING_FUNCTOR(Name, fn)                                           \
     struct Name {                                                               \
@@ -139,11 +154,13 @@ GC_FLOAT_FUNCTOR(Reciprocal, T(1) / x)
             else return x;                                                      \
         }                                                                       \
     };
-GC_ROUNDING_FUNCTOR(Floor, std::floor)
-GC_ROUNDING_FUNCTOR(Ceil, std::ceil)
-GC_ROUNDING_FUNCTOR(Round, std::nearbyint)
-GC_ROUNDING_FUNCTOR(Trunc, std::trunc)
+GC_ROUNDING_FUNCTOR(Floor, GC_VM(floor))
+GC_ROUNDING_FUNCTOR(Ceil, GC_VM(ceil))
+GC_ROUNDING_FUNCTOR(Round, GC_VM(rint))
+GC_ROUNDING_FUNCTOR(Trunc, GC_VM(trunc))
 #undef GC_ROUNDING_FUNCTOR
+// x - trunc(x) in one pass (torch.frac; NaN for +-inf, as torch).
+struct Frac { template <class T> GC_HD T operator()(T x) const { return T(x - GC_VM(trunc)(x)); } };
 // 1 where the sign bit is set (-0.0 and negative NaN included), else 0; Python casts to bool.
 struct Signbit {
     template <class T> GC_HD T operator()(T x) const {
@@ -152,9 +169,21 @@ struct Signbit {
         else return T(x < T(0));
     }
 };
-struct Atan2 { template <class T> GC_HD T operator()(T a, T b) const { return T(std::atan2(a, b)); } };
-struct Hypot { template <class T> GC_HD T operator()(T a, T b) const { return T(std::hypot(a, b)); } };
+struct Atan2 { template <class T> GC_HD T operator()(T a, T b) const { return T(GC_VM(atan2)(a, b)); } };
+struct Hypot { template <class T> GC_HD T operator()(T a, T b) const { return T(GC_VM(hypot)(a, b)); } };
 struct Copysign { template <class T> GC_HD T operator()(T a, T b) const { return T(std::copysign(a, b)); } };
+// GC_VEC_PATH(Name, expr): the CPU kernels' vector path for a binary float functor. vec(a, b) (branch-free,
+// vectorised) equals operator() wherever vec_ok(a, b); elementwise_cpu.cpp runs blocks where every
+// element is ok through vec and the rest through operator(). Not compiled for CUDA.
+#ifdef __CUDACC__
+#define GC_VEC_PATH(Name, expr)
+#else
+#define GC_VEC_PATH(Name, expr)                                                                     \
+    template <class T, std::enable_if_t<std::is_floating_point_v<T>, int> = 0>                      \
+    __attribute__((always_inline)) static bool vec_ok(T a, T b) { return ::gc::vm::fmod_fast_ok(a, b); } \
+    template <class T, std::enable_if_t<std::is_floating_point_v<T>, int> = 0>                      \
+    __attribute__((always_inline)) static T vec(T a, T b) { return expr; }
+#endif
 // C's truncated remainder (torch.fmod): the result has the dividend's sign.
 struct Fmod {
     template <class T> GC_HD T operator()(T a, T b) const {
@@ -162,6 +191,7 @@ struct Fmod {
         else if constexpr (std::is_same_v<T, bool>) return a && !b;
         else return (b == T(0) || b == T(-1)) ? T(0) : T(a % b);
     }
+    GC_VEC_PATH(Fmod, ::gc::vm::fmod_fast(a, b))
 };
 // Python's floored remainder (torch.remainder): the result has the divisor's sign.
 struct Remainder {
@@ -179,6 +209,13 @@ struct Remainder {
             return m;
         }
     }
+    GC_VEC_PATH(Remainder, remainder_vec(a, b))
+#ifndef __CUDACC__
+    template <class T> __attribute__((always_inline)) static T remainder_vec(T a, T b) {
+        T m = ::gc::vm::fmod_fast(a, b);
+        return m + (((m != T(0)) & ((b < T(0)) != (m < T(0)))) ? b : T(-0.0));  // selects, see simd_math.h
+    }
+#endif
 };
 // Floored division (torch.floor_divide, Python's //), computed as torch's div_floor for floats.
 struct FloorDivide {
@@ -202,6 +239,20 @@ struct FloorDivide {
             return q;
         }
     }
+    GC_VEC_PATH(FloorDivide, floor_divide_vec(a, b))
+#ifndef __CUDACC__
+    // The same steps as operator() with branches turned into selects of constants (see simd_math.h; b != 0
+    // is guaranteed by vec_ok).
+    template <class T> __attribute__((always_inline)) static T floor_divide_vec(T a, T b) {
+        T m = ::gc::vm::fmod_fast(a, b);
+        T d = (a - m) / b;
+        d = d - (((m != T(0)) & ((b < T(0)) != (m < T(0)))) ? T(1) : T(0));
+        T f = ::gc::vm::floor(d);
+        f = f + (d - f > T(0.5) ? T(1) : T(-0.0));
+        const T zero = std::copysign(T(0), a / b);
+        return d == T(0) ? zero : f;
+    }
+#endif
 };
 
 // Reductions: an identity and a combine step, shared by the CPU and CUDA reduce kernels.
@@ -257,6 +308,7 @@ template <> struct FloatOnly<Log10> { static constexpr bool value = true; };
 template <> struct FloatOnly<Exp2> { static constexpr bool value = true; };
 template <> struct FloatOnly<Rsqrt> { static constexpr bool value = true; };
 template <> struct FloatOnly<Reciprocal> { static constexpr bool value = true; };
+template <> struct FloatOnly<Frac> { static constexpr bool value = true; };
 template <> struct FloatOnly<Atan2> { static constexpr bool value = true; };
 template <> struct FloatOnly<Hypot> { static constexpr bool value = true; };
 template <> struct FloatOnly<Copysign> { static constexpr bool value = true; };

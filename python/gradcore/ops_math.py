@@ -189,6 +189,15 @@ class Trunc(_Rounding):
     kernel = "trunc"
 
 
+class Frac(_Unary):
+    """x - trunc(x) in one kernel; gradient 1 (as torch)."""
+
+    kernel = "frac"
+
+    def backward(self, g):
+        return g
+
+
 class Signbit(_Unary):
     """1 where the sign bit is set, in the input's dtype (the caller casts to bool); no gradient."""
 
@@ -332,7 +341,7 @@ def frac(x: Tensor) -> Tensor:
     """x - trunc(x) (gradient 1)."""
     if not x.dtype.is_floating:
         raise TypeError(f"frac: needs a float tensor, got {x.dtype}")
-    return x - x.detach().trunc()
+    return Frac.apply(x)
 
 
 def round_(x: Tensor, decimals: int = 0) -> Tensor:
