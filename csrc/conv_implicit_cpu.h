@@ -158,11 +158,6 @@ struct Plan {
                 for (int64_t rw = 0; rw < p.sw; ++rw) {  // input columns w with (pl + w) % sw == rw
                     const int64_t w0 = ((rw - p.pl) % p.sw + p.sw) % p.sw;
                     T* dst = row + rw * phase + (p.pl + w0) / p.sw;
-                    if (p.sw == 2) {  // a constant stride: vectorised (a strided load, then a permute)
-                        const T* s0 = src + w0;
-                        for (int64_t j = 0, nj = (p.Win - w0 + 1) / 2; j < nj; ++j) dst[j] = s0[2 * j];
-                        continue;
-                    }
                     for (int64_t w = w0, j = 0; w < p.Win; w += p.sw, ++j) dst[j] = src[w];
                 }
             }

@@ -104,33 +104,36 @@ void run(const Problem& p, const T* x, const T* gy, T* gw) {
         for (int64_t ow = 0; ow < p.OW; ++ow) q[oh * p.OW + ow] = oh * Wr + ow;
     for (int64_t l = 0; l < L; ++l) qc[l] = q[l] * p.C;
 
-    // xq: sample n padded, phase-split, channels last (only its data positions are written).
+    // xq: sample n padded, phase-split, channels last (only its data positions are written). Pixel by
+    // pixel: C contiguous writes, the reads strided by a plane (vectorised as gathers). Channel by channel
+    // (C-strided scattered writes) cost 1.1-1.7x more (weight grad, 1 thread: convT 7->14 0.37 -> 0.21 ms,
+    // 14->28 1.15-1.27 -> 0.77-0.87, 3x3 b64 6.4-6.6 -> 5.9-6.1).
     auto fill_xq = [&](int64_t n, T* xq) {
-        for (int64_t c = 0; c < p.C; ++c)
-            for (int64_t h = 0; h < p.H; ++h) {
-                const int64_t hp = p.ph + h;
-                T* row = xq + ((hp % p.sh) * p.sw * phase + (hp / p.sh) * Wr) * p.C + c;
-                const T* src = x + (n * p.C + c) * in_plane + h * p.W;
-                for (int64_t rw = 0; rw < p.sw; ++rw) {
-                    const int64_t w0 = ((rw - p.pw) % p.sw + p.sw) % p.sw;
-                    T* dst = row + (rw * phase + (p.pw + w0) / p.sw) * p.C;
-                    for (int64_t w = w0, j = 0; w < p.W; w += p.sw, ++j) dst[j * p.C] = src[w];
-                }
+        const T* xn = x + n * p.C * in_plane;
+        for (int64_t h = 0; h < p.H; ++h) {
+            const int64_t hp = p.ph + h, rbase = (hp % p.sh) * p.sw * phase + (hp / p.sh) * Wr;
+            for (int64_t w = 0; w < p.W; ++w) {
+                const int64_t wp = p.pw + w;
+                T* __restrict dst = xq + (rbase + (wp % p.sw) * phase + wp / p.sw) * p.C;
+                const T* __restrict src = xn + h * p.W + w;
+                for (int64_t c = 0; c < p.C; ++c) dst[c] = src[c * in_plane];
             }
+        }
     };
-    // Ap: gy's channels of group grp as pixel-major 12-row strips, zero rows past Og.
+    // Ap: gy's channels of group grp as pixel-major 12-row strips, zero rows past Og. Pixel by pixel too:
+    // 12 contiguous writes from 12 rows.
     auto fill_ap = [&](int64_t n, int64_t grp, T* Ap) {
         for (int64_t s = 0; s < S; ++s) {
-            T* strip = Ap + s * L * MR;
-            for (int64_t i = 0; i < MR; ++i) {
-                const int64_t o = s * MR + i;
-                if (o >= Og) {
-                    for (int64_t l = 0; l < L; ++l) strip[l * MR + i] = T(0);
-                    continue;
-                }
-                const T* src = gy + (n * p.O + grp * Og + o) * L;
-                for (int64_t l = 0; l < L; ++l) strip[l * MR + i] = src[l];
+            T* __restrict strip = Ap + s * L * MR;
+            const int64_t rows = std::min<int64_t>(MR, Og - s * MR);
+            const T* __restrict src = gy + (n * p.O + grp * Og + s * MR) * L;
+            if (rows == MR) {
+                for (int64_t l = 0; l < L; ++l)
+                    for (int64_t i = 0; i < MR; ++i) strip[l * MR + i] = src[i * L + l];
+                continue;
             }
+            for (int64_t l = 0; l < L; ++l)
+                for (int64_t i = 0; i < MR; ++i) strip[l * MR + i] = i < rows ? src[i * L + l] : T(0);
         }
     };
     // Panels [b0, b1) of group grp: sum's columns of those panels += this sample's products (Bp: scratch).
