@@ -155,6 +155,19 @@ struct Plan {
                     if (w0c < p.Win) std::memcpy(row + p.pl + w0c, src + w0c, (p.Win - w0c) * sizeof(T));
                     continue;
                 }
+                if (p.sw == 2) {
+                    // Even and odd input columns in one pass (an interleaved pair of loads, vectorised as
+                    // loads + permutes): column w goes to phase (pl + w) % 2 at (pl + w) / 2.
+                    const int64_t a = p.pl % 2, half = p.Win / 2;
+                    T* __restrict de = row + a * phase + p.pl / 2;
+                    T* __restrict dn = row + (1 - a) * phase + (p.pl + 1) / 2;
+                    for (int64_t j = 0; j < half; ++j) {
+                        de[j] = src[2 * j];
+                        dn[j] = src[2 * j + 1];
+                    }
+                    if (p.Win % 2) de[half] = src[p.Win - 1];
+                    continue;
+                }
                 for (int64_t rw = 0; rw < p.sw; ++rw) {  // input columns w with (pl + w) % sw == rw
                     const int64_t w0 = ((rw - p.pl) % p.sw + p.sw) % p.sw;
                     T* dst = row + rw * phase + (p.pl + w0) / p.sw;
