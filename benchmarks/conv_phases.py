@@ -53,6 +53,60 @@ def _load_so(path: str) -> None:
     sys.modules["gradcore._C"] = mod
 
 
+def _torch_fns(x, w, y, s: int, p: int, op: int, tr: bool) -> dict:
+    import torch
+
+    tx, tw, ty = (torch.from_numpy(a) for a in (x, w, y))
+    cb = torch.ops.aten.convolution_backward
+    opad = [op, op] if tr else [0, 0]
+
+    def bwd(mask):
+        with torch.no_grad():
+            return cb(ty, tx, tw, [ty.shape[1]], [s, s], [p, p], [1, 1], tr, opad, 1, mask)
+
+    def fwd():
+        with torch.no_grad():
+            if tr:
+                return torch.nn.functional.conv_transpose2d(tx, tw, stride=s, padding=p, output_padding=op)
+            return torch.nn.functional.conv2d(tx, tw, stride=s, padding=p)
+
+    return {
+        "fwd": fwd,
+        "dx": lambda: bwd([True, False, False]),
+        "dw": lambda: bwd([False, True, False]),
+        "db": lambda: bwd([False, False, True]),
+    }
+
+
+def _gradcore_fns(x, w, y, s: int, p: int, tr: bool) -> dict:
+    import numpy as np
+
+    import gradcore as gc
+    from gradcore import backend
+
+    k = {
+        n: backend.kernel("cpu", n)
+        for n in ("conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight")
+    }
+    geom = (s, s, p, p, 1, 1, 1)
+    gx, gw, gyv = np.empty_like(x), np.empty_like(w), np.empty_like(y)
+    g_y = gc.tensor(y)
+    if tr:  # forward = conv2d's input grad (y is conv2d's input z), dx = conv2d's forward of y
+        fns = {
+            "fwd": lambda: k["conv2d_backward_input"](x, w, gyv, *geom),
+            "dx": lambda: k["conv2d_forward"](y, w, gx, *geom),
+            "dw": lambda: k["conv2d_backward_weight"](y, x, gw, *geom),
+        }
+    else:
+        fns = {
+            "fwd": lambda: k["conv2d_forward"](x, w, gyv, *geom),
+            "dx": lambda: k["conv2d_backward_input"](y, w, gx, *geom),
+            "dw": lambda: k["conv2d_backward_weight"](x, y, gw, *geom),
+        }
+    fns["db"] = lambda: g_y.sum(dim=(0, 2, 3))
+    return fns
+
+
 def _worker(lib: str, reps: int, only: str) -> dict:
     import numpy as np
 
@@ -62,62 +116,18 @@ def _worker(lib: str, reps: int, only: str) -> dict:
         import torch
 
         torch.set_num_threads(int(os.environ["GRADCORE_NUM_THREADS"]))
-    else:
-        if ":" in lib:  # gradcore:/path/to/_C.so
-            _load_so(lib.split(":", 1)[1])
-        from gradcore import backend
-
-        k = {n: backend.kernel("cpu", n) for n in ("conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight")}
+    elif ":" in lib:  # gradcore:/path/to/_C.so
+        _load_so(lib.split(":", 1)[1])
     for name, n, cin, cout, side, ks, s, p, op, tr in CASES:
         if only and only not in name:
             continue
         x = rng.standard_normal((n, cin, side, side), dtype=np.float32)
-        if tr:  # as conv2d(z) -> x: z is the transposed conv's output
-            oside = (side - 1) * s - 2 * p + ks + op
-            w = rng.standard_normal((cin, cout, ks, ks), dtype=np.float32)
-            y = rng.standard_normal((n, cout, oside, oside), dtype=np.float32)
-        else:
-            oside = (side + 2 * p - ks) // s + 1
-            w = rng.standard_normal((cout, cin, ks, ks), dtype=np.float32)
-            y = rng.standard_normal((n, cout, oside, oside), dtype=np.float32)
-        geom = (s, s, p, p, 1, 1, 1)
-        if lib == "torch":
-            tx, tw, ty = (torch.from_numpy(a) for a in (x, w, y))
-            cb = torch.ops.aten.convolution_backward
-            opad = [op, op] if tr else [0, 0]
-
-            def bwd(mask, tx=tx, tw=tw, ty=ty, opad=opad, tr=tr, s=s, p=p):
-                return cb(ty, tx, tw, [ty.shape[1]], [s, s], [p, p], [1, 1], tr, opad, 1, mask)
-
-            fns = {
-                "fwd": (lambda: torch.nn.functional.conv_transpose2d(tx, tw, stride=s, padding=p, output_padding=op))
-                if tr
-                else (lambda: torch.nn.functional.conv2d(tx, tw, stride=s, padding=p)),
-                "dx": lambda: bwd([True, False, False]),
-                "dw": lambda: bwd([False, True, False]),
-                "db": lambda: bwd([False, False, True]),
-            }
-            with torch.no_grad():
-                out[name] = {ph: _min_time(f, reps) for ph, f in fns.items()}
-        else:
-            import gradcore as gc
-
-            gx, gw, gyv = np.empty_like(x), np.empty_like(w), np.empty_like(y)
-            g_y = gc.tensor(y)
-            if tr:  # forward = conv2d's input grad (y is conv2d's input z), dx = conv2d fwd of y
-                fns = {
-                    "fwd": lambda: k["conv2d_backward_input"](x, w, gyv, *geom),
-                    "dx": lambda: k["conv2d_forward"](y, w, gx, *geom),
-                    "dw": lambda: k["conv2d_backward_weight"](y, x, gw, *geom),
-                }
-            else:
-                fns = {
-                    "fwd": lambda: k["conv2d_forward"](x, w, gyv, *geom),
-                    "dx": lambda: k["conv2d_backward_input"](y, w, gx, *geom),
-                    "dw": lambda: k["conv2d_backward_weight"](x, y, gw, *geom),
-                }
-            fns["db"] = lambda: g_y.sum(dim=(0, 2, 3))
-            out[name] = {ph: _min_time(f, reps) for ph, f in fns.items()}
+        # y: the conv2d output (or, transposed, the conv2d input z that the transposed conv produces)
+        oside = (side - 1) * s - 2 * p + ks + op if tr else (side + 2 * p - ks) // s + 1
+        w = rng.standard_normal((cin, cout, ks, ks) if tr else (cout, cin, ks, ks), dtype=np.float32)
+        y = rng.standard_normal((n, cout, oside, oside), dtype=np.float32)
+        fns = _torch_fns(x, w, y, s, p, op, tr) if lib == "torch" else _gradcore_fns(x, w, y, s, p, tr)
+        out[name] = {ph: _min_time(f, reps) for ph, f in fns.items()}
     return out
 
 
@@ -140,20 +150,25 @@ def main() -> None:
             for nt in a.threads.split(","):
                 env = dict(os.environ, GRADCORE_NUM_THREADS=nt, OMP_NUM_THREADS=nt, CONV_PHASES_CLOCK=a.clock)
                 cmd = [sys.executable, __file__, "--worker", lib, "--reps", str(a.reps), "--only", a.only]
-                res = json.loads(subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout)
+                run = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+                res = json.loads(run.stdout)
                 for case, ph in res.items():
                     for k, v in ph.items():
                         key = (lib, nt, case, k)
                         best[key] = min(best.get(key, float("inf")), v)
     libs, nts = a.libs.split(","), a.threads.split(",")
     cases = sorted({k[2] for k in best}, key=[c[0] for c in CASES].index)
-    print(f"{'case':16} {'phase':5} " + " ".join(f"{lib[-5:]}/{nt}t".rjust(10) for lib in libs for nt in nts)
-          + "".join(f" {lib[-5:]} x".rjust(10) for lib in libs))
+    print(
+        f"{'case':16} {'phase':5} "
+        + " ".join(f"{lib[-5:]}/{nt}t".rjust(10) for lib in libs for nt in nts)
+        + "".join(f" {lib[-5:]} x".rjust(10) for lib in libs)
+    )
     for case in cases:
         for ph in PHASES:
             row = [best.get((lib, nt, case, ph), float("nan")) for lib in libs for nt in nts]
             ups = [best[(lib, nts[0], case, ph)] / best[(lib, nts[-1], case, ph)] for lib in libs]
-            print(f"{case:16} {ph:5} " + " ".join(f"{v:10.3f}" for v in row) + "".join(f"{u:10.2f}" for u in ups))
+            cells = " ".join(f"{v:10.3f}" for v in row) + "".join(f"{u:10.2f}" for u in ups)
+            print(f"{case:16} {ph:5} {cells}")
 
 
 if __name__ == "__main__":
