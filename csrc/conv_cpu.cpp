@@ -170,12 +170,16 @@ void over_batch(const Geometry& g, Sample&& sample, Begin&& begin, End&& end) {
     const int nt = num_threads();
     if (nt > 1 && g.N >= nt) {
         const int64_t min_per_thread = std::max<int64_t>(1, static_cast<int64_t>(2e6 / std::max(flops, 1.0)));
-        parallel_for(g.N, min_per_thread, [&](int64_t n0, int64_t n1) {
-            auto col = scratch<T>(col_size);
-            auto state = begin(n0);
-            for (int64_t n = n0; n < n1; ++n) sample(n, col.get(), false, state);
-            end(state);
-        });
+        // 4 ranges per thread, claimed dynamically: a thread that starts late still takes its share.
+        parallel_for(
+            g.N, min_per_thread,
+            [&](int64_t n0, int64_t n1) {
+                auto col = scratch<T>(col_size);
+                auto state = begin(n0);
+                for (int64_t n = n0; n < n1; ++n) sample(n, col.get(), false, state);
+                end(state);
+            },
+            4);
         return;
     }
     auto col = scratch<T>(col_size);
@@ -323,6 +327,10 @@ bool backward_input_by_phases(const ArrayView& gyv, const ArrayView& wv, const A
     for (int64_t rh = 0; rh < std::min(g.sh, g.H); ++rh) empty |= taps(first_tap(rh, g.ph, g.sh), g.KH, g.sh) == 0;
     for (int64_t rw = 0; rw < std::min(g.sw, g.W); ++rw) empty |= taps(first_tap(rw, g.pw, g.sw), g.KW, g.sw) == 0;
     if (empty) std::fill(gx, gx + g.N * g.C * g.H * g.W, T(0));
+    // All phases run in one parallel region (conv_implicit::run_many): per sample, phase after phase while
+    // its gy is in cache. One region per phase (4 at stride 2) cost a fork / join and a serial tail each.
+    std::vector<std::unique_ptr<T[]>> weights;
+    std::vector<conv_implicit::Plan<T>> plans;
     for (int64_t rh = 0; rh < std::min(g.sh, g.H); ++rh)
         for (int64_t rw = 0; rw < std::min(g.sw, g.W); ++rw) {
             const int64_t kh0 = first_tap(rh, g.ph, g.sh), kw0 = first_tap(rw, g.pw, g.sw);
@@ -339,8 +347,10 @@ bool backward_input_by_phases(const ArrayView& gyv, const ArrayView& wv, const A
                 const int64_t kh = kh0 + (nh - 1 - th) * g.sh, kw = kw0 + (nw - 1 - tw) * g.sw;
                 return w[((grp * g.Og + o) * g.Cg + c) * KK + kh * g.KW + kw];
             });
-            conv_implicit::run<T>(pr, gyv.ptr<T>(), packed.get(), gx);
+            plans.emplace_back(pr, gyv.ptr<T>(), packed.get(), gx);
+            weights.push_back(std::move(packed));
         }
+    conv_implicit::run_many<T>(plans);
     return true;
 }
 

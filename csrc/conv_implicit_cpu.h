@@ -97,40 +97,54 @@ std::unique_ptr<T[]> pack_weights(const Problem& p, Weight&& weight) {
     return out;
 }
 
+// One problem's geometry, set up once per call: how to copy a sample into its padded plane (pad) and how
+// to compute a range of its 32-pixel panels from that copy (panels_of). run() / run_many() drive it.
 template <class T>
-void run(const Problem& p, const T* in, const T* Wp, T* out) {
-    constexpr int MR = Tile<T>::MR, NR = Tile<T>::NR;
-    const int64_t K = p.K(), S = p.strips(), Og = p.cout_g(), Cg = p.cin_g();
-    // The padded plane, Hpad x Wpad (multiples of the strides, tall and wide enough for every valid
-    // output's window), is stored split into sh * sw phases (rows i * sh + rh, columns j * sw + rw) of
-    // Hr x Wr each: then tap k of output pixel q = oh * Wr + ow of the widened grid sits at off[k] + q,
-    // and a panel packs with one contiguous copy per tap whatever the stride.
-    const int64_t wneed = std::max(p.pl + p.Win, (p.Wout - 1) * p.sw + (p.KW - 1) * p.dw + 1);
-    const int64_t hneed = std::max(p.pt + p.Hin, (p.Hout - 1) * p.sh + (p.KH - 1) * p.dh + 1);
-    const int64_t Hr = (hneed + p.sh - 1) / p.sh, Wr = (wneed + p.sw - 1) / p.sw;
-    const int64_t phase = Hr * Wr, plane = p.sh * p.sw * phase;
-    const int64_t Wq = Wr, Lq = p.Hout * Wq, panels = (Lq + NR - 1) / NR;
-    std::vector<int64_t> off(K);
-    int64_t max_off = 0;
-    for (int64_t c = 0; c < Cg; ++c)
-        for (int64_t kh = 0; kh < p.KH; ++kh)
-            for (int64_t kw = 0; kw < p.KW; ++kw) {
-                const int64_t rh = kh * p.dh, rw = kw * p.dw;
-                const int64_t o = c * plane + ((rh % p.sh) * p.sw + rw % p.sw) * phase + (rh / p.sh) * Wr + rw / p.sw;
-                off[(c * p.KH + kh) * p.KW + kw] = o;
-                max_off = std::max(max_off, o);
-            }
-    // The last panel's garbage columns read past the last plane: zeros.
-    const int64_t reach = (p.G - 1) * Cg * plane + max_off + panels * NR;
-    const int64_t xp_len = std::max(p.Cin * plane, reach);
-    const int64_t in_plane = p.Hin * p.Win;
-    const bool placed = p.oH > 0;
-    const int64_t oW = placed ? p.oW : p.Wout, out_plane = placed ? p.oH * p.oW : p.Hout * p.Wout;
-    const int64_t osh = placed ? p.osh : 1, osw = placed ? p.osw : 1, obase = placed ? p.oh0 * oW + p.ow0 : 0;
-    const double flops = 2.0 * Lq * p.Cout * K;  // per sample
+struct Plan {
+    static constexpr int MR = Tile<T>::MR, NR = Tile<T>::NR;
+    Problem p;
+    const T* in;
+    const T* Wp;
+    T* out;
+    int64_t K, S, Og, Cg, Hr, Wr, phase, plane, Wq, Lq, panels, xp_len, in_plane;
+    int64_t oW, out_plane, osh, osw, obase;
+    double flops;  // per sample
+    std::vector<int64_t> off;
+
+    Plan(const Problem& pr, const T* in_, const T* Wp_, T* out_) : p(pr), in(in_), Wp(Wp_), out(out_) {
+        K = p.K(), S = p.strips(), Og = p.cout_g(), Cg = p.cin_g();
+        // The padded plane, Hpad x Wpad (multiples of the strides, tall and wide enough for every valid
+        // output's window), is stored split into sh * sw phases (rows i * sh + rh, columns j * sw + rw) of
+        // Hr x Wr each: then tap k of output pixel q = oh * Wr + ow of the widened grid sits at off[k] + q,
+        // and a panel packs with one contiguous copy per tap whatever the stride.
+        const int64_t wneed = std::max(p.pl + p.Win, (p.Wout - 1) * p.sw + (p.KW - 1) * p.dw + 1);
+        const int64_t hneed = std::max(p.pt + p.Hin, (p.Hout - 1) * p.sh + (p.KH - 1) * p.dh + 1);
+        Hr = (hneed + p.sh - 1) / p.sh, Wr = (wneed + p.sw - 1) / p.sw;
+        phase = Hr * Wr, plane = p.sh * p.sw * phase;
+        Wq = Wr, Lq = p.Hout * Wq, panels = (Lq + NR - 1) / NR;
+        off.resize(K);
+        int64_t max_off = 0;
+        for (int64_t c = 0; c < Cg; ++c)
+            for (int64_t kh = 0; kh < p.KH; ++kh)
+                for (int64_t kw = 0; kw < p.KW; ++kw) {
+                    const int64_t rh = kh * p.dh, rw = kw * p.dw;
+                    const int64_t o =
+                        c * plane + ((rh % p.sh) * p.sw + rw % p.sw) * phase + (rh / p.sh) * Wr + rw / p.sw;
+                    off[(c * p.KH + kh) * p.KW + kw] = o;
+                    max_off = std::max(max_off, o);
+                }
+        // The last panel's garbage columns read past the last plane: zeros.
+        const int64_t reach = (p.G - 1) * Cg * plane + max_off + panels * NR;
+        xp_len = std::max(p.Cin * plane, reach);
+        in_plane = p.Hin * p.Win;
+        const bool placed = p.oH > 0;
+        oW = placed ? p.oW : p.Wout, out_plane = placed ? p.oH * p.oW : p.Hout * p.Wout;
+        osh = placed ? p.osh : 1, osw = placed ? p.osw : 1, obase = placed ? p.oh0 * oW + p.ow0 : 0;
+        flops = 2.0 * Lq * p.Cout * K;
+    }
 
     // Copies sample n into xp, split into phases. The padding is never written: xp is zeroed once.
-    auto pad = [&](int64_t n, T* xp) {
+    void pad(int64_t n, T* xp) const {
         const int64_t h0 = std::max<int64_t>(0, -p.pt), w0c = std::max<int64_t>(0, -p.pl);  // cropped
         for (int64_t c = 0; c < p.Cin; ++c)
             for (int64_t h = h0; h < p.Hin; ++h) {
@@ -141,15 +155,29 @@ void run(const Problem& p, const T* in, const T* Wp, T* out) {
                     if (w0c < p.Win) std::memcpy(row + p.pl + w0c, src + w0c, (p.Win - w0c) * sizeof(T));
                     continue;
                 }
+                if (p.sw == 2) {
+                    // Even and odd input columns in one pass (an interleaved pair of loads, vectorised as
+                    // loads + permutes): column w goes to phase (pl + w) % 2 at (pl + w) / 2.
+                    const int64_t a = p.pl % 2, half = p.Win / 2;
+                    T* __restrict de = row + a * phase + p.pl / 2;
+                    T* __restrict dn = row + (1 - a) * phase + (p.pl + 1) / 2;
+                    for (int64_t j = 0; j < half; ++j) {
+                        de[j] = src[2 * j];
+                        dn[j] = src[2 * j + 1];
+                    }
+                    if (p.Win % 2) de[half] = src[p.Win - 1];
+                    continue;
+                }
                 for (int64_t rw = 0; rw < p.sw; ++rw) {  // input columns w with (pl + w) % sw == rw
                     const int64_t w0 = ((rw - p.pl) % p.sw + p.sw) % p.sw;
                     T* dst = row + rw * phase + (p.pl + w0) / p.sw;
                     for (int64_t w = w0, j = 0; w < p.Win; w += p.sw, ++j) dst[j] = src[w];
                 }
             }
-    };
-    // Panels [q0, q1) of sample n from its padded copy xp.
-    auto panels_of = [&](int64_t n, const T* xp, int64_t b0, int64_t b1, T* tile) {
+    }
+
+    // Panels [b0, b1) of sample n from its padded copy xp.
+    void panels_of(int64_t n, const T* xp, int64_t b0, int64_t b1, T* tile) const {
         struct Run {
             int64_t j0, j1, dst;
         };
@@ -188,29 +216,71 @@ void run(const Problem& p, const T* in, const T* Wp, T* out) {
                 }
             }
         }
-    };
+    }
+};
+
+// Samples per work item, so that each item holds ~kItemFlops and a thread that starts late (or a
+// slower core) takes a share of what is left: parallel_for claims items dynamically.
+constexpr double kItemFlops = 4e6;
+
+// Runs several problems over the same batch (the stride phases of a transposed conv, which read the same
+// input and write disjoint pixels of one output) in ONE parallel region: whole samples per work item,
+// each sample's problems one after the other while its input is in cache. With fewer samples than
+// threads, each sample's problems are padded first and then all their panels split over threads.
+template <class T>
+void run_many(const std::vector<Plan<T>>& plans) {
+    constexpr int MR = Tile<T>::MR, NR = Tile<T>::NR;
+    if (plans.empty()) return;
+    const int64_t N = plans[0].p.N;
+    double flops = 0;  // per sample, all problems
+    for (const Plan<T>& pl : plans) flops += pl.flops;
     const int nt = num_threads();
-    if (nt > 1 && p.N >= nt) {  // whole samples per thread
-        const int64_t min_per_thread = std::max<int64_t>(1, static_cast<int64_t>(2e6 / std::max(flops, 1.0)));
-        parallel_for(p.N, min_per_thread, [&](int64_t n0, int64_t n1) {
-            std::unique_ptr<T[]> xp(new T[xp_len]());
-            std::vector<T> tile(MR * NR);
-            for (int64_t n = n0; n < n1; ++n) {
-                pad(n, xp.get());
-                panels_of(n, xp.get(), 0, panels, tile.data());
-            }
-        });
+    if (nt > 1 && N >= nt) {  // whole samples per work item
+        const int64_t per_item = std::max<int64_t>(1, static_cast<int64_t>(kItemFlops / std::max(flops, 1.0)));
+        const int64_t items = (N + per_item - 1) / per_item;
+        parallel_for(
+            items, 1,
+            [&](int64_t i0, int64_t i1) {
+                std::vector<std::unique_ptr<T[]>> xp;
+                for (const Plan<T>& pl : plans) xp.emplace_back(new T[pl.xp_len]());
+                std::vector<T> tile(MR * NR);
+                for (int64_t n = i0 * per_item; n < std::min(N, i1 * per_item); ++n)
+                    for (size_t k = 0; k < plans.size(); ++k) {
+                        plans[k].pad(n, xp[k].get());
+                        plans[k].panels_of(n, xp[k].get(), 0, plans[k].panels, tile.data());
+                    }
+            },
+            4);
         return;
     }
-    std::unique_ptr<T[]> xp(new T[xp_len]());
-    for (int64_t n = 0; n < p.N; ++n) {  // few samples: the panels of each split over threads
-        pad(n, xp.get());
-        const int64_t min_panels = std::max<int64_t>(1, static_cast<int64_t>(2e6 / std::max(flops / panels, 1.0)));
-        parallel_for(panels, min_panels, [&](int64_t b0, int64_t b1) {
-            std::vector<T> tile(MR * NR);
-            panels_of(n, xp.get(), b0, b1, tile.data());
-        });
+    std::vector<std::unique_ptr<T[]>> xp;
+    std::vector<int64_t> first(plans.size() + 1, 0);  // problem k's panels are [first[k], first[k + 1])
+    for (size_t k = 0; k < plans.size(); ++k) {
+        xp.emplace_back(new T[plans[k].xp_len]());
+        first[k + 1] = first[k] + plans[k].panels;
     }
+    for (int64_t n = 0; n < N; ++n) {  // few samples: the panels of each split over threads
+        for (size_t k = 0; k < plans.size(); ++k) plans[k].pad(n, xp[k].get());
+        const int64_t total = first.back();
+        const int64_t min_panels = std::max<int64_t>(1, static_cast<int64_t>(2e6 / std::max(flops / total, 1.0)));
+        parallel_for(
+            total, min_panels,
+            [&](int64_t b0, int64_t b1) {
+                std::vector<T> tile(MR * NR);
+                for (size_t k = 0; k < plans.size(); ++k) {
+                    const int64_t lo = std::max(b0, first[k]), hi = std::min(b1, first[k + 1]);
+                    if (lo < hi) plans[k].panels_of(n, xp[k].get(), lo - first[k], hi - first[k], tile.data());
+                }
+            },
+            4);
+    }
+}
+
+template <class T>
+void run(const Problem& p, const T* in, const T* Wp, T* out) {
+    std::vector<Plan<T>> plans;
+    plans.emplace_back(p, in, Wp, out);
+    run_many<T>(plans);
 }
 
 }  // namespace gc::cpu::conv_implicit

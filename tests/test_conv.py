@@ -577,3 +577,35 @@ def test_cpu_implicit_padding_is_not_stale():
     _C.cpu.conv2d_backward_weight(x, gy, gw, 1, 1, 1, 1, 1, 1, 1)
     want_w = torch.nn.grad.conv2d_weight(torch.tensor(x), w.shape, torch.tensor(gy), padding=1).numpy()
     assert_close(gw, want_w, atol=1e-9, rtol=1e-9)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("need", [(True, True, True), (False, False, True), (True, False, False)])
+def test_bias_in_one_node_matches_torch(device, transposed, need):
+    # conv2d / conv_transpose2d with a bias run as one node (the bias added into the conv's own output):
+    # values, each requested gradient (others None) and second order through the bias, against torch.
+    op, top = (F.conv_transpose2d, TF.conv_transpose2d) if transposed else (F.conv2d, TF.conv2d)
+    kw = dict(stride=2, padding=1, output_padding=1) if transposed else dict(stride=2, padding=1)
+    rng = np.random.default_rng(7)
+    arrays = [rng.uniform(-1, 1, (2, 4, 5, 5)), rng.uniform(-1, 1, (4, 3, 3, 3)), rng.uniform(-1, 1, 3)]
+    if not transposed:
+        arrays[1] = rng.uniform(-1, 1, (3, 4, 3, 3))
+    ours = [gc.tensor(a, device=device, requires_grad=r) for a, r in zip(arrays, need)]
+    theirs = [torch.tensor(a, requires_grad=r) for a, r in zip(arrays, need)]
+    y, ty = op(*ours, **kw), top(*theirs, **kw)
+    assert_close(y.cpu(), ty.detach().numpy(), atol=1e-12, rtol=1e-12)
+    ((y * y).sum() + y.sum()).backward()
+    ((ty * ty).sum() + ty.sum()).backward()
+    for a, b, r in zip(ours, theirs, need):
+        if r:
+            assert_close(a.grad.cpu(), b.grad.numpy(), atol=1e-10, rtol=1e-10)
+        else:
+            assert a.grad is None
+    if all(need):  # gradients of the bias gradient: second order through the fused node
+        x, w, b = (gc.tensor(a, device=device, requires_grad=True) for a in arrays)
+
+        def gb_norm(x, w, b):
+            (gb,) = gc.autograd.grad((op(x, w, b, **kw) ** 2).sum(), [b], create_graph=True)
+            return (gb * gb).sum()
+
+        assert gradcheck(gb_norm, [x, w, b])

@@ -103,6 +103,40 @@ class Conv2dWeightGrad(Function):
         return gx, ggy
 
 
+def _add_bias_in_place(out: Any, bias: Tensor) -> None:
+    """out (N, O, H, W) += bias (O,) broadcast, in the freshly made output: no second (N, O, H, W) buffer."""
+    be = backend.get(bias.device)
+    b = be.view_reshape(contiguous_data(bias), (1, out.shape[1], 1, 1))
+    backend.kernel(bias.device, "binary_add")(out, b, out)
+
+
+class Conv2dBias(Conv2d):
+    """conv2d(x, w) + bias in one node: the bias is added into the conv's own output (y + bias as a
+    separate op allocated and wrote a second output, and recorded two more nodes)."""
+
+    def forward(self, x, w, b, geom: Geometry):
+        out = super().forward(x, w, geom)
+        _add_bias_in_place(out, b)
+        return out
+
+    def backward(self, g):
+        gx, gw = super().backward(g)
+        return gx, gw, (g.sum(dim=(0, 2, 3)) if self.needs_input_grad[2] else None)
+
+
+class ConvTranspose2dBias(ConvTranspose2d):
+    """conv_transpose2d(u, w) + bias in one node (see Conv2dBias)."""
+
+    def forward(self, u, w, b, geom: Geometry, out_hw: tuple[int, int]):
+        out = super().forward(u, w, geom, out_hw)
+        _add_bias_in_place(out, b)
+        return out
+
+    def backward(self, g):
+        gu, gw = super().backward(g)
+        return gu, gw, (g.sum(dim=(0, 2, 3)) if self.needs_input_grad[2] else None)
+
+
 # ---------------------------------------------------------------- argument checks shared by both ops
 
 
@@ -244,6 +278,9 @@ def conv2d(
             f"{weight.shape[1] * groups}"
         )
     _check_window(op, x.shape[2:], weight.shape[2:], pad, dilation)
+    if bias is not None and crop == (0, 0):
+        y = Conv2dBias.apply(x, weight, bias, geom=(*stride, *pad, *dilation, groups))
+        return y.reshape(y.shape[1:]) if unbatched else y
     y = Conv2d.apply(x, weight, geom=(*stride, *pad, *dilation, groups))
     if crop != (0, 0):
         y = y[:, :, crop[0] :, crop[1] :]
@@ -308,7 +345,9 @@ def conv_transpose2d(
         raise ConvError(
             f"{op}: the output size {out_hw} would be <= 0 (input {tuple(x.shape[2:])}, padding {pad})"
         )
-    y = ConvTranspose2d.apply(x, weight, geom=(*stride, *pad, *dilation, groups), out_hw=out_hw)
+    geom = (*stride, *pad, *dilation, groups)
     if bias is not None:
-        y = y + bias.reshape(1, weight.shape[1] * groups, 1, 1)
+        y = ConvTranspose2dBias.apply(x, weight, bias, geom=geom, out_hw=out_hw)
+    else:
+        y = ConvTranspose2d.apply(x, weight, geom=geom, out_hw=out_hw)
     return y.reshape(y.shape[1:]) if unbatched else y
