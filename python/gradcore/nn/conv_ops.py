@@ -220,9 +220,9 @@ def _check_window(op: str, hw: tuple[int, ...], khw: tuple[int, ...], pad, dilat
         )
 
 
-def _same_padding(weight: Tensor, dilation: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
-    """padding='same' (stride 1): torch's left and right padding per spatial dim; an odd total puts the
-    extra row on the right."""
+def _same_padding(weight: Tensor, dilation: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """padding='same' (stride 1): torch's left and right padding per spatial dim (2 for conv2d, 3 for
+    Conv3d); an odd total puts the extra row on the right."""
     total = tuple(d * (k - 1) for k, d in zip(weight.shape[2:], dilation))
     left = tuple(t // 2 for t in total)
     return left, tuple(t - lo for t, lo in zip(total, left))

@@ -10,7 +10,7 @@ from ..creation import empty
 from ..dtypes import DType
 from ..tensor import Tensor
 from .conv import _conv_extra_repr, _pad_mode, _reset_conv_parameters
-from .conv_ops import ConvError, conv2d
+from .conv_ops import ConvError, _same_padding, conv2d
 from .module import Module, Parameter, factory_dtype
 from .pool_functions import (
     adaptive_avg_pool1d,
@@ -162,8 +162,7 @@ class Conv3d(Module):
         if self.padding == "same":
             if self.stride != (1, 1, 1):
                 raise ConvError("conv3d: padding='same' is not supported for strided convolutions")
-            total = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
-            left, right = tuple(t // 2 for t in total), tuple(t - t // 2 for t in total)
+            left, right = _same_padding(self.weight, self.dilation)
         else:
             left = right = (0, 0, 0) if self.padding == "valid" else self.padding
         xb = _pad_mode(xb, left, right, self.padding_mode, "Conv3d")
