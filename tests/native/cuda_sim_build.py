@@ -200,31 +200,32 @@ def _compile_all(name: str, sim: Sim, extra: list[str], priority: int) -> pathli
     def one(src: pathlib.Path) -> pathlib.Path:
         cmd = [CXX, *extra, sim.opt if src.parent == NATIVE else "-O0", *flags, "-c", str(src)]
         obj = cache / (src.stem + "-" + _sha(ident, *cmd, src.read_text(), *(t for _, t in texts)) + ".o")
-        if not obj.exists():
-            tmp = obj.with_name(f"{obj.name}.{uuid.uuid4().hex}.tmp")
-            done = _slots.call(priority, [*cmd, "-o", str(tmp)])
-            if done.returncode != 0:
-                tmp.unlink(missing_ok=True)
-                raise _CompileError(done.stderr)
-            os.replace(tmp, obj)
+        _make(obj, cmd, priority)
         return obj
 
     with concurrent.futures.ThreadPoolExecutor(len(sources)) as pool:
         objs = list(pool.map(one, sources))
     cmd = [CXX, *extra, *sim.link, *map(str, objs)]
     exe = cache / f"{name}-{_sha(*cmd)}"
-    if not exe.exists():
-        tmp = exe.with_name(f"{exe.name}.{uuid.uuid4().hex}.tmp")
-        done = _slots.call(priority, [*cmd, "-o", str(tmp)])
-        if done.returncode != 0:
-            tmp.unlink(missing_ok=True)
-            raise _CompileError(done.stderr)
-        os.replace(tmp, exe)
+    _make(exe, cmd, priority)
     return exe
 
 
 class _CompileError(Exception):
     pass
+
+
+def _make(target: pathlib.Path, cmd: list[str], priority: int) -> None:
+    """Runs `cmd -o target` unless target is cached; writes a temporary name first and renames it, so two
+    pytest runs sharing the cache never see a half-written file."""
+    if target.exists():
+        return
+    tmp = target.with_name(f"{target.name}.{uuid.uuid4().hex}.tmp")
+    done = _slots.call(priority, [*cmd, "-o", str(tmp)])
+    if done.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        raise _CompileError(done.stderr)
+    os.replace(tmp, target)
 
 
 def _build(name: str, priority: int) -> pathlib.Path:
