@@ -5,6 +5,7 @@ with torch's source-index rule (align_corners, scale_factor); and nn.UpsamplingB
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -24,8 +25,10 @@ def _source(n_in: int, n_out: int, align_corners: bool, scale: float | None, cub
     return src if cubic else np.maximum(src, 0.0)
 
 
-def _cubic_weights(t: np.ndarray) -> np.ndarray:
-    """The four cubic-convolution weights (A = -0.75) for taps at -1, 0, 1, 2 around the fraction t."""
+def cubic_tap_weights(t: Any) -> list[Any]:
+    """torch's four cubic-convolution weights (A = -0.75) for the taps at -1, 0, 1, 2 around a fraction t in
+    [0, 1): plain arithmetic, so t may be a NumPy array (interpolate's host weights) or a Tensor
+    (grid_sample's, differentiable in t)."""
     a = -0.75
 
     def near(x):  # |x| <= 1
@@ -34,7 +37,12 @@ def _cubic_weights(t: np.ndarray) -> np.ndarray:
     def far(x):  # 1 < |x| < 2
         return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
 
-    return np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)])
+    return [far(t + 1.0), near(t), near(1.0 - t), far(2.0 - t)]
+
+
+def _cubic_weights(t: np.ndarray) -> np.ndarray:
+    """cubic_tap_weights stacked: (4, *t.shape)."""
+    return np.stack(cubic_tap_weights(t))
 
 
 def _taps(n_in: int, n_out: int, align_corners: bool, scale: float | None):

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..ops_index import where
 from ..tensor import Tensor
+from .interpolate_linear import cubic_tap_weights
 
 
 def _linspace(n: int, align_corners: bool) -> np.ndarray:
@@ -101,19 +102,6 @@ def _pad_taps_np(ix: np.ndarray, n: int, padding_mode: str, align: bool) -> np.n
     return np.clip(f, 0, n - 1).astype(np.int64)
 
 
-def _cubic_weights(t: Tensor) -> list[Tensor]:
-    """torch's bicubic coefficients (A = -0.75) for the taps at -1, 0, 1, 2 of a fraction t in [0, 1)."""
-    a = -0.75
-
-    def near(x: Tensor) -> Tensor:  # |x| <= 1
-        return ((a + 2) * x - (a + 3)) * x * x + 1
-
-    def far(x: Tensor) -> Tensor:  # 1 < |x| < 2
-        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
-
-    return [far(t + 1.0), near(t), near(1.0 - t), far(2.0 - t)]
-
-
 def grid_sample(
     input: Tensor,
     grid: Tensor,
@@ -174,7 +162,7 @@ def grid_sample(
     fx, fy = fx.unsqueeze(1), fy.unsqueeze(1)
     out = None
     if mode == "bicubic":
-        wx, wy = _cubic_weights(fx), _cubic_weights(fy)
+        wx, wy = cubic_tap_weights(fx), cubic_tap_weights(fy)
         for j in range(4):
             row = None
             iy = _pad_taps_np(y0 - 1 + j, h, padding_mode, align)
